@@ -1,0 +1,182 @@
+#include "client/client.hpp"
+
+#include <future>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
+#include "client/control_session.hpp"
+#include "common/config.hpp"
+#include "common/log.hpp"
+#include "common/net_util.hpp"
+#include "common/tls.hpp"
+
+namespace burrow {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int max_message_bytes = 2 << 20;
+
+// Authenticates the server by the SHA-256 fingerprint of its certificate
+// (self-signed pairs have no CA to check against).
+class fingerprint_verifier final : public grpc::experimental::ExternalCertificateVerifier {
+public:
+    explicit fingerprint_verifier(std::string expected) : expected_(std::move(expected)) {}
+
+    bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
+                std::function<void(grpc::Status)>, grpc::Status* sync_status) override {
+        const auto pem = request->peer_cert();
+        const auto got = tls::fingerprint(std::string_view(pem.data(), pem.size()));
+        if (got == expected_) {
+            *sync_status = grpc::Status::OK;
+        } else {
+            log::get("client").error(
+                "the server's certificate fingerprint is {}, not the configured "
+                "tls.server_fingerprint {}: refusing to connect",
+                got.empty() ? "unreadable" : got, expected_);
+            *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                        "server certificate fingerprint mismatch");
+        }
+        return true;  // answered synchronously
+    }
+    void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest*) override {}
+
+private:
+    std::string expected_;
+};
+
+}  // namespace
+
+struct client::impl {
+    explicit impl(client_config c) : config(std::move(c)) {}
+
+    client_config config;
+    asio::io_context io;
+    asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
+    asio::strand<asio::io_context::executor_type> strand{asio::make_strand(io)};
+    asio::steady_timer retry_timer{strand};
+    std::vector<std::thread> threads;
+    std::shared_ptr<grpc::ChannelCredentials> credentials;
+    burrow::backoff backoff{1s, std::chrono::seconds(config.transport.max_backoff)};
+    std::shared_ptr<control_session> session;
+    std::string previous_run_id;
+    bool stopping = false;
+    bool stopped = false;
+
+    std::shared_ptr<grpc::ChannelCredentials> make_credentials() {
+        const auto& t = config.tls;
+        if (!t.enable) return grpc::InsecureChannelCredentials();
+        if (!t.server_fingerprint.empty()) {
+            grpc::experimental::TlsChannelCredentialsOptions opts;
+            opts.set_verify_server_certs(false);  // the fingerprint check replaces the chain
+            opts.set_check_call_host(false);
+            opts.set_certificate_verifier(
+                grpc::experimental::ExternalCertificateVerifier::Create<fingerprint_verifier>(
+                    t.server_fingerprint));
+            return grpc::experimental::TlsCredentials(opts);
+        }
+        grpc::SslCredentialsOptions opts;
+        opts.pem_root_certs = tls::read_file(t.ca_file);
+        return grpc::SslCredentials(opts);
+    }
+
+    std::shared_ptr<grpc::Channel> make_channel() {
+        grpc::ChannelArguments args;
+        args.SetMaxReceiveMessageSize(max_message_bytes);
+        // A fresh TCP connection per attempt: never reuse a subchannel of a dead run.
+        args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+        args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+        args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+        if (config.tls.enable && config.tls.server_fingerprint.empty() &&
+            config.tls.server_name != config.server_addr)
+            args.SetSslTargetNameOverride(config.tls.server_name);
+        const auto target = config.server_addr.find(':') != std::string::npos
+                                ? fmt::format("[{}]:{}", config.server_addr, config.server_port)
+                                : fmt::format("{}:{}", config.server_addr, config.server_port);
+        return grpc::CreateCustomChannel(target, credentials, args);
+    }
+
+    void connect() {
+        if (stopping) return;
+        log::get("client").debug("connecting to {}:{}", config.server_addr, config.server_port);
+        session = std::make_shared<control_session>(
+            io, config, make_channel(), previous_run_id, [this](session_end e) {
+                asio::post(strand, [this, e = std::move(e)] { on_session_end(e); });
+            });
+        session->start();
+    }
+
+    void on_session_end(const session_end& e) {
+        session.reset();
+        if (e.logged_in) {
+            backoff.reset();
+            previous_run_id = e.run_id;
+        }
+        if (stopping) return;
+        const auto delay = backoff.next();
+        log::get("client").warn("disconnected from {}:{}: {}; reconnecting in {:.1f} s",
+                                config.server_addr, config.server_port, e.reason,
+                                static_cast<double>(delay.count()) / 1000);
+        retry_timer.expires_after(delay);
+        retry_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) connect();
+        });
+    }
+};
+
+client::client(client_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
+
+client::~client() { stop(); }
+
+void client::start() {
+    auto& im = *impl_;
+    im.credentials = im.make_credentials();
+    const unsigned n = std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
+    for (unsigned i = 0; i < n; ++i) im.threads.emplace_back([&im] { im.io.run(); });
+    log::get("client").info("burrow-client {} starting: server {}:{}, {} proxies (tls {})",
+                            im.config.client_id, im.config.server_addr, im.config.server_port,
+                            im.config.proxies.size(), im.config.tls.enable ? "on" : "off");
+    asio::post(im.strand, [&im] { im.connect(); });
+}
+
+void client::run_until_signal() {
+    asio::io_context signals_io;
+    asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+    signals.async_wait([](const boost::system::error_code&, int sig) {
+        log::get("client").info("signal {}: shutting down", sig);
+    });
+    signals_io.run();
+    stop();
+}
+
+void client::stop() {
+    auto& im = *impl_;
+    if (im.stopped) return;
+    im.stopped = true;
+    std::promise<void> done;
+    asio::post(im.strand, [&im, &done] {
+        im.stopping = true;
+        im.retry_timer.cancel();
+        if (im.session) im.session->stop("client shutting down");
+        done.set_value();
+    });
+    if (!im.threads.empty()) done.get_future().wait();
+    im.guard.reset();
+    im.io.stop();
+    for (auto& t : im.threads) t.join();
+    im.threads.clear();
+}
+
+}  // namespace burrow

@@ -1,0 +1,254 @@
+#include "client/control_session.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <grpcpp/channel.h>
+#include <fmt/format.h>
+
+#include "client/work_stream.hpp"
+#include "common/auth.hpp"
+#include "common/config.hpp"
+#include "common/log.hpp"
+
+#ifndef BURROW_VERSION
+#define BURROW_VERSION "dev"
+#endif
+
+namespace burrow {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+constexpr std::uint32_t max_extra_work = 64;  // bound on one NewWork request
+
+spdlog::logger& ctl_log() {
+    static spdlog::logger& l = log::get("control");
+    return l;
+}
+}  // namespace
+
+// The Control RPC. A hold keeps OnDone away until the session lets go in end().
+class client_control_reactor final
+    : public grpc::ClientBidiReactor<v1::ClientMessage, v1::ServerMessage> {
+public:
+    client_control_reactor(v1::Tunnel::Stub& stub, std::shared_ptr<control_session> s)
+        : session_(std::move(s)) {
+        stub.async()->Control(&ctx_, this);
+        AddHold();
+        StartCall();
+    }
+    void finish() {
+        ctx_.TryCancel();
+        RemoveHold();
+    }
+    void OnReadDone(bool ok) override { session_->on_read_done(ok); }
+    void OnWriteDone(bool ok) override { session_->on_write_done(ok); }
+    void OnDone(const grpc::Status& s) override {
+        session_->on_done(s.error_message());
+        delete this;
+    }
+
+private:
+    grpc::ClientContext ctx_;
+    std::shared_ptr<control_session> session_;
+};
+
+control_session::control_session(asio::io_context& io, const client_config& config,
+                                 std::shared_ptr<grpc::Channel> channel,
+                                 std::string previous_run_id,
+                                 std::function<void(session_end)> on_end)
+    : io_(io),
+      config_(config),
+      strand_(asio::make_strand(io)),
+      stub_(v1::Tunnel::NewStub(std::move(channel))),
+      previous_run_id_(std::move(previous_run_id)),
+      on_end_(std::move(on_end)),
+      tick_timer_(strand_) {}
+
+control_session::~control_session() = default;
+
+void control_session::start() {
+    asio::post(strand_, [self = shared_from_this()] {
+        self->started_ = self->last_seen_ = std::chrono::steady_clock::now();
+        self->reactor_ = new client_control_reactor(*self->stub_, self);
+
+        v1::ClientMessage msg;
+        auto* login = msg.mutable_login();
+        const auto& cfg = self->config_;
+        login->set_client_id(cfg.client_id);
+        login->set_timestamp(auth::unix_now());
+        login->set_nonce(auth::random_bytes(auth::nonce_size));
+        login->set_proof(auth::make_proof(cfg.auth.token, cfg.client_id, login->timestamp(),
+                                          login->nonce()));
+        login->set_version(BURROW_VERSION);
+        login->set_previous_run_id(self->previous_run_id_);
+        self->send(std::move(msg));
+        self->read_next();
+        self->tick();
+    });
+}
+
+void control_session::stop(std::string reason) {
+    asio::post(strand_, [self = shared_from_this(), reason = std::move(reason)] {
+        self->end(reason);
+    });
+}
+
+// ---- Control stream ----
+
+void control_session::read_next() {
+    if (!ended_) reactor_->StartRead(&in_);
+}
+
+void control_session::on_read_done(bool ok) {
+    asio::post(strand_, [self = shared_from_this(), ok] {
+        if (self->ended_) return;
+        if (!ok) return self->end("");  // the status in OnDone says why
+        self->last_seen_ = std::chrono::steady_clock::now();
+        self->handle(self->in_);
+        self->read_next();
+    });
+}
+
+void control_session::on_write_done(bool ok) {
+    asio::post(strand_, [self = shared_from_this(), ok] {
+        self->writing_ = false;
+        if (self->ended_) return;
+        if (!ok) return self->end("");
+        if (!self->queue_.empty()) self->write_next();
+    });
+}
+
+void control_session::on_done(std::string status) {
+    asio::post(strand_, [self = shared_from_this(), status = std::move(status)] {
+        session_end e{self->logged_in_, self->run_id_, self->end_reason_};
+        if (e.reason.empty()) e.reason = status.empty() ? "connection closed" : status;
+        auto cb = std::move(self->on_end_);
+        if (cb) cb(std::move(e));
+    });
+}
+
+void control_session::send(v1::ClientMessage msg) {
+    if (ended_) return;
+    queue_.push_back(std::move(msg));
+    if (!writing_) write_next();
+}
+
+void control_session::write_next() {
+    out_ = std::move(queue_.front());
+    queue_.pop_front();
+    writing_ = true;
+    reactor_->StartWrite(&out_);
+}
+
+void control_session::end(std::string reason) {
+    if (ended_) return;
+    ended_ = true;
+    end_reason_ = std::move(reason);
+    tick_timer_.cancel();
+    queue_.clear();
+    std::exchange(reactor_, nullptr)->finish();
+}
+
+// ---- messages ----
+
+void control_session::handle(const v1::ServerMessage& msg) {
+    using M = v1::ServerMessage;
+    switch (msg.msg_case()) {
+        case M::kLoginResult: {
+            const auto& r = msg.login_result();
+            if (logged_in_) return end("protocol error: second login result");
+            if (!r.ok()) {
+                ctl_log().error("login failed: the server answered '{}' (check [auth] token "
+                                "and the clock)", r.error().substr(0, 200));
+                return end("login rejected");
+            }
+            logged_in_ = true;
+            run_id_ = r.run_id();
+            ctl_log().info("logged in to {}:{} as {}", config_.server_addr, config_.server_port,
+                           config_.client_id);
+            for (const auto& p : config_.proxies) {
+                v1::ClientMessage reg;
+                auto* spec = reg.mutable_register_proxy();
+                spec->set_name(p.name);
+                spec->set_type(p.type);
+                spec->set_remote_port(p.remote_port);
+                send(std::move(reg));
+            }
+            return top_up();
+        }
+        case M::kProxyResult: {
+            const auto& r = msg.proxy_result();
+            auto& l = log::get("proxy");
+            if (r.ok())
+                l.info("[{}] proxy up: remote port {}", r.name(), r.remote_port());
+            else
+                l.error("[{}] proxy rejected: {}", r.name(), r.error().substr(0, 200));
+            return;
+        }
+        case M::kHeartbeat: return;
+        case M::kNewWork:
+            if (logged_in_) open_work(std::min(msg.new_work().count(), max_extra_work));
+            return;
+        default: return end("protocol error: unexpected message from the server");
+    }
+}
+
+// ---- timers and the work pool ----
+
+void control_session::tick() {
+    if (ended_) return;
+    const auto now = std::chrono::steady_clock::now();
+    const auto& t = config_.transport;
+    if (!logged_in_ && now - started_ > std::chrono::seconds(t.dial_timeout))
+        return end(fmt::format("no login answer within {} s", t.dial_timeout));
+    if (logged_in_) {
+        if (now - last_seen_ > std::chrono::seconds(t.heartbeat_timeout))
+            return end(fmt::format("server silent for {} s", t.heartbeat_timeout));
+        if (now - last_ping_ >= std::chrono::seconds(t.heartbeat_interval)) {
+            last_ping_ = now;
+            v1::ClientMessage ping;
+            ping.mutable_heartbeat()->set_sent_at_ms(
+                std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch())
+                    .count());
+            send(std::move(ping));
+        }
+        top_up();  // replaces idle streams that died
+    }
+    tick_timer_.expires_after(1s);
+    tick_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec) self->tick();
+    });
+}
+
+void control_session::top_up() {
+    if (idle_work_ < config_.transport.pool_count)
+        open_work(config_.transport.pool_count - idle_work_);
+}
+
+void control_session::open_work(std::uint32_t n) {
+    if (ended_) return;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        ++idle_work_;
+        open_work_stream(stub_, io_.get_executor(), config_, run_id_, weak_from_this());
+    }
+}
+
+void control_session::on_work_started() {
+    asio::post(strand_, [self = shared_from_this()] {
+        if (self->idle_work_ > 0) --self->idle_work_;
+        if (!self->ended_) self->top_up();
+    });
+}
+
+void control_session::on_work_lost() {
+    asio::post(strand_, [self = shared_from_this()] {
+        // Replaced on the next tick, not at once: a server refusing streams
+        // must not turn this into a busy loop.
+        if (self->idle_work_ > 0) --self->idle_work_;
+    });
+}
+
+}  // namespace burrow

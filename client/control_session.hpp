@@ -1,0 +1,81 @@
+// One connection of burrow-client to the server: login, proxy registration,
+// heartbeats and the pool of idle Work streams. When it ends (for any
+// reason) it reports once through `on_end`; the client then reconnects.
+// State lives on the session's strand.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "burrow.grpc.pb.h"
+
+namespace burrow {
+
+struct client_config;
+class client_control_reactor;
+
+struct session_end {
+    bool logged_in = false;   // the login had succeeded
+    std::string run_id;       // the run to replace on the next login
+    std::string reason;
+};
+
+class control_session : public std::enable_shared_from_this<control_session> {
+public:
+    control_session(boost::asio::io_context& io, const client_config& config,
+                    std::shared_ptr<grpc::Channel> channel, std::string previous_run_id,
+                    std::function<void(session_end)> on_end);
+    ~control_session();
+
+    void start();
+    void stop(std::string reason);
+
+    // ---- reactions of the Control stream (gRPC threads) ----
+    void on_read_done(bool ok);
+    void on_write_done(bool ok);
+    void on_done(std::string status);
+
+    // ---- from Work streams ----
+    void on_work_started();  // an idle stream got a user connection
+    void on_work_lost();     // an idle stream ended unused
+
+private:
+    void read_next();
+    void handle(const v1::ServerMessage& msg);
+    void send(v1::ClientMessage msg);
+    void write_next();
+    void tick();
+    void top_up();
+    void open_work(std::uint32_t n);
+    void end(std::string reason);
+
+    boost::asio::io_context& io_;
+    const client_config& config_;
+    boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+    std::shared_ptr<v1::Tunnel::Stub> stub_;
+    std::string previous_run_id_;
+    std::function<void(session_end)> on_end_;
+    client_control_reactor* reactor_ = nullptr;  // valid until end()
+
+    v1::ServerMessage in_;
+    v1::ClientMessage out_;
+    std::deque<v1::ClientMessage> queue_;
+    bool writing_ = false;
+
+    bool logged_in_ = false;
+    bool ended_ = false;
+    std::string run_id_;
+    std::string end_reason_;
+    std::chrono::steady_clock::time_point started_, last_seen_, last_ping_;
+    boost::asio::steady_timer tick_timer_;
+    std::uint32_t idle_work_ = 0;  // Work streams open and not yet used
+};
+
+}  // namespace burrow

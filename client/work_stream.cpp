@@ -1,0 +1,166 @@
+#include "client/work_stream.hpp"
+
+#include <atomic>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include "client/control_session.hpp"
+#include "common/config.hpp"
+#include "common/log.hpp"
+#include "common/net_util.hpp"
+#include "common/work_bridge.hpp"
+
+namespace burrow {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+spdlog::logger& work_log() {
+    static spdlog::logger& l = log::get("work");
+    return l;
+}
+
+// Resolves and connects to a local service within a deadline, then hands the
+// socket to the bridge, or tells the server why not.
+class local_dialer : public std::enable_shared_from_this<local_dialer> {
+public:
+    local_dialer(std::shared_ptr<work_bridge> bridge, const proxy_config& proxy, std::string tag,
+                 std::string peer, std::chrono::seconds timeout)
+        : bridge_(std::move(bridge)),
+          resolver_(bridge_->get_executor()),
+          socket_(bridge_->get_executor()),
+          timer_(bridge_->get_executor(), timeout),
+          addr_(proxy.local_addr),
+          port_(proxy.local_port),
+          tag_(std::move(tag)),
+          peer_(std::move(peer)) {}
+
+    void start() {
+        timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+            if (ec) return;
+            self->timed_out_ = true;
+            self->resolver_.cancel();
+            error_code ignored;
+            self->socket_.close(ignored);
+        });
+        resolver_.async_resolve(addr_, std::to_string(port_),
+                                [self = shared_from_this()](const error_code& ec,
+                                                            tcp::resolver::results_type r) {
+                                    if (ec) return self->fail(ec);
+                                    self->connect(std::move(r));
+                                });
+    }
+
+private:
+    void connect(tcp::resolver::results_type endpoints) {
+        asio::async_connect(socket_, endpoints,
+                            [self = shared_from_this()](const error_code& ec, const tcp::endpoint&) {
+                                self->timer_.cancel();
+                                if (ec) return self->fail(ec);
+                                error_code ignored;
+                                self->socket_.set_option(tcp::no_delay(true), ignored);
+                                work_log().info("{} connected to local {}:{} for {}", self->tag_,
+                                                self->addr_, self->port_, self->peer_);
+                                self->bridge_->start(std::move(self->socket_), self->tag_);
+                            });
+    }
+
+    void fail(const error_code& ec) {
+        timer_.cancel();
+        const std::string why = timed_out_ ? std::string("timed out") : ec.message();
+        work_log().warn("{} local service {}:{} unreachable: {}", tag_, addr_, port_, why);
+        bridge_->fail(fmt::format("local service unreachable: {}", why));
+    }
+
+    std::shared_ptr<work_bridge> bridge_;
+    tcp::resolver resolver_;
+    tcp::socket socket_;
+    asio::steady_timer timer_;
+    std::string addr_;
+    std::uint16_t port_;
+    std::string tag_, peer_;
+    bool timed_out_ = false;
+};
+
+class client_work_reactor final : public grpc::ClientBidiReactor<v1::Frame, v1::Frame>,
+                                  public frame_port {
+public:
+    client_work_reactor(std::shared_ptr<v1::Tunnel::Stub> stub, asio::any_io_executor ex,
+                        std::weak_ptr<control_session> session)
+        : stub_(std::move(stub)),
+          bridge_(std::make_shared<work_bridge>(std::move(ex))),
+          session_(std::move(session)) {
+        bridge_->attach(this);
+        stub_->async()->Work(&ctx_, this);
+        AddHold();
+        StartCall();
+    }
+
+    void begin(const client_config& config, const std::string& run_id) {
+        v1::Frame hello;
+        hello.mutable_hello()->set_run_id(run_id);
+        bridge_->send_head(std::move(hello));
+        std::weak_ptr<work_bridge> weak = bridge_;
+        bridge_->read_head([this, &config, weak](v1::Frame& head) {
+            auto b = weak.lock();
+            if (!b) return;
+            if (!head.has_start()) return b->close("protocol error: expected start");
+            started_ = true;
+            if (auto s = session_.lock()) s->on_work_started();
+
+            const auto& start = head.start();
+            const std::string peer = start.peer().substr(0, 64);
+            const auto tag = fmt::format("[{}/{}]", start.proxy().substr(0, 64), start.conn_id());
+            const proxy_config* proxy = nullptr;
+            for (const auto& p : config.proxies)
+                if (p.name == start.proxy()) proxy = &p;
+            if (!proxy) {
+                work_log().warn("{} unknown proxy", tag);
+                return b->fail("unknown proxy");
+            }
+            std::make_shared<local_dialer>(std::move(b), *proxy, tag, peer,
+                                           std::chrono::seconds(config.transport.dial_timeout))
+                ->start();
+        });
+    }
+
+    void read(v1::Frame* f) override { StartRead(f); }
+    void write(const v1::Frame* f) override { StartWrite(f); }
+    void cancel() override { ctx_.TryCancel(); }
+    void end(bool ok) override {
+        if (!ok) ctx_.TryCancel();
+        RemoveHold();
+    }
+
+    void OnReadDone(bool ok) override { bridge_->on_read_done(ok); }
+    void OnWriteDone(bool ok) override { bridge_->on_write_done(ok); }
+    void OnDone(const grpc::Status&) override {
+        if (!started_)
+            if (auto s = session_.lock()) s->on_work_lost();
+        delete this;
+    }
+
+private:
+    grpc::ClientContext ctx_;
+    std::shared_ptr<v1::Tunnel::Stub> stub_;
+    std::shared_ptr<work_bridge> bridge_;
+    std::weak_ptr<control_session> session_;
+    std::atomic<bool> started_{false};
+};
+
+}  // namespace
+
+void open_work_stream(std::shared_ptr<v1::Tunnel::Stub> stub, asio::any_io_executor ex,
+                      const client_config& config, const std::string& run_id,
+                      std::weak_ptr<control_session> session) {
+    auto* r = new client_work_reactor(std::move(stub), std::move(ex), std::move(session));
+    r->begin(config, run_id);
+}
+
+}  // namespace burrow

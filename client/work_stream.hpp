@@ -1,0 +1,23 @@
+// A Work stream on the client: opened idle, it waits for the server's start
+// frame, dials the proxy's local service and then bridges the two.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "burrow.grpc.pb.h"
+
+namespace burrow {
+
+struct client_config;
+class control_session;
+
+// Opens one Work stream presenting `run_id`. It reports to `session` when it
+// is taken into use or ends unused; it owns itself until the RPC is done.
+void open_work_stream(std::shared_ptr<v1::Tunnel::Stub> stub, boost::asio::any_io_executor ex,
+                      const client_config& config, const std::string& run_id,
+                      std::weak_ptr<control_session> session);
+
+}  // namespace burrow

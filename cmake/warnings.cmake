@@ -1,0 +1,10 @@
+# Warnings and sanitizers for Burrow's own targets only (never generated proto code).
+function(burrow_target_options target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
+                         -Wnon-virtual-dtor -Wcast-align -Wunused -Woverloaded-virtual
+                         -Wimplicit-fallthrough)
+  if(BURROW_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()

@@ -1,0 +1,46 @@
+#include "common/net_util.hpp"
+
+#include <boost/asio/error.hpp>
+#include <fmt/format.h>
+
+#include "common/auth.hpp"
+
+namespace burrow {
+
+bool is_expected_error(const boost::system::error_code& ec) {
+    namespace e = boost::asio::error;
+    return ec == e::eof || ec == e::operation_aborted || ec == e::connection_reset ||
+           ec == e::broken_pipe || ec == e::connection_aborted || ec == e::shut_down;
+}
+
+std::string to_string(const boost::asio::ip::tcp::endpoint& ep) {
+    if (ep.address().is_v6()) return fmt::format("[{}]:{}", ep.address().to_string(), ep.port());
+    return fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+std::string strip_grpc_peer(const std::string& peer) {
+    for (const char* prefix : {"ipv4:", "ipv6:"})
+        if (peer.rfind(prefix, 0) == 0) return peer.substr(5);
+    return peer;
+}
+
+std::string random_hex(std::size_t bytes) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string raw = auth::random_bytes(bytes), out;
+    out.reserve(bytes * 2);
+    for (unsigned char c : raw) {
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 15]);
+    }
+    return out;
+}
+
+std::chrono::milliseconds backoff::next() {
+    auto base = first_ * (1LL << std::min(attempt_, 20u));
+    if (base > max_) base = max_;
+    ++attempt_;
+    std::uniform_real_distribution<double> jitter(0.8, 1.2);
+    return std::chrono::milliseconds(static_cast<long long>(base.count() * jitter(rng_)));
+}
+
+}  // namespace burrow

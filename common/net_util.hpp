@@ -1,0 +1,41 @@
+// Small helpers shared by the data and control paths.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
+
+namespace burrow {
+
+// Errors that end a connection in the ordinary way (peer closed, reset,
+// cancelled); they are not failures worth a warning.
+bool is_expected_error(const boost::system::error_code& ec);
+
+// "1.2.3.4:5678" or "[::1]:5678".
+std::string to_string(const boost::asio::ip::tcp::endpoint& ep);
+
+// gRPC peer strings look like "ipv4:1.2.3.4:5678"; returns "1.2.3.4:5678".
+std::string strip_grpc_peer(const std::string& peer);
+
+// Hex of random bytes: session ids and secrets.
+std::string random_hex(std::size_t bytes);
+
+// Capped exponential backoff with +-20% jitter: 1 s, 2 s, 4 s ... max.
+class backoff {
+public:
+    explicit backoff(std::chrono::milliseconds first, std::chrono::milliseconds max)
+        : first_(first), max_(max) {}
+    std::chrono::milliseconds next();
+    void reset() { attempt_ = 0; }
+
+private:
+    std::chrono::milliseconds first_, max_;
+    unsigned attempt_ = 0;
+    std::minstd_rand rng_{std::random_device{}()};
+};
+
+}  // namespace burrow

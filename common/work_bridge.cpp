@@ -1,0 +1,301 @@
+#include "common/work_bridge.hpp"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
+
+#include "burrow.pb.h"
+#include "common/log.hpp"
+
+namespace burrow {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+spdlog::logger& work_log() {
+    static spdlog::logger& l = log::get("work");
+    return l;
+}
+
+// Buffers this large are given back when a connection goes quiet, so idle
+// connections cost little memory.
+constexpr std::size_t keep_capacity = 64u << 10;
+
+void release_if_large(std::string& s) {
+    if (s.capacity() > keep_capacity) std::string().swap(s);
+}
+}  // namespace
+
+work_bridge::work_bridge(executor ex)
+    : strand_(asio::make_strand(ex)),
+      socket_(strand_),
+      in_(std::make_unique<v1::Frame>()),
+      out_(std::make_unique<v1::Frame>()) {}
+
+work_bridge::~work_bridge() = default;
+
+// ---- reactions (gRPC threads) ----
+
+void work_bridge::on_read_done(bool ok) {
+    asio::dispatch(strand_, [self = shared_from_this(), ok] {
+        self->reading_ = false;
+        if (self->ended_) return;
+        if (!ok) {
+            // The stream ended without our fin: the peer went away or cancelled.
+            if (self->mode_ == mode::pumping && !self->down_done_)
+                self->abort("stream closed by the peer");
+            else
+                self->abort("");
+            return;
+        }
+        self->handle_frame();
+    });
+}
+
+void work_bridge::on_write_done(bool ok) {
+    asio::dispatch(strand_, [self = shared_from_this(), ok] {
+        self->writing_ = false;
+        if (self->end_pending_) {
+            // Ending: flush a queued error frame first, then end the RPC.
+            if (ok && !self->queued_.empty()) return self->write_next();
+            self->end_pending_ = false;
+            return self->end_port(self->end_ok_);
+        }
+        if (self->ended_) return;
+        if (!ok) return self->abort("stream write failed");
+        if (!self->queued_.empty()) return self->write_next();
+        if (self->sent_fin_) {
+            self->up_done_ = true;
+            return self->finish_if_done();
+        }
+        if (self->mode_ == mode::pumping) self->read_socket();
+    });
+}
+
+// ---- owner API ----
+
+void work_bridge::send_head(v1::Frame head) {
+    asio::dispatch(strand_, [self = shared_from_this(), head = std::move(head)]() mutable {
+        if (!self->ended_) self->write_or_queue(std::move(head));
+    });
+}
+
+void work_bridge::read_head(head_handler on_head) {
+    asio::dispatch(strand_, [self = shared_from_this(), h = std::move(on_head)]() mutable {
+        if (self->ended_) return;
+        self->mode_ = mode::head;
+        self->on_head_ = std::move(h);
+        self->issue_read();
+    });
+}
+
+void work_bridge::watch_idle() {
+    asio::dispatch(strand_, [self = shared_from_this()] {
+        if (self->ended_ || self->mode_ == mode::pumping) return;
+        self->mode_ = mode::idle;
+        self->issue_read();
+    });
+}
+
+void work_bridge::start(asio::ip::tcp::socket socket, std::string tag,
+                        socket_handler on_unusable) {
+    asio::dispatch(strand_, [self = shared_from_this(), s = std::move(socket),
+                             tag = std::move(tag), h = std::move(on_unusable)]() mutable {
+        if (self->ended_) {
+            if (h) h(std::move(s));
+            return;
+        }
+        // The socket may come from another executor (an acceptor's); rebind it
+        // to our strand without touching the connection.
+        error_code ec;
+        auto protocol = s.local_endpoint(ec).protocol();
+        if (ec) return self->abort(fmt::format("socket unusable: {}", ec.message()));
+        self->socket_.assign(protocol, s.release(), ec);
+        if (ec) return self->abort(fmt::format("socket unusable: {}", ec.message()));
+        self->socket_.non_blocking(true, ec);
+        self->tag_ = std::move(tag);
+        self->started_at_ = std::chrono::steady_clock::now();
+        self->mode_ = mode::pumping;
+        if (!self->reading_) self->issue_read();
+        if (!self->writing_) self->read_socket();
+    });
+}
+
+void work_bridge::fail(std::string reason) {
+    asio::dispatch(strand_, [self = shared_from_this(), reason = std::move(reason)] {
+        if (self->ended_) return;
+        v1::Frame f;
+        f.set_error(reason);
+        self->write_or_queue(std::move(f));
+        // The peer finishes the RPC when it sees the error; we end once it is written.
+        self->ended_ = true;
+        self->ended_flag_ = true;
+        self->end_pending_ = true;
+        self->end_ok_ = true;
+        error_code ignored;
+        self->socket_.close(ignored);
+    });
+}
+
+void work_bridge::close(std::string reason) {
+    asio::dispatch(strand_, [self = shared_from_this(), reason = std::move(reason)] {
+        self->abort(reason);
+    });
+}
+
+// ---- stream side ----
+
+void work_bridge::issue_read() {
+    if (reading_ || ended_) return;
+    reading_ = true;
+    port_->read(in_.get());
+}
+
+void work_bridge::write_or_queue(v1::Frame frame) {
+    queued_.push_back(std::move(frame));
+    if (!writing_) write_next();
+}
+
+void work_bridge::write_next() {
+    *out_ = std::move(queued_.front());
+    queued_.pop_front();
+    writing_ = true;
+    port_->write(out_.get());
+}
+
+void work_bridge::handle_frame() {
+    v1::Frame& f = *in_;
+    if (mode_ == mode::head) {
+        if (f.head_case() == v1::Frame::HEAD_NOT_SET)
+            return abort("protocol error: first frame has no head");
+        mode_ = mode::idle;
+        auto h = std::move(on_head_);
+        h(f);
+        return;
+    }
+    if (f.head_case() != v1::Frame::HEAD_NOT_SET) return abort("protocol error: second head");
+    if (!f.error().empty()) {
+        std::string reason = f.error().substr(0, 200);
+        return abort("peer: " + reason);
+    }
+    if (mode_ != mode::pumping) return abort("protocol error: data before start");
+
+    if (auto err = inbound_.accept(f.offset(), f.data().size(), f.fin()); !err.empty())
+        return abort("protocol error: " + err);
+    if (!f.data().empty()) {
+        asio::async_write(socket_, asio::buffer(f.data()),
+                          asio::bind_executor(strand_, [self = shared_from_this()](
+                                                           const error_code& ec, std::size_t n) {
+                              self->on_socket_written(ec, n);
+                          }));
+        return;
+    }
+    on_socket_written({}, 0);
+}
+
+void work_bridge::on_socket_written(const error_code& ec, std::size_t) {
+    if (ended_) return;
+    if (ec) return abort(fmt::format("socket write: {}", ec.message()));
+    if (in_->fin()) {
+        error_code ignored;
+        socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        down_done_ = true;
+        release_if_large(*in_->mutable_data());
+        return finish_if_done();
+    }
+    release_if_large(*in_->mutable_data());
+    issue_read();
+}
+
+// ---- socket side ----
+
+void work_bridge::read_socket() {
+    if (socket_waiting_ || sent_fin_ || ended_) return;
+    // Read straight away when bytes are waiting; otherwise give back a large
+    // buffer before an idle wait.
+    error_code ec;
+    if (socket_.available(ec) == 0 && !ec) release_if_large(*out_->mutable_data());
+    socket_waiting_ = true;
+    socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                       asio::bind_executor(strand_, [self = shared_from_this()](
+                                                        const error_code& e) {
+                           self->on_socket_readable(e);
+                       }));
+}
+
+void work_bridge::on_socket_readable(const error_code& wait_ec) {
+    socket_waiting_ = false;
+    if (ended_) return;
+    if (wait_ec) return abort(fmt::format("socket: {}", wait_ec.message()));
+
+    error_code ec;
+    std::size_t want = socket_.available(ec);
+    want = std::clamp<std::size_t>(want, 16u << 10, max_chunk);
+
+    // Reuse out_'s buffer: Clear() keeps the string's capacity and resize only
+    // zero-fills growth, so a busy stream pays no memset in the steady state.
+    out_->Clear();
+    std::string& data = *out_->mutable_data();
+    data.resize(want);
+    std::size_t n = socket_.read_some(asio::buffer(data), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        data.clear();
+        return read_socket();
+    }
+    if (ec && ec != asio::error::eof) return abort(fmt::format("socket read: {}", ec.message()));
+
+    data.resize(n);
+    out_->set_offset(sent_);
+    out_->set_ack(inbound_.received());
+    sent_ += n;
+    if (ec == asio::error::eof) {
+        out_->set_fin(true);
+        sent_fin_ = true;
+    }
+    writing_ = true;
+    port_->write(out_.get());
+}
+
+// ---- ending ----
+
+void work_bridge::finish_if_done() {
+    if (up_done_ && down_done_) end(true);
+}
+
+void work_bridge::abort(const std::string& reason) {
+    if (ended_) return;
+    if (!reason.empty() && mode_ == mode::pumping)
+        work_log().info("{} aborted: {}", tag_, reason);
+    else if (!reason.empty())
+        work_log().debug("idle work stream ended: {}", reason);
+    end(false);
+}
+
+void work_bridge::end(bool ok) {
+    if (!ended_ && mode_ == mode::pumping) {
+        auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_);
+        work_log().info("{} closed: in {} B, out {} B, {:.2f} s", tag_, sent_,
+                        inbound_.received(), secs.count());
+    }
+    ended_ = true;
+    ended_flag_ = true;
+    queued_.clear();
+    error_code ignored;
+    socket_.close(ignored);
+    // A server reactor may not Finish with a write outstanding: wait for it,
+    // cancelling the stream on an abort so that a stuck write returns.
+    if (writing_) {
+        end_pending_ = true;
+        end_ok_ = ok;
+        if (!ok && port_) port_->cancel();
+        return;
+    }
+    end_port(ok);
+}
+
+void work_bridge::end_port(bool ok) {
+    if (auto* p = std::exchange(port_, nullptr)) p->end(ok);
+}
+
+}  // namespace burrow

@@ -1,0 +1,139 @@
+// work_bridge: one TCP socket <-> one gRPC Work stream of Frames.
+//
+// The gRPC side is a thin reactor (server or client) implementing frame_port;
+// its reactions call on_read_done/on_write_done from gRPC threads, and the
+// bridge hands them to its strand, where all of its state lives.
+//
+// Data flows as two half-pumps:
+//   socket -> stream: wait readable, read what is there (<= max_chunk), write
+//                     one frame; the next read starts only after OnWriteDone,
+//                     so a slow stream slows the socket reader (backpressure).
+//   stream -> socket: read one frame, write it fully to the socket, then read
+//                     the next; HTTP/2 flow control stops the peer meanwhile.
+// EOF on the socket sends fin; fin from the stream shuts down the socket's
+// write side, so TCP half-close is kept end to end. When both directions have
+// finished, or on any error, the bridge ends the RPC exactly once via
+// frame_port::end(); after that it never touches the port again.
+//
+// Lifetime: the reactor holds a shared_ptr to the bridge; the bridge holds a
+// raw frame_port* that stays valid until end() (reactors are deleted only in
+// OnDone, which gRPC calls only after end()). Pending Asio operations keep the
+// bridge alive through shared_from_this().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "common/frame_check.hpp"
+
+namespace burrow::v1 {
+class Frame;
+}
+
+namespace burrow {
+
+// The gRPC half of a Work stream. Calls come from the bridge's strand, one
+// read and one write outstanding at most; end() is called exactly once.
+class frame_port {
+public:
+    virtual void read(v1::Frame* frame) = 0;
+    virtual void write(const v1::Frame* frame) = 0;
+    // Makes outstanding operations complete (with ok = false) so end() can follow.
+    virtual void cancel() = 0;
+    virtual void end(bool ok) = 0;
+
+protected:
+    ~frame_port() = default;
+};
+
+class work_bridge : public std::enable_shared_from_this<work_bridge> {
+public:
+    using executor = boost::asio::any_io_executor;
+    using head_handler = std::function<void(v1::Frame& head)>;
+    using socket_handler = std::function<void(boost::asio::ip::tcp::socket)>;
+
+    explicit work_bridge(executor ex);
+    ~work_bridge();
+    work_bridge(const work_bridge&) = delete;
+    work_bridge& operator=(const work_bridge&) = delete;
+
+    // Must be called once, before any other call, by the reactor that owns us.
+    void attach(frame_port* port) { port_ = port; }
+
+    // ---- reactions, from gRPC threads ----
+    void on_read_done(bool ok);
+    void on_write_done(bool ok);
+
+    // ---- owner API; safe from any thread ----
+    // Writes a head frame (hello/start) ahead of any data.
+    void send_head(v1::Frame head);
+    // Reads the first frame and passes it to `on_head` on the strand. A failed
+    // read ends the bridge.
+    void read_head(head_handler on_head);
+    // Keeps a read outstanding while idle: a frame before start() is a
+    // protocol error, a failed read means the stream is gone.
+    void watch_idle();
+    // Starts pumping between `socket` and the stream. When the bridge has
+    // already ended, `socket` is handed back through `on_unusable` instead.
+    void start(boost::asio::ip::tcp::socket socket, std::string tag,
+               socket_handler on_unusable = {});
+    // Tells the peer why this connection cannot be served, then ends.
+    void fail(std::string reason);
+    // Ends at once: closes the socket and the stream.
+    void close(std::string reason);
+
+    executor get_executor() const { return strand_; }
+    // Relaxed view for pools deciding whether the stream is worth handing out.
+    bool ended() const noexcept { return ended_flag_.load(std::memory_order_relaxed); }
+
+private:
+    enum class mode { head, idle, pumping };
+
+    void issue_read();
+    void write_or_queue(v1::Frame frame);
+    void write_next();
+    void read_socket();
+    void on_socket_readable(const boost::system::error_code& ec);
+    void handle_frame();
+    void on_socket_written(const boost::system::error_code& ec, std::size_t n);
+    void finish_if_done();
+    void abort(const std::string& reason);
+    void end(bool ok);
+    void end_port(bool ok);
+
+    boost::asio::strand<executor> strand_;
+    boost::asio::ip::tcp::socket socket_;
+    frame_port* port_ = nullptr;
+
+    std::unique_ptr<v1::Frame> in_;   // target of the outstanding stream read
+    std::unique_ptr<v1::Frame> out_;  // source of the outstanding stream write
+    std::deque<v1::Frame> queued_;    // head/error frames waiting for out_
+    head_handler on_head_;
+
+    mode mode_ = mode::head;
+    bool reading_ = false;        // a stream read is outstanding
+    bool writing_ = false;        // a stream write is outstanding
+    bool socket_waiting_ = false; // a socket read (wait) is outstanding
+    bool sent_fin_ = false;       // fin frame queued/written: socket hit EOF
+    bool up_done_ = false;        // fin frame written successfully
+    bool down_done_ = false;      // fin received and socket write side shut
+    bool ended_ = false;
+    bool end_pending_ = false;    // end() waits for the outstanding write
+    bool end_ok_ = false;
+    std::atomic<bool> ended_flag_{false};
+
+    inbound_stream inbound_;
+    std::uint64_t sent_ = 0;  // bytes read from the socket and sent as frames
+    std::string tag_;
+    std::chrono::steady_clock::time_point started_at_;
+};
+
+}  // namespace burrow

@@ -1,0 +1,370 @@
+#include "server/client_session.hpp"
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+#include <grpcpp/support/status.h>
+
+#include "common/auth.hpp"
+#include "common/log.hpp"
+#include "common/net_util.hpp"
+#include "common/work_bridge.hpp"
+#include "server/control_reactor.hpp"
+#include "server/server_state.hpp"
+#include "server/tcp_proxy.hpp"
+
+namespace burrow {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+constexpr auto login_timeout = 10s;
+constexpr std::size_t max_idle_work = 256;
+constexpr std::size_t max_name_length = 64;
+
+spdlog::logger& ctl_log() {
+    static spdlog::logger& l = log::get("control");
+    return l;
+}
+spdlog::logger& proxy_log() {
+    static spdlog::logger& l = log::get("proxy");
+    return l;
+}
+
+bool valid_proxy_name(const std::string& name) {
+    if (name.empty() || name.size() > max_name_length) return false;
+    for (char c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+            return false;
+    return true;
+}
+}  // namespace
+
+client_session::client_session(server_state& st, control_reactor* reactor, std::string peer)
+    : st_(st),
+      strand_(asio::make_strand(st.io)),
+      reactor_(reactor),
+      peer_(std::move(peer)),
+      number_(st.next_session_no++),
+      started_(std::chrono::steady_clock::now()),
+      last_seen_(started_),
+      tick_timer_(strand_) {}
+
+client_session::~client_session() = default;
+
+std::string client_session::who() const {
+    return client_id_.empty() ? fmt::format("#{} {}", number_, peer_)
+                              : fmt::format("#{} {} ({})", number_, client_id_, peer_);
+}
+
+void client_session::start() {
+    asio::post(strand_, [self = shared_from_this()] {
+        self->read_next();
+        self->tick();
+    });
+}
+
+// ---- Control stream ----
+
+void client_session::read_next() {
+    if (finished_ || phase_ == phase::closed) return;
+    reactor_->StartRead(&in_);
+}
+
+void client_session::on_read_done(bool ok) {
+    asio::post(strand_, [self = shared_from_this(), ok] {
+        if (self->phase_ == phase::closed) return;
+        if (!ok) return self->shutdown("control stream closed by the client", true);
+        self->last_seen_ = std::chrono::steady_clock::now();
+        self->handle(self->in_);
+        self->read_next();
+    });
+}
+
+void client_session::on_write_done(bool ok) {
+    asio::post(strand_, [self = shared_from_this(), ok] {
+        self->writing_ = false;
+        if (self->finish_pending_ && (self->queue_.empty() || !ok)) return self->finish_rpc();
+        if (!ok) return self->shutdown("control stream write failed", false);
+        if (!self->queue_.empty()) self->write_next();
+    });
+}
+
+void client_session::on_cancel() {
+    asio::post(strand_, [self = shared_from_this()] {
+        self->shutdown("control stream cancelled", false);
+    });
+}
+
+void client_session::send(v1::ServerMessage msg) {
+    if (finished_ || finish_pending_) return;
+    queue_.push_back(std::move(msg));
+    if (!writing_) write_next();
+}
+
+void client_session::write_next() {
+    out_ = std::move(queue_.front());
+    queue_.pop_front();
+    writing_ = true;
+    reactor_->StartWrite(&out_);
+}
+
+void client_session::finish_rpc() {
+    if (finished_) return;
+    finished_ = true;
+    finish_pending_ = false;
+    auto* r = std::exchange(reactor_, nullptr);
+    r->Finish(grpc::Status::OK);
+}
+
+// ---- messages ----
+
+void client_session::handle(v1::ClientMessage& msg) {
+    using M = v1::ClientMessage;
+    if (phase_ == phase::login) {
+        if (msg.msg_case() != M::kLogin) {
+            ctl_log().warn("client {}: protocol error: first message is not a login", who());
+            return shutdown("protocol error", false);
+        }
+        return handle_login(msg.login());
+    }
+    switch (msg.msg_case()) {
+        case M::kRegisterProxy: return handle_register(msg.register_proxy());
+        case M::kCloseProxy: return handle_close_proxy(msg.close_proxy().name());
+        case M::kHeartbeat: {
+            v1::ServerMessage reply;
+            reply.mutable_heartbeat()->set_sent_at_ms(msg.heartbeat().sent_at_ms());
+            return send(std::move(reply));
+        }
+        default:
+            ctl_log().warn("client {}: protocol error: unexpected message {}", who(),
+                           static_cast<int>(msg.msg_case()));
+            return shutdown("protocol error", false);
+    }
+}
+
+void client_session::handle_login(const v1::Login& login) {
+    auto verdict = st_.verifier.check(login.client_id(), login.timestamp(), login.nonce(),
+                                      login.proof(), auth::unix_now());
+    v1::ServerMessage reply;
+    auto* result = reply.mutable_login_result();
+    if (verdict != auth::verdict::ok) {
+        // Never echo the client id unchecked at length: it is untrusted input.
+        ctl_log().warn("login rejected from {}: {} (client id '{}')", peer_,
+                       auth::to_string(verdict), login.client_id().substr(0, 64));
+        result->set_ok(false);
+        result->set_error(fmt::format("login rejected: {}", auth::to_string(verdict)));
+        send(std::move(reply));
+        return shutdown("login rejected", true);
+    }
+
+    client_id_ = login.client_id();
+    run_id_ = random_hex(16);
+    phase_ = phase::active;
+    if (!login.previous_run_id().empty()) {
+        // The same client process reconnected before we noticed its old
+        // connection die: free the old run's ports for it right away.
+        if (auto old = st_.find_run(login.previous_run_id()))
+            old->kick(fmt::format("replaced by a new login from {}", peer_));
+    }
+    st_.add_run(run_id_, shared_from_this());
+    ctl_log().info("client login: {} version {}", who(), login.version().substr(0, 32));
+
+    result->set_ok(true);
+    result->set_run_id(run_id_);
+    send(std::move(reply));
+}
+
+void client_session::handle_register(const v1::ProxySpec& spec) {
+    v1::ServerMessage reply;
+    auto* result = reply.mutable_proxy_result();
+    result->set_name(spec.name().substr(0, max_name_length));
+
+    std::string error;
+    if (!valid_proxy_name(spec.name()))
+        error = "invalid proxy name (1-64 of A-Z a-z 0-9 . _ -)";
+    else if (spec.type() != "tcp")
+        error = fmt::format("proxy type '{}' is not supported", spec.type().substr(0, 16));
+    else if (spec.remote_port() > 65535)
+        error = "remote_port out of range";
+    else if (proxies_.count(spec.name()))
+        error = "duplicate proxy name";
+    else if (proxies_.size() >= st_.config.max_proxies_per_client)
+        error = fmt::format("too many proxies (max {})", st_.config.max_proxies_per_client);
+    else if (!st_.claim_name(spec.name(), run_id_))
+        error = "proxy name already used by another client";
+
+    if (error.empty()) {
+        asio::ip::tcp::acceptor acceptor(asio::make_strand(st_.io));
+        if (st_.ports.bind(acceptor, static_cast<std::uint16_t>(spec.remote_port()), error)) {
+            auto proxy = std::make_shared<tcp_proxy>(std::move(acceptor), spec.name(),
+                                                     weak_from_this());
+            proxy->start();
+            result->set_ok(true);
+            result->set_remote_port(proxy->port());
+            proxies_.emplace(spec.name(), proxy);
+            proxy_log().info("[{}] proxy up: tcp port {} for client {}", spec.name(),
+                             proxy->port(), who());
+        } else {
+            st_.release_name(spec.name(), run_id_);
+        }
+    }
+    if (!error.empty()) {
+        result->set_ok(false);
+        result->set_error(error);
+        proxy_log().warn("[{}] proxy rejected for client {}: {}", result->name(), who(), error);
+    }
+    send(std::move(reply));
+}
+
+void client_session::handle_close_proxy(const std::string& name) {
+    auto it = proxies_.find(name);
+    if (it == proxies_.end()) return;
+    it->second->stop();
+    st_.release_name(name, run_id_);
+    proxy_log().info("[{}] proxy down: closed by client {}", name, who());
+    proxies_.erase(it);
+}
+
+// ---- timers ----
+
+void client_session::tick() {
+    if (phase_ == phase::closed) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (phase_ == phase::login && now - started_ > login_timeout) {
+        ctl_log().warn("client {}: no login within {} s", who(), login_timeout.count());
+        return shutdown("login timeout", false);
+    }
+    if (phase_ == phase::active &&
+        now - last_seen_ > std::chrono::seconds(st_.config.heartbeat_timeout))
+        return shutdown(fmt::format("no heartbeat for {} s", st_.config.heartbeat_timeout), false);
+
+    const auto work_timeout = std::chrono::seconds(st_.config.work_timeout);
+    while (!pending_.empty() && now - pending_.front().since > work_timeout) {
+        auto& c = pending_.front();
+        proxy_log().warn("[{}/{}] no work stream from client {} within {} s; closing", c.proxy,
+                         c.conn_id, who(), st_.config.work_timeout);
+        pending_.pop_front();
+    }
+
+    tick_timer_.expires_after(1s);
+    tick_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec) self->tick();
+    });
+}
+
+// ---- data plane ----
+
+void client_session::offer_work(std::shared_ptr<work_bridge> work) {
+    asio::post(strand_, [self = shared_from_this(), work = std::move(work)]() mutable {
+        if (self->phase_ != phase::active) return work->close("session closed");
+        if (self->work_requested_ > 0) --self->work_requested_;
+        if (!self->pending_.empty()) {
+            auto conn = std::move(self->pending_.front());
+            self->pending_.pop_front();
+            self->idle_.push_front(std::move(work));
+            return self->pair(std::move(conn));
+        }
+        std::erase_if(self->idle_, [](const auto& w) { return w->ended(); });
+        if (self->idle_.size() >= max_idle_work) return work->close("too many idle work streams");
+        work->watch_idle();
+        self->idle_.push_back(std::move(work));
+    });
+}
+
+void client_session::dispatch(std::string proxy, asio::ip::tcp::socket socket) {
+    asio::post(strand_, [self = shared_from_this(), proxy = std::move(proxy),
+                         socket = std::move(socket)]() mutable {
+        if (self->phase_ != phase::active) return;  // closing the socket drops the user
+        boost::system::error_code ec;
+        auto remote = socket.remote_endpoint(ec);
+        pending_conn conn{std::move(proxy), self->st_.next_conn_id++,
+                          ec ? std::string("?") : to_string(remote), std::move(socket),
+                          std::chrono::steady_clock::now()};
+        proxy_log().info("[{}/{}] open from {}", conn.proxy, conn.conn_id, conn.peer);
+        self->pair(std::move(conn));
+    });
+}
+
+void client_session::pair(pending_conn conn) {
+    while (!idle_.empty()) {
+        auto work = std::move(idle_.front());
+        idle_.pop_front();
+        if (work->ended()) continue;
+
+        v1::Frame head;
+        auto* start = head.mutable_start();
+        start->set_proxy(conn.proxy);
+        start->set_conn_id(conn.conn_id);
+        start->set_peer(conn.peer);
+        work->send_head(std::move(head));
+        auto tag = fmt::format("[{}/{}]", conn.proxy, conn.conn_id);
+        // If the stream died meanwhile, the socket comes back and tries the next one.
+        work->start(std::move(conn.socket), std::move(tag),
+                    [self = shared_from_this(), proxy = conn.proxy, id = conn.conn_id,
+                     peer = conn.peer, since = conn.since](asio::ip::tcp::socket s) {
+                        asio::post(self->strand_, [self, proxy, id, peer, since,
+                                                   s = std::move(s)]() mutable {
+                            self->pair({proxy, id, peer, std::move(s), since});
+                        });
+                    });
+        return;
+    }
+    if (phase_ != phase::active) return;
+    if (pending_.size() >= st_.config.max_pending_connections) {
+        proxy_log().warn("[{}/{}] too many connections waiting for client {}; closing",
+                         conn.proxy, conn.conn_id, who());
+        return;
+    }
+    pending_.push_back(std::move(conn));
+    // Ask for streams beyond the client's own refill only as far as needed.
+    if (work_requested_ < pending_.size()) {
+        const auto more = static_cast<std::uint32_t>(pending_.size() - work_requested_);
+        work_requested_ += more;
+        v1::ServerMessage msg;
+        msg.mutable_new_work()->set_count(more);
+        send(std::move(msg));
+    }
+}
+
+// ---- ending ----
+
+void client_session::kick(std::string reason) {
+    asio::post(strand_, [self = shared_from_this(), reason = std::move(reason)] {
+        self->shutdown(reason, true);
+    });
+}
+
+void client_session::shutdown(const std::string& reason, bool graceful) {
+    if (phase_ != phase::closed) {
+        const bool was_active = phase_ == phase::active;
+        phase_ = phase::closed;
+        tick_timer_.cancel();
+        if (was_active) {
+            st_.remove_run(run_id_);
+            for (auto& [name, proxy] : proxies_) {
+                proxy->stop();
+                st_.release_name(name, run_id_);
+                proxy_log().info("[{}] proxy down: client {} gone", name, who());
+            }
+            proxies_.clear();
+            for (auto& w : idle_) w->close("session closed");
+            idle_.clear();
+            pending_.clear();
+            ctl_log().info("client logout: {}: {}", who(), reason);
+        } else {
+            ctl_log().debug("control stream from {} ended before login: {}", peer_, reason);
+        }
+    }
+    if (finished_) return;
+    // Finish may not overlap a write. A graceful end lets queued messages (a
+    // rejection, say) reach the client first; otherwise a stuck write is
+    // cancelled so that Finish can follow at once.
+    finish_pending_ = true;
+    if (!writing_)
+        finish_rpc();
+    else if (!graceful)
+        reactor_->cancel();
+}
+
+}  // namespace burrow

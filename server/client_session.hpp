@@ -1,0 +1,95 @@
+// One logged-in (or logging-in) client on the server: its Control stream,
+// its proxies, its idle Work streams and the user connections waiting for one.
+// All state lives on the session's strand; public methods post to it.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "burrow.pb.h"
+
+namespace grpc {
+class Status;
+}
+
+namespace burrow {
+
+struct server_state;
+class tcp_proxy;
+class work_bridge;
+class control_reactor;
+
+class client_session : public std::enable_shared_from_this<client_session> {
+public:
+    client_session(server_state& st, control_reactor* reactor, std::string peer);
+    ~client_session();
+
+    void start();
+
+    // ---- reactions of the Control stream (gRPC threads) ----
+    void on_read_done(bool ok);
+    void on_write_done(bool ok);
+    void on_cancel();
+
+    // A Work stream that presented this session's run id.
+    void offer_work(std::shared_ptr<work_bridge> work);
+    // A user connection accepted by one of this session's proxies.
+    void dispatch(std::string proxy, boost::asio::ip::tcp::socket socket);
+    // Ends the session (another login took its place, server shutdown...).
+    void kick(std::string reason);
+
+private:
+    struct pending_conn {
+        std::string proxy;
+        std::uint64_t conn_id;
+        std::string peer;
+        boost::asio::ip::tcp::socket socket;
+        std::chrono::steady_clock::time_point since;
+    };
+
+    void read_next();
+    void handle(v1::ClientMessage& msg);
+    void handle_login(const v1::Login& login);
+    void handle_register(const v1::ProxySpec& spec);
+    void handle_close_proxy(const std::string& name);
+    void send(v1::ServerMessage msg);
+    void write_next();
+    void tick();
+    void pair(pending_conn conn);
+    void shutdown(const std::string& reason, bool graceful);
+    void finish_rpc();
+    std::string who() const;
+
+    server_state& st_;
+    boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+    control_reactor* reactor_;  // valid until finish_rpc()
+    const std::string peer_;
+    const std::uint64_t number_;
+
+    v1::ClientMessage in_;
+    v1::ServerMessage out_;
+    std::deque<v1::ServerMessage> queue_;
+    bool writing_ = false;
+    bool finish_pending_ = false;
+    bool finished_ = false;
+
+    enum class phase { login, active, closed } phase_ = phase::login;
+    std::string run_id_;
+    std::string client_id_;
+    std::chrono::steady_clock::time_point started_, last_seen_;
+    boost::asio::steady_timer tick_timer_;
+
+    std::map<std::string, std::shared_ptr<tcp_proxy>> proxies_;
+    std::deque<std::shared_ptr<work_bridge>> idle_;
+    std::deque<pending_conn> pending_;
+    std::uint32_t work_requested_ = 0;  // NewWork asked for and not yet arrived
+};
+
+}  // namespace burrow

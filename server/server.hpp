@@ -1,0 +1,33 @@
+// burrow-server as a library: everything main() and the tests need.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+namespace burrow {
+
+struct server_config;
+
+class server {
+public:
+    explicit server(server_config config);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    // Prepares certificates, binds the client listener and starts serving.
+    // Throws std::runtime_error with a one-line explanation.
+    void start();
+    // The port clients connect to (resolved when bind_port is 0).
+    std::uint16_t port() const;
+    // Blocks until SIGINT/SIGTERM, then stops.
+    void run_until_signal();
+    // Stops serving: clients are disconnected, listeners closed. Idempotent.
+    void stop();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace burrow

@@ -1,0 +1,39 @@
+#include "server/server_state.hpp"
+
+namespace burrow {
+
+server_state::server_state(server_config cfg, boost::asio::io_context& io_context)
+    : config(std::move(cfg)),
+      io(io_context),
+      verifier(config.auth.token),
+      ports(config.proxy_bind_addr, config.allow_ports) {}
+
+void server_state::add_run(const std::string& run_id, std::shared_ptr<client_session> s) {
+    std::lock_guard lock(mutex_);
+    runs_[run_id] = std::move(s);
+}
+
+void server_state::remove_run(const std::string& run_id) {
+    std::lock_guard lock(mutex_);
+    runs_.erase(run_id);
+}
+
+std::shared_ptr<client_session> server_state::find_run(const std::string& run_id) {
+    std::lock_guard lock(mutex_);
+    auto it = runs_.find(run_id);
+    return it == runs_.end() ? nullptr : it->second.lock();
+}
+
+bool server_state::claim_name(const std::string& name, const std::string& run_id) {
+    std::lock_guard lock(mutex_);
+    auto [it, inserted] = name_owner_.emplace(name, run_id);
+    return inserted || it->second == run_id;
+}
+
+void server_state::release_name(const std::string& name, const std::string& run_id) {
+    std::lock_guard lock(mutex_);
+    if (auto it = name_owner_.find(name); it != name_owner_.end() && it->second == run_id)
+        name_owner_.erase(it);
+}
+
+}  // namespace burrow

@@ -1,0 +1,45 @@
+// State shared by everything in one burrow-server process (internal header).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include <boost/asio/io_context.hpp>
+
+#include "common/auth.hpp"
+#include "common/config.hpp"
+#include "server/port_manager.hpp"
+
+namespace burrow {
+
+class client_session;
+
+struct server_state {
+    server_state(server_config cfg, boost::asio::io_context& io_context);
+
+    const server_config config;
+    boost::asio::io_context& io;
+    auth::verifier verifier;
+    port_manager ports;
+    std::atomic<std::uint64_t> next_conn_id{1};
+    std::atomic<std::uint64_t> next_session_no{1};
+
+    // Logged-in runs, by their secret run id. Work streams find theirs here.
+    void add_run(const std::string& run_id, std::shared_ptr<client_session> s);
+    void remove_run(const std::string& run_id);
+    std::shared_ptr<client_session> find_run(const std::string& run_id);
+
+    // Proxy names are unique on the server. Returns false when another run holds it.
+    bool claim_name(const std::string& name, const std::string& run_id);
+    void release_name(const std::string& name, const std::string& run_id);
+
+private:
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::weak_ptr<client_session>> runs_;
+    std::unordered_map<std::string, std::string> name_owner_;  // proxy name -> run id
+};
+
+}  // namespace burrow

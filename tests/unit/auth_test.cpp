@@ -1,0 +1,91 @@
+#include "common/auth.hpp"
+
+#include <gtest/gtest.h>
+
+namespace burrow::auth {
+namespace {
+
+constexpr std::int64_t now = 1'800'000'000;
+
+struct login {
+    std::string id = "home";
+    std::int64_t ts = now;
+    std::string nonce = random_bytes(nonce_size);
+    std::string proof;
+};
+
+login make(const std::string& token, std::int64_t ts = now) {
+    login l;
+    l.ts = ts;
+    l.proof = make_proof(token, l.id, l.ts, l.nonce);
+    return l;
+}
+
+TEST(auth, accepts_a_fresh_proof_of_the_right_token) {
+    verifier v("s3cret");
+    auto l = make("s3cret");
+    EXPECT_EQ(v.check(l.id, l.ts, l.nonce, l.proof, now), verdict::ok);
+}
+
+TEST(auth, rejects_a_wrong_token) {
+    verifier v("s3cret");
+    auto l = make("guess");
+    EXPECT_EQ(v.check(l.id, l.ts, l.nonce, l.proof, now), verdict::bad_proof);
+}
+
+TEST(auth, rejects_a_replayed_login) {
+    verifier v("s3cret");
+    auto l = make("s3cret");
+    ASSERT_EQ(v.check(l.id, l.ts, l.nonce, l.proof, now), verdict::ok);
+    EXPECT_EQ(v.check(l.id, l.ts, l.nonce, l.proof, now + 1), verdict::replayed);
+}
+
+TEST(auth, rejects_clock_skew_beyond_five_minutes_both_ways) {
+    verifier v("s3cret");
+    auto old = make("s3cret", now - 301);
+    auto future = make("s3cret", now + 301);
+    auto edge = make("s3cret", now - 300);
+    EXPECT_EQ(v.check(old.id, old.ts, old.nonce, old.proof, now), verdict::clock_skew);
+    EXPECT_EQ(v.check(future.id, future.ts, future.nonce, future.proof, now), verdict::clock_skew);
+    EXPECT_EQ(v.check(edge.id, edge.ts, edge.nonce, edge.proof, now), verdict::ok);
+}
+
+TEST(auth, proof_binds_client_id_timestamp_and_nonce) {
+    verifier v("s3cret");
+    auto l = make("s3cret");
+    EXPECT_EQ(v.check("other", l.ts, l.nonce, l.proof, now), verdict::bad_proof);
+    EXPECT_EQ(v.check(l.id, l.ts + 1, l.nonce, l.proof, now), verdict::bad_proof);
+    auto nonce = l.nonce;
+    nonce[0] = static_cast<char>(nonce[0] ^ 1);
+    EXPECT_EQ(v.check(l.id, l.ts, nonce, l.proof, now), verdict::bad_proof);
+}
+
+TEST(auth, rejects_malformed_fields) {
+    verifier v("s3cret");
+    auto l = make("s3cret");
+    EXPECT_EQ(v.check(l.id, l.ts, "short", l.proof, now), verdict::malformed);
+    EXPECT_EQ(v.check(l.id, l.ts, l.nonce, "short", now), verdict::malformed);
+    EXPECT_EQ(v.check("", l.ts, l.nonce, l.proof, now), verdict::malformed);
+}
+
+TEST(auth, a_rejected_proof_does_not_burn_its_nonce) {
+    // Otherwise an attacker could pre-empt a real login by sending its nonce first.
+    verifier v("s3cret");
+    auto good = make("s3cret");
+    EXPECT_EQ(v.check(good.id, good.ts, good.nonce, std::string(32, 'x'), now),
+              verdict::bad_proof);
+    EXPECT_EQ(v.check(good.id, good.ts, good.nonce, good.proof, now), verdict::ok);
+}
+
+TEST(auth, forgets_nonces_only_once_they_are_too_old_to_pass) {
+    verifier v("s3cret");
+    auto l = make("s3cret");
+    ASSERT_EQ(v.check(l.id, l.ts, l.nonce, l.proof, now), verdict::ok);
+    // Five minutes later the same login still fails as a replay...
+    EXPECT_EQ(v.check(l.id, l.ts, l.nonce, l.proof, now + 300), verdict::replayed);
+    // ...and afterwards it fails on its timestamp.
+    EXPECT_EQ(v.check(l.id, l.ts, l.nonce, l.proof, now + 900), verdict::clock_skew);
+}
+
+}  // namespace
+}  // namespace burrow::auth

@@ -1,0 +1,546 @@
+// Unit tests for common/config: every error class reports file, line, column,
+// key and a message a user can act on; valid files get their defaults.
+#include "common/config.hpp"
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace burrow {
+namespace {
+
+// Parses `text` and returns the problems it was rejected with (none if it loaded).
+template <typename Parse>
+std::vector<config_problem> problems_of(Parse parse, const std::string& text) {
+    try {
+        parse(text, "test.toml");
+    } catch (const config_error& e) {
+        return e.problems();
+    }
+    return {};
+}
+
+std::vector<config_problem> server_problems(const std::string& text) {
+    return problems_of(parse_server_config, text);
+}
+
+std::vector<config_problem> client_problems(const std::string& text) {
+    return problems_of(parse_client_config, text);
+}
+
+// Asserts that `problems` holds exactly one problem, and that it is this one.
+void expect_one(const std::vector<config_problem>& problems, std::uint32_t line, std::uint32_t column,
+                const std::string& key, const std::string& message_part) {
+    ASSERT_EQ(problems.size(), 1u) << (problems.empty() ? "no problems" : config_error(problems).what());
+    const auto& p = problems[0];
+    EXPECT_EQ(p.file, "test.toml");
+    EXPECT_EQ(p.line, line) << p.to_string();
+    EXPECT_EQ(p.column, column) << p.to_string();
+    EXPECT_EQ(p.key, key) << p.to_string();
+    EXPECT_NE(p.message.find(message_part), std::string::npos) << p.to_string();
+}
+
+// A valid client, so a test only adds the line it is about. TLS is off here so
+// the fingerprint rules are tested on their own.
+const std::string client_base =
+    "server_addr = \"tunnel.example.com\"\n"  // line 1
+    "[auth]\n"                                 // line 2
+    "token = \"t\"\n"                          // line 3
+    "[tls]\n"                                  // line 4
+    "enable = false\n";                        // line 5
+
+const std::string fingerprint_hex =
+    "3fa29c410bd76e58c1942a7fe013b8654d9e07c25af1863bd4702e9f1ca85be6";
+
+// Sets an environment variable for one test and restores the old state after.
+class scoped_env {
+public:
+    scoped_env(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        if (value != nullptr) {
+            ::setenv(name, value, 1);
+        } else {
+            ::unsetenv(name);
+        }
+    }
+    ~scoped_env() {
+        if (old_) {
+            ::setenv(name_.c_str(), old_->c_str(), 1);
+        } else {
+            ::unsetenv(name_.c_str());
+        }
+    }
+    scoped_env(const scoped_env&) = delete;
+    scoped_env& operator=(const scoped_env&) = delete;
+
+private:
+    std::string name_;
+    std::optional<std::string> old_;
+};
+
+TEST(config_problem, to_string_names_file_position_and_key) {
+    EXPECT_EQ((config_problem{"a.toml", 3, 7, "auth.token", "must not be empty"}.to_string()),
+              "a.toml:3:7: auth.token: must not be empty");
+    EXPECT_EQ((config_problem{"a.toml", 3, 7, "", "bad syntax"}.to_string()), "a.toml:3:7: bad syntax");
+    EXPECT_EQ((config_problem{"a.toml", 0, 0, "", "cannot read"}.to_string()), "a.toml: cannot read");
+}
+
+TEST(config_error, what_lists_every_problem_on_its_own_line) {
+    const config_error e({{"a.toml", 1, 1, "x", "one"}, {"a.toml", 2, 5, "y", "two"}});
+    EXPECT_STREQ(e.what(), "a.toml:1:1: x: one\na.toml:2:5: y: two");
+    EXPECT_EQ(e.problems().size(), 2u);
+}
+
+TEST(config_parse, syntax_error_is_one_problem_at_the_parser_position) {
+    const auto problems = server_problems("bind_port = 7000\nbind_addr = = \"x\"\n");
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].line, 2u);
+    EXPECT_EQ(problems[0].column, 13u);
+    EXPECT_EQ(problems[0].key, "");
+    EXPECT_EQ(problems[0].to_string().rfind("test.toml:2:13: ", 0), 0u) << problems[0].to_string();
+}
+
+TEST(config_parse, unknown_keys_are_reported_at_every_level) {
+    const auto problems = client_problems(client_base +
+                                          "colour = \"blue\"\n"             // line 6
+                                          "[transport]\n"                   // line 7
+                                          "pool_size = 4\n"                 // line 8
+                                          "[[proxies]]\n"                   // line 9
+                                          "name = \"ssh\"\n"                // line 10
+                                          "local_port = 22\n"               // line 11
+                                          "  remote_prot = 6022\n"          // line 12
+                                          "[dashboard]\n"                   // line 13
+                                          "port = 7500\n");                 // line 14
+    ASSERT_EQ(problems.size(), 4u) << config_error(problems).what();
+    // Sorted by position, each at its key.
+    EXPECT_EQ(problems[0].to_string(), "test.toml:6:1: tls.colour: unknown key");
+    EXPECT_EQ(problems[1].to_string(), "test.toml:8:1: transport.pool_size: unknown key");
+    EXPECT_EQ(problems[2].to_string(), "test.toml:12:3: proxies[0].remote_prot: unknown key");
+    EXPECT_EQ(problems[3].to_string(), "test.toml:13:2: dashboard: unknown key");
+}
+
+TEST(config_parse, unknown_key_in_auth_table) {
+    expect_one(server_problems("[auth]\ntoken = \"t\"\ntokn = \"u\"\n"), 3, 1, "auth.tokn", "unknown key");
+}
+
+TEST(config_parse, wrong_types_name_expected_and_actual) {
+    const auto problems = server_problems("bind_port = \"7000\"\n"
+                                          "[auth]\n"
+                                          "token = 42\n"
+                                          "[tls]\n"
+                                          "enable = \"yes\"\n"
+                                          "[log]\n"
+                                          "level = 1.5\n");
+    ASSERT_EQ(problems.size(), 4u) << config_error(problems).what();
+    EXPECT_EQ(problems[0].to_string(), "test.toml:1:13: bind_port: expected an integer, got a string");
+    EXPECT_EQ(problems[1].to_string(), "test.toml:3:9: auth.token: expected a string, got an integer");
+    EXPECT_EQ(problems[2].to_string(),
+              "test.toml:5:10: tls.enable: expected a boolean (true or false), got a string");
+    EXPECT_EQ(problems[3].to_string(),
+              "test.toml:7:9: log.level: expected a string, got a floating-point number");
+}
+
+TEST(config_parse, table_given_as_value_is_a_type_error) {
+    expect_one(client_problems("transport = 4\n" + client_base), 1, 13, "transport",
+               "expected a table, got an integer");
+    expect_one(client_problems(client_base + "[proxies]\nname = \"x\"\n"), 6, 1, "proxies",
+               "expected an array of tables ([[proxies]]), got a table");
+}
+
+TEST(config_parse, duplicate_proxy_name_points_at_the_second) {
+    expect_one(client_problems(client_base +
+                               "[[proxies]]\n"       // line 6
+                               "name = \"ssh\"\n"    // line 7
+                               "local_port = 22\n"   // line 8
+                               "[[proxies]]\n"       // line 9
+                               "name = \"ssh\"\n"    // line 10
+                               "local_port = 23\n"),
+               10, 8, "proxies[1].name", "duplicate proxy name \"ssh\" (first defined at line 7)");
+}
+
+TEST(config_parse, duplicate_remote_port) {
+    expect_one(client_problems(client_base +
+                               "[[proxies]]\n"
+                               "name = \"a\"\n"
+                               "local_port = 22\n"
+                               "remote_port = 6022\n"  // line 9
+                               "[[proxies]]\n"
+                               "name = \"b\"\n"
+                               "local_port = 23\n"
+                               "remote_port = 6022\n"),  // line 13
+               13, 15, "proxies[1].remote_port", "remote port 6022 is already claimed by proxy \"a\"");
+}
+
+TEST(config_parse, bad_ports) {
+    expect_one(client_problems("server_port = 0\n" + client_base), 1, 15, "server_port",
+               "must be between 1 and 65535, got 0");
+    expect_one(client_problems("server_port = 70000\n" + client_base), 1, 15, "server_port",
+               "must be between 1 and 65535, got 70000");
+    expect_one(client_problems("server_port = -1\n" + client_base), 1, 15, "server_port",
+               "must be between 1 and 65535, got -1");
+    expect_one(client_problems("server_port = 70.5\n" + client_base), 1, 15, "server_port",
+               "expected an integer, got a floating-point number");
+
+    const auto proxy = client_problems(client_base +
+                                       "[[proxies]]\n"           // line 6
+                                       "name = \"ssh\"\n"
+                                       "local_port = 0\n"        // line 8
+                                       "remote_port = 65536\n");  // line 9
+    ASSERT_EQ(proxy.size(), 2u) << config_error(proxy).what();
+    EXPECT_EQ(proxy[0].to_string(), "test.toml:8:14: proxies[0].local_port: must be between 1 and 65535, got 0");
+    EXPECT_EQ(proxy[1].to_string(),
+              "test.toml:9:15: proxies[0].remote_port: must be between 0 and 65535, got 65536");
+}
+
+TEST(config_parse, remote_port_zero_lets_the_server_pick) {
+    const auto cfg = parse_client_config(client_base +
+                                             "[[proxies]]\nname = \"web\"\nlocal_port = 5000\nremote_port = 0\n",
+                                         "test.toml");
+    ASSERT_EQ(cfg.proxies.size(), 1u);
+    EXPECT_EQ(cfg.proxies[0].remote_port, 0);
+}
+
+TEST(config_parse, integers_must_fit_their_field) {
+    const auto problems = server_problems("heartbeat_timeout = 1099511627776\n"
+                                          "work_timeout = -1\n"
+                                          "[auth]\ntoken = \"t\"\n");
+    ASSERT_EQ(problems.size(), 2u) << config_error(problems).what();
+    EXPECT_EQ(problems[0].to_string(),
+              "test.toml:1:21: heartbeat_timeout: must be between 1 and 4294967295, got 1099511627776");
+    EXPECT_EQ(problems[1].to_string(), "test.toml:2:16: work_timeout: must be between 1 and 4294967295, got -1");
+}
+
+TEST(config_parse, server_requires_auth_token) {
+    // No [auth] at all: reported at the document (the enclosing table).
+    expect_one(server_problems("bind_port = 7000\n"), 1, 1, "auth.token", "required key is missing");
+    // [auth] without a token: reported at the table.
+    expect_one(server_problems("bind_port = 7000\n[auth]\n"), 2, 1, "auth.token", "required key is missing");
+    expect_one(server_problems("[auth]\ntoken = \"\"\n"), 2, 9, "auth.token", "must not be empty");
+}
+
+TEST(config_parse, client_required_keys) {
+    const auto problems = client_problems("[tls]\n"                  // line 1
+                                          "enable = false\n"
+                                          "[[proxies]]\n"            // line 3
+                                          "type = \"tcp\"\n");
+    ASSERT_EQ(problems.size(), 4u) << config_error(problems).what();
+    EXPECT_EQ(problems[0].to_string(), "test.toml:1:1: server_addr: required key is missing");
+    EXPECT_EQ(problems[1].to_string(), "test.toml:1:1: auth.token: required key is missing");
+    EXPECT_EQ(problems[2].to_string(), "test.toml:3:1: proxies[0].name: required key is missing");
+    EXPECT_EQ(problems[3].to_string(), "test.toml:3:1: proxies[0].local_port: required key is missing");
+}
+
+TEST(config_parse, client_tls_needs_fingerprint_or_ca) {
+    expect_one(client_problems("server_addr = \"s\"\n[auth]\ntoken = \"t\"\n[tls]\nenable = true\n"), 4, 1,
+               "tls.server_fingerprint", "tls.server_fingerprint or tls.ca_file is required");
+    // TLS is on by default, so a missing [tls] table is the same problem, at the document.
+    expect_one(client_problems("server_addr = \"s\"\n[auth]\ntoken = \"t\"\n"), 1, 1,
+               "tls.server_fingerprint", "tls.server_fingerprint or tls.ca_file is required");
+    const auto cfg = parse_client_config("server_addr = \"s\"\n[auth]\ntoken = \"t\"\n[tls]\nca_file = \"ca.pem\"\n",
+                                         "test.toml");
+    EXPECT_EQ(cfg.tls.ca_file, "ca.pem");  // parse_* keeps relative paths as given
+}
+
+TEST(config_parse, heartbeat_timeout_must_exceed_interval) {
+    expect_one(client_problems(client_base + "[transport]\nheartbeat_interval = 10\nheartbeat_timeout = 10\n"),
+               8, 21, "transport.heartbeat_timeout", "must be greater than heartbeat_interval");
+    // Only the interval given: the default timeout (30) is too small for it.
+    expect_one(client_problems(client_base + "[transport]\nheartbeat_interval = 40\n"), 7, 22,
+               "transport.heartbeat_interval", "heartbeat_timeout (30) must be greater than heartbeat_interval (40)");
+}
+
+TEST(config_parse, pool_count_is_at_most_64) {
+    expect_one(client_problems(client_base + "[transport]\npool_count = 65\n"), 7, 14, "transport.pool_count",
+               "must be between 0 and 64, got 65");
+    EXPECT_EQ(parse_client_config(client_base + "[transport]\npool_count = 0\n", "t").transport.pool_count, 0u);
+}
+
+TEST(config_parse, only_tcp_proxies_are_supported) {
+    expect_one(client_problems(client_base + "[[proxies]]\nname = \"nas\"\ntype = \"http\"\nlocal_port = 5000\n"),
+               8, 8, "proxies[0].type", "proxy type \"http\" is not supported yet");
+}
+
+TEST(config_parse, malformed_fingerprints) {
+    for (const std::string& bad : {
+             "sha1:" + fingerprint_hex,
+             "sha256:" + fingerprint_hex.substr(2),           // too short
+             "sha256:" + fingerprint_hex + "00",              // too long
+             "sha256:zz" + fingerprint_hex.substr(2),         // not hex
+             "sha256:3f:a2" + fingerprint_hex.substr(4),      // colons only in part
+             "sha256: " + fingerprint_hex.substr(1),          // space
+         }) {
+        SCOPED_TRACE(bad);
+        expect_one(client_problems(client_base + "server_fingerprint = \"" + bad + "\"\n"), 6, 22,
+                   "tls.server_fingerprint", "malformed fingerprint");
+    }
+}
+
+TEST(config_parse, fingerprint_is_normalised) {
+    std::string colons;
+    for (std::size_t i = 0; i < fingerprint_hex.size(); i += 2) {
+        if (!colons.empty()) colons += ':';
+        colons += fingerprint_hex.substr(i, 2);
+    }
+    std::string upper = colons;
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (const std::string& given : {"sha256:" + fingerprint_hex, "sha256:" + colons, "SHA256:" + upper}) {
+        SCOPED_TRACE(given);
+        const auto cfg = parse_client_config(client_base + "server_fingerprint = \"" + given + "\"\n", "t");
+        EXPECT_EQ(cfg.tls.server_fingerprint, "sha256:" + fingerprint_hex);
+    }
+}
+
+TEST(config_parse, tls_cert_file_needs_key_file) {
+    expect_one(server_problems("[auth]\ntoken = \"t\"\n[tls]\ncert_file = \"server.crt\"\n"), 3, 1, "tls.key_file",
+               "required when tls.cert_file is set");
+    expect_one(server_problems("[auth]\ntoken = \"t\"\n[tls]\nkey_file = \"server.key\"\n"), 3, 1, "tls.cert_file",
+               "required when tls.key_file is set");
+}
+
+TEST(config_parse, log_level_must_be_known) {
+    expect_one(server_problems("[auth]\ntoken = \"t\"\n[log]\nlevel = \"verbose\"\n"), 4, 9, "log.level",
+               "unknown log level \"verbose\"");
+}
+
+TEST(config_parse, proxy_names_are_checked) {
+    const auto proxy = [](const std::string& name) {
+        return client_problems(client_base + "[[proxies]]\nname = \"" + name + "\"\nlocal_port = 22\n");
+    };
+    expect_one(proxy(""), 7, 8, "proxies[0].name", "must not be empty");
+    expect_one(proxy("my ssh"), 7, 8, "proxies[0].name", "may only contain letters, digits, '.', '_' and '-'");
+    expect_one(proxy("ssh/1"), 7, 8, "proxies[0].name", "may only contain");
+    expect_one(proxy(std::string(65, 'a')), 7, 8, "proxies[0].name", "at most 64");
+    EXPECT_TRUE(proxy(std::string(64, 'a')).empty());
+    EXPECT_TRUE(proxy("My.ssh_2-b").empty());
+}
+
+TEST(config_parse, allow_ports_accepts_ints_singles_and_ranges) {
+    const auto cfg = parse_server_config("allow_ports = [7022, \"8000\", \"6000-6100\", \"9000-9000\"]\n"
+                                         "[auth]\ntoken = \"t\"\n",
+                                         "t");
+    ASSERT_EQ(cfg.allow_ports.size(), 4u);
+    EXPECT_EQ(cfg.allow_ports[0].first, 7022);
+    EXPECT_EQ(cfg.allow_ports[0].last, 7022);
+    EXPECT_EQ(cfg.allow_ports[1].first, 8000);
+    EXPECT_EQ(cfg.allow_ports[1].last, 8000);
+    EXPECT_EQ(cfg.allow_ports[2].first, 6000);
+    EXPECT_EQ(cfg.allow_ports[2].last, 6100);
+    EXPECT_TRUE(cfg.allow_ports[2].contains(6050));
+    EXPECT_FALSE(cfg.allow_ports[2].contains(6101));
+    EXPECT_EQ(cfg.allow_ports[3].first, 9000);
+    EXPECT_EQ(cfg.allow_ports[3].last, 9000);
+}
+
+TEST(config_parse, allow_ports_problems_name_the_element) {
+    const auto problems = server_problems("allow_ports = [0, \"7000-6000\", \"6000 - 6100\", true, 70000]\n"
+                                          "[auth]\ntoken = \"t\"\n");
+    ASSERT_EQ(problems.size(), 5u) << config_error(problems).what();
+    EXPECT_EQ(problems[0].to_string(), "test.toml:1:16: allow_ports[0]: must be between 1 and 65535, got 0");
+    EXPECT_EQ(problems[1].to_string(),
+              "test.toml:1:19: allow_ports[1]: port range \"7000-6000\" is empty: 7000 is greater than 6000");
+    EXPECT_EQ(problems[2].column, 32u);
+    EXPECT_EQ(problems[2].key, "allow_ports[2]");
+    EXPECT_NE(problems[2].message.find("malformed port range \"6000 - 6100\""), std::string::npos);
+    EXPECT_EQ(problems[3].to_string(),
+              "test.toml:1:47: allow_ports[3]: expected a port number or a \"first-last\" range string, got a boolean");
+    EXPECT_EQ(problems[4].to_string(), "test.toml:1:53: allow_ports[4]: must be between 1 and 65535, got 70000");
+
+    expect_one(server_problems("allow_ports = \"6000-6100\"\n[auth]\ntoken = \"t\"\n"), 1, 15, "allow_ports",
+               "expected an array of ports and port ranges, got a string");
+}
+
+TEST(parse_port_range, is_strict) {
+    port_range r;
+    ASSERT_TRUE(parse_port_range("7022", r));
+    EXPECT_EQ(r.first, 7022);
+    EXPECT_EQ(r.last, 7022);
+    ASSERT_TRUE(parse_port_range("1-65535", r));
+    EXPECT_EQ(r.first, 1);
+    EXPECT_EQ(r.last, 65535);
+    ASSERT_TRUE(parse_port_range("6000-6100", r));
+    EXPECT_EQ(r.first, 6000);
+    EXPECT_EQ(r.last, 6100);
+
+    for (const char* bad : {"", "0", "65536", "-", "6000-", "-6100", "6100-6000", "6000 -6100", " 7022", "7022 ",
+                            "+7022", "0x50", "1-2-3", "6000--6100", "abc", "99999999999", "0-10"}) {
+        SCOPED_TRACE(bad);
+        port_range untouched{1, 2};
+        EXPECT_FALSE(parse_port_range(bad, untouched));
+        EXPECT_EQ(untouched.first, 1);  // a failed parse leaves the output alone
+        EXPECT_EQ(untouched.last, 2);
+    }
+}
+
+TEST(config_defaults, server) {
+    const auto cfg = parse_server_config("[auth]\ntoken = \"t\"\n", "server.toml");
+    EXPECT_EQ(cfg.file, "server.toml");
+    EXPECT_EQ(cfg.bind_addr, "0.0.0.0");
+    EXPECT_EQ(cfg.bind_port, 7000);
+    EXPECT_EQ(cfg.proxy_bind_addr, "0.0.0.0");
+    EXPECT_TRUE(cfg.allow_ports.empty());
+    EXPECT_EQ(cfg.data_dir, "burrow-data");
+    EXPECT_EQ(cfg.heartbeat_timeout, 30u);
+    EXPECT_EQ(cfg.max_proxies_per_client, 64u);
+    EXPECT_EQ(cfg.max_pending_connections, 256u);
+    EXPECT_EQ(cfg.work_timeout, 10u);
+    EXPECT_EQ(cfg.auth.token, "t");
+    EXPECT_TRUE(cfg.tls.enable);
+    EXPECT_EQ(cfg.tls.cert_file, "");
+    EXPECT_EQ(cfg.tls.key_file, "");
+    EXPECT_EQ(cfg.log.level, "info");
+}
+
+TEST(config_defaults, client) {
+    const auto cfg = parse_client_config(client_base + "[[proxies]]\nname = \"ssh\"\nlocal_port = 22\n", "client.toml");
+    EXPECT_EQ(cfg.file, "client.toml");
+    EXPECT_EQ(cfg.server_addr, "tunnel.example.com");
+    EXPECT_EQ(cfg.server_port, 7000);
+    char host[256] = {};
+    ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+    EXPECT_EQ(cfg.client_id, host);
+    EXPECT_EQ(cfg.tls.server_name, "tunnel.example.com");
+    EXPECT_EQ(cfg.transport.pool_count, 4u);
+    EXPECT_EQ(cfg.transport.heartbeat_interval, 10u);
+    EXPECT_EQ(cfg.transport.heartbeat_timeout, 30u);
+    EXPECT_EQ(cfg.transport.dial_timeout, 10u);
+    EXPECT_EQ(cfg.transport.max_backoff, 30u);
+    EXPECT_EQ(cfg.log.level, "info");
+    ASSERT_EQ(cfg.proxies.size(), 1u);
+    EXPECT_EQ(cfg.proxies[0].type, "tcp");
+    EXPECT_EQ(cfg.proxies[0].local_addr, "127.0.0.1");
+    EXPECT_EQ(cfg.proxies[0].remote_port, 0);
+}
+
+TEST(config_defaults, explicit_client_id_and_server_name_are_kept) {
+    const auto cfg = parse_client_config("client_id = \"home-nas\"\n" + client_base + "server_name = \"tls.example\"\n",
+                                         "t");
+    EXPECT_EQ(cfg.client_id, "home-nas");
+    EXPECT_EQ(cfg.tls.server_name, "tls.example");
+    expect_one(client_problems("client_id = \"home nas\"\n" + client_base), 1, 13, "client_id", "may only contain");
+}
+
+TEST(config_env, variables_are_substituted_in_strings) {
+    const scoped_env token("BURROW_TEST_TOKEN", "s3cret");
+    const scoped_env host("BURROW_TEST_HOST", "tunnel");
+    const auto cfg = parse_server_config("bind_addr = \"${BURROW_TEST_HOST}.example.com\"\n"
+                                         "[auth]\ntoken = \"${BURROW_TEST_TOKEN}\"\n",
+                                         "t");
+    EXPECT_EQ(cfg.auth.token, "s3cret");
+    EXPECT_EQ(cfg.bind_addr, "tunnel.example.com");
+}
+
+TEST(config_env, substitution_happens_before_validation) {
+    const scoped_env ports("BURROW_TEST_PORTS", "6000-6100");
+    const scoped_env level("BURROW_TEST_LEVEL", "loud");
+    const auto cfg = parse_server_config("allow_ports = [\"${BURROW_TEST_PORTS}\"]\n[auth]\ntoken = \"t\"\n", "t");
+    ASSERT_EQ(cfg.allow_ports.size(), 1u);
+    EXPECT_EQ(cfg.allow_ports[0].last, 6100);
+    expect_one(server_problems("[auth]\ntoken = \"t\"\n[log]\nlevel = \"${BURROW_TEST_LEVEL}\"\n"), 4, 9, "log.level",
+               "unknown log level \"loud\"");
+}
+
+TEST(config_env, unset_variable_names_key_and_variable) {
+    const scoped_env unset("BURROW_TEST_UNSET", nullptr);
+    expect_one(server_problems("[auth]\ntoken = \"${BURROW_TEST_UNSET}\"\n"), 2, 9, "auth.token",
+               "environment variable BURROW_TEST_UNSET is not set");
+}
+
+TEST(config_env, malformed_references) {
+    expect_one(server_problems("[auth]\ntoken = \"abc${NAME\"\n"), 2, 9, "auth.token", "unterminated");
+    expect_one(server_problems("[auth]\ntoken = \"${}\"\n"), 2, 9, "auth.token", "not a valid environment variable");
+    expect_one(server_problems("[auth]\ntoken = \"${1X}\"\n"), 2, 9, "auth.token", "not a valid environment variable");
+}
+
+TEST(config_env, double_dollar_is_a_literal) {
+    const scoped_env unset("BURROW_TEST_UNSET", nullptr);
+    const auto cfg = parse_server_config("[auth]\ntoken = \"a$${BURROW_TEST_UNSET}b$c$$d\"\n", "t");
+    EXPECT_EQ(cfg.auth.token, "a${BURROW_TEST_UNSET}b$c$$d");
+}
+
+TEST(config_parse, all_problems_are_collected) {
+    const auto problems = client_problems("server_port = 0\n"
+                                          "[tls]\n"
+                                          "server_fingerprint = \"nope\"\n"
+                                          "[transport]\n"
+                                          "pool_count = 100\n"
+                                          "[log]\n"
+                                          "level = \"loud\"\n");
+    ASSERT_EQ(problems.size(), 6u) << config_error(problems).what();
+    const std::string what = config_error(problems).what();
+    for (const char* key : {"server_addr", "server_port", "auth.token", "tls.server_fingerprint",
+                            "transport.pool_count", "log.level"}) {
+        EXPECT_NE(what.find(std::string(": ") + key + ": "), std::string::npos) << key << "\n" << what;
+    }
+}
+
+// The example configs ship with the product, so they must stay valid.
+class example_configs : public ::testing::Test {
+protected:
+    scoped_env token_{"BURROW_TOKEN", "example-token"};
+    std::filesystem::path conf_ = std::filesystem::path(BURROW_SOURCE_DIR) / "conf";
+};
+
+TEST_F(example_configs, server_toml_loads) {
+    const auto cfg = load_server_config((conf_ / "server.toml").string());
+    EXPECT_EQ(cfg.file, (conf_ / "server.toml").lexically_normal().string());
+    EXPECT_TRUE(std::filesystem::path(cfg.file).is_absolute());
+    EXPECT_EQ(cfg.auth.token, "example-token");
+    EXPECT_TRUE(cfg.tls.enable);
+    // Relative data_dir is resolved against the config file's directory.
+    EXPECT_EQ(cfg.data_dir, (conf_ / "burrow-data").lexically_normal().string());
+    ASSERT_EQ(cfg.allow_ports.size(), 2u);
+    EXPECT_EQ(cfg.allow_ports[0].first, 6000);
+    EXPECT_EQ(cfg.allow_ports[0].last, 6100);
+    EXPECT_EQ(cfg.allow_ports[1].first, 7022);
+}
+
+TEST_F(example_configs, client_toml_loads) {
+    const auto cfg = load_client_config((conf_ / "client.toml").string());
+    EXPECT_TRUE(std::filesystem::path(cfg.file).is_absolute());
+    EXPECT_EQ(cfg.auth.token, "example-token");
+    EXPECT_TRUE(cfg.tls.enable);
+    EXPECT_EQ(cfg.tls.server_fingerprint.size(), 7u + 64u);
+    ASSERT_EQ(cfg.proxies.size(), 2u);
+    EXPECT_EQ(cfg.proxies[0].name, "ssh");
+    EXPECT_EQ(cfg.proxies[0].local_port, 22);
+    EXPECT_EQ(cfg.proxies[0].remote_port, 6022);
+    EXPECT_EQ(cfg.proxies[1].name, "web");
+    EXPECT_EQ(cfg.proxies[1].type, "tcp");
+    EXPECT_EQ(cfg.proxies[1].local_port, 5000);
+    EXPECT_EQ(cfg.proxies[1].remote_port, 0);
+}
+
+TEST(config_load, relative_ca_file_is_resolved_against_the_config_directory) {
+    const auto dir = std::filesystem::temp_directory_path() / ("burrow_config_test_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto file = dir / "client.toml";
+    {
+        std::FILE* f = std::fopen(file.c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        std::fputs("server_addr = \"s\"\n[auth]\ntoken = \"t\"\n[tls]\nca_file = \"certs/ca.pem\"\n", f);
+        std::fclose(f);
+    }
+    const auto cfg = load_client_config(file.string());
+    EXPECT_EQ(cfg.tls.ca_file, (dir / "certs" / "ca.pem").string());
+    std::filesystem::remove_all(dir);
+}
+
+TEST(config_load, missing_file_is_a_problem) {
+    try {
+        load_server_config("/nonexistent/burrow.toml");
+        FAIL() << "expected config_error";
+    } catch (const config_error& e) {
+        ASSERT_EQ(e.problems().size(), 1u);
+        EXPECT_EQ(e.problems()[0].to_string(), "/nonexistent/burrow.toml: cannot read the file: No such file or directory");
+    }
+}
+
+}  // namespace
+}  // namespace burrow
