@@ -21,7 +21,7 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
-constexpr std::uint32_t max_extra_work = 64;  // bound on one NewWork request
+constexpr std::uint32_t max_extra_work = 256;  // bound on one NewWork request
 
 spdlog::logger& ctl_log() {
     static spdlog::logger& l = log::get("control");

@@ -56,7 +56,9 @@ struct server_config {
     std::string data_dir = "burrow-data";  // relative to the config file's directory
     std::uint32_t heartbeat_timeout = 30;  // seconds without a message from a client
     std::uint32_t max_proxies_per_client = 64;
-    std::uint32_t max_pending_connections = 256;  // per proxy, waiting for a work stream
+    // Per client: user connections accepted and waiting for a work stream.
+    // At the limit its proxies stop accepting; the kernel backlog holds the rest.
+    std::uint32_t max_pending_connections = 256;
     std::uint32_t work_timeout = 10;       // seconds a user connection waits for a work stream
 
     struct {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <exception>
@@ -24,6 +25,12 @@ int run_program(const char* prog, const char* usage, int argc, char** argv, Load
     // for every message (DESIGN.md §5: +35% and more).
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
+
+    // One descriptor per proxied connection: allow as many as the hard limit does.
+    if (rlimit lim{}; getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
 
     auto args = parse_cli(argc, argv, {"verify"});
     if (args.help) return std::fputs(usage, stdout), 0;

@@ -245,6 +245,7 @@ void client_session::tick() {
         proxy_log().warn("[{}/{}] no work stream from client {} within {} s; closing", c.proxy,
                          c.conn_id, who(), st_.config.work_timeout);
         pending_.pop_front();
+        paired_one();
     }
 
     tick_timer_.expires_after(1s);
@@ -272,10 +273,11 @@ void client_session::offer_work(std::shared_ptr<work_bridge> work) {
     });
 }
 
-void client_session::dispatch(std::string proxy, asio::ip::tcp::socket socket) {
+bool client_session::dispatch(std::string proxy, asio::ip::tcp::socket socket) {
+    const bool room = ++waiting_ < st_.config.max_pending_connections;
     asio::post(strand_, [self = shared_from_this(), proxy = std::move(proxy),
                          socket = std::move(socket)]() mutable {
-        if (self->phase_ != phase::active) return;  // closing the socket drops the user
+        if (self->phase_ != phase::active) return self->paired_one();  // drops the user
         boost::system::error_code ec;
         auto remote = socket.remote_endpoint(ec);
         pending_conn conn{std::move(proxy), self->st_.next_conn_id++,
@@ -284,6 +286,13 @@ void client_session::dispatch(std::string proxy, asio::ip::tcp::socket socket) {
         proxy_log().info("[{}/{}] open from {}", conn.proxy, conn.conn_id, conn.peer);
         self->pair(std::move(conn));
     });
+    return room;
+}
+
+void client_session::paired_one() {
+    // On the way back under the limit, let paused proxies accept again.
+    if (waiting_-- == st_.config.max_pending_connections)
+        for (auto& [_, proxy] : proxies_) proxy->resume();
 }
 
 void client_session::pair(pending_conn conn) {
@@ -305,17 +314,13 @@ void client_session::pair(pending_conn conn) {
                      peer = conn.peer, since = conn.since](asio::ip::tcp::socket s) {
                         asio::post(self->strand_, [self, proxy, id, peer, since,
                                                    s = std::move(s)]() mutable {
+                            ++self->waiting_;
                             self->pair({proxy, id, peer, std::move(s), since});
                         });
                     });
-        return;
+        return paired_one();
     }
-    if (phase_ != phase::active) return;
-    if (pending_.size() >= st_.config.max_pending_connections) {
-        proxy_log().warn("[{}/{}] too many connections waiting for client {}; closing",
-                         conn.proxy, conn.conn_id, who());
-        return;
-    }
+    if (phase_ != phase::active) return paired_one();
     pending_.push_back(std::move(conn));
     // Ask for streams beyond the client's own refill only as far as needed.
     if (work_requested_ < pending_.size()) {

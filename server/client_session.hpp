@@ -3,6 +3,7 @@
 // All state lives on the session's strand; public methods post to it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -40,8 +41,9 @@ public:
 
     // A Work stream that presented this session's run id.
     void offer_work(std::shared_ptr<work_bridge> work);
-    // A user connection accepted by one of this session's proxies.
-    void dispatch(std::string proxy, boost::asio::ip::tcp::socket socket);
+    // A user connection accepted by one of this session's proxies. Returns
+    // false when the proxy should pause accepting until resume().
+    bool dispatch(std::string proxy, boost::asio::ip::tcp::socket socket);
     // Ends the session (another login took its place, server shutdown...).
     void kick(std::string reason);
 
@@ -90,6 +92,9 @@ private:
     std::deque<std::shared_ptr<work_bridge>> idle_;
     std::deque<pending_conn> pending_;
     std::uint32_t work_requested_ = 0;  // NewWork asked for and not yet arrived
+    // Connections accepted and not yet paired; read by the proxies' strands.
+    std::atomic<std::uint32_t> waiting_{0};
+    void paired_one();
 };
 
 }  // namespace burrow

@@ -28,6 +28,14 @@ void tcp_proxy::stop() {
     });
 }
 
+void tcp_proxy::resume() {
+    asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
+        if (!self->paused_ || !self->acceptor_.is_open()) return;
+        self->paused_ = false;
+        self->accept();
+    });
+}
+
 void tcp_proxy::accept() {
     acceptor_.async_accept([self = shared_from_this()](const boost::system::error_code& ec,
                                                        tcp::socket socket) {
@@ -45,8 +53,10 @@ void tcp_proxy::accept() {
         if (!owner) return;
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        owner->dispatch(self->name_, std::move(socket));
-        self->accept();
+        if (owner->dispatch(self->name_, std::move(socket)))
+            self->accept();
+        else
+            self->paused_ = true;
     });
 }
 

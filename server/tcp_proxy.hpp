@@ -21,6 +21,9 @@ public:
 
     void start();
     void stop();  // idempotent; closes the listener, open connections live on
+    // Accepting pauses while the owner has too many connections waiting for a
+    // work stream (the kernel's listen backlog holds the rest); resume() goes on.
+    void resume();
     std::uint16_t port() const noexcept { return port_; }
     const std::string& name() const noexcept { return name_; }
 
@@ -32,6 +35,7 @@ private:
     std::string name_;
     std::weak_ptr<client_session> owner_;
     std::uint16_t port_;
+    bool paused_ = false;
 };
 
 }  // namespace burrow

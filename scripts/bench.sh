@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# Burrow benchmark: throughput against direct iperf3, a two-hop socat chain and
+# `ssh -R`, plus Burrow's memory and threads with idle connections open.
+# Loopback only (DESIGN.md §8); every wait is bounded; everything this script
+# starts is stopped by pid on exit, failure or Ctrl-C.
+#
+# Usage: scripts/bench.sh            (build first: cmake --build build -j2)
+# Environment:
+#   BURROW_BIN     directory with burrow-server and burrow-client (default: <repo>/build/bin)
+#   BENCH_SECONDS  seconds per iperf3 run (default: 5)
+#   BENCH_CONNS    idle connections for the memory test (default: 1000)
+#   BENCH_OUT      where results go (default: <repo>/build/bench); each run writes
+#                  BENCH_OUT/<timestamp>/{results.md,results.json,logs/} and updates
+#                  BENCH_OUT/latest
+#   BENCH_KEEP_TMP=1  keep the temporary directory (configs, raw logs) for debugging
+# Needs: iperf3, socat, openssh-server + openssh-client, python3, iproute2 (ss).
+set -Eeuo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+HELPER="$REPO/scripts/bench/benchlib.py"
+BURROW_BIN="${BURROW_BIN:-$REPO/build/bin}"
+BENCH_SECONDS="${BENCH_SECONDS:-5}"
+BENCH_CONNS="${BENCH_CONNS:-1000}"
+BENCH_OUT="${BENCH_OUT:-$REPO/build/bench}"
+PY="${PYTHON:-python3}"
+TOKEN="bench-token"
+
+PIDS=()          # every background process we started, in start order
+TMP=""
+MADE_RUN_SSHD=0
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+cleanup() {
+  local rc=$? i pid
+  trap - EXIT INT TERM
+  # Stop in reverse start order (tunnel clients before their servers).
+  for ((i=${#PIDS[@]}-1; i>=0; i--)); do
+    pid=${PIDS[i]}
+    if kill -0 "$pid" 2>/dev/null; then
+      pkill -TERM -P "$pid" 2>/dev/null || true   # direct children (socat/sshd forks)
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
+  done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      pkill -KILL -P "$pid" 2>/dev/null || true
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ "$MADE_RUN_SSHD" = 1 ]; then rmdir /run/sshd 2>/dev/null || true; fi
+  if [ -n "$TMP" ] && [ -d "$TMP" ]; then
+    if [ "${BENCH_KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
+
+# start NAME CMD...: run CMD in the background, stdout+stderr to $TMP/NAME.log
+start() {
+  local name=$1; shift
+  "$@" >"$TMP/$name.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  LAST_PID=$pid
+}
+
+# run_bounded SECS CMD...: run in the foreground (killable by the trap), bounded.
+run_bounded() {
+  local secs=$1; shift
+  timeout -k 3 "$secs" "$@" &
+  local pid=$!
+  PIDS+=("$pid")
+  local rc=0
+  wait "$pid" || rc=$?
+  return "$rc"
+}
+
+# wait_log FILE REGEX SECS PID: wait for a line matching REGEX; print it.
+wait_log() {
+  local file=$1 re=$2 secs=$3 pid=$4 line
+  local deadline=$((SECONDS + secs))
+  while [ "$SECONDS" -le "$deadline" ]; do
+    if line=$(grep -E -m1 -- "$re" "$file" 2>/dev/null); then
+      printf '%s\n' "$line"; return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || { log "process $pid exited; log $file:"; tail -n 20 "$file" >&2; return 1; }
+    sleep 0.05
+  done
+  log "timeout (${secs}s) waiting for /$re/ in $file:"; tail -n 20 "$file" >&2
+  return 1
+}
+
+# wait_listen PORT SECS: wait until something listens on 127.0.0.1:PORT
+wait_listen() {
+  local port=$1 secs=$2
+  local deadline=$((SECONDS + secs))
+  while [ "$SECONDS" -le "$deadline" ]; do
+    if ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then return 0; fi
+    sleep 0.05
+  done
+  log "timeout (${secs}s) waiting for a listener on 127.0.0.1:$port"
+  return 1
+}
+
+# wait_file FILE SECS: wait until FILE is non-empty
+wait_file() {
+  local file=$1 secs=$2
+  local deadline=$((SECONDS + secs))
+  while [ "$SECONDS" -le "$deadline" ]; do
+    [ -s "$file" ] && return 0
+    sleep 0.05
+  done
+  log "timeout (${secs}s) waiting for $file"; return 1
+}
+
+rss_threads() { awk '/^(VmRSS|Threads):/{printf "%s %s ", $1, $2}' "/proc/$1/status" 2>/dev/null; }
+
+# ------------------------------------------------------------------ checks
+for t in iperf3 socat ssh ssh-keygen ss timeout "$PY"; do
+  command -v "$t" >/dev/null || die "missing tool: $t (run scripts/setup.sh)"
+done
+[ -x /usr/sbin/sshd ] || die "missing /usr/sbin/sshd (run scripts/setup.sh)"
+if [ ! -x "$BURROW_BIN/burrow-server" ] || [ ! -x "$BURROW_BIN/burrow-client" ]; then
+  die "no burrow-server/burrow-client in $BURROW_BIN; build first: cmake --build build -j2 (or set BURROW_BIN)"
+fi
+[[ "$BENCH_SECONDS" =~ ^[0-9]+$ ]] && [ "$BENCH_SECONDS" -ge 1 ] || die "BENCH_SECONDS must be a positive integer"
+[[ "$BENCH_CONNS" =~ ^[0-9]+$ ]] && [ "$BENCH_CONNS" -ge 1 ] || die "BENCH_CONNS must be a positive integer"
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((2 * BENCH_CONNS + 200)) ] \
+  || die "fd limit $(ulimit -n) too low for $BENCH_CONNS connections"
+
+TMP="$(mktemp -d /tmp/burrow-bench.XXXXXX)"
+STAMP="$(date +%Y%m%d-%H%M%S)"
+RUN_OUT="$BENCH_OUT/$STAMP"
+mkdir -p "$RUN_OUT/logs"
+
+# Copy binaries so a concurrent rebuild cannot swap them mid-run.
+cp "$BURROW_BIN/burrow-server" "$BURROW_BIN/burrow-client" "$TMP/"
+SRV="$TMP/burrow-server"
+CLI="$TMP/burrow-client"
+
+"$PY" - "$TMP/meta.json" "$BENCH_SECONDS" "$BENCH_CONNS" "$BURROW_BIN" "$REPO" <<'EOF'
+import json, os, subprocess, sys, time
+out, secs, conns, binpath, repo = sys.argv[1:6]
+def run(*a):
+    try:
+        return subprocess.run(a, capture_output=True, text=True, timeout=10).stdout.strip()
+    except Exception:
+        return None
+meta = {
+    "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    "seconds": int(secs), "connections": int(conns), "burrow_bin": binpath,
+    "burrow_version": run(os.path.join(binpath, "burrow-server"), "--version"),
+    "git_commit": run("git", "-C", repo, "rev-parse", "--short", "HEAD"),
+    "git_dirty": bool(run("git", "-C", repo, "status", "--porcelain", "--untracked-files=no")),
+    "nproc": os.cpu_count(), "loadavg_start": open("/proc/loadavg").read().split()[:3],
+    "iperf3": run("iperf3", "--version"),
+    "ssh": subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr.strip(),
+}
+json.dump(meta, open(out, "w"), indent=2)
+EOF
+log "burrow $("$SRV" --version 2>&1 | head -1); load average $(cut -d' ' -f1-3 /proc/loadavg); tmp $TMP"
+
+# ------------------------------------------------------------------ burrow helpers
+# start_burrow TAG TLS(true|false) PROXY_NAME LOCAL_PORT
+#   sets BURROW_SRV_PID, BURROW_CLI_PID, BURROW_REMOTE_PORT
+start_burrow() {
+  local tag=$1 tls=$2 pname=$3 lport=$4 line port fp="" tlsconf
+  mkdir -p "$TMP/$tag"
+  cat >"$TMP/$tag/server.toml" <<EOF
+bind_addr = "127.0.0.1"
+bind_port = 0
+proxy_bind_addr = "127.0.0.1"
+data_dir = "$TMP/$tag/data"
+[auth]
+token = "$TOKEN"
+[tls]
+enable = $tls
+EOF
+  start "$tag-server" "$SRV" -c "$TMP/$tag/server.toml" -l info
+  BURROW_SRV_PID=$LAST_PID
+  line=$(wait_log "$TMP/$tag-server.log" 'listening for clients on 127\.0\.0\.1:[0-9]+' 15 "$BURROW_SRV_PID") \
+    || die "burrow-server ($tag) did not start"
+  port=$(sed -E 's/.*listening for clients on 127\.0\.0\.1:([0-9]+).*/\1/' <<<"$line")
+  if [ "$tls" = true ]; then
+    line=$(wait_log "$TMP/$tag-server.log" 'TLS certificate fingerprint: sha256:[0-9a-fA-F:]+' 5 "$BURROW_SRV_PID") \
+      || die "burrow-server ($tag) logged no fingerprint"
+    fp=$(grep -oE 'sha256:[0-9a-fA-F:]+' <<<"$line" | head -1)
+    tlsconf="enable = true
+server_fingerprint = \"$fp\""
+  else
+    tlsconf="enable = false"
+  fi
+  cat >"$TMP/$tag/client.toml" <<EOF
+server_addr = "127.0.0.1"
+server_port = $port
+client_id = "bench-$tag"
+[auth]
+token = "$TOKEN"
+[tls]
+$tlsconf
+[transport]
+pool_count = 8
+[[proxies]]
+name = "$pname"
+local_port = $lport
+remote_port = 0
+EOF
+  start "$tag-client" "$CLI" -c "$TMP/$tag/client.toml" -l info
+  BURROW_CLI_PID=$LAST_PID
+  line=$(wait_log "$TMP/$tag-client.log" "\[$pname\] proxy up: remote port [0-9]+" 20 "$BURROW_CLI_PID") \
+    || die "burrow-client ($tag) did not bring the proxy up"
+  BURROW_REMOTE_PORT=$(sed -E 's/.*proxy up: remote port ([0-9]+).*/\1/' <<<"$line")
+  wait_listen "$BURROW_REMOTE_PORT" 5 || die "burrow proxy port $BURROW_REMOTE_PORT not listening"
+}
+
+stop_pid() {  # stop one process we started (it stays in PIDS; cleanup skips dead ones)
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# stop_checked NAME PID LOG: stop a Burrow process, noting crashes, slow stops and bad exit codes
+stop_checked() {
+  local name=$1 pid=$2 logf=$3 rc=0 waited=0
+  if ! kill -0 "$pid" 2>/dev/null; then
+    wait "$pid" 2>/dev/null || rc=$?
+    note "$name exited on its own before the end of its test (exit status $rc); last log lines:"
+    tail -n 5 "$logf" >>"$TMP/problems.txt"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 100 ]; do sleep 0.05; waited=$((waited + 1)); done
+  if kill -0 "$pid" 2>/dev/null; then
+    note "$name did not exit within 5 s of SIGTERM; killed"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || rc=$?
+  [ "$rc" = 0 ] || [ "$rc" = 143 ] || note "$name exit status $rc after SIGTERM"
+}
+note() { log "NOTE: $*"; printf '%s\n' "$*" >>"$TMP/problems.txt"; }
+
+# iperf_path KEY PORT: single stream and 8 streams through 127.0.0.1:PORT
+iperf_path() {
+  local key=$1 port=$2 p
+  for p in 1 8; do
+    log "iperf3 $key -P $p (${BENCH_SECONDS}s) via port $port"
+    run_bounded $((BENCH_SECONDS + 25)) iperf3 -c 127.0.0.1 -p "$port" -t "$BENCH_SECONDS" \
+      -P "$p" -J --connect-timeout 5000 >"$TMP/iperf-$key-P$p.json" 2>"$TMP/iperf-$key-P$p.err" \
+      || log "iperf3 $key -P $p failed (rc $?): $(head -c 300 "$TMP/iperf-$key-P$p.err")"
+    sleep 0.5
+  done
+}
+
+# ------------------------------------------------------------------ iperf3 server
+read -r IPERF_PORT SOCAT_P1 SOCAT_P2 SSHD_PORT <<<"$("$PY" "$HELPER" freeport 4)"
+start iperf3 iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT"
+IPERF_PID=$LAST_PID
+wait_listen "$IPERF_PORT" 10 || die "iperf3 server did not start"
+
+# (a) direct
+iperf_path direct "$IPERF_PORT"
+
+# (b) two-hop socat chain
+start socat2 socat TCP-LISTEN:"$SOCAT_P2",bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:"$IPERF_PORT"
+SOCAT2_PID=$LAST_PID
+start socat1 socat TCP-LISTEN:"$SOCAT_P1",bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:"$SOCAT_P2"
+SOCAT1_PID=$LAST_PID
+wait_listen "$SOCAT_P2" 10 && wait_listen "$SOCAT_P1" 10 || die "socat chain did not start"
+iperf_path socat "$SOCAT_P1"
+stop_pid "$SOCAT1_PID"; stop_pid "$SOCAT2_PID"
+
+# (c) ssh -R through a private sshd on loopback
+SSHD_DIR="$TMP/sshd"; mkdir -p "$SSHD_DIR"; chmod 700 "$SSHD_DIR"
+ssh-keygen -q -t ed25519 -N '' -f "$SSHD_DIR/host_key" </dev/null
+ssh-keygen -q -t ed25519 -N '' -f "$SSHD_DIR/client_key" </dev/null
+cp "$SSHD_DIR/client_key.pub" "$SSHD_DIR/authorized_keys"
+cat >"$SSHD_DIR/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+Port $SSHD_PORT
+HostKey $SSHD_DIR/host_key
+PidFile $SSHD_DIR/sshd.pid
+AuthorizedKeysFile $SSHD_DIR/authorized_keys
+PermitRootLogin yes
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AllowTcpForwarding yes
+GatewayPorts no
+X11Forwarding no
+PrintMotd no
+LogLevel INFO
+EOF
+if [ ! -d /run/sshd ]; then mkdir -p /run/sshd && chmod 755 /run/sshd && MADE_RUN_SSHD=1; fi
+start sshd /usr/sbin/sshd -D -e -f "$SSHD_DIR/sshd_config"
+SSHD_PID=$LAST_PID
+wait_log "$TMP/sshd.log" "Server listening on 127\.0\.0\.1 port $SSHD_PORT" 10 "$SSHD_PID" >/dev/null \
+  || die "sshd did not start"
+start ssh ssh -N -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=no \
+  -o UserKnownHostsFile=/dev/null -o ExitOnForwardFailure=yes -o ConnectTimeout=10 \
+  -i "$SSHD_DIR/client_key" -p "$SSHD_PORT" -R "127.0.0.1:0:127.0.0.1:$IPERF_PORT" root@127.0.0.1
+SSH_PID=$LAST_PID
+line=$(wait_log "$TMP/ssh.log" 'Allocated port [0-9]+ for remote forward' 15 "$SSH_PID") \
+  || { tail -n 20 "$TMP/sshd.log" >&2; die "ssh -R did not come up"; }
+SSH_RPORT=$(sed -E 's/.*Allocated port ([0-9]+) for remote forward.*/\1/' <<<"$line")
+wait_listen "$SSH_RPORT" 10 || die "ssh -R port $SSH_RPORT not listening"
+iperf_path ssh "$SSH_RPORT"
+stop_pid "$SSH_PID"; stop_pid "$SSHD_PID"
+
+# (d) Burrow, TLS off  (e) Burrow, TLS on
+start_burrow plain false iperf "$IPERF_PORT"
+iperf_path burrow_plain "$BURROW_REMOTE_PORT"
+stop_checked "burrow-client (TLS off)" "$BURROW_CLI_PID" "$TMP/plain-client.log"
+stop_checked "burrow-server (TLS off)" "$BURROW_SRV_PID" "$TMP/plain-server.log"
+
+start_burrow tls true iperf "$IPERF_PORT"
+iperf_path burrow_tls "$BURROW_REMOTE_PORT"
+stop_checked "burrow-client (TLS on)" "$BURROW_CLI_PID" "$TMP/tls-client.log"
+stop_checked "burrow-server (TLS on)" "$BURROW_SRV_PID" "$TMP/tls-server.log"
+stop_pid "$IPERF_PID"
+
+# ------------------------------------------------------------------ memory
+log "memory: fresh Burrow pair (TLS off), holder service, $BENCH_CONNS connections"
+start holder "$PY" "$HELPER" hold "$TMP/holder.port" "$TMP/holder.count"
+HOLDER_PID=$LAST_PID
+wait_file "$TMP/holder.port" 10 || die "holder did not start"
+HOLDER_PORT=$(cat "$TMP/holder.port")
+start_burrow mem false hold "$HOLDER_PORT"
+sleep 2   # settle: login done, work-stream pool filled
+"$PY" "$HELPER" sample "$TMP/mem-idle.json" server="$BURROW_SRV_PID" client="$BURROW_CLI_PID"
+log "idle: server $(rss_threads "$BURROW_SRV_PID")| client $(rss_threads "$BURROW_CLI_PID")"
+run_bounded 90 "$PY" "$HELPER" open "$BURROW_REMOTE_PORT" "$BENCH_CONNS" "$TMP/holder.count" 75 \
+  "$TMP/mem-conns.json" server="$BURROW_SRV_PID" client="$BURROW_CLI_PID" \
+  || log "memory: opening $BENCH_CONNS connections failed (see report)"
+# The opener closed its sockets: the closes must reach the local service.
+deadline=$((SECONDS + 15))
+while [ "$(cut -d' ' -f1 "$TMP/holder.count" 2>/dev/null || echo -1)" != 0 ] && [ "$SECONDS" -le "$deadline" ]; do
+  sleep 0.1
+done
+held=$(cut -d' ' -f1 "$TMP/holder.count" 2>/dev/null || echo '?')
+[ "$held" = 0 ] || note "memory test: $held of $BENCH_CONNS connections still open at the local service 15 s after the user side closed them"
+log "after close: server $(rss_threads "$BURROW_SRV_PID")| client $(rss_threads "$BURROW_CLI_PID")"
+"$PY" "$HELPER" sample "$TMP/mem-after.json" server="$BURROW_SRV_PID" client="$BURROW_CLI_PID"
+stop_checked "burrow-client (memory test)" "$BURROW_CLI_PID" "$TMP/mem-client.log"
+stop_checked "burrow-server (memory test)" "$BURROW_SRV_PID" "$TMP/mem-server.log"
+stop_pid "$HOLDER_PID"
+
+# ------------------------------------------------------------------ report
+for f in "$TMP"/*.log; do cp "$f" "$RUN_OUT/logs/"; done
+cp "$TMP"/iperf-*.json "$TMP"/mem-*.json "$TMP/meta.json" "$RUN_OUT/logs/" 2>/dev/null || true
+for d in plain tls mem; do
+  for f in server client; do cp "$TMP/$d/$f.toml" "$RUN_OUT/logs/$d-$f.toml" 2>/dev/null || true; done
+done
+echo
+"$PY" "$HELPER" report "$TMP" "$RUN_OUT"
+ln -sfn "$STAMP" "$BENCH_OUT/latest"
+
+# Surface anything suspicious Burrow logged.
+problems=$( { cat "$TMP/problems.txt" 2>/dev/null
+  grep -hE '\b(warn|warning|error|critical)\b' "$TMP"/{plain,tls,mem}-{server,client}.log 2>/dev/null \
+    | grep -v 'TLS is off: client traffic and logins are not encrypted'; } | head -n 30 || true)
+if [ -n "$problems" ]; then
+  echo
+  echo "### Burrow problems during the run (first 30 lines; full logs in $RUN_OUT/logs)"
+  echo
+  echo '```'
+  printf '%s\n' "$problems"
+  echo '```'
+  printf '%s\n' "$problems" >"$RUN_OUT/problems.txt"
+else
+  echo
+  echo "No Burrow warnings, errors, crashes or slow shutdowns."
+fi
+echo
+log "results: $RUN_OUT (results.md, results.json, logs/)"

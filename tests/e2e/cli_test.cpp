@@ -1,0 +1,65 @@
+// The command line of the real binaries: verify, --help, --version, bad input.
+#include <cstdlib>
+
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace burrow::e2e {
+namespace {
+
+TEST(cli, verify_accepts_the_example_configs) {
+    setenv("BURROW_TOKEN", "example-token", 1);
+    auto s = run({bin("burrow-server"), "verify", "-c", std::string(BURROW_SOURCE_DIR) + "/conf/server.toml"});
+    EXPECT_EQ(s.code, 0) << s.output;
+    auto c = run({bin("burrow-client"), "verify", "-c", std::string(BURROW_SOURCE_DIR) + "/conf/client.toml"});
+    EXPECT_EQ(c.code, 0) << c.output;
+}
+
+TEST(cli, verify_names_file_line_column_and_key_and_exits_1) {
+    temp_dir d;
+    const auto path = d.file("broken.toml");
+    write_text(path,
+               "server_addr = \"example.org\"\n"
+               "[auth]\n"
+               "token = \"x\"\n"
+               "[tls]\n"
+               "enable = false\n"
+               "[[proxies]]\n"
+               "name = \"ssh\"\n"
+               "local_port = 70000\n");
+    auto r = run({bin("burrow-client"), "verify", "-c", path});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.output.find(path + ":8:14: proxies[0].local_port"), std::string::npos) << r.output;
+}
+
+TEST(cli, running_with_a_broken_config_binds_nothing_and_exits_1) {
+    temp_dir d;
+    const auto port = free_port();
+    write_text(d.file("s.toml"), "bind_addr = \"127.0.0.1\"\nbind_port = " + std::to_string(port) +
+                                     "\nbogus_key = 1\n[auth]\ntoken = \"x\"\n");
+    auto r = run({bin("burrow-server"), "-c", d.file("s.toml")});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.output.find("s.toml:3:1: bogus_key"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("listening"), std::string::npos);
+}
+
+TEST(cli, help_version_and_unknown_arguments) {
+    for (const char* prog : {"burrow-server", "burrow-client"}) {
+        auto h = run({bin(prog), "--help"});
+        EXPECT_EQ(h.code, 0);
+        EXPECT_NE(h.output.find("usage:"), std::string::npos);
+        auto v = run({bin(prog), "--version"});
+        EXPECT_EQ(v.code, 0);
+        EXPECT_NE(v.output.find(prog), std::string::npos);
+        auto bad = run({bin(prog), "--frobnicate"});
+        EXPECT_EQ(bad.code, 2);
+        EXPECT_NE(bad.output.find("unknown argument '--frobnicate'"), std::string::npos);
+        auto none = run({bin(prog)});
+        EXPECT_EQ(none.code, 2);
+        EXPECT_NE(none.output.find("missing -c FILE"), std::string::npos);
+    }
+}
+
+}  // namespace
+}  // namespace burrow::e2e

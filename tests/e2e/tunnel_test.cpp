@@ -1,0 +1,318 @@
+// End to end: real burrow-server and burrow-client processes on 127.0.0.1,
+// users and local services on real sockets.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace burrow::e2e {
+namespace {
+
+// Sends `data` and half-closes on one thread while reading to EOF on this one.
+std::string exchange(int fd, const std::string& data) {
+    std::thread writer([&] {
+        send_all(fd, data.data(), data.size());
+        shutdown(fd, SHUT_WR);
+    });
+    std::string got = recv_all(fd);
+    writer.join();
+    return got;
+}
+
+bool echo_works(std::uint16_t port, std::size_t n = 4096) {
+    int fd = connect_tcp(port);
+    if (fd < 0) return false;
+    const auto data = random_bytes(n, 7);
+    const auto got = exchange(fd, data);
+    close(fd);
+    return got == data;
+}
+
+int threads_of(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+    return -1;
+}
+
+TEST(tunnel, moves_64_mib_each_way_intact) {
+    constexpr std::size_t size = 64u << 20;
+    const auto up = random_bytes(size, 1), down = random_bytes(size, 2);
+    std::string service_got;
+    tcp_service service([&](int fd) { service_got = exchange(fd, down); });
+
+    burrow_lab lab;
+    auto client = lab.start_client(lab.client_config({{"bulk", service.port()}}));
+    const auto port = burrow_lab::proxy_port(*client, "bulk");
+    ASSERT_NE(port, 0) << client->log();
+
+    int fd = connect_tcp(port);
+    ASSERT_GE(fd, 0);
+    const auto user_got = exchange(fd, up);
+    close(fd);
+    EXPECT_EQ(sha256_hex(user_got), sha256_hex(down));
+    EXPECT_EQ(user_got.size(), size);
+    // The service thread finishes with the connection; wait for its bytes.
+    ASSERT_TRUE(lab.server().wait_log(R"(\[bulk/\d+\] closed: in 67108864 B, out 67108864 B)"));
+    EXPECT_EQ(sha256_hex(service_got), sha256_hex(up));
+}
+
+TEST(tunnel, serves_200_concurrent_echo_connections) {
+    tcp_service service(echo_handler);
+    burrow_lab lab;
+    auto client = lab.start_client(lab.client_config({{"echo", service.port()}}));
+    const auto port = burrow_lab::proxy_port(*client, "echo");
+    ASSERT_NE(port, 0) << client->log();
+
+    constexpr int n = 200;
+    constexpr std::size_t size = 1u << 20;
+    std::atomic<int> ok{0};
+    std::vector<std::thread> users;
+    for (int i = 0; i < n; ++i)
+        users.emplace_back([&, i] {
+            int fd = connect_tcp(port);
+            if (fd < 0) return;
+            const auto data = random_bytes(size, static_cast<std::uint32_t>(100 + i));
+            if (exchange(fd, data) == data) ++ok;
+            close(fd);
+        });
+    for (auto& t : users) t.join();
+    EXPECT_EQ(ok.load(), n);
+}
+
+TEST(tunnel, keeps_half_close_end_to_end) {
+    // The user sends a request and shuts its write side; the service sees EOF,
+    // and only then answers: the answer must still reach the user.
+    const auto answer = random_bytes(1u << 20, 3);
+    std::string request_seen;
+    tcp_service service([&](int fd) {
+        request_seen = recv_all(fd);
+        send_all(fd, answer.data(), answer.size());
+    });
+    burrow_lab lab;
+    auto client = lab.start_client(lab.client_config({{"half", service.port()}}));
+    const auto port = burrow_lab::proxy_port(*client, "half");
+    ASSERT_NE(port, 0);
+
+    int fd = connect_tcp(port);
+    ASSERT_GE(fd, 0);
+    const std::string request = "GET / and then EOF";
+    ASSERT_TRUE(send_all(fd, request.data(), request.size()));
+    ASSERT_EQ(shutdown(fd, SHUT_WR), 0);
+    const auto got = recv_all(fd, 20s);
+    close(fd);
+    EXPECT_EQ(got, answer);
+    EXPECT_EQ(request_seen, request);
+}
+
+TEST(tunnel, client_killed_and_restarted_serves_again_on_the_same_port) {
+    tcp_service service(echo_handler);
+    burrow_lab lab;
+    const auto remote = free_port();
+    const auto config = lab.client_config({{"echo", service.port(), remote}});
+    auto client = lab.start_client(config);
+    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), remote) << client->log();
+    ASSERT_TRUE(echo_works(remote));
+
+    client->kill(SIGKILL);
+    client->wait_exit();
+    // The server notices the dead client and frees its port.
+    ASSERT_TRUE(lab.server().wait_log(R"(\[echo\] proxy down)"));
+    EXPECT_EQ(connect_tcp(remote), -1);
+
+    auto again = lab.start_client(config);
+    ASSERT_EQ(burrow_lab::proxy_port(*again, "echo"), remote) << again->log();
+    EXPECT_TRUE(echo_works(remote, 1u << 20));
+}
+
+TEST(tunnel, client_reconnects_after_the_server_restarts) {
+    tcp_service service(echo_handler);
+    burrow_lab lab;
+    auto client = lab.start_client(lab.client_config({{"echo", service.port()}}));
+    const auto first = burrow_lab::proxy_port(*client, "echo");
+    ASSERT_NE(first, 0);
+    ASSERT_TRUE(echo_works(first));
+
+    lab.kill_server(SIGKILL);
+    ASSERT_TRUE(client->wait_log("disconnected from 127.0.0.1"));
+    lab.start_server(lab.server_port());
+
+    const auto second = burrow_lab::proxy_port(*client, "echo", 2, 30s);
+    ASSERT_NE(second, 0) << client->log();
+    EXPECT_TRUE(echo_works(second, 1u << 20));
+    EXPECT_EQ(client->count_log("logged in to"), 2);
+}
+
+TEST(tunnel, wrong_token_gives_a_clear_line_and_no_proxy) {
+    tcp_service service(echo_handler);
+    burrow_lab lab;
+    const std::string bad = "not-the-token-31337";
+    auto client = lab.start_client(lab.client_config({{"echo", service.port()}}, "", bad));
+    ASSERT_TRUE(client->wait_log("login failed: the server answered 'login rejected: bad token proof'"))
+        << client->log();
+    ASSERT_TRUE(lab.server().wait_log(R"(login rejected from 127\.0\.0\.1:\d+: bad token proof)"));
+    // It keeps retrying with backoff, and never gets a proxy.
+    ASSERT_TRUE(client->wait_log("login failed", 15s, 2));
+    EXPECT_EQ(client->count_log("proxy up"), 0);
+    EXPECT_EQ(lab.server().count_log("proxy up"), 0);
+    // Secrets stay out of the logs.
+    EXPECT_EQ(client->log().find(bad), std::string::npos);
+    EXPECT_EQ(lab.server().log().find(burrow_lab::token), std::string::npos);
+}
+
+TEST(tunnel, local_service_down_closes_the_user_and_keeps_the_tunnel) {
+    const auto local = free_port();  // nothing listens here yet
+    burrow_lab lab;
+    auto client = lab.start_client(lab.client_config({{"svc", local}}));
+    const auto port = burrow_lab::proxy_port(*client, "svc");
+    ASSERT_NE(port, 0);
+
+    int fd = connect_tcp(port);
+    ASSERT_GE(fd, 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(recv_all(fd, 5s), "");  // closed, not hanging
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+    close(fd);
+    EXPECT_TRUE(client->wait_log(R"(\[svc/\d+\] local service 127\.0\.0\.1:\d+ unreachable: Connection refused)"));
+    EXPECT_TRUE(lab.server().wait_log(R"(\[svc/\d+\] aborted: peer: local service unreachable)"));
+
+    // The tunnel is still up: once the service starts, the same proxy serves it.
+    tcp_service service(echo_handler, local);
+    EXPECT_TRUE(echo_works(port));
+    EXPECT_EQ(client->count_log("logged in to"), 1);
+}
+
+TEST(tunnel, registration_errors_affect_only_that_proxy) {
+    tcp_service service(echo_handler);
+    const int busy_fd = listen_tcp(0);  // a port someone else holds
+    const auto busy = local_port(busy_fd);
+    burrow_lab lab(false, "allow_ports = [\"1024-65535\"]\n");
+    auto client = lab.start_client(lab.client_config({{"good", service.port()},
+                                                      {"busy", service.port(), busy},
+                                                      {"privileged", service.port(), 80}}));
+    const auto good = burrow_lab::proxy_port(*client, "good");
+    ASSERT_NE(good, 0) << client->log();
+    EXPECT_TRUE(client->wait_log(
+        "\\[busy\\] proxy rejected: port " + std::to_string(busy) + " is already in use"));
+    EXPECT_TRUE(client->wait_log(R"(\[privileged\] proxy rejected: port 80 is not allowed \(allow_ports: 1024-65535\))"));
+
+    // A second client may not take a name the first one holds.
+    auto other = lab.start_client(lab.client_config({{"good", service.port()}}));
+    EXPECT_TRUE(other->wait_log(R"(\[good\] proxy rejected: proxy name already used by another client)"));
+    EXPECT_TRUE(echo_works(good));
+    close(busy_fd);
+}
+
+TEST(tunnel, tls_with_pinned_fingerprint) {
+    tcp_service service(echo_handler);
+    burrow_lab lab(true);
+    ASSERT_FALSE(lab.fingerprint().empty());
+    auto client = lab.start_client(lab.client_config({{"echo", service.port()}}));
+    const auto port = burrow_lab::proxy_port(*client, "echo");
+    ASSERT_NE(port, 0) << client->log();
+    EXPECT_TRUE(echo_works(port, 8u << 20));
+
+    // A client pinned to another fingerprint refuses the server.
+    auto cfg = lab.client_config({{"echo2", service.port()}});
+    const auto wrong = "sha256:" + std::string(64, 'a');
+    cfg.replace(cfg.find(lab.fingerprint()), lab.fingerprint().size(), wrong);
+    auto mitm = lab.start_client(cfg);
+    EXPECT_TRUE(mitm->wait_log("refusing to connect")) << mitm->log();
+    EXPECT_TRUE(mitm->wait_log("disconnected from"));
+    EXPECT_EQ(mitm->count_log("logged in"), 0);
+}
+
+TEST(tunnel, slow_reader_slows_its_sender_without_unbounded_buffering) {
+    // The service accepts and does not read. The user writes until the path
+    // is full: everything in between (kernel buffers, gRPC windows) must stay
+    // bounded, and once the service reads, every byte arrives.
+    std::atomic<bool> start_reading{false};
+    std::size_t service_got = 0;
+    tcp_service service([&](int fd) {
+        while (!start_reading) std::this_thread::sleep_for(10ms);
+        service_got = recv_all(fd, 30s).size();
+    });
+    burrow_lab lab;
+    auto client = lab.start_client(lab.client_config({{"slow", service.port()}}));
+    const auto port = burrow_lab::proxy_port(*client, "slow");
+    ASSERT_NE(port, 0);
+
+    int fd = connect_tcp(port);
+    ASSERT_GE(fd, 0);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    const auto chunk = random_bytes(1u << 20, 9);
+    std::size_t sent = 0;
+    auto last_progress = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - last_progress < 2s && sent < (1u << 30)) {
+        ssize_t k = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+        if (k > 0) {
+            sent += static_cast<std::size_t>(k);
+            last_progress = std::chrono::steady_clock::now();
+        } else {
+            std::this_thread::sleep_for(5ms);
+        }
+    }
+    EXPECT_LT(sent, 96u << 20) << "the tunnel buffered " << sent << " bytes for a reader that "
+                                  "never read";
+    start_reading = true;
+    fcntl(fd, F_SETFL, 0);
+    shutdown(fd, SHUT_WR);
+    ASSERT_TRUE(lab.server().wait_log(R"(\[slow/\d+\] closed)", 30s));
+    close(fd);
+    // The service saw exactly what was sent.
+    for (int i = 0; i < 100 && service_got == 0; ++i) std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(service_got, sent);
+}
+
+TEST(tunnel, a_thousand_connections_use_a_fixed_number_of_threads) {
+    rlimit lim{8192, 8192};
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    // A service that accepts and holds connections without a thread each.
+    const int listen_fd = listen_tcp(0);
+    const auto local = local_port(listen_fd);
+    burrow_lab lab;
+    auto client = lab.start_client(lab.client_config({{"many", local}}));
+    const auto port = burrow_lab::proxy_port(*client, "many");
+    ASSERT_NE(port, 0);
+    const int server_idle = threads_of(lab.server().pid());
+    const int client_idle = threads_of(client->pid());
+
+    std::vector<int> users, held;
+    for (int i = 0; i < 1000; ++i) {
+        int fd = connect_tcp(port);
+        ASSERT_GE(fd, 0);
+        ASSERT_TRUE(send_all(fd, "x", 1));
+        users.push_back(fd);
+    }
+    fcntl(listen_fd, F_SETFL, O_NONBLOCK);
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (held.size() < 1000 && std::chrono::steady_clock::now() < deadline) {
+        int fd = accept(listen_fd, nullptr, nullptr);
+        if (fd >= 0)
+            held.push_back(fd);
+        else
+            std::this_thread::sleep_for(5ms);
+    }
+    ASSERT_EQ(held.size(), 1000u);
+    const int server_busy = threads_of(lab.server().pid());
+    const int client_busy = threads_of(client->pid());
+    RecordProperty("server_threads", server_busy);
+    RecordProperty("client_threads", client_busy);
+    EXPECT_LE(server_busy, server_idle + 4) << "idle " << server_idle;
+    EXPECT_LE(client_busy, client_idle + 4) << "idle " << client_idle;
+    EXPECT_LE(server_busy, 32);
+    EXPECT_LE(client_busy, 32);
+    for (int fd : users) close(fd);
+    for (int fd : held) close(fd);
+    close(listen_fd);
+}
+
+}  // namespace
+}  // namespace burrow::e2e
