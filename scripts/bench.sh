@@ -39,7 +39,11 @@ cleanup() {
   for ((i=${#PIDS[@]}-1; i>=0; i--)); do
     pid=${PIDS[i]}
     if kill -0 "$pid" 2>/dev/null; then
-      pkill -TERM -P "$pid" 2>/dev/null || true   # direct children (socat/sshd forks)
+      # Direct children first (socat/sshd forks, iperf3 under timeout), so the
+      # parent is still there to reap them; then the process itself.
+      if pkill -TERM -P "$pid" 2>/dev/null; then
+        for _ in $(seq 1 20); do pgrep -P "$pid" >/dev/null 2>&1 || break; sleep 0.05; done
+      fi
       kill -TERM "$pid" 2>/dev/null || true
     fi
   done
@@ -69,10 +73,15 @@ start() {
   LAST_PID=$pid
 }
 
-# run_bounded SECS CMD...: run in the foreground (killable by the trap), bounded.
+# run_bounded SECS OUT ERR CMD...: run CMD bounded to SECS, stdout to OUT, stderr to
+# ERR (OUT "-": inherit both), and wait for it (in the background, so the INT/TERM trap runs at once).
 run_bounded() {
-  local secs=$1; shift
-  timeout -k 3 "$secs" "$@" &
+  local secs=$1 out=$2 err=$3; shift 3
+  if [ "$out" = - ]; then
+    timeout -k 3 "$secs" "$@" &
+  else
+    timeout -k 3 "$secs" "$@" >"$out" 2>"$err" &
+  fi
   local pid=$!
   PIDS+=("$pid")
   local rc=0
@@ -253,8 +262,8 @@ iperf_path() {
   local key=$1 port=$2 p
   for p in 1 8; do
     log "iperf3 $key -P $p (${BENCH_SECONDS}s) via port $port"
-    run_bounded $((BENCH_SECONDS + 25)) iperf3 -c 127.0.0.1 -p "$port" -t "$BENCH_SECONDS" \
-      -P "$p" -J --connect-timeout 5000 >"$TMP/iperf-$key-P$p.json" 2>"$TMP/iperf-$key-P$p.err" \
+    run_bounded $((BENCH_SECONDS + 25)) "$TMP/iperf-$key-P$p.json" "$TMP/iperf-$key-P$p.err" \
+      iperf3 -c 127.0.0.1 -p "$port" -t "$BENCH_SECONDS" -P "$p" -J --connect-timeout 5000 \
       || log "iperf3 $key -P $p failed (rc $?): $(head -c 300 "$TMP/iperf-$key-P$p.err")"
     sleep 0.5
   done
@@ -339,7 +348,7 @@ start_burrow mem false hold "$HOLDER_PORT"
 sleep 2   # settle: login done, work-stream pool filled
 "$PY" "$HELPER" sample "$TMP/mem-idle.json" server="$BURROW_SRV_PID" client="$BURROW_CLI_PID"
 log "idle: server $(rss_threads "$BURROW_SRV_PID")| client $(rss_threads "$BURROW_CLI_PID")"
-run_bounded 90 "$PY" "$HELPER" open "$BURROW_REMOTE_PORT" "$BENCH_CONNS" "$TMP/holder.count" 75 \
+run_bounded 90 - - "$PY" "$HELPER" open "$BURROW_REMOTE_PORT" "$BENCH_CONNS" "$TMP/holder.count" 75 \
   "$TMP/mem-conns.json" server="$BURROW_SRV_PID" client="$BURROW_CLI_PID" \
   || log "memory: opening $BENCH_CONNS connections failed (see report)"
 # The opener closed its sockets: the closes must reach the local service.
