@@ -68,7 +68,10 @@ struct client::impl {
     asio::strand<asio::io_context::executor_type> strand{asio::make_strand(io)};
     asio::steady_timer retry_timer{strand};
     std::vector<std::thread> threads;
-    std::shared_ptr<grpc::ChannelCredentials> credentials;
+    // One channel for the client's life: gRPC reconnects it as needed. (A
+    // channel per attempt would be torn down from gRPC's own callback threads
+    // when its last stream ends, which gRPC 1.51 does not survive reliably.)
+    std::shared_ptr<grpc::Channel> channel;
     burrow::backoff backoff{1s, std::chrono::seconds(config.transport.max_backoff)};
     std::shared_ptr<control_session> session;
     std::string previous_run_id;
@@ -95,24 +98,30 @@ struct client::impl {
     std::shared_ptr<grpc::Channel> make_channel() {
         grpc::ChannelArguments args;
         args.SetMaxReceiveMessageSize(max_message_bytes);
-        // A fresh TCP connection per attempt: never reuse a subchannel of a dead run.
         args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+        // Transport liveness: a half-open connection is dropped within ~30 s.
         args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
         args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+        // Our own backoff paces the attempts; gRPC's must not add minutes to it.
+        const int max_backoff_ms = static_cast<int>(config.transport.max_backoff) * 1000;
+        args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 1000);
+        args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, std::max(1000, max_backoff_ms));
+        args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+                    static_cast<int>(config.transport.dial_timeout) * 1000);
         if (config.tls.enable && config.tls.server_fingerprint.empty() &&
             config.tls.server_name != config.server_addr)
             args.SetSslTargetNameOverride(config.tls.server_name);
         const auto target = config.server_addr.find(':') != std::string::npos
                                 ? fmt::format("[{}]:{}", config.server_addr, config.server_port)
                                 : fmt::format("{}:{}", config.server_addr, config.server_port);
-        return grpc::CreateCustomChannel(target, credentials, args);
+        return grpc::CreateCustomChannel(target, make_credentials(), args);
     }
 
     void connect() {
         if (stopping) return;
         log::get("client").debug("connecting to {}:{}", config.server_addr, config.server_port);
         session = std::make_shared<control_session>(
-            io, config, make_channel(), previous_run_id, [this](session_end e) {
+            io, config, channel, previous_run_id, [this](session_end e) {
                 asio::post(strand, [this, e = std::move(e)] { on_session_end(e); });
             });
         session->start();
@@ -142,7 +151,7 @@ client::~client() { stop(); }
 
 void client::start() {
     auto& im = *impl_;
-    im.credentials = im.make_credentials();
+    im.channel = im.make_channel();
     const unsigned n = std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
     for (unsigned i = 0; i < n; ++i) im.threads.emplace_back([&im] { im.io.run(); });
     log::get("client").info("burrow-client {} starting: server {}:{}, {} proxies (tls {})",

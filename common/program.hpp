@@ -8,6 +8,8 @@
 #include <exception>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "common/cli.hpp"
 #include "common/log.hpp"
 
@@ -20,7 +22,17 @@ namespace burrow {
 // `load` reads and validates the config (throws config_error); App is
 // constructed from it and has start() and run_until_signal().
 template <class App, class Load>
-int run_program(const char* prog, const char* usage, int argc, char** argv, Load load) {
+int run_program(const char* prog, const char* what_it_runs, int argc, char** argv, Load load) {
+    const std::string usage = fmt::format(R"(usage: {0} [verify] -c FILE [-l LEVEL]
+
+  (no command)   {1}
+  verify         check the configuration file, print problems, exit 0 or 1
+
+  -c, --config FILE      configuration file (TOML)
+  -l, --log-level LEVEL  trace, debug, info, warn, error or off (overrides [log] level)
+  -v, --version          print the version
+  -h, --help             print this help
+)", prog, what_it_runs);
     // gRPC's large message buffers would otherwise be trimmed and re-faulted
     // for every message (DESIGN.md §5: +35% and more).
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
@@ -33,10 +45,10 @@ int run_program(const char* prog, const char* usage, int argc, char** argv, Load
     }
 
     auto args = parse_cli(argc, argv, {"verify"});
-    if (args.help) return std::fputs(usage, stdout), 0;
+    if (args.help) return std::fputs(usage.c_str(), stdout), 0;
     if (args.version) return std::printf("%s %s\n", prog, BURROW_VERSION), 0;
     if (!args.error.empty()) {
-        std::fprintf(stderr, "%s: %s\n%s", prog, args.error.c_str(), usage);
+        std::fprintf(stderr, "%s: %s\n%s", prog, args.error.c_str(), usage.c_str());
         return 2;
     }
     try {

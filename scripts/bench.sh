@@ -55,6 +55,9 @@ cleanup() {
     fi
     wait "$pid" 2>/dev/null || true
   done
+  if [ "$rc" != 0 ] && [ -n "${RUN_OUT:-}" ] && [ -d "$TMP" ]; then
+    cp "$TMP"/*.log "$RUN_OUT/logs/" 2>/dev/null && log "run failed; logs so far in $RUN_OUT/logs"
+  fi
   if [ "$MADE_RUN_SSHD" = 1 ]; then rmdir /run/sshd 2>/dev/null || true; fi
   if [ -n "$TMP" ] && [ -d "$TMP" ]; then
     if [ "${BENCH_KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
@@ -174,7 +177,7 @@ meta = {
 }
 json.dump(meta, open(out, "w"), indent=2)
 EOF
-log "burrow $("$SRV" --version 2>&1 | head -1); load average $(cut -d' ' -f1-3 /proc/loadavg); tmp $TMP"
+log "burrow $(timeout 5 "$SRV" --version 2>&1 | head -1); load average $(cut -d' ' -f1-3 /proc/loadavg); tmp $TMP"
 
 # ------------------------------------------------------------------ burrow helpers
 # start_burrow TAG TLS(true|false) PROXY_NAME LOCAL_PORT
@@ -227,6 +230,7 @@ EOF
     || die "burrow-client ($tag) did not bring the proxy up"
   BURROW_REMOTE_PORT=$(sed -E 's/.*proxy up: remote port ([0-9]+).*/\1/' <<<"$line")
   wait_listen "$BURROW_REMOTE_PORT" 5 || die "burrow proxy port $BURROW_REMOTE_PORT not listening"
+  sleep 1   # let the client fill its work-stream pool
 }
 
 stop_pid() {  # stop one process we started (it stays in PIDS; cleanup skips dead ones)
@@ -345,7 +349,7 @@ HOLDER_PID=$LAST_PID
 wait_file "$TMP/holder.port" 10 || die "holder did not start"
 HOLDER_PORT=$(cat "$TMP/holder.port")
 start_burrow mem false hold "$HOLDER_PORT"
-sleep 2   # settle: login done, work-stream pool filled
+sleep 1   # settle some more before the idle sample
 "$PY" "$HELPER" sample "$TMP/mem-idle.json" server="$BURROW_SRV_PID" client="$BURROW_CLI_PID"
 log "idle: server $(rss_threads "$BURROW_SRV_PID")| client $(rss_threads "$BURROW_CLI_PID")"
 run_bounded 90 - - "$PY" "$HELPER" open "$BURROW_REMOTE_PORT" "$BENCH_CONNS" "$TMP/holder.count" 75 \
