@@ -62,7 +62,8 @@ control_session::control_session(asio::io_context& io, const client_config& conf
     : io_(io),
       config_(config),
       strand_(asio::make_strand(io)),
-      stub_(v1::Tunnel::NewStub(std::move(channel))),
+      stub_(v1::Tunnel::NewStub(channel)),
+      work_stub_(std::make_shared<grpc::GenericStub>(channel)),
       previous_run_id_(std::move(previous_run_id)),
       on_end_(std::move(on_end)),
       tick_timer_(strand_) {}
@@ -232,7 +233,7 @@ void control_session::open_work(std::uint32_t n) {
     if (ended_) return;
     for (std::uint32_t i = 0; i < n; ++i) {
         ++idle_work_;
-        open_work_stream(stub_, io_.get_executor(), config_, run_id_, weak_from_this());
+        open_work_stream(work_stub_, io_.get_executor(), config_, run_id_, weak_from_this());
     }
 }
 

@@ -14,6 +14,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include "burrow.grpc.pb.h"
 
 namespace burrow {
@@ -59,7 +61,8 @@ private:
     boost::asio::io_context& io_;
     const client_config& config_;
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-    std::shared_ptr<v1::Tunnel::Stub> stub_;
+    std::shared_ptr<v1::Tunnel::Stub> stub_;       // Control
+    std::shared_ptr<grpc::GenericStub> work_stub_;  // Work, raw frames
     std::string previous_run_id_;
     std::function<void(session_end)> on_end_;
     client_control_reactor* reactor_ = nullptr;  // valid until end()

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
+#include "burrow.pb.h"
 #include "client/control_session.hpp"
 #include "common/config.hpp"
 #include "common/log.hpp"
@@ -88,16 +89,17 @@ private:
     bool timed_out_ = false;
 };
 
-class client_work_reactor final : public grpc::ClientBidiReactor<v1::Frame, v1::Frame>,
-                                  public frame_port {
+class client_work_reactor final
+    : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
+      public frame_port {
 public:
-    client_work_reactor(std::shared_ptr<v1::Tunnel::Stub> stub, asio::any_io_executor ex,
+    client_work_reactor(std::shared_ptr<grpc::GenericStub> stub, asio::any_io_executor ex,
                         std::weak_ptr<control_session> session)
         : stub_(std::move(stub)),
           bridge_(std::make_shared<work_bridge>(std::move(ex))),
           session_(std::move(session)) {
         bridge_->attach(this);
-        stub_->async()->Work(&ctx_, this);
+        stub_->PrepareBidiStreamingCall(&ctx_, work_method, grpc::StubOptions(), this);
         AddHold();
         StartCall();
     }
@@ -130,8 +132,8 @@ public:
         });
     }
 
-    void read(v1::Frame* f) override { StartRead(f); }
-    void write(const v1::Frame* f) override { StartWrite(f); }
+    void read(grpc::ByteBuffer* f) override { StartRead(f); }
+    void write(const grpc::ByteBuffer* f) override { StartWrite(f); }
     void cancel() override { ctx_.TryCancel(); }
     void end(bool ok) override {
         if (!ok) ctx_.TryCancel();
@@ -148,7 +150,7 @@ public:
 
 private:
     grpc::ClientContext ctx_;
-    std::shared_ptr<v1::Tunnel::Stub> stub_;
+    std::shared_ptr<grpc::GenericStub> stub_;
     std::shared_ptr<work_bridge> bridge_;
     std::weak_ptr<control_session> session_;
     std::atomic<bool> started_{false};
@@ -156,7 +158,7 @@ private:
 
 }  // namespace
 
-void open_work_stream(std::shared_ptr<v1::Tunnel::Stub> stub, asio::any_io_executor ex,
+void open_work_stream(std::shared_ptr<grpc::GenericStub> stub, asio::any_io_executor ex,
                       const client_config& config, const std::string& run_id,
                       std::weak_ptr<control_session> session) {
     auto* r = new client_work_reactor(std::move(stub), std::move(ex), std::move(session));

@@ -7,16 +7,20 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include "burrow.grpc.pb.h"
+#include <grpcpp/generic/generic_stub.h>
 
 namespace burrow {
 
 struct client_config;
 class control_session;
 
+// Full name of the Work method, called through a generic stub so that frames
+// stay serialized ByteBuffers (frame_codec.hpp).
+inline constexpr const char* work_method = "/burrow.v1.Tunnel/Work";
+
 // Opens one Work stream presenting `run_id`. It reports to `session` when it
 // is taken into use or ends unused; it owns itself until the RPC is done.
-void open_work_stream(std::shared_ptr<v1::Tunnel::Stub> stub, boost::asio::any_io_executor ex,
+void open_work_stream(std::shared_ptr<grpc::GenericStub> stub, boost::asio::any_io_executor ex,
                       const client_config& config, const std::string& run_id,
                       std::weak_ptr<control_session> session);
 

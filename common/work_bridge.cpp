@@ -4,7 +4,11 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 
+#include <grpc/slice.h>
+#include <grpcpp/support/byte_buffer.h>
+
 #include "burrow.pb.h"
+#include "common/frame_codec.hpp"
 #include "common/log.hpp"
 
 namespace burrow {
@@ -18,20 +22,22 @@ spdlog::logger& work_log() {
     return l;
 }
 
-// Buffers this large are given back when a connection goes quiet, so idle
-// connections cost little memory.
-constexpr std::size_t keep_capacity = 64u << 10;
+// Smallest read buffer; reads are sized to what the socket holds, up to max_chunk.
+constexpr std::size_t min_chunk = 16u << 10;
+// Head and error frames are small; anything larger is not one of ours.
+constexpr std::size_t max_head_frame = 16u << 10;
 
-void release_if_large(std::string& s) {
-    if (s.capacity() > keep_capacity) std::string().swap(s);
+grpc::ByteBuffer to_byte_buffer(const std::string& serialized) {
+    grpc::Slice slice(serialized);
+    return grpc::ByteBuffer(&slice, 1);
 }
 }  // namespace
 
 work_bridge::work_bridge(executor ex)
     : strand_(asio::make_strand(ex)),
       socket_(strand_),
-      in_(std::make_unique<v1::Frame>()),
-      out_(std::make_unique<v1::Frame>()) {}
+      in_(std::make_unique<grpc::ByteBuffer>()),
+      out_(std::make_unique<grpc::ByteBuffer>()) {}
 
 work_bridge::~work_bridge() = default;
 
@@ -56,6 +62,7 @@ void work_bridge::on_read_done(bool ok) {
 void work_bridge::on_write_done(bool ok) {
     asio::dispatch(strand_, [self = shared_from_this(), ok] {
         self->writing_ = false;
+        self->out_->Clear();  // frees the payload: nothing is held while idle
         if (self->end_pending_) {
             // Ending: flush a queued error frame first, then end the RPC.
             if (ok && !self->queued_.empty()) return self->write_next();
@@ -76,8 +83,8 @@ void work_bridge::on_write_done(bool ok) {
 // ---- owner API ----
 
 void work_bridge::send_head(v1::Frame head) {
-    asio::dispatch(strand_, [self = shared_from_this(), head = std::move(head)]() mutable {
-        if (!self->ended_) self->write_or_queue(std::move(head));
+    asio::dispatch(strand_, [self = shared_from_this(), s = head.SerializeAsString()]() mutable {
+        if (!self->ended_) self->write_or_queue(std::move(s));
     });
 }
 
@@ -127,7 +134,7 @@ void work_bridge::fail(std::string reason) {
         if (self->ended_) return;
         v1::Frame f;
         f.set_error(reason);
-        self->write_or_queue(std::move(f));
+        self->write_or_queue(f.SerializeAsString());
         // The peer finishes the RPC when it sees the error; we end once it is written.
         self->ended_ = true;
         self->ended_flag_ = true;
@@ -152,59 +159,75 @@ void work_bridge::issue_read() {
     port_->read(in_.get());
 }
 
-void work_bridge::write_or_queue(v1::Frame frame) {
-    queued_.push_back(std::move(frame));
+void work_bridge::write_or_queue(std::string serialized_frame) {
+    queued_.push_back(std::move(serialized_frame));
     if (!writing_) write_next();
 }
 
 void work_bridge::write_next() {
-    *out_ = std::move(queued_.front());
+    *out_ = to_byte_buffer(queued_.front());
     queued_.pop_front();
     writing_ = true;
     port_->write(out_.get());
 }
 
 void work_bridge::handle_frame() {
-    v1::Frame& f = *in_;
-    if (mode_ == mode::head) {
-        if (f.head_case() == v1::Frame::HEAD_NOT_SET)
-            return abort("protocol error: first frame has no head");
-        mode_ = mode::idle;
-        auto h = std::move(on_head_);
-        h(f);
-        return;
-    }
-    if (f.head_case() != v1::Frame::HEAD_NOT_SET) return abort("protocol error: second head");
-    if (!f.error().empty()) {
-        std::string reason = f.error().substr(0, 200);
-        return abort("peer: " + reason);
+    in_slices_.clear();
+    in_->Dump(&in_slices_);
+    in_->Clear();
+    std::vector<frame_codec::bytes> parts;
+    parts.reserve(in_slices_.size());
+    for (const auto& sl : in_slices_) parts.emplace_back(sl.begin(), sl.size());
+
+    frame_codec::decoded f;
+    if (auto err = frame_codec::decode(parts, f, max_frame_data); !err.empty())
+        return abort("protocol error: " + err);
+
+    if (f.has_head || f.has_error) {
+        // Rare and small: let protobuf parse the whole frame.
+        std::string raw;
+        for (const auto& p : parts) raw.append(reinterpret_cast<const char*>(p.data()), p.size());
+        in_slices_.clear();
+        v1::Frame frame;
+        if (raw.size() > max_head_frame || !frame.ParseFromString(raw))
+            return abort("protocol error: malformed frame");
+        if (mode_ == mode::head) {
+            if (!f.has_head) return abort("protocol error: first frame has no head");
+            mode_ = mode::idle;
+            auto h = std::move(on_head_);
+            return h(frame);
+        }
+        if (f.has_head) return abort("protocol error: second head");
+        return abort("peer: " + frame.error().substr(0, 200));
     }
     if (mode_ != mode::pumping) return abort("protocol error: data before start");
 
-    if (auto err = inbound_.accept(f.offset(), f.data().size(), f.fin()); !err.empty())
+    if (auto err = inbound_.accept(f.offset, f.data_size, f.fin); !err.empty())
         return abort("protocol error: " + err);
-    if (!f.data().empty()) {
-        asio::async_write(socket_, asio::buffer(f.data()),
-                          asio::bind_executor(strand_, [self = shared_from_this()](
-                                                           const error_code& ec, std::size_t n) {
-                              self->on_socket_written(ec, n);
-                          }));
-        return;
-    }
-    on_socket_written({}, 0);
+    in_fin_ = f.fin;
+    if (f.data_size == 0) return on_socket_written({}, 0);
+
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(f.data.size());
+    for (const auto& d : f.data) buffers.emplace_back(d.data(), d.size());
+    // in_slices_ keep the payload alive until the write completes.
+    asio::async_write(socket_, buffers,
+                      asio::bind_executor(strand_, [self = shared_from_this()](
+                                                       const error_code& ec, std::size_t n) {
+                          self->on_socket_written(ec, n);
+                      }));
 }
 
 void work_bridge::on_socket_written(const error_code& ec, std::size_t) {
+    in_slices_.clear();
     if (ended_) return;
     if (ec) return abort(fmt::format("socket write: {}", ec.message()));
-    if (in_->fin()) {
+    if (in_fin_) {
         error_code ignored;
         socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
         down_done_ = true;
-        release_if_large(*in_->mutable_data());
         return finish_if_done();
     }
-    release_if_large(*in_->mutable_data());
     issue_read();
 }
 
@@ -212,10 +235,6 @@ void work_bridge::on_socket_written(const error_code& ec, std::size_t) {
 
 void work_bridge::read_socket() {
     if (socket_waiting_ || sent_fin_ || ended_) return;
-    // Read straight away when bytes are waiting; otherwise give back a large
-    // buffer before an idle wait.
-    error_code ec;
-    if (socket_.available(ec) == 0 && !ec) release_if_large(*out_->mutable_data());
     socket_waiting_ = true;
     socket_.async_wait(asio::ip::tcp::socket::wait_read,
                        asio::bind_executor(strand_, [self = shared_from_this()](
@@ -229,30 +248,22 @@ void work_bridge::on_socket_readable(const error_code& wait_ec) {
     if (ended_) return;
     if (wait_ec) return abort(fmt::format("socket: {}", wait_ec.message()));
 
+    // Read what the socket holds straight into a gRPC slice: uninitialised
+    // memory, never copied again on our side, freed once gRPC has sent it.
     error_code ec;
-    std::size_t want = socket_.available(ec);
-    want = std::clamp<std::size_t>(want, 16u << 10, max_chunk);
-
-    // Reuse out_'s buffer: Clear() keeps the string's capacity and resize only
-    // zero-fills growth, so a busy stream pays no memset in the steady state.
-    out_->Clear();
-    std::string& data = *out_->mutable_data();
-    data.resize(want);
-    std::size_t n = socket_.read_some(asio::buffer(data), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-        data.clear();
-        return read_socket();
-    }
+    const std::size_t want = std::clamp<std::size_t>(socket_.available(ec), min_chunk, max_chunk);
+    grpc::Slice buffer(grpc_slice_malloc(want), grpc::Slice::STEAL_REF);
+    const std::size_t n = socket_.read_some(
+        asio::buffer(const_cast<std::uint8_t*>(buffer.begin()), want), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return read_socket();
     if (ec && ec != asio::error::eof) return abort(fmt::format("socket read: {}", ec.message()));
 
-    data.resize(n);
-    out_->set_offset(sent_);
-    out_->set_ack(inbound_.received());
+    const bool eof = ec == asio::error::eof;
+    const auto head = frame_codec::encode_data_header(sent_, inbound_.received(), eof, n);
+    grpc::Slice parts[2] = {grpc::Slice(head.buf.data(), head.size), buffer.sub(0, n)};
+    *out_ = grpc::ByteBuffer(parts, n > 0 ? 2 : 1);
     sent_ += n;
-    if (ec == asio::error::eof) {
-        out_->set_fin(true);
-        sent_fin_ = true;
-    }
+    sent_fin_ = eof;
     writing_ = true;
     port_->write(out_.get());
 }

@@ -28,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
@@ -37,15 +38,21 @@
 namespace burrow::v1 {
 class Frame;
 }
+namespace grpc {
+class ByteBuffer;
+class Slice;
+}
 
 namespace burrow {
 
-// The gRPC half of a Work stream. Calls come from the bridge's strand, one
-// read and one write outstanding at most; end() is called exactly once.
+// The gRPC half of a Work stream, carrying raw (serialized) frames so that
+// payloads are never copied (see frame_codec.hpp). Calls come from the
+// bridge's strand, one read and one write outstanding at most; end() is
+// called exactly once.
 class frame_port {
 public:
-    virtual void read(v1::Frame* frame) = 0;
-    virtual void write(const v1::Frame* frame) = 0;
+    virtual void read(grpc::ByteBuffer* frame) = 0;
+    virtual void write(const grpc::ByteBuffer* frame) = 0;
     // Makes outstanding operations complete (with ok = false) so end() can follow.
     virtual void cancel() = 0;
     virtual void end(bool ok) = 0;
@@ -98,7 +105,7 @@ private:
     enum class mode { head, idle, pumping };
 
     void issue_read();
-    void write_or_queue(v1::Frame frame);
+    void write_or_queue(std::string serialized_frame);
     void write_next();
     void read_socket();
     void on_socket_readable(const boost::system::error_code& ec);
@@ -113,9 +120,11 @@ private:
     boost::asio::ip::tcp::socket socket_;
     frame_port* port_ = nullptr;
 
-    std::unique_ptr<v1::Frame> in_;   // target of the outstanding stream read
-    std::unique_ptr<v1::Frame> out_;  // source of the outstanding stream write
-    std::deque<v1::Frame> queued_;    // head/error frames waiting for out_
+    std::unique_ptr<grpc::ByteBuffer> in_;   // target of the outstanding stream read
+    std::unique_ptr<grpc::ByteBuffer> out_;  // source of the outstanding stream write
+    std::vector<grpc::Slice> in_slices_;     // in_'s slices while their payload is written
+    bool in_fin_ = false;                    // the frame being written carries fin
+    std::deque<std::string> queued_;         // serialized head/error frames waiting for out_
     head_handler on_head_;
 
     mode mode_ = mode::head;

@@ -380,7 +380,8 @@ ln -sfn "$STAMP" "$BENCH_OUT/latest"
 
 # Surface anything suspicious Burrow logged.
 problems=$( { cat "$TMP/problems.txt" 2>/dev/null
-  grep -hE '\b(warn|warning|error|critical)\b' "$TMP"/{plain,tls,mem}-{server,client}.log 2>/dev/null \
+  grep -HE '\b(warn|warning|error|critical)\b|^[EWF][0-9]{4} ' "$TMP"/{plain,tls,mem}-{server,client}.log 2>/dev/null \
+    | sed "s|^$TMP/||" \
     | grep -v 'TLS is off: client traffic and logins are not encrypted'; } | head -n 30 || true)
 if [ -n "$problems" ]; then
   echo

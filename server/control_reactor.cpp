@@ -17,7 +17,7 @@ namespace {
 constexpr auto hello_timeout = 10s;
 
 // A Work stream on the server: a frame_port over the RPC, the bridge does the rest.
-class work_reactor final : public grpc::ServerBidiReactor<v1::Frame, v1::Frame>,
+class work_reactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                            public frame_port {
 public:
     work_reactor(grpc::CallbackServerContext* ctx, server_state& st)
@@ -40,8 +40,8 @@ public:
         });
     }
 
-    void read(v1::Frame* f) override { StartRead(f); }
-    void write(const v1::Frame* f) override { StartWrite(f); }
+    void read(grpc::ByteBuffer* f) override { StartRead(f); }
+    void write(const grpc::ByteBuffer* f) override { StartWrite(f); }
     void cancel() override { ctx_->TryCancel(); }
     void end(bool ok) override {
         Finish(ok ? grpc::Status::OK : grpc::Status(grpc::StatusCode::CANCELLED, "closed"));
@@ -75,7 +75,7 @@ grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* tunnel_service::C
     return new control_reactor(ctx, st_);
 }
 
-grpc::ServerBidiReactor<v1::Frame, v1::Frame>* tunnel_service::Work(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* tunnel_service::Work(
     grpc::CallbackServerContext* ctx) {
     return new work_reactor(ctx, st_);
 }

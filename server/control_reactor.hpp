@@ -29,13 +29,17 @@ private:
     std::shared_ptr<client_session> session_;
 };
 
-class tunnel_service final : public v1::Tunnel::CallbackService {
+// Work is a raw method: its frames stay serialized ByteBuffers (frame_codec.hpp).
+class tunnel_service final
+    : public v1::Tunnel::WithCallbackMethod_Control<
+          v1::Tunnel::WithRawCallbackMethod_Work<v1::Tunnel::Service>> {
 public:
     explicit tunnel_service(server_state& st) : st_(st) {}
 
     grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* Control(
         grpc::CallbackServerContext* ctx) override;
-    grpc::ServerBidiReactor<v1::Frame, v1::Frame>* Work(grpc::CallbackServerContext* ctx) override;
+    grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Work(
+        grpc::CallbackServerContext* ctx) override;
 
 private:
     server_state& st_;

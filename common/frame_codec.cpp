@@ -1,0 +1,161 @@
+#include "common/frame_codec.hpp"
+
+#include <fmt/format.h>
+
+namespace burrow::frame_codec {
+namespace {
+
+enum wire : std::uint32_t { varint = 0, fixed64 = 1, length_delimited = 2, fixed32 = 5 };
+
+std::size_t put_varint(std::uint8_t* p, std::uint64_t v) {
+    std::size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = static_cast<std::uint8_t>(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = static_cast<std::uint8_t>(v);
+    return n;
+}
+
+// Reads bytes sequentially across several spans.
+class reader {
+public:
+    explicit reader(const std::vector<bytes>& parts) : parts_(parts) { skip_empty(); }
+
+    bool at_end() const { return part_ == parts_.size(); }
+
+    bool byte(std::uint8_t& b) {
+        if (at_end()) return false;
+        b = parts_[part_][pos_];
+        advance(1);
+        return true;
+    }
+
+    bool read_varint(std::uint64_t& v) {
+        v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            std::uint8_t b;
+            if (!byte(b)) return false;
+            v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+            if (!(b & 0x80)) return true;
+        }
+        return false;  // more than 10 bytes
+    }
+
+    // Takes `n` bytes as ranges of the underlying spans (no copy).
+    bool take(std::size_t n, std::vector<bytes>* out) {
+        while (n > 0) {
+            if (at_end()) return false;
+            const auto& p = parts_[part_];
+            const std::size_t k = std::min(n, p.size() - pos_);
+            if (out) out->push_back(p.subspan(pos_, k));
+            advance(k);
+            n -= k;
+        }
+        return true;
+    }
+
+private:
+    void advance(std::size_t k) {
+        pos_ += k;
+        if (pos_ == parts_[part_].size()) {
+            ++part_;
+            pos_ = 0;
+            skip_empty();
+        }
+    }
+    void skip_empty() {
+        while (part_ < parts_.size() && parts_[part_].empty()) ++part_;
+    }
+
+    const std::vector<bytes>& parts_;
+    std::size_t part_ = 0;
+    std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+header encode_data_header(std::uint64_t offset, std::uint64_t ack, bool fin,
+                          std::size_t data_size) {
+    header h;
+    auto* p = h.buf.data();
+    std::size_t n = 0;
+    // Zero values are omitted, as protobuf itself does.
+    if (offset) {
+        p[n++] = (f_offset << 3) | varint;
+        n += put_varint(p + n, offset);
+    }
+    if (ack) {
+        p[n++] = (f_ack << 3) | varint;
+        n += put_varint(p + n, ack);
+    }
+    if (fin) {
+        p[n++] = (f_fin << 3) | varint;
+        p[n++] = 1;
+    }
+    if (data_size) {
+        p[n++] = (f_data << 3) | length_delimited;
+        n += put_varint(p + n, data_size);
+    }
+    h.size = n;
+    return h;
+}
+
+std::string decode(const std::vector<bytes>& parts, decoded& out, std::size_t max_data) {
+    out = decoded{};
+    reader r(parts);
+    bool seen_data = false;
+    while (!r.at_end()) {
+        std::uint64_t key;
+        if (!r.read_varint(key)) return "truncated field key";
+        const auto number = static_cast<std::uint32_t>(key >> 3);
+        const auto type = static_cast<std::uint32_t>(key & 7);
+        if (number == 0) return "field number 0";
+
+        const bool known = number >= f_hello && number <= f_error;
+        const std::uint32_t expected =
+            number == f_offset || number == f_ack || number == f_fin ? varint : length_delimited;
+        if (known && type != expected)
+            return fmt::format("field {} has wire type {}, expected {}", number, type, expected);
+
+        switch (type) {
+            case varint: {
+                std::uint64_t v;
+                if (!r.read_varint(v)) return fmt::format("truncated varint in field {}", number);
+                if (number == f_offset) out.offset = v;
+                if (number == f_ack) out.ack = v;
+                if (number == f_fin) out.fin = v != 0;
+                break;
+            }
+            case length_delimited: {
+                std::uint64_t len;
+                if (!r.read_varint(len)) return fmt::format("truncated length in field {}", number);
+                if (number == f_data) {
+                    if (seen_data) return "repeated data field";
+                    if (len > max_data)
+                        return fmt::format("frame of {} bytes exceeds the {} byte limit", len,
+                                           max_data);
+                    seen_data = true;
+                    out.data_size = static_cast<std::size_t>(len);
+                    if (!r.take(out.data_size, &out.data)) return "truncated data";
+                } else {
+                    if (number == f_hello || number == f_start) out.has_head = true;
+                    if (number == f_error) out.has_error = true;
+                    if (len > max_data || !r.take(static_cast<std::size_t>(len), nullptr))
+                        return fmt::format("truncated field {}", number);
+                }
+                break;
+            }
+            case fixed64:
+                if (!r.take(8, nullptr)) return fmt::format("truncated field {}", number);
+                break;
+            case fixed32:
+                if (!r.take(4, nullptr)) return fmt::format("truncated field {}", number);
+                break;
+            default: return fmt::format("unsupported wire type {} in field {}", type, number);
+        }
+    }
+    return {};
+}
+
+}  // namespace burrow::frame_codec

@@ -1,0 +1,61 @@
+// Wire codec for data frames of Work streams, without copying payloads.
+//
+// A Frame (proto/burrow.proto) is protobuf on the wire. Data frames are by far
+// the most common and carry up to 256 KiB, so they are encoded and decoded
+// here by hand: the sender puts a small header (offset, ack, fin and the data
+// field's tag and length) in front of the socket bytes, and the receiver
+// finds the payload's byte ranges inside gRPC's slices and writes them to the
+// socket as they are. Head frames (hello, start) and error frames are rare and
+// small; they go through the generated protobuf code.
+//
+// Pure code over byte spans: no gRPC, no I/O.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace burrow::frame_codec {
+
+using bytes = std::span<const std::uint8_t>;
+
+// Field numbers of burrow.v1.Frame.
+enum field : std::uint32_t {
+    f_hello = 1,
+    f_start = 2,
+    f_data = 3,
+    f_offset = 4,
+    f_ack = 5,
+    f_fin = 6,
+    f_error = 7,
+};
+
+// Header of a data frame: everything before the payload bytes.
+struct header {
+    std::array<std::uint8_t, 40> buf{};
+    std::size_t size = 0;
+    bytes view() const { return {buf.data(), size}; }
+};
+header encode_data_header(std::uint64_t offset, std::uint64_t ack, bool fin,
+                          std::size_t data_size);
+
+struct decoded {
+    bool has_head = false;   // hello or start present: parse with protobuf instead
+    bool has_error = false;  // error present: parse with protobuf instead
+    std::uint64_t offset = 0;
+    std::uint64_t ack = 0;
+    bool fin = false;
+    std::size_t data_size = 0;
+    std::vector<bytes> data;  // the payload, as ranges inside the input spans
+};
+
+// Decodes a frame spread over `parts` (gRPC slices). Returns "" on success,
+// otherwise what is malformed. Unknown fields are skipped (forward
+// compatibility); a repeated data field is rejected.
+std::string decode(const std::vector<bytes>& parts, decoded& out,
+                   std::size_t max_data = 1u << 20);
+
+}  // namespace burrow::frame_codec

@@ -1,0 +1,134 @@
+#include "common/frame_codec.hpp"
+
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "burrow.pb.h"
+
+namespace burrow::frame_codec {
+namespace {
+
+using u8 = std::uint8_t;
+
+std::vector<u8> to_vec(const std::string& s) { return {s.begin(), s.end()}; }
+
+// Splits `data` into pieces at random points, like gRPC slices would.
+std::vector<bytes> split(const std::vector<u8>& data, std::uint32_t seed, int max_parts = 7) {
+    std::mt19937 rng(seed);
+    std::vector<bytes> parts;
+    std::size_t pos = 0;
+    for (int i = 0; i < max_parts - 1 && pos < data.size(); ++i) {
+        std::size_t n = rng() % (data.size() - pos + 1);
+        parts.emplace_back(data.data() + pos, n);  // empty pieces included
+        pos += n;
+    }
+    parts.emplace_back(data.data() + pos, data.size() - pos);
+    return parts;
+}
+
+std::string joined(const std::vector<bytes>& parts) {
+    std::string out;
+    for (auto p : parts) out.append(reinterpret_cast<const char*>(p.data()), p.size());
+    return out;
+}
+
+TEST(frame_codec, our_data_frames_are_protobuf_frames) {
+    const std::string payload(70000, 'z');
+    for (auto [offset, ack, fin] : {std::tuple{0ull, 0ull, false}, {1ull << 40, 12345ull, true},
+                                    {300ull, 0ull, false}}) {
+        auto h = encode_data_header(offset, ack, fin, payload.size());
+        std::string wire(reinterpret_cast<const char*>(h.buf.data()), h.size);
+        wire += payload;
+        v1::Frame f;
+        ASSERT_TRUE(f.ParseFromString(wire));
+        EXPECT_EQ(f.offset(), offset);
+        EXPECT_EQ(f.ack(), ack);
+        EXPECT_EQ(f.fin(), fin);
+        EXPECT_EQ(f.data(), payload);
+        EXPECT_EQ(f.head_case(), v1::Frame::HEAD_NOT_SET);
+    }
+}
+
+TEST(frame_codec, decodes_protobuf_frames_split_anywhere_without_copying) {
+    v1::Frame f;
+    f.set_offset(987654321);
+    f.set_ack(42);
+    f.set_fin(true);
+    std::string payload(100000, '\0');
+    for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 7);
+    f.set_data(payload);
+    const auto wire = to_vec(f.SerializeAsString());
+    for (std::uint32_t seed = 0; seed < 50; ++seed) {
+        const auto parts = split(wire, seed);
+        decoded d;
+        ASSERT_EQ(decode(parts, d), "") << "seed " << seed;
+        EXPECT_EQ(d.offset, 987654321u);
+        EXPECT_EQ(d.ack, 42u);
+        EXPECT_TRUE(d.fin);
+        EXPECT_FALSE(d.has_head);
+        EXPECT_EQ(d.data_size, payload.size());
+        EXPECT_EQ(joined(d.data), payload);
+        // The payload ranges point into the input.
+        for (auto r : d.data)
+            EXPECT_TRUE(r.data() >= wire.data() && r.data() + r.size() <= wire.data() + wire.size());
+    }
+}
+
+TEST(frame_codec, flags_head_and_error_frames_for_protobuf) {
+    v1::Frame hello;
+    hello.mutable_hello()->set_run_id("abc");
+    const auto w1 = to_vec(hello.SerializeAsString());
+    decoded d;
+    ASSERT_EQ(decode({bytes(w1)}, d), "");
+    EXPECT_TRUE(d.has_head);
+
+    v1::Frame err;
+    err.set_error("local service unreachable");
+    const auto w2 = to_vec(err.SerializeAsString());
+    ASSERT_EQ(decode({bytes(w2)}, d), "");
+    EXPECT_TRUE(d.has_error);
+    EXPECT_FALSE(d.has_head);
+}
+
+TEST(frame_codec, skips_unknown_fields) {
+    const std::vector<u8> wire = {
+        0x78, 0x96, 0x01,                          // field 15, varint 150
+        0x82, 0x01, 0x02, 'h', 'i',                // field 16, length-delimited "hi"
+        0x8d, 0x01, 1, 2, 3, 4,                    // field 17, fixed32
+        0x91, 0x01, 1, 2, 3, 4, 5, 6, 7, 8,        // field 18, fixed64
+        0x20, 0x09,                                // field 4 (offset) = 9
+    };
+    decoded d;
+    ASSERT_EQ(decode({bytes(wire)}, d), "");
+    EXPECT_EQ(d.offset, 9u);
+}
+
+TEST(frame_codec, rejects_malformed_input) {
+    decoded d;
+    auto check = [&](std::vector<u8> wire, const std::string& expect) {
+        auto err = decode({bytes(wire)}, d, 1000);
+        EXPECT_NE(err.find(expect), std::string::npos) << "got '" << err << "'";
+    };
+    check({4 << 3}, "truncated varint");
+    check({4 << 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+          "truncated varint");  // 11-byte varint
+    check({3 << 3 | 2, 10, 'a'}, "truncated data");
+    check({3 << 3 | 2, 0xe9, 0x07}, "exceeds the 1000 byte limit");  // 1001 bytes declared
+    check({3 << 3 | 2, 1, 'a', 3 << 3 | 2, 1, 'b'}, "repeated data field");
+    check({4 << 3 | 2, 0}, "field 4 has wire type 2");
+    check({3 << 3 | 0, 1}, "field 3 has wire type 0");
+    check({0}, "field number 0");
+    check({1 << 3 | 3}, "wire type 3");
+    check({0x80}, "truncated field key");
+}
+
+TEST(frame_codec, empty_input_is_an_empty_frame) {
+    decoded d;
+    EXPECT_EQ(decode({}, d), "");
+    EXPECT_EQ(d.data_size, 0u);
+    EXPECT_FALSE(d.fin);
+}
+
+}  // namespace
+}  // namespace burrow::frame_codec
