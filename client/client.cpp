@@ -99,6 +99,9 @@ struct client::impl {
         grpc::ChannelArguments args;
         args.SetMaxReceiveMessageSize(max_message_bytes);
         args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+        // Our streams are never retried by gRPC (a tunnel cannot replay bytes);
+        // without the retry filter each call's arena is a fraction of the size.
+        args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
         // Transport liveness: a half-open connection is dropped within ~30 s.
         args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
         args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
