@@ -138,7 +138,8 @@ struct client::impl {
         }
         if (stopping) return;
         const auto delay = backoff.next();
-        log::get("client").warn("disconnected from {}:{}: {}; reconnecting in {:.1f} s",
+        log::get("client").warn("{} {}:{}: {}; retrying in {:.1f} s",
+                                e.logged_in ? "disconnected from" : "cannot connect to",
                                 config.server_addr, config.server_port, e.reason,
                                 static_cast<double>(delay.count()) / 1000);
         retry_timer.expires_after(delay);

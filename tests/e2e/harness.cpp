@@ -273,8 +273,8 @@ void echo_handler(int fd) {
 
 // ---- burrow ----
 
-burrow_lab::burrow_lab(bool tls, std::string server_extra)
-    : tls_(tls), server_extra_(std::move(server_extra)) {
+burrow_lab::burrow_lab(bool tls, std::string server_extra, std::string tls_extra)
+    : tls_(tls), server_extra_(std::move(server_extra)), tls_extra_(std::move(tls_extra)) {
     start_server();
 }
 
@@ -287,7 +287,7 @@ void burrow_lab::start_server(std::uint16_t port) {
                "heartbeat_timeout = 6\n" +
                    server_extra_ +
                    "\n[auth]\ntoken = \"" + token + "\"\n"
-                   "[tls]\nenable = " + (tls_ ? "true" : "false") + "\n");
+                   "[tls]\nenable = " + (tls_ ? "true" : "false") + "\n" + tls_extra_);
     server_.reset();
     server_ = std::make_unique<process>(
         std::vector<std::string>{bin("burrow-server"), "-c", dir_.file("server.toml")},

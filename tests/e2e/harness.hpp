@@ -114,7 +114,9 @@ struct proxy_spec {
 // One burrow-server and helpers to start clients against it.
 class burrow_lab {
 public:
-    explicit burrow_lab(bool tls = false, std::string server_extra = "");
+    // `server_extra` goes into server.toml's top level, `tls_extra` into its [tls].
+    explicit burrow_lab(bool tls = false, std::string server_extra = "",
+                        std::string tls_extra = "");
 
     std::uint16_t server_port() const { return server_port_; }
     process& server() { return *server_; }
@@ -138,6 +140,7 @@ private:
     temp_dir dir_;
     bool tls_;
     std::string server_extra_;
+    std::string tls_extra_;
     std::unique_ptr<process> server_;
     std::uint16_t server_port_ = 0;
     std::string fingerprint_;

@@ -225,8 +225,43 @@ TEST(tunnel, tls_with_pinned_fingerprint) {
     cfg.replace(cfg.find(lab.fingerprint()), lab.fingerprint().size(), wrong);
     auto mitm = lab.start_client(cfg);
     EXPECT_TRUE(mitm->wait_log("refusing to connect")) << mitm->log();
-    EXPECT_TRUE(mitm->wait_log("disconnected from"));
+    EXPECT_TRUE(mitm->wait_log("cannot connect to"));
     EXPECT_EQ(mitm->count_log("logged in"), 0);
+}
+
+TEST(tunnel, tls_with_a_ca_signed_certificate_and_server_name) {
+    temp_dir pki;
+    auto sh = [&](const std::string& cmd) {
+        auto r = run({"/bin/sh", "-c", "cd " + pki.path() + " && " + cmd});
+        ASSERT_EQ(r.code, 0) << cmd << "\n" << r.output;
+    };
+    const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+    sh("openssl req -x509 " + ec + " -keyout ca.key -out ca.crt -days 2 -subj /CN=burrow-test-ca");
+    sh("openssl req " + ec + " -keyout srv.key -out srv.csr -subj /CN=burrow.test");
+    sh("printf 'subjectAltName=DNS:burrow.test' > ext && openssl x509 -req -in srv.csr -CA ca.crt "
+       "-CAkey ca.key -CAcreateserial -out srv.crt -days 2 -extfile ext");
+
+    tcp_service service(echo_handler);
+    burrow_lab lab(true, "", "cert_file = \"" + pki.file("srv.crt") + "\"\nkey_file = \"" +
+                                 pki.file("srv.key") + "\"\n");
+    auto with_ca = [&](const std::string& name, const std::string& server_name) {
+        auto cfg = lab.client_config({{name, service.port()}});
+        const auto fp_line = "server_fingerprint = \"" + lab.fingerprint() + "\"";
+        cfg.replace(cfg.find(fp_line), fp_line.size(),
+                    "ca_file = \"" + pki.file("ca.crt") + "\"\nserver_name = \"" + server_name +
+                        "\"");
+        return cfg;
+    };
+    auto client = lab.start_client(with_ca("echo", "burrow.test"));
+    const auto port = burrow_lab::proxy_port(*client, "echo");
+    ASSERT_NE(port, 0) << client->log();
+    EXPECT_TRUE(echo_works(port));
+
+    // The certificate does not name other.test: no login.
+    auto wrong = lab.start_client(with_ca("echo2", "other.test"));
+    EXPECT_TRUE(wrong->wait_log("cannot connect to 127.0.0.1:\\d+: .*Peer name other.test is not "
+                                "in peer certificate", 15s, 2)) << wrong->log();
+    EXPECT_EQ(wrong->count_log("logged in"), 0);
 }
 
 TEST(tunnel, slow_reader_slows_its_sender_without_unbounded_buffering) {
