@@ -3,6 +3,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <grpc/support/log.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -48,6 +49,12 @@ spdlog::logger& get(const std::string& name) {
         slot->flush_on(spdlog::level::trace);  // lines reach the terminal (and tests) at once
     }
     return *slot;
+}
+
+void route_grpc_logs() {
+    gpr_set_log_function([](gpr_log_func_args* args) {
+        get("grpc").debug("{}:{} {}", args->file, args->line, args->message);
+    });
 }
 
 }  // namespace burrow::log

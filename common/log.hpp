@@ -20,4 +20,9 @@ bool set_level(std::string_view level);
 // first use. Loggers are never destroyed, so the pointer may be cached.
 spdlog::logger& get(const std::string& name);
 
+// Sends gRPC's own log lines (by default only its errors, e.g. a failed
+// handshake, which Burrow reports itself in context) to the "grpc" logger at
+// debug level, so that they neither clutter nor break the log format.
+void route_grpc_logs();
+
 }  // namespace burrow::log

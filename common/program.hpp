@@ -62,6 +62,7 @@ int run_program(const char* prog, const char* what_it_runs, int argc, char** arg
             std::fprintf(stderr, "%s: unknown log level '%s'\n", prog, level.c_str());
             return 2;
         }
+        log::route_grpc_logs();
         App app(std::move(config));
         app.start();
         app.run_until_signal();

@@ -11,7 +11,7 @@ packages=(
   libtomlplusplus-dev libspdlog-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev
   # tests and benchmarks: real peers on loopback
-  curl socat iperf3 openssh-server openssh-client openssl procps psmisc python3
+  curl socat iperf3 openssh-server openssh-client openssl procps psmisc iproute2 python3
 )
 
 sudo_cmd=()
