@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# Installs what is needed, builds, and runs every test (unit + end to end).
+# Installs what is needed, builds, and runs every test (unit + end to end),
+# then builds again with AddressSanitizer + UBSan and runs every test again.
 #   scripts/test.sh              the whole suite, as CI runs it
 #   scripts/test.sh -R tunnel    extra arguments go to ctest
+#   BURROW_SANITIZE_TESTS=0 scripts/test.sh    skip the sanitizer pass
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+
 bash scripts/build.sh
-ctest --test-dir "${BUILD_DIR:-build}" -j2 --output-on-failure --timeout 300 "$@"
+ctest --test-dir build -j2 --output-on-failure --timeout 300 "$@"
+
+if [ "${BURROW_SANITIZE_TESTS:-1}" != 0 ]; then
+  echo "== again with AddressSanitizer + UndefinedBehaviorSanitizer =="
+  export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  BUILD_DIR=build-asan bash scripts/build.sh -DBURROW_SANITIZE=ON
+  ctest --test-dir build-asan -j2 --output-on-failure --timeout 300 "$@"
+fi
