@@ -7,7 +7,6 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
@@ -165,12 +164,7 @@ void client::start() {
 }
 
 void client::run_until_signal() {
-    asio::io_context signals_io;
-    asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-    signals.async_wait([](const boost::system::error_code&, int sig) {
-        log::get("client").info("signal {}: shutting down", sig);
-    });
-    signals_io.run();
+    log::get("client").info("signal {}: shutting down", wait_for_termination_signal());
     stop();
 }
 

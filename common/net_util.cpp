@@ -1,6 +1,8 @@
 #include "common/net_util.hpp"
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 
 #include "common/auth.hpp"
@@ -33,6 +35,15 @@ std::string random_hex(std::size_t bytes) {
         out.push_back(hex[c & 15]);
     }
     return out;
+}
+
+int wait_for_termination_signal() {
+    boost::asio::io_context io;
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    int received = 0;
+    signals.async_wait([&](const boost::system::error_code&, int sig) { received = sig; });
+    io.run();
+    return received;
 }
 
 std::chrono::milliseconds backoff::next() {

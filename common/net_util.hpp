@@ -24,6 +24,9 @@ std::string strip_grpc_peer(const std::string& peer);
 // Hex of random bytes: session ids and secrets.
 std::string random_hex(std::size_t bytes);
 
+// Blocks until SIGINT or SIGTERM arrives; returns the signal number.
+int wait_for_termination_signal();
+
 // Capped exponential backoff with +-20% jitter: 1 s, 2 s, 4 s ... max.
 class backoff {
 public:

@@ -6,12 +6,12 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
 #include "common/config.hpp"
 #include "common/log.hpp"
+#include "common/net_util.hpp"
 #include "common/tls.hpp"
 #include "server/control_reactor.hpp"
 #include "server/server_state.hpp"
@@ -99,12 +99,7 @@ void server::start() {
 std::uint16_t server::port() const { return static_cast<std::uint16_t>(impl_->port); }
 
 void server::run_until_signal() {
-    asio::io_context signals_io;
-    asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-    signals.async_wait([](const boost::system::error_code&, int sig) {
-        log::get("server").info("signal {}: shutting down", sig);
-    });
-    signals_io.run();
+    log::get("server").info("signal {}: shutting down", wait_for_termination_signal());
     stop();
 }
 
