@@ -3,7 +3,6 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
-
 #include <grpc/slice.h>
 #include <grpcpp/support/byte_buffer.h>
 
@@ -26,6 +25,8 @@ spdlog::logger& work_log() {
 constexpr std::size_t min_chunk = 16u << 10;
 // Head and error frames are small; anything larger is not one of ours.
 constexpr std::size_t max_head_frame = 16u << 10;
+// Received frames waiting for the socket, counting the one being written.
+constexpr std::size_t max_down_frames = 2;
 
 grpc::ByteBuffer to_byte_buffer(const std::string& serialized) {
     grpc::Slice slice(serialized);
@@ -48,12 +49,10 @@ void work_bridge::on_read_done(bool ok) {
         self->reading_ = false;
         if (self->ended_) return;
         if (!ok) {
-            // The stream ended without our fin: the peer went away or cancelled.
-            if (self->mode_ == mode::pumping && !self->down_done_)
-                self->abort("stream closed by the peer");
-            else
-                self->abort("");
-            return;
+            if (self->mode_ != mode::pumping) return self->abort("");
+            // Both fins crossed: the peer may finish before our fin's OnWriteDone.
+            if (self->inbound_.finished() && self->sent_fin_) return;
+            return self->abort("stream closed by the peer");
         }
         self->handle_frame();
     });
@@ -71,10 +70,14 @@ void work_bridge::on_write_done(bool ok) {
         }
         if (self->ended_) return;
         if (!ok) return self->abort("stream write failed");
-        if (!self->queued_.empty()) return self->write_next();
-        if (self->sent_fin_) {
+        if (self->out_fin_) {
             self->up_done_ = true;
             return self->finish_if_done();
+        }
+        if (!self->queued_.empty()) return self->write_next();
+        if (self->ready_) {
+            auto frame = std::move(self->ready_);
+            self->send_frame(std::move(*frame), self->ready_fin_);
         }
         if (self->mode_ == mode::pumping) self->read_socket();
     });
@@ -117,15 +120,14 @@ void work_bridge::start(asio::ip::tcp::socket socket, std::string tag,
         // to our strand without touching the connection.
         error_code ec;
         auto protocol = s.local_endpoint(ec).protocol();
-        if (ec) return self->abort(fmt::format("socket unusable: {}", ec.message()));
-        self->socket_.assign(protocol, s.release(), ec);
+        if (!ec) self->socket_.assign(protocol, s.release(), ec);
         if (ec) return self->abort(fmt::format("socket unusable: {}", ec.message()));
         self->socket_.non_blocking(true, ec);
         self->tag_ = std::move(tag);
         self->started_at_ = std::chrono::steady_clock::now();
         self->mode_ = mode::pumping;
-        if (!self->reading_) self->issue_read();
-        if (!self->writing_) self->read_socket();
+        self->issue_read();
+        self->read_socket();
     });
 }
 
@@ -151,33 +153,23 @@ void work_bridge::close(std::string reason) {
     });
 }
 
-// ---- stream side ----
+// ---- stream -> socket ----
 
+// After fin the read stays outstanding too: it returns when the RPC ends, so a
+// peer that goes away while we still send is noticed.
 void work_bridge::issue_read() {
-    if (reading_ || ended_) return;
+    if (reading_ || ended_ || down_.size() >= max_down_frames) return;
     reading_ = true;
     port_->read(in_.get());
 }
 
-void work_bridge::write_or_queue(std::string serialized_frame) {
-    queued_.push_back(std::move(serialized_frame));
-    if (!writing_) write_next();
-}
-
-void work_bridge::write_next() {
-    *out_ = to_byte_buffer(queued_.front());
-    queued_.pop_front();
-    writing_ = true;
-    port_->write(out_.get());
-}
-
 void work_bridge::handle_frame() {
-    in_slices_.clear();
-    in_->Dump(&in_slices_);
+    down_chunk chunk;
+    in_->Dump(&chunk.slices);
     in_->Clear();
     std::vector<frame_codec::bytes> parts;
-    parts.reserve(in_slices_.size());
-    for (const auto& sl : in_slices_) parts.emplace_back(sl.begin(), sl.size());
+    parts.reserve(chunk.slices.size());
+    for (const auto& sl : chunk.slices) parts.emplace_back(sl.begin(), sl.size());
 
     frame_codec::decoded f;
     if (auto err = frame_codec::decode(parts, f, max_frame_data); !err.empty())
@@ -187,7 +179,6 @@ void work_bridge::handle_frame() {
         // Rare and small: let protobuf parse the whole frame.
         std::string raw;
         for (const auto& p : parts) raw.append(reinterpret_cast<const char*>(p.data()), p.size());
-        in_slices_.clear();
         v1::Frame frame;
         if (raw.size() > max_head_frame || !frame.ParseFromString(raw))
             return abort("protocol error: malformed frame");
@@ -201,40 +192,53 @@ void work_bridge::handle_frame() {
         return abort("peer: " + frame.error().substr(0, 200));
     }
     if (mode_ != mode::pumping) return abort("protocol error: data before start");
-
     if (auto err = inbound_.accept(f.offset, f.data_size, f.fin); !err.empty())
         return abort("protocol error: " + err);
-    in_fin_ = f.fin;
-    if (f.data_size == 0) return on_socket_written({}, 0);
 
-    std::vector<asio::const_buffer> buffers;
-    buffers.reserve(f.data.size());
-    for (const auto& d : f.data) buffers.emplace_back(d.data(), d.size());
-    // in_slices_ keep the payload alive until the write completes.
-    asio::async_write(socket_, buffers,
+    if (f.data_size == 0 && !f.fin) return issue_read();  // an ack-only frame
+    chunk.fin = f.fin;
+    chunk.size = f.data_size;
+    chunk.buffers.reserve(f.data.size());
+    for (const auto& d : f.data) chunk.buffers.emplace_back(d.data(), d.size());
+    down_.push_back(std::move(chunk));
+    if (!socket_writing_) write_socket_next();
+    issue_read();  // read ahead while the socket drains
+}
+
+void work_bridge::write_socket_next() {
+    if (down_.empty() || ended_) return;
+    auto& chunk = down_.front();
+    if (chunk.buffers.empty()) return on_socket_written({});
+    socket_writing_ = true;
+    // chunk.slices keep the payload alive until the write completes.
+    asio::async_write(socket_, chunk.buffers,
                       asio::bind_executor(strand_, [self = shared_from_this()](
-                                                       const error_code& ec, std::size_t n) {
-                          self->on_socket_written(ec, n);
+                                                       const error_code& ec, std::size_t) {
+                          self->on_socket_written(ec);
                       }));
 }
 
-void work_bridge::on_socket_written(const error_code& ec, std::size_t) {
-    in_slices_.clear();
+void work_bridge::on_socket_written(const error_code& ec) {
+    socket_writing_ = false;
     if (ended_) return;
     if (ec) return abort(fmt::format("socket write: {}", ec.message()));
-    if (in_fin_) {
+    const down_chunk done = std::move(down_.front());
+    down_.pop_front();
+    delivered_ += done.size;
+    if (done.fin) {
         error_code ignored;
         socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
         down_done_ = true;
-        return finish_if_done();
+        finish_if_done();
     }
+    write_socket_next();
     issue_read();
 }
 
-// ---- socket side ----
+// ---- socket -> stream ----
 
 void work_bridge::read_socket() {
-    if (socket_waiting_ || sent_fin_ || ended_) return;
+    if (socket_waiting_ || sent_fin_ || ready_ || ended_) return;
     socket_waiting_ = true;
     socket_.async_wait(asio::ip::tcp::socket::wait_read,
                        asio::bind_executor(strand_, [self = shared_from_this()](
@@ -259,11 +263,35 @@ void work_bridge::on_socket_readable(const error_code& wait_ec) {
     if (ec && ec != asio::error::eof) return abort(fmt::format("socket read: {}", ec.message()));
 
     const bool eof = ec == asio::error::eof;
-    const auto head = frame_codec::encode_data_header(sent_, inbound_.received(), eof, n);
+    const auto head = frame_codec::encode_data_header(sent_, delivered_, eof, n);
     grpc::Slice parts[2] = {grpc::Slice(head.buf.data(), head.size), buffer.sub(0, n)};
-    *out_ = grpc::ByteBuffer(parts, n > 0 ? 2 : 1);
     sent_ += n;
     sent_fin_ = eof;
+    send_frame(grpc::ByteBuffer(parts, n > 0 ? 2 : 1), eof);
+    read_socket();  // read ahead while the frame is in flight (stops once one is ready)
+}
+
+void work_bridge::send_frame(grpc::ByteBuffer frame, bool fin) {
+    if (writing_ || !queued_.empty()) {
+        ready_ = std::make_unique<grpc::ByteBuffer>(std::move(frame));
+        ready_fin_ = fin;
+        return;
+    }
+    *out_ = std::move(frame);
+    out_fin_ = fin;
+    writing_ = true;
+    port_->write(out_.get());
+}
+
+void work_bridge::write_or_queue(std::string serialized_frame) {
+    queued_.push_back(std::move(serialized_frame));
+    if (!writing_) write_next();
+}
+
+void work_bridge::write_next() {
+    *out_ = to_byte_buffer(queued_.front());
+    queued_.pop_front();
+    out_fin_ = false;
     writing_ = true;
     port_->write(out_.get());
 }
@@ -286,12 +314,13 @@ void work_bridge::abort(const std::string& reason) {
 void work_bridge::end(bool ok) {
     if (!ended_ && mode_ == mode::pumping) {
         auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_);
-        work_log().info("{} closed: in {} B, out {} B, {:.2f} s", tag_, sent_,
-                        inbound_.received(), secs.count());
+        work_log().info("{} closed: in {} B, out {} B, {:.2f} s", tag_, sent_, delivered_,
+                        secs.count());
     }
     ended_ = true;
     ended_flag_ = true;
     queued_.clear();
+    ready_.reset();
     error_code ignored;
     socket_.close(ignored);
     // A server reactor may not Finish with a write outstanding: wait for it,

@@ -4,12 +4,15 @@
 // its reactions call on_read_done/on_write_done from gRPC threads, and the
 // bridge hands them to its strand, where all of its state lives.
 //
-// Data flows as two half-pumps:
-//   socket -> stream: wait readable, read what is there (<= max_chunk), write
-//                     one frame; the next read starts only after OnWriteDone,
-//                     so a slow stream slows the socket reader (backpressure).
-//   stream -> socket: read one frame, write it fully to the socket, then read
-//                     the next; HTTP/2 flow control stops the peer meanwhile.
+// Data flows as two half-pumps, each pipelined one frame deep and bounded:
+//   socket -> stream: read what the socket holds (<= max_chunk) into a frame;
+//                     while one frame is being written to the stream, the next
+//                     one is read and waits; then the socket is left alone
+//                     until the write completes, so a slow stream slows the
+//                     socket reader (backpressure).
+//   stream -> socket: while one frame is being written to the socket, the next
+//                     is read from the stream and waits; then reading stops
+//                     and HTTP/2 flow control holds the peer.
 // EOF on the socket sends fin; fin from the stream shuts down the socket's
 // write side, so TCP half-close is kept end to end. When both directions have
 // finished, or on any error, the bridge ends the RPC exactly once via
@@ -30,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -104,13 +108,25 @@ public:
 private:
     enum class mode { head, idle, pumping };
 
+    // A received data frame on its way to the socket.
+    struct down_chunk {
+        std::vector<grpc::Slice> slices;  // keep the payload alive
+        std::vector<boost::asio::const_buffer> buffers;
+        std::size_t size = 0;
+        bool fin = false;
+    };
+
     void issue_read();
-    void write_or_queue(std::string serialized_frame);
-    void write_next();
+    void handle_frame();
+    void write_socket_next();
+    void on_socket_written(const boost::system::error_code& ec);
+
     void read_socket();
     void on_socket_readable(const boost::system::error_code& ec);
-    void handle_frame();
-    void on_socket_written(const boost::system::error_code& ec, std::size_t n);
+    void send_frame(grpc::ByteBuffer frame, bool fin);
+    void write_or_queue(std::string serialized_frame);
+    void write_next();
+
     void finish_if_done();
     void abort(const std::string& reason);
     void end(bool ok);
@@ -119,28 +135,35 @@ private:
     boost::asio::strand<executor> strand_;
     boost::asio::ip::tcp::socket socket_;
     frame_port* port_ = nullptr;
-
-    std::unique_ptr<grpc::ByteBuffer> in_;   // target of the outstanding stream read
-    std::unique_ptr<grpc::ByteBuffer> out_;  // source of the outstanding stream write
-    std::vector<grpc::Slice> in_slices_;     // in_'s slices while their payload is written
-    bool in_fin_ = false;                    // the frame being written carries fin
-    std::deque<std::string> queued_;         // serialized head/error frames waiting for out_
     head_handler on_head_;
-
     mode mode_ = mode::head;
-    bool reading_ = false;        // a stream read is outstanding
-    bool writing_ = false;        // a stream write is outstanding
-    bool socket_waiting_ = false; // a socket read (wait) is outstanding
-    bool sent_fin_ = false;       // fin frame queued/written: socket hit EOF
-    bool up_done_ = false;        // fin frame written successfully
-    bool down_done_ = false;      // fin received and socket write side shut
+
+    // stream -> socket
+    std::unique_ptr<grpc::ByteBuffer> in_;  // target of the outstanding stream read
+    std::deque<down_chunk> down_;           // received, not yet written (<= 2)
+    bool reading_ = false;                  // a stream read is outstanding
+    bool socket_writing_ = false;           // down_.front() is being written
+    bool down_done_ = false;                // fin received and socket write side shut
+    std::uint64_t delivered_ = 0;           // bytes written to the socket (our ack)
+
+    // socket -> stream
+    std::unique_ptr<grpc::ByteBuffer> out_;    // source of the outstanding stream write
+    std::unique_ptr<grpc::ByteBuffer> ready_;  // next data frame, read ahead
+    bool ready_fin_ = false;
+    bool out_fin_ = false;                     // the frame in flight carries fin
+    std::deque<std::string> queued_;           // serialized head/error frames, first
+    bool writing_ = false;                     // a stream write is outstanding
+    bool socket_waiting_ = false;              // a socket wait is outstanding
+    bool sent_fin_ = false;                    // the socket hit EOF
+    bool up_done_ = false;                     // the fin frame was written
+    std::uint64_t sent_ = 0;                   // bytes read from the socket
+
     bool ended_ = false;
-    bool end_pending_ = false;    // end() waits for the outstanding write
+    bool end_pending_ = false;  // end() waits for the outstanding write
     bool end_ok_ = false;
     std::atomic<bool> ended_flag_{false};
 
     inbound_stream inbound_;
-    std::uint64_t sent_ = 0;  // bytes read from the socket and sent as frames
     std::string tag_;
     std::chrono::steady_clock::time_point started_at_;
 };
