@@ -5,7 +5,10 @@
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 
+#include <thread>
+
 #include "common/auth.hpp"
+#include "common/log.hpp"
 
 namespace burrow {
 
@@ -37,12 +40,18 @@ std::string random_hex(std::size_t bytes) {
     return out;
 }
 
-int wait_for_termination_signal() {
+int wait_for_termination_signal(std::chrono::seconds shutdown_limit) {
     boost::asio::io_context io;
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     int received = 0;
     signals.async_wait([&](const boost::system::error_code&, int sig) { received = sig; });
     io.run();
+    std::thread([shutdown_limit] {
+        std::this_thread::sleep_for(shutdown_limit);
+        log::get("main").error("shutdown did not finish within {} s; exiting now",
+                               shutdown_limit.count());
+        std::_Exit(1);
+    }).detach();
     return received;
 }
 

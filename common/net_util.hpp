@@ -24,8 +24,10 @@ std::string strip_grpc_peer(const std::string& peer);
 // Hex of random bytes: session ids and secrets.
 std::string random_hex(std::size_t bytes);
 
-// Blocks until SIGINT or SIGTERM arrives; returns the signal number.
-int wait_for_termination_signal();
+// Blocks until SIGINT or SIGTERM arrives; returns the signal number. From
+// then on a watchdog ends the process (exit code 1, with a log line) should
+// the graceful shutdown that follows take longer than `shutdown_limit`.
+int wait_for_termination_signal(std::chrono::seconds shutdown_limit = std::chrono::seconds(5));
 
 // Capped exponential backoff with +-20% jitter: 1 s, 2 s, 4 s ... max.
 class backoff {

@@ -8,6 +8,7 @@
 # Environment:
 #   BURROW_BIN     directory with burrow-server and burrow-client (default: <repo>/build/bin)
 #   BENCH_SECONDS  seconds per iperf3 run (default: 5)
+#   BENCH_ROUNDS   interleaved rounds over all paths; the report takes medians (default: 3)
 #   BENCH_CONNS    idle connections for the memory test (default: 1000)
 #   BENCH_OUT      where results go (default: <repo>/build/bench); each run writes
 #                  BENCH_OUT/<timestamp>/{results.md,results.json,logs/} and updates
@@ -20,6 +21,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HELPER="$REPO/scripts/bench/benchlib.py"
 BURROW_BIN="${BURROW_BIN:-$REPO/build/bin}"
 BENCH_SECONDS="${BENCH_SECONDS:-5}"
+BENCH_ROUNDS="${BENCH_ROUNDS:-3}"
 BENCH_CONNS="${BENCH_CONNS:-1000}"
 BENCH_OUT="${BENCH_OUT:-$REPO/build/bench}"
 PY="${PYTHON:-python3}"
@@ -157,9 +159,9 @@ cp "$BURROW_BIN/burrow-server" "$BURROW_BIN/burrow-client" "$TMP/"
 SRV="$TMP/burrow-server"
 CLI="$TMP/burrow-client"
 
-"$PY" - "$TMP/meta.json" "$BENCH_SECONDS" "$BENCH_CONNS" "$BURROW_BIN" "$REPO" <<'EOF'
+"$PY" - "$TMP/meta.json" "$BENCH_SECONDS" "$BENCH_CONNS" "$BURROW_BIN" "$REPO" "$BENCH_ROUNDS" <<'EOF'
 import json, os, subprocess, sys, time
-out, secs, conns, binpath, repo = sys.argv[1:6]
+out, secs, conns, binpath, repo, rounds = sys.argv[1:7]
 def run(*a):
     try:
         return subprocess.run(a, capture_output=True, text=True, timeout=10).stdout.strip()
@@ -167,7 +169,7 @@ def run(*a):
         return None
 meta = {
     "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    "seconds": int(secs), "connections": int(conns), "burrow_bin": binpath,
+    "seconds": int(secs), "rounds": int(rounds), "connections": int(conns), "burrow_bin": binpath,
     "burrow_version": run(os.path.join(binpath, "burrow-server"), "--version"),
     "git_commit": run("git", "-C", repo, "rev-parse", "--short", "HEAD"),
     "git_dirty": bool(run("git", "-C", repo, "status", "--porcelain", "--untracked-files=no")),
@@ -261,14 +263,15 @@ stop_checked() {
 }
 note() { log "NOTE: $*"; printf '%s\n' "$*" >>"$TMP/problems.txt"; }
 
-# iperf_path KEY PORT: single stream and 8 streams through 127.0.0.1:PORT
+# iperf_path KEY PORT ROUND: single stream and 8 streams through 127.0.0.1:PORT
 iperf_path() {
-  local key=$1 port=$2 p
+  local key=$1 port=$2 round=$3 p out
   for p in 1 8; do
-    log "iperf3 $key -P $p (${BENCH_SECONDS}s) via port $port"
-    run_bounded $((BENCH_SECONDS + 25)) "$TMP/iperf-$key-P$p.json" "$TMP/iperf-$key-P$p.err" \
+    out="$TMP/iperf-$key-P$p-r$round"
+    log "round $round: iperf3 $key -P $p (${BENCH_SECONDS}s) via port $port"
+    run_bounded $((BENCH_SECONDS + 25)) "$out.json" "$out.err" \
       iperf3 -c 127.0.0.1 -p "$port" -t "$BENCH_SECONDS" -P "$p" -J --connect-timeout 5000 \
-      || log "iperf3 $key -P $p failed (rc $?): $(head -c 300 "$TMP/iperf-$key-P$p.err")"
+      || log "iperf3 $key -P $p failed (rc $?): $(head -c 300 "$out.err")"
     sleep 0.5
   done
 }
@@ -279,17 +282,14 @@ start iperf3 iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT"
 IPERF_PID=$LAST_PID
 wait_listen "$IPERF_PORT" 10 || die "iperf3 server did not start"
 
-# (a) direct
-iperf_path direct "$IPERF_PORT"
-
+# All paths stay up while they are measured in interleaved rounds, so that
+# the machine's changing load hits each of them alike.
 # (b) two-hop socat chain
 start socat2 socat TCP-LISTEN:"$SOCAT_P2",bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:"$IPERF_PORT"
 SOCAT2_PID=$LAST_PID
 start socat1 socat TCP-LISTEN:"$SOCAT_P1",bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:"$SOCAT_P2"
 SOCAT1_PID=$LAST_PID
 wait_listen "$SOCAT_P2" 10 && wait_listen "$SOCAT_P1" 10 || die "socat chain did not start"
-iperf_path socat "$SOCAT_P1"
-stop_pid "$SOCAT1_PID"; stop_pid "$SOCAT2_PID"
 
 # (c) ssh -R through a private sshd on loopback
 SSHD_DIR="$TMP/sshd"; mkdir -p "$SSHD_DIR"; chmod 700 "$SSHD_DIR"
@@ -327,19 +327,27 @@ line=$(wait_log "$TMP/ssh.log" 'Allocated port [0-9]+ for remote forward' 15 "$S
   || { tail -n 20 "$TMP/sshd.log" >&2; die "ssh -R did not come up"; }
 SSH_RPORT=$(sed -E 's/.*Allocated port ([0-9]+) for remote forward.*/\1/' <<<"$line")
 wait_listen "$SSH_RPORT" 10 || die "ssh -R port $SSH_RPORT not listening"
-iperf_path ssh "$SSH_RPORT"
-stop_pid "$SSH_PID"; stop_pid "$SSHD_PID"
 
 # (d) Burrow, TLS off  (e) Burrow, TLS on
 start_burrow plain false iperf "$IPERF_PORT"
-iperf_path burrow_plain "$BURROW_REMOTE_PORT"
-stop_checked "burrow-client (TLS off)" "$BURROW_CLI_PID" "$TMP/plain-client.log"
-stop_checked "burrow-server (TLS off)" "$BURROW_SRV_PID" "$TMP/plain-server.log"
-
+PLAIN_SRV_PID=$BURROW_SRV_PID; PLAIN_CLI_PID=$BURROW_CLI_PID; PLAIN_PORT=$BURROW_REMOTE_PORT
 start_burrow tls true iperf "$IPERF_PORT"
-iperf_path burrow_tls "$BURROW_REMOTE_PORT"
-stop_checked "burrow-client (TLS on)" "$BURROW_CLI_PID" "$TMP/tls-client.log"
-stop_checked "burrow-server (TLS on)" "$BURROW_SRV_PID" "$TMP/tls-server.log"
+TLS_SRV_PID=$BURROW_SRV_PID; TLS_CLI_PID=$BURROW_CLI_PID; TLS_PORT=$BURROW_REMOTE_PORT
+
+for round in $(seq 1 "$BENCH_ROUNDS"); do
+  iperf_path direct "$IPERF_PORT" "$round"
+  iperf_path socat "$SOCAT_P1" "$round"
+  iperf_path ssh "$SSH_RPORT" "$round"
+  iperf_path burrow_plain "$PLAIN_PORT" "$round"
+  iperf_path burrow_tls "$TLS_PORT" "$round"
+done
+
+stop_pid "$SOCAT1_PID"; stop_pid "$SOCAT2_PID"
+stop_pid "$SSH_PID"; stop_pid "$SSHD_PID"
+stop_checked "burrow-client (TLS off)" "$PLAIN_CLI_PID" "$TMP/plain-client.log"
+stop_checked "burrow-server (TLS off)" "$PLAIN_SRV_PID" "$TMP/plain-server.log"
+stop_checked "burrow-client (TLS on)" "$TLS_CLI_PID" "$TMP/tls-client.log"
+stop_checked "burrow-server (TLS on)" "$TLS_SRV_PID" "$TMP/tls-server.log"
 stop_pid "$IPERF_PID"
 
 # ------------------------------------------------------------------ memory
