@@ -85,6 +85,7 @@ void control_session::start() {
                                           login->nonce()));
         login->set_version(BURROW_VERSION);
         login->set_previous_run_id(self->previous_run_id_);
+        login->set_pool_count(cfg.transport.pool_count);
         self->send(std::move(msg));
         self->read_next();
         self->tick();

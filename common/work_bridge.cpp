@@ -223,7 +223,7 @@ void work_bridge::on_socket_written(const error_code& ec) {
     if (ended_) return;
     if (ec) return abort(fmt::format("socket write: {}", ec.message()));
     const down_chunk done = std::move(down_.front());
-    down_.pop_front();
+    down_.erase(down_.begin());
     delivered_ += done.size;
     if (done.fin) {
         error_code ignored;
@@ -290,7 +290,7 @@ void work_bridge::write_or_queue(std::string serialized_frame) {
 
 void work_bridge::write_next() {
     *out_ = to_byte_buffer(queued_.front());
-    queued_.pop_front();
+    queued_.erase(queued_.begin());
     out_fin_ = false;
     writing_ = true;
     port_->write(out_.get());

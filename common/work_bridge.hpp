@@ -27,7 +27,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -140,7 +139,9 @@ private:
 
     // stream -> socket
     std::unique_ptr<grpc::ByteBuffer> in_;  // target of the outstanding stream read
-    std::deque<down_chunk> down_;           // received, not yet written (<= 2)
+    // Received, not yet written (<= 2). Vectors, not deques: an empty deque
+    // already costs ~600 bytes, and there are thousands of bridges.
+    std::vector<down_chunk> down_;
     bool reading_ = false;                  // a stream read is outstanding
     bool socket_writing_ = false;           // down_.front() is being written
     bool down_done_ = false;                // fin received and socket write side shut
@@ -151,7 +152,7 @@ private:
     std::unique_ptr<grpc::ByteBuffer> ready_;  // next data frame, read ahead
     bool ready_fin_ = false;
     bool out_fin_ = false;                     // the frame in flight carries fin
-    std::deque<std::string> queued_;           // serialized head/error frames, first
+    std::vector<std::string> queued_;          // serialized head/error frames, first
     bool writing_ = false;                     // a stream write is outstanding
     bool socket_waiting_ = false;              // a socket wait is outstanding
     bool sent_fin_ = false;                    // the socket hit EOF

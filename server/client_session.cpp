@@ -160,6 +160,7 @@ void client_session::handle_login(const v1::Login& login) {
 
     client_id_ = login.client_id();
     run_id_ = random_hex(16);
+    pool_target_ = std::clamp<std::size_t>(login.pool_count(), 1, 64);
     phase_ = phase::active;
     if (!login.previous_run_id().empty()) {
         // The same client process reconnected before we noticed its old
@@ -239,6 +240,8 @@ void client_session::tick() {
         now - last_seen_ > std::chrono::seconds(st_.config.heartbeat_timeout))
         return shutdown(fmt::format("no heartbeat for {} s", st_.config.heartbeat_timeout), false);
 
+    trim_idle_work(now);
+
     const auto work_timeout = std::chrono::seconds(st_.config.work_timeout);
     while (!pending_.empty() && now - pending_.front().since > work_timeout) {
         auto& c = pending_.front();
@@ -252,6 +255,30 @@ void client_session::tick() {
     tick_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
         if (!ec) self->tick();
     });
+}
+
+// A burst of user connections makes the client open streams beyond its pool;
+// once the burst is over for a while, the surplus is closed (the client counts
+// them as lost and keeps its pool_count).
+void client_session::trim_idle_work(std::chrono::steady_clock::time_point now) {
+    constexpr auto grace = 5s;
+    std::erase_if(idle_, [](const auto& w) { return w->ended(); });
+    if (!pending_.empty() || idle_.size() <= pool_target_) {
+        surplus_since_ = {};
+        return;
+    }
+    if (surplus_since_ == std::chrono::steady_clock::time_point{}) {
+        surplus_since_ = now;
+        return;
+    }
+    if (now - surplus_since_ < grace) return;
+    ctl_log().info("client {}: closing {} surplus idle work streams (pool_count {})", who(),
+                   idle_.size() - pool_target_, pool_target_);
+    while (idle_.size() > pool_target_) {
+        idle_.front()->close("");
+        idle_.pop_front();
+    }
+    surplus_since_ = {};
 }
 
 // ---- data plane ----

@@ -64,6 +64,7 @@ private:
     void send(v1::ServerMessage msg);
     void write_next();
     void tick();
+    void trim_idle_work(std::chrono::steady_clock::time_point now);
     void pair(pending_conn conn);
     void shutdown(const std::string& reason, bool graceful);
     void finish_rpc();
@@ -92,6 +93,8 @@ private:
     std::deque<std::shared_ptr<work_bridge>> idle_;
     std::deque<pending_conn> pending_;
     std::uint32_t work_requested_ = 0;  // NewWork asked for and not yet arrived
+    std::size_t pool_target_ = 1;       // the client's pool_count
+    std::chrono::steady_clock::time_point surplus_since_{};  // idle_ above target since
     // Connections accepted and not yet paired; read by the proxies' strands.
     std::atomic<std::uint32_t> waiting_{0};
     void paired_one();
