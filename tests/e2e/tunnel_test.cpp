@@ -132,6 +132,27 @@ TEST(tunnel, client_killed_and_restarted_serves_again_on_the_same_port) {
     EXPECT_TRUE(echo_works(remote, 1u << 20));
 }
 
+TEST(tunnel, a_silent_client_is_dropped_after_the_heartbeat_timeout) {
+    // SIGSTOP keeps the client's TCP connection open but silent, like a home
+    // router that lost power: only heartbeats can tell.
+    tcp_service service(echo_handler);
+    burrow_lab lab;  // heartbeat_timeout = 6 s
+    const auto remote = free_port();
+    auto client = lab.start_client(lab.client_config({{"echo", service.port(), remote}}));
+    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), remote);
+
+    client->kill(SIGSTOP);
+    ASSERT_TRUE(lab.server().wait_log(R"(client logout: .*: no heartbeat for 6 s)", 20s))
+        << lab.server().log();
+    EXPECT_TRUE(lab.server().wait_log(R"(\[echo\] proxy down)"));
+    EXPECT_EQ(connect_tcp(remote), -1);
+
+    // Woken up, the client finds its session gone, reconnects and serves again.
+    client->kill(SIGCONT);
+    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo", 2, 30s), remote) << client->log();
+    EXPECT_TRUE(echo_works(remote));
+}
+
 TEST(tunnel, client_reconnects_after_the_server_restarts) {
     tcp_service service(echo_handler);
     burrow_lab lab;
