@@ -1,0 +1,90 @@
+// Real peers through a tcp proxy: OpenSSH (use case 2, SSH to the home box)
+// and curl against a real HTTP server (use case 1, a web UI).
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace burrow::e2e {
+namespace {
+
+TEST(peers, ssh_session_through_a_tcp_proxy) {
+    if (geteuid() != 0) GTEST_SKIP() << "sshd with privilege separation needs root";
+    temp_dir d;
+    const auto key = [&](const std::string& name) {
+        auto r = run({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", d.file(name)});
+        ASSERT_EQ(r.code, 0) << r.output;
+    };
+    key("host_key");
+    key("user_key");
+    std::filesystem::copy_file(d.file("user_key.pub"), d.file("authorized_keys"));
+    const auto sshd_port = free_port();
+    write_text(d.file("sshd_config"),
+               "ListenAddress 127.0.0.1\nPort " + std::to_string(sshd_port) +
+                   "\nHostKey " + d.file("host_key") + "\nPidFile " + d.file("sshd.pid") +
+                   "\nAuthorizedKeysFile " + d.file("authorized_keys") +
+                   "\nPermitRootLogin yes\nPasswordAuthentication no\nUsePAM no\n"
+                   "StrictModes no\nPrintMotd no\n");
+    // sshd's privilege separation directory; created (and removed) only if missing.
+    struct run_dir {
+        bool made = std::filesystem::create_directories("/run/sshd");
+        ~run_dir() {
+            std::error_code ec;
+            if (made) std::filesystem::remove("/run/sshd", ec);
+        }
+    } run_sshd;
+    process sshd({"/usr/sbin/sshd", "-D", "-e", "-f", d.file("sshd_config")}, d.file("sshd.log"));
+    ASSERT_TRUE(sshd.wait_log("Server listening on 127.0.0.1 port")) << sshd.log();
+
+    burrow_lab lab(true);
+    auto client = lab.start_client(lab.client_config({{"ssh", sshd_port}}));
+    const auto port = burrow_lab::proxy_port(*client, "ssh");
+    ASSERT_NE(port, 0) << client->log();
+
+    auto r = run({"/usr/bin/ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o",
+                  "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
+                  "ConnectTimeout=10", "-i", d.file("user_key"), "-p", std::to_string(port),
+                  "root@127.0.0.1", "echo ssh-through-burrow; head -c 1048576 /dev/zero | sha256sum"},
+                 30s);
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("ssh-through-burrow"), std::string::npos) << r.output;
+    // sha256 of 1 MiB of zeros, computed at home and carried back.
+    EXPECT_NE(r.output.find("30e14955ebf1352266dc2ff8067e68104607e750abb9d3b36582b8af909fcb58"),
+              std::string::npos)
+        << r.output;
+}
+
+TEST(peers, curl_downloads_from_a_real_http_server_through_a_tcp_proxy) {
+    temp_dir site;
+    const auto page = random_bytes(8u << 20, 11);
+    write_text(site.file("big.bin"), page);
+    const auto web_port = free_port();
+    process web({"/usr/bin/python3", "-m", "http.server", std::to_string(web_port), "--bind",
+                 "127.0.0.1", "--directory", site.path()},
+                site.file("web.log"));
+    // Ready once it answers.
+    bool up = false;
+    for (int i = 0; i < 200 && !up; ++i) {
+        int fd = connect_tcp(web_port);
+        up = fd >= 0;
+        if (fd >= 0) close(fd);
+        if (!up) std::this_thread::sleep_for(25ms);
+    }
+    ASSERT_TRUE(up) << web.log();
+
+    burrow_lab lab;
+    auto client = lab.start_client(lab.client_config({{"web", web_port}}));
+    const auto port = burrow_lab::proxy_port(*client, "web");
+    ASSERT_NE(port, 0);
+    auto r = run({"/usr/bin/curl", "-sS", "--max-time", "30", "-o", site.file("got.bin"), "-w",
+                  "%{http_code}", "http://127.0.0.1:" + std::to_string(port) + "/big.bin"});
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(r.output, "200");
+    EXPECT_EQ(sha256_hex(slurp(site.file("got.bin"))), sha256_hex(page));
+}
+
+}  // namespace
+}  // namespace burrow::e2e
