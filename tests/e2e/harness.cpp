@@ -335,6 +335,13 @@ std::unique_ptr<process> burrow_lab::start_client(const std::string& config_text
         dir_.file(name + n + ".log"));
 }
 
+burrow_lab::exposed burrow_lab::expose(const std::string& name, std::uint16_t local_port,
+                                       std::uint16_t remote_port) {
+    auto client = start_client(client_config({{name, local_port, remote_port}}));
+    const auto port = proxy_port(*client, name);
+    return {std::move(client), port};
+}
+
 std::uint16_t burrow_lab::proxy_port(const process& client, const std::string& name,
                                      int occurrence, milliseconds timeout) {
     auto p = client.wait_log(R"(\[)" + name + R"(\] proxy up: remote port (\d+))", timeout,

@@ -130,6 +130,15 @@ public:
                               const std::string& extra = "", const std::string& token = "") const;
     std::unique_ptr<process> start_client(const std::string& config_text,
                                           const std::string& name = "client");
+    // Starts a client with one tcp proxy and waits for it: {client, remote port};
+    // the port is 0 when the proxy did not come up.
+    struct exposed {
+        std::unique_ptr<process> client;
+        std::uint16_t port;
+    };
+    exposed expose(const std::string& name, std::uint16_t local_port,
+                   std::uint16_t remote_port = 0);
+
     // Waits for "[name] proxy up: remote port N" and returns N (0 on timeout).
     static std::uint16_t proxy_port(const process& client, const std::string& name,
                                     int occurrence = 1, milliseconds timeout = 15s);

@@ -40,8 +40,7 @@ TEST(peers, ssh_session_through_a_tcp_proxy) {
     ASSERT_TRUE(sshd.wait_log("Server listening on 127.0.0.1 port")) << sshd.log();
 
     burrow_lab lab(true);
-    auto client = lab.start_client(lab.client_config({{"ssh", sshd_port}}));
-    const auto port = burrow_lab::proxy_port(*client, "ssh");
+    auto [client, port] = lab.expose("ssh", sshd_port);
     ASSERT_NE(port, 0) << client->log();
 
     auto r = run({"/usr/bin/ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o",
@@ -76,8 +75,7 @@ TEST(peers, curl_downloads_from_a_real_http_server_through_a_tcp_proxy) {
     ASSERT_TRUE(up) << web.log();
 
     burrow_lab lab;
-    auto client = lab.start_client(lab.client_config({{"web", web_port}}));
-    const auto port = burrow_lab::proxy_port(*client, "web");
+    auto [client, port] = lab.expose("web", web_port);
     ASSERT_NE(port, 0);
     auto r = run({"/usr/bin/curl", "-sS", "--max-time", "30", "-o", site.file("got.bin"), "-w",
                   "%{http_code}", "http://127.0.0.1:" + std::to_string(port) + "/big.bin"});

@@ -49,8 +49,7 @@ TEST(tunnel, moves_64_mib_each_way_intact) {
     tcp_service service([&](int fd) { service_got = exchange(fd, down); });
 
     burrow_lab lab;
-    auto client = lab.start_client(lab.client_config({{"bulk", service.port()}}));
-    const auto port = burrow_lab::proxy_port(*client, "bulk");
+    auto [client, port] = lab.expose("bulk", service.port());
     ASSERT_NE(port, 0) << client->log();
 
     int fd = connect_tcp(port);
@@ -67,8 +66,7 @@ TEST(tunnel, moves_64_mib_each_way_intact) {
 TEST(tunnel, serves_200_concurrent_echo_connections) {
     tcp_service service(echo_handler);
     burrow_lab lab;
-    auto client = lab.start_client(lab.client_config({{"echo", service.port()}}));
-    const auto port = burrow_lab::proxy_port(*client, "echo");
+    auto [client, port] = lab.expose("echo", service.port());
     ASSERT_NE(port, 0) << client->log();
 
     constexpr int n = 200;
@@ -97,8 +95,7 @@ TEST(tunnel, keeps_half_close_end_to_end) {
         send_all(fd, answer.data(), answer.size());
     });
     burrow_lab lab;
-    auto client = lab.start_client(lab.client_config({{"half", service.port()}}));
-    const auto port = burrow_lab::proxy_port(*client, "half");
+    auto [client, port] = lab.expose("half", service.port());
     ASSERT_NE(port, 0);
 
     int fd = connect_tcp(port);
@@ -191,8 +188,7 @@ TEST(tunnel, wrong_token_gives_a_clear_line_and_no_proxy) {
 TEST(tunnel, local_service_down_closes_the_user_and_keeps_the_tunnel) {
     const auto local = free_port();  // nothing listens here yet
     burrow_lab lab;
-    auto client = lab.start_client(lab.client_config({{"svc", local}}));
-    const auto port = burrow_lab::proxy_port(*client, "svc");
+    auto [client, port] = lab.expose("svc", local);
     ASSERT_NE(port, 0);
 
     int fd = connect_tcp(port);
@@ -235,8 +231,7 @@ TEST(tunnel, tls_with_pinned_fingerprint) {
     tcp_service service(echo_handler);
     burrow_lab lab(true);
     ASSERT_FALSE(lab.fingerprint().empty());
-    auto client = lab.start_client(lab.client_config({{"echo", service.port()}}));
-    const auto port = burrow_lab::proxy_port(*client, "echo");
+    auto [client, port] = lab.expose("echo", service.port());
     ASSERT_NE(port, 0) << client->log();
     EXPECT_TRUE(echo_works(port, 8u << 20));
 
@@ -296,8 +291,7 @@ TEST(tunnel, slow_reader_slows_its_sender_without_unbounded_buffering) {
         service_got = recv_all(fd, 30s).size();
     });
     burrow_lab lab;
-    auto client = lab.start_client(lab.client_config({{"slow", service.port()}}));
-    const auto port = burrow_lab::proxy_port(*client, "slow");
+    auto [client, port] = lab.expose("slow", service.port());
     ASSERT_NE(port, 0);
 
     int fd = connect_tcp(port);
@@ -334,8 +328,7 @@ TEST(tunnel, a_thousand_connections_use_a_fixed_number_of_threads) {
     const int listen_fd = listen_tcp(0);
     const auto local = local_port(listen_fd);
     burrow_lab lab;
-    auto client = lab.start_client(lab.client_config({{"many", local}}));
-    const auto port = burrow_lab::proxy_port(*client, "many");
+    auto [client, port] = lab.expose("many", local);
     ASSERT_NE(port, 0);
     const int server_idle = threads_of(lab.server().pid());
     const int client_idle = threads_of(client->pid());
