@@ -9,6 +9,7 @@
 #include "burrow.pb.h"
 #include "common/frame_codec.hpp"
 #include "common/log.hpp"
+#include "common/net_util.hpp"
 
 namespace burrow {
 
@@ -221,7 +222,7 @@ void work_bridge::write_socket_next() {
 void work_bridge::on_socket_written(const error_code& ec) {
     socket_writing_ = false;
     if (ended_) return;
-    if (ec) return abort(fmt::format("socket write: {}", ec.message()));
+    if (ec) return socket_error("socket write", ec);
     const down_chunk done = std::move(down_.front());
     down_.erase(down_.begin());
     delivered_ += done.size;
@@ -250,7 +251,7 @@ void work_bridge::read_socket() {
 void work_bridge::on_socket_readable(const error_code& wait_ec) {
     socket_waiting_ = false;
     if (ended_) return;
-    if (wait_ec) return abort(fmt::format("socket: {}", wait_ec.message()));
+    if (wait_ec) return socket_error("socket", wait_ec);
 
     // Read what the socket holds straight into a gRPC slice: uninitialised
     // memory, never copied again on our side, freed once gRPC has sent it.
@@ -260,7 +261,7 @@ void work_bridge::on_socket_readable(const error_code& wait_ec) {
     const std::size_t n = socket_.read_some(
         asio::buffer(const_cast<std::uint8_t*>(buffer.begin()), want), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) return read_socket();
-    if (ec && ec != asio::error::eof) return abort(fmt::format("socket read: {}", ec.message()));
+    if (ec && ec != asio::error::eof) return socket_error("socket read", ec);
 
     const bool eof = ec == asio::error::eof;
     const auto head = frame_codec::encode_data_header(sent_, delivered_, eof, n);
@@ -300,6 +301,17 @@ void work_bridge::write_next() {
 
 void work_bridge::finish_if_done() {
     if (up_done_ && down_done_) end(true);
+}
+
+// A reset or broken pipe is how TCP connections often end (iperf3, browsers):
+// worth a debug line, not an "aborted" one among real failures.
+void work_bridge::socket_error(const char* what, const error_code& ec) {
+    if (ended_) return;
+    if (is_expected_error(ec)) {
+        work_log().debug("{} {}: {}", tag_, what, ec.message());
+        return end(false);
+    }
+    abort(fmt::format("{}: {}", what, ec.message()));
 }
 
 void work_bridge::abort(const std::string& reason) {

@@ -127,6 +127,7 @@ private:
     void write_next();
 
     void finish_if_done();
+    void socket_error(const char* what, const boost::system::error_code& ec);
     void abort(const std::string& reason);
     void end(bool ok);
     void end_port(bool ok);
