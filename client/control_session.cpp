@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <grpcpp/channel.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "client/work_stream.hpp"
 #include "common/auth.hpp"
@@ -21,6 +22,21 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
+
+void fill_spec(const proxy_config& p, v1::ProxySpec& spec) {
+    spec.set_name(p.name);
+    spec.set_type(p.type);
+    spec.set_remote_port(p.remote_port);
+    for (const auto& d : p.custom_domains) spec.add_custom_domains(d);
+    spec.set_subdomain(p.subdomain);
+    for (const auto& l : p.locations) spec.add_locations(l);
+    spec.set_host_header_rewrite(p.host_header_rewrite);
+    for (const auto& [k, v] : p.request_headers) (*spec.mutable_request_headers())[k] = v;
+    for (const auto& [k, v] : p.response_headers) (*spec.mutable_response_headers())[k] = v;
+    spec.set_http_user(p.http_user);
+    spec.set_http_password(p.http_password);
+    spec.set_response_timeout_ms(p.response_timeout * 1000);
+}
 constexpr std::uint32_t max_extra_work = 256;  // bound on one NewWork request
 
 spdlog::logger& ctl_log() {
@@ -175,8 +191,7 @@ void control_session::handle(const v1::ServerMessage& msg) {
                 v1::ClientMessage reg;
                 auto* spec = reg.mutable_register_proxy();
                 spec->set_name(p.name);
-                spec->set_type(p.type);
-                spec->set_remote_port(p.remote_port);
+                fill_spec(p, *spec);
                 send(std::move(reg));
             }
             return top_up();
@@ -184,7 +199,9 @@ void control_session::handle(const v1::ServerMessage& msg) {
         case M::kProxyResult: {
             const auto& r = msg.proxy_result();
             auto& l = log::get("proxy");
-            if (r.ok())
+            if (r.ok() && r.urls_size() > 0)
+                l.info("[{}] proxy up: {}", r.name(), fmt::join(r.urls(), ", "));
+            else if (r.ok())
                 l.info("[{}] proxy up: remote port {}", r.name(), r.remote_port());
             else
                 l.error("[{}] proxy rejected: {}", r.name(), r.error().substr(0, 200));

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -22,6 +23,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 #include <unistd.h>
+
+#include "common/vhost_router.hpp"
 
 namespace burrow {
 
@@ -413,19 +416,121 @@ std::optional<std::string> normalize_fingerprint(std::string_view text) {
     return out;
 }
 
-void read_proxy(table_reader& r, proxy_config& proxy) {
+// An array of strings; each element is checked by `problem_of` ("" = fine).
+void read_string_array(table_reader& r, problem_list& problems, std::string_view key,
+                       std::vector<std::string>& out,
+                       const std::function<std::string(std::string_view)>& problem_of) {
+    const auto* node = r.get(key);
+    if (node == nullptr) return;
+    const auto* array = node->as_array();
+    if (array == nullptr) {
+        r.type_problem(*node, key, "an array of strings");
+        return;
+    }
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const auto& element = *array->get(i);
+        auto path = fmt::format("{}[{}]", r.key_path(key), i);
+        std::string value;
+        if (!table_reader::read_string(problems, element, path, value)) continue;
+        if (auto problem = problem_of(value); !problem.empty()) {
+            problems.add(element.source().begin, std::move(path),
+                         fmt::format("\"{}\": {}", value, problem));
+            continue;
+        }
+        out.push_back(std::move(value));
+    }
+}
+
+bool is_token_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// Headers a proxy may set: valid names, values without line breaks, and none
+// that would change how the message is framed or routed.
+std::string header_problem(std::string_view name, std::string_view value) {
+    if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char))
+        return "is not a valid header name";
+    static constexpr std::string_view reserved[] = {
+        "connection", "content-length", "transfer-encoding", "upgrade", "te",
+        "trailer", "keep-alive", "proxy-connection", "host"};
+    std::string lower(name);
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (std::find(std::begin(reserved), std::end(reserved), lower) != std::end(reserved))
+        return lower == "host" ? "cannot be set here; use host_header_rewrite"
+                               : "frames the message and cannot be set";
+    for (char c : value) {
+        if (c == '\r' || c == '\n' || c == '\0') return "value contains a line break or NUL";
+    }
+    return "";
+}
+
+void read_header_table(table_reader& parent, problem_list& problems, std::string_view key,
+                       std::vector<std::pair<std::string, std::string>>& out) {
+    auto r = parent.table(key);
+    const auto* node = parent.get(key);
+    const auto* table = node != nullptr ? node->as_table() : nullptr;
+    if (table == nullptr) return;
+    for (auto&& [name, value_node] : *table) {
+        const auto path = r.key_path(name.str());
+        std::string value;
+        if (!table_reader::read_string(problems, value_node, path, value)) continue;
+        if (auto problem = header_problem(name.str(), value); !problem.empty()) {
+            problems.add(name.source().begin, path, fmt::format("header \"{}\" {}", name.str(), problem));
+            continue;
+        }
+        out.emplace_back(name.str(), std::move(value));
+    }
+}
+
+void read_http_keys(table_reader& r, problem_list& problems, proxy_config& proxy) {
+    read_string_array(r, problems, "custom_domains", proxy.custom_domains, custom_domain_problem);
+    if (r.read("subdomain", proxy.subdomain) == field::ok) {
+        const auto problem = proxy.subdomain.find('.') != std::string::npos
+                                 ? std::string("must be a single label such as \"nas\"")
+                                 : custom_domain_problem(proxy.subdomain);
+        if (!problem.empty()) r.problem(*r.get("subdomain"), "subdomain", problem);
+    }
+    if (proxy.custom_domains.empty() && proxy.subdomain.empty() && r.get("custom_domains") == nullptr &&
+        r.get("subdomain") == nullptr)
+        r.missing("custom_domains", fmt::format("a {} proxy needs custom_domains or subdomain", proxy.type));
+    if (proxy.type != "http") return;
+    read_string_array(r, problems, "locations", proxy.locations, location_problem);
+    r.read("host_header_rewrite", proxy.host_header_rewrite);
+    read_header_table(r, problems, "request_headers", proxy.request_headers);
+    read_header_table(r, problems, "response_headers", proxy.response_headers);
+    const auto user = r.read("http_user", proxy.http_user);
+    const auto password = r.read("http_password", proxy.http_password);
+    if (user == field::ok && password == field::absent)
+        r.missing("http_password", "required when http_user is set");
+    else if (password == field::ok && user == field::absent)
+        r.missing("http_user", "required when http_password is set");
+    r.read("response_timeout", proxy.response_timeout, 1, 24 * 3600);
+}
+
+void read_proxy(table_reader& r, problem_list& problems, proxy_config& proxy) {
     if (const auto f = r.read("name", proxy.name); f == field::absent) {
         r.missing("name");
     } else if (f == field::ok) {
         if (auto error = name_error(proxy.name)) r.problem(*r.get("name"), "name", "proxy name " + *error);
     }
-    if (r.read("type", proxy.type) == field::ok && proxy.type != "tcp") {
+    if (r.read("type", proxy.type) == field::ok && proxy.type != "tcp" && proxy.type != "http" &&
+        proxy.type != "https") {
         r.problem(*r.get("type"), "type",
-                  fmt::format("proxy type \"{}\" is not supported yet (only \"tcp\" is)", proxy.type));
+                  fmt::format("unknown proxy type \"{}\" (expected tcp, http or https)", proxy.type));
     }
     read_non_empty(r, "local_addr", proxy.local_addr);
     if (r.read_port("local_port", proxy.local_port, false) == field::absent) r.missing("local_port");
-    r.read_port("remote_port", proxy.remote_port, true);
+    if (proxy.type == "tcp") {
+        r.read_port("remote_port", proxy.remote_port, true);
+    } else if (proxy.type == "http" || proxy.type == "https") {
+        if (const auto* port = r.get("remote_port"))
+            r.problem(*port, "remote_port",
+                      fmt::format("a {} proxy has no port of its own; users reach it on the server's "
+                                  "vhost_{}_port by its domain", proxy.type, proxy.type));
+        read_http_keys(r, problems, proxy);
+    }
+    // Keys of another type are reported as unknown by finish().
     r.finish();
 }
 
@@ -451,7 +556,7 @@ void read_proxies(table_reader& root, problem_list& problems, std::vector<proxy_
         }
         table_reader r(problems, table, path, table->source().begin);
         proxy_config proxy;
-        read_proxy(r, proxy);
+        read_proxy(r, problems, proxy);
 
         // Only names and ports that were actually given can clash.
         if (const auto* name = table->get("name"); name != nullptr && !proxy.name.empty()) {
@@ -533,6 +638,20 @@ server_config parse_server_config(std::string_view text, const std::string& path
     root.read("max_proxies_per_client", cfg.max_proxies_per_client, 1, uint32_max);
     root.read("max_pending_connections", cfg.max_pending_connections, 1, uint32_max);
     root.read("work_timeout", cfg.work_timeout, 1, uint32_max);
+    root.read_port("vhost_http_port", cfg.vhost_http_port, true);
+    root.read_port("vhost_https_port", cfg.vhost_https_port, true);
+    if (root.read("subdomain_host", cfg.subdomain_host) == field::ok && !cfg.subdomain_host.empty()) {
+        if (auto problem = custom_domain_problem(cfg.subdomain_host);
+            !problem.empty() || cfg.subdomain_host.starts_with("*"))
+            root.problem(*root.get("subdomain_host"), "subdomain_host",
+                         problem.empty() ? "must be a plain domain such as example.com" : problem);
+    }
+    root.read("vhost_header_timeout", cfg.vhost_header_timeout, 1, 24 * 3600);
+    root.read("vhost_max_body_size", cfg.vhost_max_body_size, 0,
+              static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+    if (cfg.vhost_http_port != 0 && cfg.vhost_http_port == cfg.vhost_https_port)
+        root.problem(*root.get("vhost_https_port"), "vhost_https_port",
+                     "must differ from vhost_http_port");
 
     {
         auto auth = root.table("auth");

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace burrow {
@@ -61,6 +62,15 @@ struct server_config {
     std::uint32_t max_pending_connections = 256;
     std::uint32_t work_timeout = 10;       // seconds a user connection waits for a work stream
 
+    // http/https proxies; both listen on proxy_bind_addr.
+    std::uint16_t vhost_http_port = 0;     // 0 = off; routed by Host
+    std::uint16_t vhost_https_port = 0;    // 0 = off; routed by TLS SNI, not terminated
+    std::string subdomain_host;            // "example.com" for `subdomain` proxies; "" = none
+    // Seconds a user gets to send a request header; also the keep-alive idle
+    // limit and the longest stall while a body moves.
+    std::uint32_t vhost_header_timeout = 60;
+    std::uint64_t vhost_max_body_size = 0; // bytes of one request body; 0 = no limit
+
     struct {
         std::string token;  // required, non-empty
     } auth;
@@ -76,10 +86,22 @@ struct server_config {
 
 struct proxy_config {
     std::string name;
-    std::string type = "tcp";             // only "tcp" for now
+    std::string type = "tcp";             // "tcp", "http" or "https"
     std::string local_addr = "127.0.0.1";
     std::uint16_t local_port = 0;         // required, 1..65535
-    std::uint16_t remote_port = 0;        // 0 = the server picks one
+    std::uint16_t remote_port = 0;        // tcp: 0 = the server picks one
+
+    // http and https (one of the two is required)
+    std::vector<std::string> custom_domains;
+    std::string subdomain;
+    // http only
+    std::vector<std::string> locations;   // empty = "/"
+    std::string host_header_rewrite;
+    std::vector<std::pair<std::string, std::string>> request_headers;
+    std::vector<std::pair<std::string, std::string>> response_headers;
+    std::string http_user;                // with http_password: basic auth
+    std::string http_password;
+    std::uint32_t response_timeout = 60;  // seconds until the local service answers
 };
 
 struct client_config {

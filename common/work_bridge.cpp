@@ -109,10 +109,11 @@ void work_bridge::watch_idle() {
     });
 }
 
-void work_bridge::start(asio::ip::tcp::socket socket, std::string tag,
-                        socket_handler on_unusable) {
+void work_bridge::start(stream_socket socket, std::string tag, socket_handler on_unusable,
+                        std::string already_read) {
     asio::dispatch(strand_, [self = shared_from_this(), s = std::move(socket),
-                             tag = std::move(tag), h = std::move(on_unusable)]() mutable {
+                             tag = std::move(tag), h = std::move(on_unusable),
+                             first = std::move(already_read)]() mutable {
         if (self->ended_) {
             if (h) h(std::move(s));
             return;
@@ -128,6 +129,13 @@ void work_bridge::start(asio::ip::tcp::socket socket, std::string tag,
         self->started_at_ = std::chrono::steady_clock::now();
         self->mode_ = mode::pumping;
         self->issue_read();
+        if (!first.empty()) {
+            const auto head = frame_codec::encode_data_header(0, 0, false, first.size());
+            grpc::Slice parts[2] = {grpc::Slice(head.buf.data(), head.size),
+                                    grpc::Slice(first.data(), first.size())};
+            self->sent_ = first.size();
+            self->send_frame(grpc::ByteBuffer(parts, 2), false);
+        }
         self->read_socket();
     });
 }
@@ -228,7 +236,7 @@ void work_bridge::on_socket_written(const error_code& ec) {
     delivered_ += done.size;
     if (done.fin) {
         error_code ignored;
-        socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        socket_.shutdown(asio::socket_base::shutdown_send, ignored);
         down_done_ = true;
         finish_if_done();
     }
@@ -241,7 +249,7 @@ void work_bridge::on_socket_written(const error_code& ec) {
 void work_bridge::read_socket() {
     if (socket_waiting_ || sent_fin_ || ready_ || ended_) return;
     socket_waiting_ = true;
-    socket_.async_wait(asio::ip::tcp::socket::wait_read,
+    socket_.async_wait(asio::socket_base::wait_read,
                        asio::bind_executor(strand_, [self = shared_from_this()](
                                                         const error_code& e) {
                            self->on_socket_readable(e);

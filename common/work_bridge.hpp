@@ -1,4 +1,6 @@
-// work_bridge: one TCP socket <-> one gRPC Work stream of Frames.
+// work_bridge: one stream socket <-> one gRPC Work stream of Frames. The socket
+// is a user's TCP connection, or one end of a socketpair whose other end the
+// HTTP vhost speaks HTTP on.
 //
 // The gRPC side is a thin reactor (server or client) implementing frame_port;
 // its reactions call on_read_done/on_write_done from gRPC threads, and the
@@ -33,7 +35,7 @@
 #include <vector>
 
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/strand.hpp>
 
 #include "common/frame_check.hpp"
@@ -68,7 +70,8 @@ class work_bridge : public std::enable_shared_from_this<work_bridge> {
 public:
     using executor = boost::asio::any_io_executor;
     using head_handler = std::function<void(v1::Frame& head)>;
-    using socket_handler = std::function<void(boost::asio::ip::tcp::socket)>;
+    using stream_socket = boost::asio::generic::stream_protocol::socket;
+    using socket_handler = std::function<void(stream_socket)>;
 
     explicit work_bridge(executor ex);
     ~work_bridge();
@@ -91,10 +94,12 @@ public:
     // Keeps a read outstanding while idle: a frame before start() is a
     // protocol error, a failed read means the stream is gone.
     void watch_idle();
-    // Starts pumping between `socket` and the stream. When the bridge has
-    // already ended, `socket` is handed back through `on_unusable` instead.
-    void start(boost::asio::ip::tcp::socket socket, std::string tag,
-               socket_handler on_unusable = {});
+    // Starts pumping between `socket` and the stream; `already_read` (bytes
+    // taken from the socket before, such as a TLS ClientHello) goes first.
+    // When the bridge has already ended, `socket` is handed back through
+    // `on_unusable` instead.
+    void start(stream_socket socket, std::string tag, socket_handler on_unusable = {},
+               std::string already_read = {});
     // Tells the peer why this connection cannot be served, then ends.
     void fail(std::string reason);
     // Ends at once: closes the socket and the stream.
@@ -133,7 +138,7 @@ private:
     void end_port(bool ok);
 
     boost::asio::strand<executor> strand_;
-    boost::asio::ip::tcp::socket socket_;
+    stream_socket socket_;
     frame_port* port_ = nullptr;
     head_handler on_head_;
     mode mode_ = mode::head;

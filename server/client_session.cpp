@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <grpcpp/support/status.h>
 
 #include "common/auth.hpp"
@@ -182,11 +183,12 @@ void client_session::handle_register(const v1::ProxySpec& spec) {
     result->set_name(spec.name().substr(0, max_name_length));
 
     std::string error;
+    const bool vhost = spec.type() == "http" || spec.type() == "https";
     if (!valid_proxy_name(spec.name()))
         error = "invalid proxy name (1-64 of A-Z a-z 0-9 . _ -)";
-    else if (spec.type() != "tcp")
+    else if (spec.type() != "tcp" && !vhost)
         error = fmt::format("proxy type '{}' is not supported", spec.type().substr(0, 16));
-    else if (spec.remote_port() > 65535)
+    else if (spec.remote_port() > 65535 || (vhost && spec.remote_port() != 0))
         error = "remote_port out of range";
     else if (proxies_.count(spec.name()))
         error = "duplicate proxy name";
@@ -194,22 +196,10 @@ void client_session::handle_register(const v1::ProxySpec& spec) {
         error = fmt::format("too many proxies (max {})", st_.config.max_proxies_per_client);
     else if (!st_.claim_name(spec.name(), run_id_))
         error = "proxy name already used by another client";
+    else if (error = vhost ? register_vhost(spec, *result) : register_tcp(spec, *result);
+             !error.empty())
+        st_.release_name(spec.name(), run_id_);
 
-    if (error.empty()) {
-        asio::ip::tcp::acceptor acceptor(asio::make_strand(st_.io));
-        if (st_.ports.bind(acceptor, static_cast<std::uint16_t>(spec.remote_port()), error)) {
-            auto proxy = std::make_shared<tcp_proxy>(std::move(acceptor), spec.name(),
-                                                     weak_from_this());
-            proxy->start();
-            result->set_ok(true);
-            result->set_remote_port(proxy->port());
-            proxies_.emplace(spec.name(), proxy);
-            proxy_log().info("[{}] proxy up: tcp port {} for client {}", spec.name(),
-                             proxy->port(), who());
-        } else {
-            st_.release_name(spec.name(), run_id_);
-        }
-    }
     if (!error.empty()) {
         result->set_ok(false);
         result->set_error(error);
@@ -218,10 +208,38 @@ void client_session::handle_register(const v1::ProxySpec& spec) {
     send(std::move(reply));
 }
 
+std::string client_session::register_tcp(const v1::ProxySpec& spec, v1::ProxyResult& result) {
+    std::string error;
+    asio::ip::tcp::acceptor acceptor(asio::make_strand(st_.io));
+    if (!st_.ports.bind(acceptor, static_cast<std::uint16_t>(spec.remote_port()), error))
+        return error;
+    auto proxy = std::make_shared<tcp_proxy>(std::move(acceptor), spec.name(), weak_from_this());
+    proxy->start();
+    result.set_ok(true);
+    result.set_remote_port(proxy->port());
+    proxies_.emplace(spec.name(), proxy);
+    proxy_log().info("[{}] proxy up: tcp port {} for client {}", spec.name(), proxy->port(), who());
+    return "";
+}
+
+std::string client_session::register_vhost(const v1::ProxySpec& spec, v1::ProxyResult& result) {
+    std::vector<std::string> urls;
+    if (auto error = st_.vhosts.add(spec, weak_from_this(), urls); !error.empty()) return error;
+    result.set_ok(true);
+    for (const auto& u : urls) result.add_urls(u);
+    proxies_.emplace(spec.name(), nullptr);
+    proxy_log().info("[{}] proxy up: {} {} for client {}", spec.name(), spec.type(),
+                     fmt::join(urls, ", "), who());
+    return "";
+}
+
 void client_session::handle_close_proxy(const std::string& name) {
     auto it = proxies_.find(name);
     if (it == proxies_.end()) return;
-    it->second->stop();
+    if (it->second)
+        it->second->stop();
+    else
+        st_.vhosts.remove(name);
     st_.release_name(name, run_id_);
     proxy_log().info("[{}] proxy down: closed by client {}", name, who());
     proxies_.erase(it);
@@ -300,16 +318,15 @@ void client_session::offer_work(std::shared_ptr<work_bridge> work) {
     });
 }
 
-bool client_session::dispatch(std::string proxy, asio::ip::tcp::socket socket) {
+bool client_session::dispatch(std::string proxy, stream_socket socket, std::string peer,
+                              std::string already_read) {
     const bool room = ++waiting_ < st_.config.max_pending_connections;
     asio::post(strand_, [self = shared_from_this(), proxy = std::move(proxy),
-                         socket = std::move(socket)]() mutable {
+                         socket = std::move(socket), peer = std::move(peer),
+                         first = std::move(already_read)]() mutable {
         if (self->phase_ != phase::active) return self->paired_one();  // drops the user
-        boost::system::error_code ec;
-        auto remote = socket.remote_endpoint(ec);
-        pending_conn conn{std::move(proxy), self->st_.next_conn_id++,
-                          ec ? std::string("?") : to_string(remote), std::move(socket),
-                          std::chrono::steady_clock::now()};
+        pending_conn conn{std::move(proxy), self->st_.next_conn_id++, std::move(peer),
+                          std::move(socket), std::chrono::steady_clock::now(), std::move(first)};
         proxy_log().info("[{}/{}] open from {}", conn.proxy, conn.conn_id, conn.peer);
         self->pair(std::move(conn));
     });
@@ -319,7 +336,8 @@ bool client_session::dispatch(std::string proxy, asio::ip::tcp::socket socket) {
 void client_session::paired_one() {
     // On the way back under the limit, let paused proxies accept again.
     if (waiting_-- == st_.config.max_pending_connections)
-        for (auto& [_, proxy] : proxies_) proxy->resume();
+        for (auto& [_, proxy] : proxies_)
+            if (proxy) proxy->resume();
 }
 
 void client_session::pair(pending_conn conn) {
@@ -336,15 +354,18 @@ void client_session::pair(pending_conn conn) {
         work->send_head(std::move(head));
         auto tag = fmt::format("[{}/{}]", conn.proxy, conn.conn_id);
         // If the stream died meanwhile, the socket comes back and tries the next one.
+        auto first = conn.already_read;
         work->start(std::move(conn.socket), std::move(tag),
                     [self = shared_from_this(), proxy = conn.proxy, id = conn.conn_id,
-                     peer = conn.peer, since = conn.since](asio::ip::tcp::socket s) {
-                        asio::post(self->strand_, [self, proxy, id, peer, since,
+                     peer = conn.peer, since = conn.since,
+                     first = conn.already_read](stream_socket s) {
+                        asio::post(self->strand_, [self, proxy, id, peer, since, first,
                                                    s = std::move(s)]() mutable {
                             ++self->waiting_;
-                            self->pair({proxy, id, peer, std::move(s), since});
+                            self->pair({proxy, id, peer, std::move(s), since, first});
                         });
-                    });
+                    },
+                    std::move(first));
         return paired_one();
     }
     if (phase_ != phase::active) return paired_one();
@@ -375,7 +396,10 @@ void client_session::shutdown(const std::string& reason, bool graceful) {
         if (was_active) {
             st_.remove_run(run_id_);
             for (auto& [name, proxy] : proxies_) {
-                proxy->stop();
+                if (proxy)
+                    proxy->stop();
+                else
+                    st_.vhosts.set_offline(name);
                 st_.release_name(name, run_id_);
                 proxy_log().info("[{}] proxy down: client {} gone", name, who());
             }

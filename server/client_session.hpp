@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -41,9 +41,13 @@ public:
 
     // A Work stream that presented this session's run id.
     void offer_work(std::shared_ptr<work_bridge> work);
-    // A user connection accepted by one of this session's proxies. Returns
-    // false when the proxy should pause accepting until resume().
-    bool dispatch(std::string proxy, boost::asio::ip::tcp::socket socket);
+    using stream_socket = boost::asio::generic::stream_protocol::socket;
+    // A user connection for one of this session's proxies (an accepted TCP
+    // connection, or the vhost's end of a socketpair); `peer` is the user's
+    // address; `already_read` goes to the service before what the socket
+    // brings. Returns false when the proxy should pause accepting until resume().
+    bool dispatch(std::string proxy, stream_socket socket, std::string peer,
+                  std::string already_read = {});
     // Ends the session (another login took its place, server shutdown...).
     void kick(std::string reason);
 
@@ -52,14 +56,17 @@ private:
         std::string proxy;
         std::uint64_t conn_id;
         std::string peer;
-        boost::asio::ip::tcp::socket socket;
+        stream_socket socket;
         std::chrono::steady_clock::time_point since;
+        std::string already_read;
     };
 
     void read_next();
     void handle(v1::ClientMessage& msg);
     void handle_login(const v1::Login& login);
     void handle_register(const v1::ProxySpec& spec);
+    std::string register_tcp(const v1::ProxySpec& spec, v1::ProxyResult& result);
+    std::string register_vhost(const v1::ProxySpec& spec, v1::ProxyResult& result);
     void handle_close_proxy(const std::string& name);
     void send(v1::ServerMessage msg);
     void write_next();
@@ -89,6 +96,7 @@ private:
     std::chrono::steady_clock::time_point started_, last_seen_;
     boost::asio::steady_timer tick_timer_;
 
+    // http/https proxies have no listener of their own: nullptr (see vhost_table).
     std::map<std::string, std::shared_ptr<tcp_proxy>> proxies_;
     std::deque<std::shared_ptr<work_bridge>> idle_;
     std::deque<pending_conn> pending_;

@@ -14,6 +14,7 @@
 #include "common/net_util.hpp"
 #include "common/tls.hpp"
 #include "server/control_reactor.hpp"
+#include "server/http_vhost.hpp"
 #include "server/server_state.hpp"
 
 namespace burrow {
@@ -39,6 +40,7 @@ struct server::impl {
     server_state state;
     tunnel_service service;
     std::unique_ptr<grpc::Server> grpc_server;
+    std::vector<std::unique_ptr<vhost_listener>> vhosts;
     int port = 0;
     bool stopped = false;
 
@@ -75,6 +77,12 @@ void server::start() {
     const auto& cfg = im.state.config;
     const auto address = grpc_address(cfg.bind_addr, cfg.bind_port);
 
+    if (cfg.vhost_http_port != 0)
+        im.vhosts.push_back(std::make_unique<vhost_listener>(im.state, vhost_listener::kind::http));
+    if (cfg.vhost_https_port != 0)
+        im.vhosts.push_back(std::make_unique<vhost_listener>(im.state, vhost_listener::kind::https));
+    for (auto& v : im.vhosts) v->start();
+
     grpc::ServerBuilder builder;
     builder.AddListeningPort(address, im.credentials(), &im.port);
     builder.RegisterService(&im.service);
@@ -107,6 +115,7 @@ void server::stop() {
     auto& im = *impl_;
     if (im.stopped) return;
     im.stopped = true;
+    for (auto& v : im.vhosts) v->stop();
     if (im.grpc_server) {
         // Cancels live RPCs after a short grace; sessions clean up on the io threads.
         im.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));

@@ -6,7 +6,8 @@ server_state::server_state(server_config cfg, boost::asio::io_context& io_contex
     : config(std::move(cfg)),
       io(io_context),
       verifier(config.auth.token),
-      ports(config.proxy_bind_addr, config.allow_ports) {}
+      ports(config.proxy_bind_addr, config.allow_ports),
+      vhosts(config) {}
 
 void server_state::add_run(const std::string& run_id, std::shared_ptr<client_session> s) {
     std::lock_guard lock(mutex_);

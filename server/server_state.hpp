@@ -12,6 +12,7 @@
 #include "common/auth.hpp"
 #include "common/config.hpp"
 #include "server/port_manager.hpp"
+#include "server/vhost_table.hpp"
 
 namespace burrow {
 
@@ -24,6 +25,7 @@ struct server_state {
     boost::asio::io_context& io;
     auth::verifier verifier;
     port_manager ports;
+    vhost_table vhosts;
     std::atomic<std::uint64_t> next_conn_id{1};
     std::atomic<std::uint64_t> next_session_no{1};
 

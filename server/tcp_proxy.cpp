@@ -3,6 +3,7 @@
 #include <boost/asio/dispatch.hpp>
 
 #include "common/log.hpp"
+#include "common/net_util.hpp"
 #include "server/client_session.hpp"
 
 namespace burrow {
@@ -51,9 +52,10 @@ void tcp_proxy::accept() {
         }
         auto owner = self->owner_.lock();
         if (!owner) return;
-        boost::system::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        if (owner->dispatch(self->name_, std::move(socket)))
+        boost::system::error_code peer_ec;
+        socket.set_option(tcp::no_delay(true), peer_ec);
+        auto peer = socket.remote_endpoint(peer_ec);
+        if (owner->dispatch(self->name_, std::move(socket), peer_ec ? "?" : to_string(peer)))
             self->accept();
         else
             self->paused_ = true;

@@ -1,4 +1,4 @@
-#include "server/vhost_router.hpp"
+#include "common/vhost_router.hpp"
 
 #include <algorithm>
 #include <utility>
@@ -24,8 +24,8 @@ bool is_scheme_char(char c) {
     return (l >= 'a' && l <= 'z') || is_digit(c) || c == '+' || c == '-' || c == '.';
 }
 
-// Rejected values come from peers and end up in logs and replies: escape what is not plain
-// printable ASCII and cut them short.
+}  // namespace
+
 std::string printable(std::string_view s) {
     std::string out;
     for (char c : s.substr(0, max_shown)) {
@@ -38,6 +38,8 @@ std::string printable(std::string_view s) {
     if (s.size() > max_shown) out += "...";
     return out;
 }
+
+namespace {
 
 // "" when `name` (lowercase, trailing dot already dropped) is a name we can route, else why not.
 std::string dns_name_problem(std::string_view name) {
@@ -100,6 +102,8 @@ std::string domain_problem(std::string_view raw, domain& out) {
     return dns_name_problem(out.name);
 }
 
+}  // namespace
+
 std::string location_problem(std::string_view location) {
     if (!location.starts_with('/')) return "it must start with '/'";
     if (location.size() > max_location_length)
@@ -115,6 +119,13 @@ std::string location_problem(std::string_view location) {
     }
     return "";
 }
+
+std::string custom_domain_problem(std::string_view raw) {
+    domain ignored;
+    return domain_problem(raw, ignored);
+}
+
+namespace {
 
 // An optional ":port" after a host; the port may be empty, as RFC 3986 allows.
 bool valid_port_suffix(std::string_view s) {
@@ -204,7 +215,8 @@ const std::string* vhost_router::holder(const route_key& key) const {
     return nullptr;
 }
 
-std::string vhost_router::add(const vhost_route_spec& spec) {
+std::string vhost_router::add(const vhost_route_spec& spec, const replaceable_fn& replaceable,
+                              std::vector<std::string>* evicted) {
     const std::string proxy = printable(spec.proxy);
     if (spec.proxy.empty()) return "proxy name is empty";
     if (by_proxy_.contains(spec.proxy))
@@ -262,15 +274,22 @@ std::string vhost_router::add(const vhost_route_spec& spec) {
 
     // All checks before any change, so a refused proxy leaves no partial routes behind.
     std::vector<route_key> keys;
+    std::vector<std::string> evict;
     keys.reserve(domains.size() * locations.size());
     for (const auto& d : domains)
         for (const auto& location : locations) {
             route_key key{d.wildcard, d.name, location};
-            if (const auto* other = holder(key))
-                return fmt::format("domain {} location {} is already used by proxy '{}'",
-                                   d.shown(), location, printable(*other));
+            if (const auto* other = holder(key)) {
+                if (!replaceable || !replaceable(*other))
+                    return fmt::format("domain {} location {} is already used by proxy '{}'",
+                                       d.shown(), location, printable(*other));
+                if (std::find(evict.begin(), evict.end(), *other) == evict.end())
+                    evict.push_back(*other);
+            }
             keys.push_back(std::move(key));
         }
+    for (const auto& name : evict) remove(name);
+    if (evicted != nullptr) *evicted = std::move(evict);
 
     for (const auto& key : keys) {
         auto& routes = table(key.wildcard)[key.domain];

@@ -1,5 +1,6 @@
-// Picks the `type = "http"` proxy that serves a request on the vhost port, by Host and path.
-// Pure code: the HTTP listener parses the request and hands us the Host value and target.
+// Picks the `type = "http"` proxy that serves a request on the vhost port, by Host and path
+// (and the `https` proxy for a TLS server name). Pure code: the listeners parse the request
+// and hand us the Host value (or SNI) and target.
 #pragma once
 
 #include <cstddef>
@@ -40,8 +41,12 @@ public:
 
     // Registers all of `spec`'s (domain, location) routes, or none of them: returns "" on
     // success, else a message for the registering client (nothing was added then). A pair
-    // already held by another proxy is a conflict for the newcomer only.
-    std::string add(const vhost_route_spec& spec);
+    // already held by another proxy is a conflict for the newcomer only, unless
+    // `replaceable(holder)` says the holder may be pushed out (an offline client's proxy):
+    // then all of the holder's routes go, and its name is added to `evicted`.
+    using replaceable_fn = std::function<bool(const std::string& proxy)>;
+    std::string add(const vhost_route_spec& spec, const replaceable_fn& replaceable = {},
+                    std::vector<std::string>* evicted = nullptr);
     // Drops every route of `proxy`; unknown names are ignored.
     void remove(std::string_view proxy);
 
@@ -91,5 +96,14 @@ private:
 // their brackets ("[::1]:80" -> "::1"). Returns false (and clears `out`) when the value is
 // malformed or over-long, so the listener can answer 400 rather than 404.
 bool normalize_host(std::string_view raw, std::string& out);
+
+// "" when a custom domain ("nas.example.com", "*.example.com") or a subdomain label can be
+// registered, else why not; config loading and the server use the same checks.
+std::string custom_domain_problem(std::string_view domain);
+std::string location_problem(std::string_view location);
+
+// Values from peers end up in logs and replies: this escapes what is not plain printable
+// ASCII and cuts them short.
+std::string printable(std::string_view s);
 
 }  // namespace burrow

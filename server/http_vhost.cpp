@@ -1,0 +1,634 @@
+// The vhost listener, and the HTTP side of it: one coroutine per user
+// connection reads each request with Beast's parser, picks the proxy by Host
+// and path, and relays the request to that proxy's local service and the
+// response back, bodies streamed in 64 KiB pieces both ways.
+//
+// The local service is reached through a socketpair: its far end goes to the
+// owning client session like an accepted TCP connection (a Work stream, the
+// client dials the service), and the near end carries plain HTTP/1.1. So all
+// of the Work-stream machinery (pooling, backpressure, half-close, timeouts)
+// is the tcp proxies' own. One upstream connection is kept per user
+// connection and reused while requests go to the same proxy.
+#include "server/http_vhost.hpp"
+
+#include <sys/socket.h>
+
+#include <optional>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/local/connect_pair.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+
+#include "common/log.hpp"
+#include "common/net_util.hpp"
+#include "server/client_session.hpp"
+#include "server/server_state.hpp"
+#include "server/vhost_internal.hpp"
+
+namespace burrow {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::awaitable;
+using asio::ip::tcp;
+using boost::system::error_code;
+using namespace asio::experimental::awaitable_operators;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::uint32_t max_request_header = 32 * 1024;
+constexpr std::uint32_t max_response_header = 64 * 1024;
+constexpr std::size_t relay_chunk = 64 * 1024;
+constexpr std::size_t max_linger_bytes = 1 << 20;
+constexpr auto linger_time = 2s;
+
+using clock = std::chrono::steady_clock;
+using request_parser = http::request_parser<http::buffer_body>;
+using response_parser = http::response_parser<http::buffer_body>;
+using upstream_socket = asio::local::stream_protocol::socket;
+
+spdlog::logger& vhost_log() {
+    static spdlog::logger& l = log::get("vhost");
+    return l;
+}
+
+bool timed_out(const error_code& ec) {
+    return ec == beast::error::timeout || ec == asio::error::timed_out;
+}
+
+// Upgrade (WebSocket and the like) and CONNECT turn the connection into a
+// byte pipe once the service agrees.
+bool is_switch(const http::request<http::buffer_body>& req) {
+    if (req.method() == http::verb::connect) return true;
+    return !req[http::field::upgrade].empty() &&
+           http::token_list(req[http::field::connection]).exists("upgrade");
+}
+
+// Constant-time, so the comparison says nothing about how much of a guess was right.
+bool same_secret(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// A relay buffer; the body of a message in flight points into it.
+struct relay_buffer {
+    std::unique_ptr<char[]> data{new char[relay_chunk]};
+};
+
+class http_connection : public std::enable_shared_from_this<http_connection> {
+public:
+    http_connection(server_state& st, tcp::socket socket)
+        : st_(st),
+          strand_(asio::make_strand(st.io)),
+          user_(std::move(socket)),
+          watchdog_(strand_),
+          header_timeout_(std::chrono::seconds(st.config.vhost_header_timeout)) {
+        error_code ec;
+        const auto remote = user_.socket().remote_endpoint(ec);
+        peer_ip_ = ec ? std::string("?") : remote.address().to_string();
+        peer_ = ec ? std::string("?") : to_string(remote);
+    }
+
+    void start() {
+        asio::co_spawn(strand_, [self = shared_from_this()]() { return self->run(); },
+                       asio::detached);
+    }
+
+private:
+    awaitable<void> run();
+    // Serves one request whose header has been read; false: close the connection.
+    awaitable<bool> serve(request_parser& parser);
+    awaitable<void> send_request(request_parser& parser);
+    awaitable<void> relay_response(const request_parser& parser, bool switching);
+    awaitable<void> relay_body_to_user(response_parser& parser);
+    awaitable<void> pipe();
+    awaitable<void> watch_upstream();
+    awaitable<void> send_error(http::status status, std::string_view detail, bool keep_alive,
+                               std::string_view extra_header = {});
+    awaitable<void> linger_close();
+
+    bool open_upstream(const vhost_target& target, client_session& owner);
+    bool upstream_usable(const std::string& proxy);
+    void close_upstream();
+    void set_deadline(clock::time_point at);
+    void rewrite_request(http::request<http::buffer_body>& req, const vhost_target& target) const;
+
+    server_state& st_;
+    asio::strand<asio::io_context::executor_type> strand_;
+    beast::tcp_stream user_;
+    beast::flat_buffer user_buffer_;
+    std::string peer_ip_, peer_;
+
+    std::optional<upstream_socket> upstream_;
+    std::string upstream_proxy_;
+    beast::flat_buffer upstream_buffer_;
+
+    // One exchange (request + response) at a time; both halves run at once.
+    std::shared_ptr<const vhost_target> target_;
+    bool request_sent_ = false;
+    bool awaiting_response_ = false;
+    bool exchange_done_ = false;
+    bool response_started_ = false;  // bytes of a response went to the user
+    bool keep_alive_ = false;
+    // How sending the request ended, when it did not reach the service whole.
+    enum class request_fault { none, user_gone, too_large, malformed } request_fault_{};
+    bool upstream_timed_out_ = false;
+    asio::steady_timer watchdog_;
+    clock::time_point deadline_ = clock::time_point::max();
+
+    const std::chrono::seconds header_timeout_;
+};
+
+awaitable<void> http_connection::run() {
+    for (bool keep = true; keep;) {
+        request_parser parser;
+        parser.header_limit(max_request_header);
+        if (st_.config.vhost_max_body_size > 0)
+            parser.body_limit(st_.config.vhost_max_body_size);
+        else
+            parser.body_limit(boost::none);
+
+        user_.expires_after(header_timeout_);
+        auto [ec, n] = co_await http::async_read_header(user_, user_buffer_, parser, nothrow);
+        if (ec == http::error::header_limit) {
+            co_await send_error(http::status::request_header_fields_too_large,
+                                "The request header is too large.", false);
+        } else if (ec == http::error::body_limit) {
+            co_await send_error(http::status::payload_too_large, "The request body is too large.",
+                                false);
+        } else if (ec && !is_expected_error(ec) && !timed_out(ec) &&
+                   ec != http::error::end_of_stream && ec != http::error::partial_message) {
+            co_await send_error(http::status::bad_request, "The request is malformed.", false);
+        }
+        if (ec) break;
+        keep = co_await serve(parser);
+    }
+    close_upstream();
+    error_code ignored;
+    user_.socket().close(ignored);
+}
+
+awaitable<bool> http_connection::serve(request_parser& parser) {
+    auto& req = parser.get();
+    // Whatever we answer ourselves, the connection stays usable only if the
+    // request had no body left to read.
+    const bool can_continue = req.keep_alive() && parser.is_done();
+    if (req.version() >= 11 && req.count(http::field::host) != 1) {
+        co_await send_error(http::status::bad_request, "The request needs exactly one Host header.",
+                            false);
+        co_return false;
+    }
+    target_ = st_.vhosts.find_http(req[http::field::host], req.target());
+    if (!target_) {
+        vhost_log().debug("404 for host '{}' from {}", printable(req[http::field::host]), peer_);
+        co_await send_error(http::status::not_found, "There is no service at this address.",
+                            can_continue);
+        co_return can_continue;
+    }
+    const auto& target = *target_;
+    if (!target.authorization.empty()) {
+        if (!same_secret(req[http::field::authorization], target.authorization)) {
+            co_await send_error(http::status::unauthorized, "Authentication is required.",
+                                can_continue, "Basic realm=\"burrow\", charset=\"UTF-8\"");
+            co_return can_continue;
+        }
+        req.erase(http::field::authorization);  // Burrow's secret, not the service's
+    }
+    auto owner = target.owner.lock();
+    if (!owner) {
+        vhost_log().info("[{}] 502 for {}: the client is offline", target.proxy, peer_);
+        co_await send_error(http::status::bad_gateway, "The service's tunnel client is offline.",
+                            false);
+        co_return false;
+    }
+    const bool switching = is_switch(req);
+    rewrite_request(req, target);
+    if (!upstream_usable(target.proxy) && !open_upstream(target, *owner)) {
+        co_await send_error(http::status::bad_gateway, "The service cannot be reached.", false);
+        co_return false;
+    }
+
+    request_sent_ = false;
+    awaiting_response_ = false;
+    exchange_done_ = false;
+    response_started_ = false;
+    keep_alive_ = false;
+    request_fault_ = request_fault::none;
+    upstream_timed_out_ = false;
+    deadline_ = clock::time_point::max();
+    co_await (send_request(parser) && relay_response(parser, switching) && watch_upstream());
+    if (!keep_alive_) close_upstream();
+    co_return keep_alive_ && !switching;
+}
+
+void http_connection::rewrite_request(http::request<http::buffer_body>& req,
+                                      const vhost_target& target) const {
+    const std::string host(req[http::field::host]);
+    const auto forwarded_for = req["X-Forwarded-For"];
+    req.set("X-Forwarded-For",
+            forwarded_for.empty() ? peer_ip_ : fmt::format("{}, {}", forwarded_for, peer_ip_));
+    req.set("X-Forwarded-Proto", "http");
+    req.set("X-Forwarded-Host", host);
+    req.set("X-Real-IP", peer_ip_);
+    if (!target.host_header_rewrite.empty()) req.set(http::field::host, target.host_header_rewrite);
+    for (const auto& [name, value] : target.request_headers) req.set(name, value);
+}
+
+// ---- upstream ----
+
+bool http_connection::upstream_usable(const std::string& proxy) {
+    if (!upstream_ || !upstream_->is_open() || upstream_proxy_ != proxy) return false;
+    // A kept-alive upstream the service has closed meanwhile reads EOF (or has
+    // stray bytes): do not send the next request into it.
+    char probe;
+    const auto n = ::recv(upstream_->native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && upstream_buffer_.size() == 0)
+        return true;
+    close_upstream();
+    return false;
+}
+
+bool http_connection::open_upstream(const vhost_target& target, client_session& owner) {
+    upstream_socket near(strand_), far(st_.io);
+    error_code ec;
+    asio::local::connect_pair(near, far, ec);
+    if (ec) {
+        vhost_log().warn("[{}] cannot make a socketpair: {}", target.proxy, ec.message());
+        return false;
+    }
+    owner.dispatch(target.proxy, client_session::stream_socket(std::move(far)), peer_);
+    close_upstream();
+    upstream_.emplace(std::move(near));
+    upstream_proxy_ = target.proxy;
+    upstream_buffer_.clear();
+    return true;
+}
+
+// Only closes: a pending operation may still refer to the socket, which
+// stays until open_upstream() replaces it between exchanges.
+void http_connection::close_upstream() {
+    error_code ignored;
+    if (upstream_) upstream_->close(ignored);
+}
+
+// The service must make progress while we wait on it: an answer within
+// response_timeout once the request is sent, and no longer stalls while
+// the response body comes. The watchdog closes a silent upstream.
+void http_connection::set_deadline(clock::time_point at) {
+    const bool sooner = at < deadline_;
+    deadline_ = at;
+    if (sooner) watchdog_.cancel();
+}
+
+awaitable<void> http_connection::watch_upstream() {
+    while (!exchange_done_) {
+        watchdog_.expires_at(deadline_);
+        co_await watchdog_.async_wait(nothrow);
+        if (exchange_done_) break;
+        if (clock::now() >= deadline_) {
+            upstream_timed_out_ = true;
+            close_upstream();
+            break;
+        }
+    }
+}
+
+// ---- the exchange ----
+
+awaitable<void> http_connection::send_request(request_parser& parser) {
+    auto& req = parser.get();
+    http::request_serializer<http::buffer_body> serializer{req};
+    relay_buffer buffer;
+    auto fail = [this](request_fault fault) {
+        request_fault_ = fault;
+        close_upstream();
+    };
+
+    auto [ec, n] = co_await http::async_write_header(*upstream_, serializer, nothrow);
+    while (!ec) {
+        auto& body = req.body();
+        if (!parser.is_done()) {
+            body.data = buffer.data.get();
+            body.size = relay_chunk;
+            user_.expires_after(header_timeout_);
+            auto [rec, rn] = co_await http::async_read(user_, user_buffer_, parser, nothrow);
+            if (rec == http::error::need_buffer) rec = {};
+            if (rec) {
+                // The user went away, stalled or sent a bad body: the service
+                // gets no complete request, the user an error if still there.
+                fail(rec == http::error::body_limit ? request_fault::too_large
+                     : is_expected_error(rec) || timed_out(rec) || rec == http::error::partial_message
+                         ? request_fault::user_gone
+                         : request_fault::malformed);
+                co_return;
+            }
+            body.size = relay_chunk - body.size;
+            body.data = buffer.data.get();
+            body.more = !parser.is_done();
+        } else {
+            body.data = nullptr;
+            body.size = 0;
+            body.more = false;
+        }
+        std::tie(ec, n) = co_await http::async_write(*upstream_, serializer, nothrow);
+        if (ec == http::error::need_buffer) ec = {};
+        if (serializer.is_done()) break;
+    }
+    // A failed write means the upstream is gone; the response side reports it.
+    if (ec) co_return close_upstream();
+    request_sent_ = true;
+    if (awaiting_response_) set_deadline(clock::now() + target_->response_timeout);
+}
+
+awaitable<void> http_connection::relay_response(const request_parser& request, bool switching) {
+    const auto& req = request.get();
+    const bool head = req.method() == http::verb::head;
+    const bool connect = req.method() == http::verb::connect;
+    auto finish = [this] {
+        exchange_done_ = true;
+        watchdog_.cancel();
+    };
+
+    for (;;) {
+        response_parser parser;
+        parser.header_limit(max_response_header);
+        parser.body_limit(boost::none);
+        if (head || connect) parser.skip(true);
+
+        awaiting_response_ = true;
+        set_deadline(request_sent_ ? clock::now() + target_->response_timeout
+                                   : clock::time_point::max());
+        auto [ec, n] =
+            co_await http::async_read_header(*upstream_, upstream_buffer_, parser, nothrow);
+        awaiting_response_ = false;
+        deadline_ = clock::time_point::max();
+        if (ec) {
+            finish();
+            if (request_fault_ == request_fault::too_large) {
+                co_await send_error(http::status::payload_too_large,
+                                    "The request body is too large.", false);
+            } else if (request_fault_ == request_fault::malformed) {
+                co_await send_error(http::status::bad_request, "The request body is malformed.",
+                                    false);
+            } else if (request_fault_ == request_fault::user_gone) {
+                // nobody to answer
+            } else if (upstream_timed_out_) {
+                vhost_log().info("[{}] 504 for {}: no answer in {} ms", target_->proxy, peer_,
+                                 target_->response_timeout.count());
+                co_await send_error(http::status::gateway_timeout,
+                                    "The service did not answer in time.", false);
+            } else {
+                vhost_log().info("[{}] 502 for {}: {}", target_->proxy, peer_,
+                                 ec == http::error::end_of_stream
+                                     ? std::string("the service closed the connection")
+                                     : ec.message());
+                co_await send_error(http::status::bad_gateway, "The service did not answer.",
+                                    false);
+            }
+            co_return;
+        }
+
+        auto& res = parser.get();
+        const auto code = res.result_int();
+        const bool switched =
+            switching && ((connect && code / 100 == 2) || (!connect && code == 101));
+        if (code / 100 == 1 && !switched) {
+            // 100 Continue and friends go to the user as they come.
+            http::response_serializer<http::buffer_body> serializer{res};
+            user_.expires_after(header_timeout_);
+            auto [wec, wn] = co_await http::async_write_header(user_, serializer, nothrow);
+            response_started_ = true;
+            if (wec) {
+                finish();
+                co_return close_upstream();
+            }
+            continue;
+        }
+        for (const auto& [name, value] : target_->response_headers) res.set(name, value);
+        if (switched) {
+            finish();
+            http::response_serializer<http::buffer_body> serializer{res};
+            user_.expires_after(header_timeout_);
+            auto [wec, wn] = co_await http::async_write_header(user_, serializer, nothrow);
+            response_started_ = true;
+            if (!wec) co_await pipe();
+            co_return;
+        }
+        // The user's connection is kept when both ends want it and the body
+        // has its own framing; the upstream when the service keeps it.
+        const bool upstream_keeps = res.keep_alive() && !parser.need_eof();
+        keep_alive_ = req.keep_alive() && !parser.need_eof() && request_sent_;
+        res.keep_alive(keep_alive_);
+        co_await relay_body_to_user(parser);
+        finish();
+        if (!upstream_keeps) close_upstream();
+        co_return;
+    }
+}
+
+awaitable<void> http_connection::relay_body_to_user(response_parser& parser) {
+    auto& res = parser.get();
+    http::response_serializer<http::buffer_body> serializer{res};
+    relay_buffer buffer;
+    user_.expires_after(header_timeout_);
+    auto [ec, n] = co_await http::async_write_header(user_, serializer, nothrow);
+    response_started_ = true;
+    while (!ec) {
+        auto& body = res.body();
+        if (!parser.is_done()) {
+            body.data = buffer.data.get();
+            body.size = relay_chunk;
+            set_deadline(clock::now() + target_->response_timeout);
+            auto [rec, rn] =
+                co_await http::async_read(*upstream_, upstream_buffer_, parser, nothrow);
+            deadline_ = clock::time_point::max();
+            if (rec == http::error::need_buffer) rec = {};
+            if (rec) break;  // cut short: the user sees the connection close
+            body.size = relay_chunk - body.size;
+            body.data = buffer.data.get();
+            body.more = !parser.is_done();
+        } else {
+            body.data = nullptr;
+            body.size = 0;
+            body.more = false;
+        }
+        user_.expires_after(header_timeout_);
+        std::tie(ec, n) = co_await http::async_write(user_, serializer, nothrow);
+        if (ec == http::error::need_buffer) ec = {};
+        if (serializer.is_done()) co_return;
+    }
+    keep_alive_ = false;
+    close_upstream();
+}
+
+// After a 101 (or a CONNECT's 2xx) bytes flow both ways as they are, with
+// half-close kept, until both directions are done.
+awaitable<void> http_connection::pipe() {
+    user_.expires_never();
+    keep_alive_ = false;
+    auto& up = *upstream_;
+    auto& user_socket = user_.socket();
+
+    auto copy = [](auto& from, auto& to, beast::flat_buffer& pending) -> awaitable<void> {
+        if (pending.size() > 0) {
+            auto [ec, n] = co_await asio::async_write(to, pending.data(), nothrow);
+            pending.consume(pending.size());
+            if (ec) co_return;
+        }
+        relay_buffer buffer;
+        for (;;) {
+            auto [rec, n] =
+                co_await from.async_read_some(asio::buffer(buffer.data.get(), relay_chunk), nothrow);
+            if (n > 0) {
+                auto [wec, wn] =
+                    co_await asio::async_write(to, asio::buffer(buffer.data.get(), n), nothrow);
+                if (wec) break;
+            }
+            if (rec) {
+                if (rec == asio::error::eof) {
+                    error_code ignored;
+                    to.shutdown(asio::socket_base::shutdown_send, ignored);
+                    co_return;
+                }
+                break;
+            }
+        }
+        error_code ignored;  // a broken direction ends both
+        from.close(ignored);
+        to.close(ignored);
+    };
+    co_await (copy(user_socket, up, user_buffer_) && copy(up, user_socket, upstream_buffer_));
+}
+
+// ---- answers of our own ----
+
+awaitable<void> http_connection::send_error(http::status status, std::string_view detail,
+                                            bool keep_alive, std::string_view authenticate) {
+    if (response_started_) co_return;  // too late for a status: just close
+    response_started_ = true;
+    http::response<http::string_body> res{status, 11};
+    res.set(http::field::server, "burrow");
+    res.set(http::field::content_type, "text/html; charset=utf-8");
+    res.set(http::field::cache_control, "no-store");
+    if (!authenticate.empty()) res.set(http::field::www_authenticate, authenticate);
+    const auto reason = http::obsolete_reason(status);
+    res.body() = fmt::format(
+        "<!doctype html>\n<html><head><title>{0} {1}</title></head>\n"
+        "<body><h1>{0} {1}</h1><p>{2}</p><hr><p>burrow</p></body></html>\n",
+        static_cast<unsigned>(status), std::string_view(reason.data(), reason.size()), detail);
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    user_.expires_after(header_timeout_);
+    auto [ec, n] = co_await http::async_write(user_, res, nothrow);
+    if (!ec && !keep_alive) co_await linger_close();
+}
+
+// Closing right after an error while the user still sends (a refused upload)
+// would reset the connection and could destroy our answer before it is read:
+// stop sending, drain a little for a short while, then close.
+awaitable<void> http_connection::linger_close() {
+    error_code ec;
+    user_.socket().shutdown(asio::socket_base::shutdown_send, ec);
+    if (ec) co_return;
+    relay_buffer buffer;
+    std::size_t drained = 0;
+    user_.expires_after(linger_time);
+    while (drained < max_linger_bytes) {
+        auto [rec, n] =
+            co_await user_.async_read_some(asio::buffer(buffer.data.get(), relay_chunk), nothrow);
+        if (rec) break;
+        drained += n;
+    }
+    user_.socket().close(ec);
+}
+
+}  // namespace
+
+void serve_http(server_state& st, tcp::socket socket) {
+    std::make_shared<http_connection>(st, std::move(socket))->start();
+}
+
+// ---- the listener ----
+
+struct vhost_listener::impl : std::enable_shared_from_this<impl> {
+    impl(server_state& s, kind k) : st(s), which(k), acceptor(asio::make_strand(s.io)), retry(acceptor.get_executor()) {}
+
+    void accept() {
+        acceptor.async_accept(asio::make_strand(st.io), [self = shared_from_this()](
+                                                              const error_code& ec,
+                                                              tcp::socket socket) {
+            if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+            if (ec) {
+                // Out of descriptors and the like: back off instead of spinning.
+                vhost_log().warn("accept failed: {}", ec.message());
+                self->retry.expires_after(200ms);
+                self->retry.async_wait([self](const error_code& e) {
+                    if (!e) self->accept();
+                });
+                return;
+            }
+            error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+            if (self->which == kind::http)
+                serve_http(self->st, std::move(socket));
+            else
+                serve_https(self->st, std::move(socket));
+            self->accept();
+        });
+    }
+
+    server_state& st;
+    kind which;
+    tcp::acceptor acceptor;
+    asio::steady_timer retry;
+    std::uint16_t port = 0;
+};
+
+vhost_listener::vhost_listener(server_state& st, kind k) : impl_(std::make_shared<impl>(st, k)) {}
+
+vhost_listener::~vhost_listener() { stop(); }
+
+void vhost_listener::start() {
+    auto& im = *impl_;
+    const auto wanted =
+        im.which == kind::http ? im.st.config.vhost_http_port : im.st.config.vhost_https_port;
+    const char* name = im.which == kind::http ? "http" : "https";
+    error_code ec;
+    const auto address = asio::ip::make_address(im.st.config.proxy_bind_addr, ec);
+    if (!ec) im.acceptor.open(address.is_v6() ? tcp::v6() : tcp::v4(), ec);
+    if (!ec) im.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) im.acceptor.bind({address, wanted}, ec);
+    if (!ec) im.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        throw std::runtime_error(fmt::format("cannot listen for {} proxies on {}:{}: {}", name,
+                                             im.st.config.proxy_bind_addr, wanted, ec.message()));
+    im.port = im.acceptor.local_endpoint().port();
+    log::get("server").info("{} vhost listening on {}:{}", name, im.st.config.proxy_bind_addr,
+                            im.port);
+    asio::dispatch(im.acceptor.get_executor(), [self = impl_] { self->accept(); });
+}
+
+void vhost_listener::stop() {
+    asio::dispatch(impl_->acceptor.get_executor(), [self = impl_] {
+        error_code ignored;
+        self->acceptor.close(ignored);
+        self->retry.cancel();
+    });
+}
+
+std::uint16_t vhost_listener::port() const { return impl_->port; }
+
+}  // namespace burrow
