@@ -1,4 +1,4 @@
-#include "server/vhost_router.hpp"
+#include "common/vhost_router.hpp"
 
 #include <string>
 
