@@ -645,6 +645,7 @@ server_config parse_server_config(std::string_view text, const std::string& path
             !problem.empty() || cfg.subdomain_host.starts_with("*"))
             root.problem(*root.get("subdomain_host"), "subdomain_host",
                          problem.empty() ? "must be a plain domain such as example.com" : problem);
+        for (auto& c : cfg.subdomain_host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
     root.read("vhost_header_timeout", cfg.vhost_header_timeout, 1, 24 * 3600);
     root.read("vhost_max_body_size", cfg.vhost_max_body_size, 0,

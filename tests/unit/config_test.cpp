@@ -262,9 +262,92 @@ TEST(config_parse, pool_count_is_at_most_64) {
     EXPECT_EQ(parse_client_config(client_base + "[transport]\npool_count = 0\n", "t").transport.pool_count, 0u);
 }
 
-TEST(config_parse, only_tcp_proxies_are_supported) {
-    expect_one(client_problems(client_base + "[[proxies]]\nname = \"nas\"\ntype = \"http\"\nlocal_port = 5000\n"),
-               8, 8, "proxies[0].type", "proxy type \"http\" is not supported yet");
+const std::string http_proxy_head =
+    "[[proxies]]\n"              // line 6
+    "name = \"nas\"\n"           // line 7
+    "type = \"http\"\n"          // line 8
+    "local_port = 5000\n";       // line 9
+
+TEST(config_parse, http_proxy_with_every_key) {
+    const auto cfg = parse_client_config(
+        client_base + http_proxy_head +
+            "custom_domains = [\"nas.example.com\", \"*.example.org\"]\n"
+            "subdomain = \"nas\"\n"
+            "locations = [\"/\", \"/api\"]\n"
+            "host_header_rewrite = \"nas.local\"\n"
+            "request_headers = { \"X-From\" = \"burrow\" }\n"
+            "response_headers = { \"X-Frame-Options\" = \"DENY\" }\n"
+            "http_user = \"me\"\n"
+            "http_password = \"secret\"\n"
+            "response_timeout = 5\n",
+        "t");
+    ASSERT_EQ(cfg.proxies.size(), 1u);
+    const auto& p = cfg.proxies[0];
+    EXPECT_EQ(p.type, "http");
+    EXPECT_EQ(p.custom_domains, (std::vector<std::string>{"nas.example.com", "*.example.org"}));
+    EXPECT_EQ(p.subdomain, "nas");
+    EXPECT_EQ(p.locations, (std::vector<std::string>{"/", "/api"}));
+    EXPECT_EQ(p.host_header_rewrite, "nas.local");
+    ASSERT_EQ(p.request_headers.size(), 1u);
+    EXPECT_EQ(p.request_headers[0], (std::pair<std::string, std::string>{"X-From", "burrow"}));
+    ASSERT_EQ(p.response_headers.size(), 1u);
+    EXPECT_EQ(p.http_user, "me");
+    EXPECT_EQ(p.http_password, "secret");
+    EXPECT_EQ(p.response_timeout, 5u);
+}
+
+TEST(config_parse, http_proxy_needs_a_domain) {
+    expect_one(client_problems(client_base + http_proxy_head), 6, 1, "proxies[0].custom_domains",
+               "a http proxy needs custom_domains or subdomain");
+}
+
+TEST(config_parse, http_proxy_problems_point_at_the_value) {
+    const auto with = [](const std::string& line) {
+        return client_problems(client_base + http_proxy_head + "custom_domains = [\"a.example.com\"]\n" + line);
+    };
+    expect_one(client_problems(client_base + http_proxy_head + "custom_domains = [\"ok.test\", \"bad_name.test\"]\n"),
+               10, 30, "proxies[0].custom_domains[1]", "character '_' is not allowed");
+    expect_one(with("remote_port = 80\n"), 11, 15, "proxies[0].remote_port", "vhost_http_port");
+    expect_one(with("locations = [\"api\"]\n"), 11, 14, "proxies[0].locations[0]", "must start with '/'");
+    expect_one(with("subdomain = \"a.b\"\n"), 11, 13, "proxies[0].subdomain", "single label");
+    expect_one(with("request_headers = { \"Content-Length\" = \"1\" }\n"), 11, 21,
+               "proxies[0].request_headers.Content-Length", "frames the message");
+    expect_one(with("request_headers = { \"Host\" = \"x\" }\n"), 11, 21, "proxies[0].request_headers.Host",
+               "host_header_rewrite");
+    expect_one(with("response_headers = { \"X-A\" = \"a\\r\\nX-B: b\" }\n"), 11, 22,
+               "proxies[0].response_headers.X-A", "line break");
+    expect_one(with("http_user = \"me\"\n"), 6, 1, "proxies[0].http_password", "required when http_user is set");
+    expect_one(with("response_timeout = 0\n"), 11, 20, "proxies[0].response_timeout", "between 1 and 86400");
+}
+
+TEST(config_parse, tcp_and_https_proxies_reject_http_only_keys) {
+    expect_one(client_problems(client_base + "[[proxies]]\nname = \"s\"\nlocal_port = 22\ncustom_domains = [\"a.test\"]\n"),
+               9, 1, "proxies[0].custom_domains", "unknown key");
+    expect_one(client_problems(client_base + "[[proxies]]\nname = \"s\"\ntype = \"https\"\nlocal_port = 443\n"
+                                             "custom_domains = [\"a.test\"]\nlocations = [\"/x\"]\n"),
+               11, 1, "proxies[0].locations", "unknown key");
+    expect_one(client_problems(client_base + "[[proxies]]\nname = \"s\"\ntype = \"udp\"\nlocal_port = 1\n"), 8, 8,
+               "proxies[0].type", "unknown proxy type \"udp\" (expected tcp, http or https)");
+}
+
+TEST(config_parse, server_vhost_keys) {
+    const auto cfg = parse_server_config(
+        "vhost_http_port = 8080\nvhost_https_port = 8443\nsubdomain_host = \"Example.com\"\n"
+        "vhost_header_timeout = 5\nvhost_max_body_size = 1048576\n[auth]\ntoken = \"t\"\n",
+        "t");
+    EXPECT_EQ(cfg.vhost_http_port, 8080);
+    EXPECT_EQ(cfg.vhost_https_port, 8443);
+    EXPECT_EQ(cfg.vhost_header_timeout, 5u);
+    EXPECT_EQ(cfg.vhost_max_body_size, 1048576u);
+    const auto defaults = parse_server_config("[auth]\ntoken = \"t\"\n", "t");
+    EXPECT_EQ(defaults.vhost_http_port, 0);
+    EXPECT_EQ(defaults.vhost_https_port, 0);
+    EXPECT_EQ(defaults.vhost_header_timeout, 60u);
+    EXPECT_EQ(defaults.vhost_max_body_size, 0u);
+    expect_one(server_problems("subdomain_host = \"*.example.com\"\n[auth]\ntoken = \"t\"\n"), 1, 18,
+               "subdomain_host", "plain domain");
+    expect_one(server_problems("vhost_http_port = 80\nvhost_https_port = 80\n[auth]\ntoken = \"t\"\n"), 2, 20,
+               "vhost_https_port", "must differ");
 }
 
 TEST(config_parse, malformed_fingerprints) {
