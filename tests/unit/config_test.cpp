@@ -567,6 +567,7 @@ TEST(config_parse, all_problems_are_collected) {
 class example_configs : public ::testing::Test {
 protected:
     scoped_env token_{"BURROW_TOKEN", "example-token"};
+    scoped_env password_{"NAS_PASSWORD", "example-password"};
     std::filesystem::path conf_ = std::filesystem::path(BURROW_SOURCE_DIR) / "conf";
 };
 
@@ -582,6 +583,9 @@ TEST_F(example_configs, server_toml_loads) {
     EXPECT_EQ(cfg.allow_ports[0].first, 6000);
     EXPECT_EQ(cfg.allow_ports[0].last, 6100);
     EXPECT_EQ(cfg.allow_ports[1].first, 7022);
+    EXPECT_EQ(cfg.vhost_http_port, 8080);
+    EXPECT_EQ(cfg.vhost_https_port, 8443);
+    EXPECT_EQ(cfg.subdomain_host, "example.com");
 }
 
 TEST_F(example_configs, client_toml_loads) {
@@ -590,7 +594,7 @@ TEST_F(example_configs, client_toml_loads) {
     EXPECT_EQ(cfg.auth.token, "example-token");
     EXPECT_TRUE(cfg.tls.enable);
     EXPECT_EQ(cfg.tls.server_fingerprint.size(), 7u + 64u);
-    ASSERT_EQ(cfg.proxies.size(), 2u);
+    ASSERT_EQ(cfg.proxies.size(), 4u);
     EXPECT_EQ(cfg.proxies[0].name, "ssh");
     EXPECT_EQ(cfg.proxies[0].local_port, 22);
     EXPECT_EQ(cfg.proxies[0].remote_port, 6022);
@@ -598,6 +602,10 @@ TEST_F(example_configs, client_toml_loads) {
     EXPECT_EQ(cfg.proxies[1].type, "tcp");
     EXPECT_EQ(cfg.proxies[1].local_port, 5000);
     EXPECT_EQ(cfg.proxies[1].remote_port, 0);
+    EXPECT_EQ(cfg.proxies[2].type, "http");
+    EXPECT_EQ(cfg.proxies[2].custom_domains, std::vector<std::string>{"nas.example.com"});
+    EXPECT_EQ(cfg.proxies[2].http_password, "example-password");
+    EXPECT_EQ(cfg.proxies[3].type, "https");
 }
 
 TEST(config_load, relative_ca_file_is_resolved_against_the_config_directory) {
