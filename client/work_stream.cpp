@@ -40,7 +40,8 @@ public:
           addr_(proxy.local_addr),
           port_(proxy.local_port),
           tag_(std::move(tag)),
-          peer_(std::move(peer)) {}
+          peer_(std::move(peer)),
+          quiet_(proxy.type == "http") {}
 
     void start() {
         timer_.async_wait([self = shared_from_this()](const error_code& ec) {
@@ -50,6 +51,12 @@ public:
             error_code ignored;
             self->socket_.close(ignored);
         });
+        // An address needs no resolver (a thread hop and getaddrinfo per connection).
+        error_code not_an_address;
+        const auto address = asio::ip::make_address(addr_, not_an_address);
+        if (!not_an_address)
+            return connect(tcp::resolver::results_type::create(
+                tcp::endpoint(address, port_), addr_, std::to_string(port_)));
         resolver_.async_resolve(addr_, std::to_string(port_),
                                 [self = shared_from_this()](const error_code& ec,
                                                             tcp::resolver::results_type r) {
@@ -66,9 +73,14 @@ private:
                                 if (ec) return self->fail(ec);
                                 error_code ignored;
                                 self->socket_.set_option(tcp::no_delay(true), ignored);
-                                work_log().info("{} connected to local {}:{} for {}", self->tag_,
-                                                self->addr_, self->port_, self->peer_);
-                                self->bridge_->start(std::move(self->socket_), self->tag_);
+                                // An http proxy's connections carry requests for the
+                                // server's vhost: per connection lines would be noise.
+                                work_log().log(self->quiet_ ? spdlog::level::debug
+                                                            : spdlog::level::info,
+                                               "{} connected to local {}:{} for {}", self->tag_,
+                                               self->addr_, self->port_, self->peer_);
+                                self->bridge_->start(std::move(self->socket_), self->tag_, {}, {},
+                                                     self->quiet_);
                             });
     }
 
@@ -86,6 +98,7 @@ private:
     std::string addr_;
     std::uint16_t port_;
     std::string tag_, peer_;
+    bool quiet_;
     bool timed_out_ = false;
 };
 

@@ -110,10 +110,10 @@ void work_bridge::watch_idle() {
 }
 
 void work_bridge::start(stream_socket socket, std::string tag, socket_handler on_unusable,
-                        std::string already_read) {
+                        std::string already_read, bool quiet) {
     asio::dispatch(strand_, [self = shared_from_this(), s = std::move(socket),
                              tag = std::move(tag), h = std::move(on_unusable),
-                             first = std::move(already_read)]() mutable {
+                             first = std::move(already_read), quiet]() mutable {
         if (self->ended_) {
             if (h) h(std::move(s));
             return;
@@ -126,6 +126,7 @@ void work_bridge::start(stream_socket socket, std::string tag, socket_handler on
         if (ec) return self->abort(fmt::format("socket unusable: {}", ec.message()));
         self->socket_.non_blocking(true, ec);
         self->tag_ = std::move(tag);
+        self->quiet_ = quiet;
         self->started_at_ = std::chrono::steady_clock::now();
         self->mode_ = mode::pumping;
         self->issue_read();
@@ -334,8 +335,9 @@ void work_bridge::abort(const std::string& reason) {
 void work_bridge::end(bool ok) {
     if (!ended_ && mode_ == mode::pumping) {
         auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_);
-        work_log().info("{} closed: in {} B, out {} B, {:.2f} s", tag_, sent_, delivered_,
-                        secs.count());
+        work_log().log(quiet_ ? spdlog::level::debug : spdlog::level::info,
+                       "{} closed: in {} B, out {} B, {:.2f} s", tag_, sent_, delivered_,
+                       secs.count());
     }
     ended_ = true;
     ended_flag_ = true;

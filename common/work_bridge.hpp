@@ -97,9 +97,10 @@ public:
     // Starts pumping between `socket` and the stream; `already_read` (bytes
     // taken from the socket before, such as a TLS ClientHello) goes first.
     // When the bridge has already ended, `socket` is handed back through
-    // `on_unusable` instead.
+    // `on_unusable` instead. A `quiet` bridge logs its close at debug level
+    // (the HTTP vhost's upstream connections: the requests are what matters).
     void start(stream_socket socket, std::string tag, socket_handler on_unusable = {},
-               std::string already_read = {});
+               std::string already_read = {}, bool quiet = false);
     // Tells the peer why this connection cannot be served, then ends.
     void fail(std::string reason);
     // Ends at once: closes the socket and the stream.
@@ -172,6 +173,7 @@ private:
 
     inbound_stream inbound_;
     std::string tag_;
+    bool quiet_ = false;
     std::chrono::steady_clock::time_point started_at_;
 };
 

@@ -228,6 +228,7 @@ std::string client_session::register_vhost(const v1::ProxySpec& spec, v1::ProxyR
     result.set_ok(true);
     for (const auto& u : urls) result.add_urls(u);
     proxies_.emplace(spec.name(), nullptr);
+    if (spec.type() == "http") http_proxies_.insert(spec.name());
     proxy_log().info("[{}] proxy up: {} {} for client {}", spec.name(), spec.type(),
                      fmt::join(urls, ", "), who());
     return "";
@@ -240,6 +241,7 @@ void client_session::handle_close_proxy(const std::string& name) {
         it->second->stop();
     else
         st_.vhosts.remove(name);
+    http_proxies_.erase(name);
     st_.release_name(name, run_id_);
     proxy_log().info("[{}] proxy down: closed by client {}", name, who());
     proxies_.erase(it);
@@ -325,9 +327,12 @@ bool client_session::dispatch(std::string proxy, stream_socket socket, std::stri
                          socket = std::move(socket), peer = std::move(peer),
                          first = std::move(already_read)]() mutable {
         if (self->phase_ != phase::active) return self->paired_one();  // drops the user
+        const bool quiet = self->http_proxies_.contains(proxy);
         pending_conn conn{std::move(proxy), self->st_.next_conn_id++, std::move(peer),
-                          std::move(socket), std::chrono::steady_clock::now(), std::move(first)};
-        proxy_log().info("[{}/{}] open from {}", conn.proxy, conn.conn_id, conn.peer);
+                          std::move(socket), std::chrono::steady_clock::now(), std::move(first),
+                          quiet};
+        proxy_log().log(quiet ? spdlog::level::debug : spdlog::level::info,
+                        "[{}/{}] open from {}", conn.proxy, conn.conn_id, conn.peer);
         self->pair(std::move(conn));
     });
     return room;
@@ -357,15 +362,15 @@ void client_session::pair(pending_conn conn) {
         auto first = conn.already_read;
         work->start(std::move(conn.socket), std::move(tag),
                     [self = shared_from_this(), proxy = conn.proxy, id = conn.conn_id,
-                     peer = conn.peer, since = conn.since,
-                     first = conn.already_read](stream_socket s) {
-                        asio::post(self->strand_, [self, proxy, id, peer, since, first,
+                     peer = conn.peer, since = conn.since, first = conn.already_read,
+                     quiet = conn.quiet](stream_socket s) {
+                        asio::post(self->strand_, [self, proxy, id, peer, since, first, quiet,
                                                    s = std::move(s)]() mutable {
                             ++self->waiting_;
-                            self->pair({proxy, id, peer, std::move(s), since, first});
+                            self->pair({proxy, id, peer, std::move(s), since, first, quiet});
                         });
                     },
-                    std::move(first));
+                    std::move(first), conn.quiet);
         return paired_one();
     }
     if (phase_ != phase::active) return paired_one();

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -59,6 +60,7 @@ private:
         stream_socket socket;
         std::chrono::steady_clock::time_point since;
         std::string already_read;
+        bool quiet = false;  // an http upstream: logged at debug level
     };
 
     void read_next();
@@ -98,6 +100,7 @@ private:
 
     // http/https proxies have no listener of their own: nullptr (see vhost_table).
     std::map<std::string, std::shared_ptr<tcp_proxy>> proxies_;
+    std::set<std::string> http_proxies_;  // their connections are the vhost's upstreams
     std::deque<std::shared_ptr<work_bridge>> idle_;
     std::deque<pending_conn> pending_;
     std::uint32_t work_requested_ = 0;  // NewWork asked for and not yet arrived
