@@ -12,11 +12,14 @@ Subcommands:
                                        open N connections to 127.0.0.1:PORT (1 byte
                                        each) in batches, wait until COUNT_FILE reports
                                        N, sample the pids, write OUT.json, exit
-  report WORKDIR OUTDIR                build the markdown table and results.json
+  report WORKDIR OUTDIR                build the markdown tables and results.json
+                                       (sections listed in WORKDIR/meta.json)
+  wrk FILE                             print what parse_wrk makes of one wrk output
 """
 import asyncio
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -207,9 +210,27 @@ def load_json(path):
         return None
 
 
-def report_main(work, outdir):
-    meta = load_json(os.path.join(work, "meta.json")) or {}
-    meta["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+def median(values):
+    good = sorted(v for v in values if v is not None)
+    if not good:
+        return None
+    n = len(good)
+    return good[n // 2] if n % 2 else (good[n // 2 - 1] + good[n // 2]) / 2
+
+
+def verdict_ge(v, lim):
+    if v is None:
+        return "MISS (no result)"
+    return "PASS" if v >= lim else "MISS"
+
+
+def verdict_le(v, lim):
+    if v is None:
+        return "MISS (no result)"
+    return "PASS" if v <= lim else "MISS"
+
+
+def report_throughput(work, meta, lines, targets):
     rounds = int(meta.get("rounds", 1))
     tput = {}
     for key, _ in PATHS:
@@ -222,15 +243,12 @@ def report_main(work, outdir):
                 g, d = parse_iperf(os.path.join(work, f"iperf-{key}-P{streams}-r{r}.json"))
                 d["gbps"] = g
                 runs.append(d)
-            good = sorted(d["gbps"] for d in runs if d["gbps"] is not None)
-            med = good[len(good) // 2] if len(good) % 2 else (
-                (good[len(good) // 2 - 1] + good[len(good) // 2]) / 2 if good else None)
+            med = median(d["gbps"] for d in runs)
             errors = [d["error"] for d in runs if d.get("error")]
             tput[key][f"P{streams}"] = {"gbps": med, "rounds": runs,
                                         "error": "; ".join(errors) if errors else None}
     one = {k: tput[k]["P1"]["gbps"] for k, _ in PATHS}
 
-    lines = []
     lines.append(f"### Throughput (iperf3, {meta.get('seconds', '?')} s per run, loopback, "
                  f"median of {rounds} interleaved rounds)")
     lines.append("")
@@ -254,22 +272,17 @@ def report_main(work, outdir):
         lines.append(f"\n- {label} ({s}): iperf3 failed: {e}")
     lines.append("")
 
-    targets = []
     b = one["burrow_plain"]
-
-    def verdict(v, lim):
-        if v is None:
-            return "MISS (no result)"
-        return "PASS" if v >= lim else "MISS"
-
     r1 = ratio(b, one["ssh"])
     r2 = ratio(b, one["socat"])
     targets.append({"target": "Burrow TLS off, 1 stream >= 1.5x ssh -R", "value": r1,
-                    "limit": 1.5, "verdict": verdict(r1, 1.5)})
+                    "limit": 1.5, "verdict": verdict_ge(r1, 1.5)})
     targets.append({"target": "Burrow TLS off, 1 stream >= 0.8x socat chain", "value": r2,
-                    "limit": 0.8, "verdict": verdict(r2, 0.8)})
+                    "limit": 0.8, "verdict": verdict_ge(r2, 0.8)})
+    return tput
 
-    # memory
+
+def report_memory(work, meta, lines, targets):
     idle = load_json(os.path.join(work, "mem-idle.json"))
     busy = load_json(os.path.join(work, "mem-conns.json"))
     mem = {"idle": idle, "loaded": busy}
@@ -305,19 +318,185 @@ def report_main(work, outdir):
     lines.append("")
     pc_ok = per_conn is not None and per_conn <= 40
     targets.append({"target": "per-connection memory <= 40 KiB (server+client)",
-                    "value": per_conn, "limit": 40,
+                    "value": per_conn, "limit": 40, "unit": "KiB",
                     "verdict": "PASS" if pc_ok else ("MISS (no result)" if per_conn is None else "MISS")})
+    return mem
+
+
+# ---------------------------------------------------------------- http (wrk)
+HTTP_PATHS = [
+    ("direct", "nginx direct"),
+    ("haproxy", "haproxy 2-hop chain"),
+    ("ssh", "ssh -R"),
+    ("burrow", "Burrow http vhost, TLS off"),
+]
+HTTP_MODES = [("ka", "keep-alive"), ("close", "Connection: close")]
+
+_UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+def wrk_time_ms(text):
+    """'782.00us' / '1.81ms' / '2.00s' / '1.00m' -> milliseconds."""
+    m = re.fullmatch(r"([0-9.]+)(us|ms|s|m|h)", text.strip())
+    if not m:
+        raise ValueError(f"unknown wrk time '{text}'")
+    return float(m.group(1)) * _UNIT_MS[m.group(2)]
+
+
+def parse_wrk(path):
+    """Parse `wrk --latency` output: requests/s, p50/p75/p90/p99 (ms), counts, errors."""
+    d = {"rps": None, "p50_ms": None, "p99_ms": None, "requests": None,
+         "non2xx": 0, "socket_errors": {"connect": 0, "read": 0, "write": 0, "timeout": 0}}
+    try:
+        with open(path) as f:
+            txt = f.read()
+    except OSError as e:
+        d["error"] = f"missing result: {e}"
+        return d
+    m = re.search(r"^Requests/sec:\s+([0-9.]+)", txt, re.M)
+    if not m:
+        err = ""
+        try:
+            with open(os.path.splitext(path)[0] + ".err") as f:
+                err = f.read().strip()
+        except OSError:
+            pass
+        d["error"] = "no Requests/sec in wrk output: " + (err or txt.strip())[:200]
+        return d
+    d["rps"] = float(m.group(1))
+    dist = txt.split("Latency Distribution", 1)
+    if len(dist) == 2:
+        for pct, val in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", dist[1], re.M):
+            try:
+                d[f"p{pct}_ms"] = wrk_time_ms(val)
+            except ValueError as e:
+                d["error"] = str(e)
+    if d["p99_ms"] is None:
+        d.setdefault("error", "no latency distribution (run wrk with --latency)")
+    m = re.search(r"^\s*(\d+) requests in ([0-9.]+\w+), ([0-9.]+\w+) read", txt, re.M)
+    if m:
+        d["requests"] = int(m.group(1))
+        d["duration_ms"] = wrk_time_ms(m.group(2))
+        d["read"] = m.group(3)
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", txt)
+    if m:
+        d["socket_errors"] = dict(zip(("connect", "read", "write", "timeout"), map(int, m.groups())))
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", txt)
+    if m:
+        d["non2xx"] = int(m.group(1))
+    return d
+
+
+def report_http(work, meta, lines, targets):
+    rounds = int(meta.get("rounds", 1))
+    secs = meta.get("http_seconds", "?")
+    http = {}
+    for key, _ in HTTP_PATHS:
+        http[key] = {}
+        unavailable = None
+        try:
+            with open(os.path.join(work, f"http-unavailable-{key}.txt")) as f:
+                unavailable = f.read().strip()
+        except OSError:
+            pass
+        for mode, _ in HTTP_MODES:
+            runs = [parse_wrk(os.path.join(work, f"wrk-{key}-{mode}-r{r}.txt"))
+                    for r in range(1, rounds + 1)]
+            if unavailable:
+                for d in runs:
+                    d["error"] = "not run: " + unavailable
+            errors = sorted({d["error"] for d in runs if d.get("error")})
+            http[key][mode] = {
+                "rps": median(d["rps"] for d in runs),
+                "p50_ms": median(d["p50_ms"] for d in runs),
+                "p99_ms": median(d["p99_ms"] for d in runs),
+                "requests": sum(d["requests"] or 0 for d in runs),
+                "non2xx": sum(d["non2xx"] for d in runs),
+                "socket_errors": sum(sum(d["socket_errors"].values()) for d in runs),
+                "rounds": runs,
+                "error": "; ".join(errors) if errors else None,
+            }
+
+    lines.append(f"### HTTP (wrk -t2 -c50 --latency, {secs} s per run, 1 KiB file from nginx, "
+                 f"loopback, median of {rounds} interleaved rounds)")
+    lines.append("")
+    lines.append("Connection: close makes every request a new connection, so its req/s is new connections/s.")
+    lines.append("")
+    lines.append("| path | keep-alive req/s | p50 ms | p99 ms | Connection: close req/s | p50 ms | p99 ms | bad responses / socket errors |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for key, label in HTTP_PATHS:
+        ka, cl = http[key]["ka"], http[key]["close"]
+        bad = f"{ka['non2xx'] + cl['non2xx']} / {ka['socket_errors'] + cl['socket_errors']}"
+        lines.append(f"| {label} | {fmt(ka['rps'], 0)} | {fmt(ka['p50_ms'])} | {fmt(ka['p99_ms'])} | "
+                     f"{fmt(cl['rps'], 0)} | {fmt(cl['p50_ms'])} | {fmt(cl['p99_ms'])} | {bad} |")
+    lines.append("")
+
+    # Burrow against the baselines, per mode. A Burrow run that answered with
+    # errors does not count as a pass, however fast it was.
+    checks = [
+        ("req/s: Burrow / ssh -R", ">= 4", 4.0, verdict_ge,
+         lambda m: ratio(http["burrow"][m]["rps"], http["ssh"][m]["rps"])),
+        ("req/s: Burrow / haproxy 2-hop", ">= 0.5", 0.5, verdict_ge,
+         lambda m: ratio(http["burrow"][m]["rps"], http["haproxy"][m]["rps"])),
+        ("p99: Burrow / haproxy 2-hop", "<= 2", 2.0, verdict_le,
+         lambda m: ratio(http["burrow"][m]["p99_ms"], http["haproxy"][m]["p99_ms"])),
+    ]
+    lines.append("| ratio | target | keep-alive | verdict | Connection: close | verdict |")
+    lines.append("|---|---:|---:|---|---:|---|")
+    for name, shown_lim, lim, judge, value in checks:
+        cells = []
+        for mode, mlabel in HTTP_MODES:
+            v = value(mode)
+            verdict = judge(v, lim)
+            b = http["burrow"][mode]
+            if v is not None and (b["non2xx"] or b["socket_errors"]):
+                verdict = "MISS (errors)"
+            cells += [f"{fmt(v)}x" if v is not None else "n/a", f"**{verdict}**"]
+            targets.append({"target": f"HTTP {mlabel}, {name} {shown_lim}", "value": v,
+                            "limit": lim, "verdict": verdict})
+        lines.append(f"| {name} | {shown_lim} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for mode, mlabel in HTTP_MODES:
+        lines.append(f"{mlabel} req/s per round: " + "; ".join(
+            f"{label}: " + " ".join(fmt(d["rps"], 0) for d in http[key][mode]["rounds"])
+            for key, label in HTTP_PATHS))
+        lines.append("")
+    for key, label in HTTP_PATHS:
+        for mode, mlabel in HTTP_MODES:
+            e = http[key][mode]
+            if e["error"]:
+                lines.append(f"- {label} ({mlabel}): {e['error']}")
+            elif e["non2xx"] or e["socket_errors"]:
+                lines.append(f"- {label} ({mlabel}): {e['non2xx']} non-2xx/3xx responses, "
+                             f"{e['socket_errors']} socket errors in {e['requests']} requests")
+    if lines[-1] != "":
+        lines.append("")
+    return http
+
+
+def report_main(work, outdir):
+    meta = load_json(os.path.join(work, "meta.json")) or {}
+    meta["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    sections = meta.get("sections", ["tcp", "mem"])
+    lines, targets = [], []
+    result = {"meta": meta}
+    if "tcp" in sections:
+        result["throughput"] = report_throughput(work, meta, lines, targets)
+    if "mem" in sections:
+        result["memory"] = report_memory(work, meta, lines, targets)
+    if "http" in sections:
+        result["http"] = report_http(work, meta, lines, targets)
 
     lines.append("### Targets")
     lines.append("")
     for t in targets:
         v = t["value"]
-        shown = "n/a" if v is None else (f"{v:.1f} KiB" if "KiB" in t["target"] else f"{v:.2f}x")
+        shown = "n/a" if v is None else (f"{v:.1f} KiB" if t.get("unit") == "KiB" else f"{v:.2f}x")
         lines.append(f"- {t['target']}: {shown} -> **{t['verdict']}**")
 
     text = "\n".join(lines) + "\n"
     print(text, end="")
-    result = {"meta": meta, "throughput": tput, "memory": mem, "targets": targets}
+    result["targets"] = targets
     os.makedirs(outdir, exist_ok=True)
     write_json(os.path.join(outdir, "results.json"), result)
     write_text(os.path.join(outdir, "results.md"), text)
@@ -342,6 +521,8 @@ def main(argv):
         open_main(int(argv[2]), int(argv[3]), argv[4], float(argv[5]), argv[6], argv[7:])
     elif cmd == "report":
         report_main(argv[2], argv[3])
+    elif cmd == "wrk":
+        print(json.dumps(parse_wrk(argv[2]), indent=2))
     else:
         print(__doc__, file=sys.stderr)
         return 2
