@@ -172,6 +172,33 @@ std::uint16_t free_port() {
     return p;
 }
 
+bool wait_listening(std::uint16_t port, milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (int fd = connect_tcp(port); fd >= 0) {
+            close(fd);
+            return true;
+        }
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(20ms);  // polling the port, not waiting for time
+    }
+}
+
+fd_deadline::fd_deadline(int fd, milliseconds limit)
+    : watchdog_([this, fd, limit] {
+          std::unique_lock lock(mutex_);
+          if (!done_cv_.wait_for(lock, limit, [this] { return done_; })) ::shutdown(fd, SHUT_RDWR);
+      }) {}
+
+fd_deadline::~fd_deadline() {
+    {
+        std::lock_guard lock(mutex_);
+        done_ = true;
+    }
+    done_cv_.notify_all();
+    watchdog_.join();
+}
+
 int connect_tcp(std::uint16_t port) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
@@ -347,6 +374,12 @@ std::uint16_t burrow_lab::proxy_port(const process& client, const std::string& n
     auto p = client.wait_log(R"(\[)" + name + R"(\] proxy up: remote port (\d+))", timeout,
                              occurrence);
     return p ? static_cast<std::uint16_t>(std::stoi(*p)) : 0;
+}
+
+std::optional<std::string> burrow_lab::proxy_event(const process& client, const std::string& name,
+                                                   const std::string& event,
+                                                   milliseconds timeout) {
+    return client.wait_log(R"(\[)" + name + R"(\] proxy )" + event + R"(: ([^\n]*))", timeout);
 }
 
 }  // namespace burrow::e2e

@@ -8,9 +8,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -82,6 +85,24 @@ std::string recv_all(int fd, milliseconds timeout = 60s);  // until EOF
 std::string random_bytes(std::size_t n, std::uint32_t seed);
 std::string sha256_hex(const std::string& data);
 std::uint16_t free_port();
+// Connects to 127.0.0.1:port until it accepts (a peer that just started); false on timeout.
+bool wait_listening(std::uint16_t port, milliseconds timeout = 10s);
+
+// Shuts `fd` down (both ways) if it is still in use after `limit`, so that a
+// blocking read or write in a test cannot hang it. Disarmed at destruction.
+class fd_deadline {
+public:
+    fd_deadline(int fd, milliseconds limit);
+    ~fd_deadline();
+    fd_deadline(const fd_deadline&) = delete;
+    fd_deadline& operator=(const fd_deadline&) = delete;
+
+private:
+    std::mutex mutex_;
+    std::condition_variable done_cv_;
+    bool done_ = false;
+    std::thread watchdog_;
+};
 
 // A local service: accepts on an ephemeral port, runs `handler(fd)` in a
 // thread per connection (test traffic only), closes fd after the handler.
@@ -130,6 +151,10 @@ public:
                               const std::string& extra = "", const std::string& token = "") const;
     std::unique_ptr<process> start_client(const std::string& config_text,
                                           const std::string& name = "client");
+    // A client whose proxies are `proxies_toml`: [[proxies]] tables written by the test.
+    std::unique_ptr<process> start_client_with(const std::string& proxies_toml) {
+        return start_client(client_config({}) + proxies_toml);
+    }
     // Starts a client with one tcp proxy and waits for it: {client, remote port};
     // the port is 0 when the proxy did not come up.
     struct exposed {
@@ -142,6 +167,11 @@ public:
     // Waits for "[name] proxy up: remote port N" and returns N (0 on timeout).
     static std::uint16_t proxy_port(const process& client, const std::string& name,
                                     int occurrence = 1, milliseconds timeout = 15s);
+    // Waits for the client's "[name] proxy <event>: <text>" line (event "up" or
+    // "rejected") and returns <text>; nullopt on timeout.
+    static std::optional<std::string> proxy_event(const process& client, const std::string& name,
+                                                  const std::string& event = "up",
+                                                  milliseconds timeout = 15s);
 
     static constexpr const char* token = "e2e-token-7f3a9c";
 

@@ -1,0 +1,721 @@
+// HTTP vhost end to end: real burrow-server and burrow-client processes, curl
+// and raw sockets as users, nginx and a small Python HTTP server as the home
+// services, Beast for keep-alive and WebSocket peers. Everything on 127.0.0.1;
+// host names reach the vhost port through curl --resolve or a Host header.
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <future>
+#include <sstream>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace burrow::e2e {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace websocket = beast::websocket;
+using tcp = boost::asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+constexpr auto npos = std::string::npos;
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+    for (auto at = s.find(from); at != npos; at = s.find(from, at + to.size()))
+        s.replace(at, from.size(), to);
+    return s;
+}
+
+// ---- peers: the services at home ----
+
+// A program listening on a free loopback port, ready once it accepts.
+class served_peer {
+public:
+    std::uint16_t port() const { return port_; }
+    const temp_dir& dir() const { return dir_; }
+
+protected:
+    void launch(const std::vector<std::string>& argv) {
+        proc_ = std::make_unique<process>(argv, dir_.file("peer.log"));
+        if (!wait_listening(port_))
+            throw std::runtime_error(argv[0] + " did not listen:\n" + proc_->log());
+    }
+
+    temp_dir dir_;
+    std::uint16_t port_ = free_port();
+    std::unique_ptr<process> proc_;
+};
+
+// nginx with one server block; files to serve go under dir()/www first. Every
+// path it writes is in its own directory. One process (no master/worker pair),
+// so that killing its pid leaves no orphaned worker behind.
+constexpr const char* nginx_conf = R"(master_process off;
+error_log @DIR@/error.log;
+pid @DIR@/nginx.pid;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path @DIR@/body;
+    proxy_temp_path @DIR@/proxy;
+    fastcgi_temp_path @DIR@/fcgi;
+    uwsgi_temp_path @DIR@/uwsgi;
+    scgi_temp_path @DIR@/scgi;
+    server {
+        listen 127.0.0.1:@PORT@ @LISTEN@;
+        root @DIR@/www;
+        @BODY@
+    }
+}
+)";
+
+class nginx_peer : public served_peer {
+public:
+    void start(const std::string& server_body, const std::string& listen_options = "") {
+        std::string conf = nginx_conf;
+        for (const auto& [key, value] :
+             std::map<std::string, std::string>{{"@BODY@", server_body},
+                                                {"@DIR@", dir_.path()},
+                                                {"@PORT@", std::to_string(port_)},
+                                                {"@LISTEN@", listen_options}})
+            conf = replace_all(conf, key, value);
+        write_text(dir_.file("nginx.conf"), conf);
+        launch({"/usr/sbin/nginx", "-e", dir_.file("error.log"), "-p", dir_.path(), "-c",
+                dir_.file("nginx.conf"), "-g", "daemon off;"});
+    }
+    void put(const std::string& name, const std::string& bytes) const {
+        std::filesystem::create_directories(dir_.file("www"));
+        write_text(dir_.file("www/" + name), bytes);
+    }
+};
+
+// Answers every request (any method, keep-alive, chunked or sized body) with
+// text/plain lines: "backend=NAME", "path=...", "body=SIZE SHA256" and the
+// request headers as "lowercased-name: value"; response header X-Backend: NAME.
+constexpr const char* app_script = R"(
+import hashlib, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def exactly(self, n):
+        while n > 0:
+            data = self.rfile.read(min(n, 1 << 16))
+            if not data:
+                raise ConnectionError("body cut short")
+            n -= len(data)
+            yield data
+
+    def body(self):
+        if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
+            yield from self.exactly(int(self.headers.get("Content-Length", "0")))
+            return
+        while True:
+            size = int(self.rfile.readline().split(b";")[0], 16)
+            if size == 0:
+                while self.rfile.readline().strip():
+                    pass
+                return
+            yield from self.exactly(size)
+            self.rfile.readline()
+
+    def answer(self):
+        digest, size = hashlib.sha256(), 0
+        for data in self.body():
+            digest.update(data)
+            size += len(data)
+        lines = [f"backend={sys.argv[2]}", f"path={self.path}", f"body={size} {digest.hexdigest()}"]
+        lines += [f"{k.lower()}: {v}" for k, v in self.headers.items()]
+        out = ("\n".join(lines) + "\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(out)))
+        self.send_header("X-Backend", sys.argv[2])
+        self.end_headers()
+        self.wfile.write(out)
+
+    do_GET = do_POST = do_PUT = answer
+
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+)";
+
+class app_peer : public served_peer {
+public:
+    explicit app_peer(const std::string& name) {
+        write_text(dir_.file("app.py"), app_script);
+        launch({"/usr/bin/python3", dir_.file("app.py"), std::to_string(port_), name});
+    }
+};
+
+// ---- users ----
+
+// The status code of a response head "HTTP/1.x NNN ..."; 0 for anything else.
+int status_of(const std::string& head) {
+    return head.rfind("HTTP/1.", 0) == 0 && head.size() >= 12 ? std::atoi(head.c_str() + 9) : 0;
+}
+
+struct http_reply {
+    int status = 0;       // of the final response; 0 when there was none
+    std::string headers;  // the final response's header block
+    std::string body;
+    std::string note;  // curl's exit code and messages, or the socket error
+
+    std::string header(const std::string& name) const {
+        const auto want = lower(name) + ":";
+        for (std::size_t at = 0, end; at < headers.size(); at = end + 2) {
+            end = std::min(headers.find("\r\n", at), headers.size());
+            const auto line = headers.substr(at, end - at);
+            if (lower(line.substr(0, want.size())) == want) {
+                const auto value = line.substr(want.size());
+                return value.substr(std::min(value.find_first_not_of(' '), value.size()));
+            }
+        }
+        return "";
+    }
+};
+
+std::ostream& operator<<(std::ostream& os, const http_reply& r) {
+    return os << "status " << r.status << "\n"
+              << r.headers << "\nbody[0:300]: " << r.body.substr(0, 300) << "\nnote: " << r.note;
+}
+
+// `scheme://host:port/path` with host resolved to 127.0.0.1; `extra` are curl options.
+http_reply curl(std::uint16_t port, const std::string& host, const std::string& path,
+                const std::vector<std::string>& extra = {}, const std::string& scheme = "http") {
+    temp_dir d;
+    const auto host_port = host + ":" + std::to_string(port);
+    std::vector<std::string> argv{"/usr/bin/curl", "-sS", "--noproxy", "*", "--max-time", "40"};
+    argv.insert(argv.end(), {"--resolve", host_port + ":127.0.0.1", "-D", d.file("head"), "-o",
+                             d.file("body")});
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(scheme + "://" + host_port + path);
+    const auto r = run(argv, 50s);
+    http_reply out;
+    out.note = "exit " + std::to_string(r.code) + ": " + r.output;
+    out.body = slurp(d.file("body"));
+    // The last header block is the final response (after any 100 Continue).
+    const auto head = slurp(d.file("head"));
+    for (std::size_t at = 0, end; at < head.size(); at = end + 4) {
+        end = std::min(head.find("\r\n\r\n", at), head.size());
+        if (head.compare(at, 5, "HTTP/") == 0) out.headers = head.substr(at, end - at);
+    }
+    out.status = status_of(out.headers);
+    return out;
+}
+
+// 200 from the app peer called `backend` (its first body line names it).
+testing::AssertionResult served_by(const http_reply& r, const std::string& backend) {
+    if (r.status == 200 && r.body.rfind("backend=" + backend + "\n", 0) == 0)
+        return testing::AssertionSuccess();
+    return testing::AssertionFailure() << "expected 200 from backend " << backend << ", got " << r;
+}
+
+// Reads a response head (up to the blank line), or what came before EOF/timeout.
+std::string read_head(int fd, milliseconds timeout = 10s) {
+    std::string got;
+    fd_deadline guard(fd, timeout);
+    char c;
+    while (got.find("\r\n\r\n") == npos && ::recv(fd, &c, 1, 0) == 1) got += c;
+    return got;
+}
+
+// Sends raw bytes on a new connection and returns the response head.
+std::string raw_request(std::uint16_t port, const std::string& bytes) {
+    const int fd = connect_tcp(port);
+    if (fd < 0) return "(connect failed)";
+    send_all(fd, bytes.data(), bytes.size());
+    auto head = read_head(fd);
+    close(fd);
+    return head;
+}
+
+// A user holding one keep-alive connection to the vhost port (Beast client).
+class keep_alive_user {
+public:
+    explicit keep_alive_user(std::uint16_t port, milliseconds per_request = 5s)
+        : port_(port), per_request_(per_request), socket_(io_) {
+        socket_.connect({boost::asio::ip::address_v4::loopback(), port_});
+    }
+
+    // GET on this connection; status 0 (and the error in note) when no response came.
+    http_reply get(const std::string& host, const std::string& path = "/") {
+        return send("GET " + path + " HTTP/1.1\r\nHost: " + host + ":" + std::to_string(port_) +
+                    "\r\n\r\n");
+    }
+
+    // Sends `raw` request bytes and reads one response.
+    http_reply send(const std::string& raw) {
+        fd_deadline guard(socket_.native_handle(), per_request_);
+        bhttp::response<bhttp::string_body> res;
+        beast::error_code ec;
+        boost::asio::write(socket_, boost::asio::buffer(raw), ec);
+        if (!ec) bhttp::read(socket_, buffer_, res, ec);
+        http_reply out;
+        if (ec) {
+            out.note = "no response on the kept-alive connection: " + ec.message();
+            return out;
+        }
+        std::ostringstream head;
+        head << res.base();
+        out.headers = head.str();
+        out.status = static_cast<int>(res.result_int());
+        out.body = res.body();
+        return out;
+    }
+
+private:
+    std::uint16_t port_;
+    milliseconds per_request_;
+    boost::asio::io_context io_;
+    tcp::socket socket_;
+    beast::flat_buffer buffer_;
+};
+
+// ---- burrow ----
+
+// One [[proxies]] table: `keys` are further TOML lines (custom_domains = [...] etc.).
+std::string proxy(const std::string& name, std::uint16_t local_port, const std::string& keys,
+                  const std::string& type = "http") {
+    return "[[proxies]]\nname = \"" + name + "\"\ntype = \"" + type +
+           "\"\nlocal_port = " + std::to_string(local_port) + "\n" + keys + "\n";
+}
+
+std::string domains(const std::string& list) { return "custom_domains = [" + list + "]"; }
+
+// A burrow-server with its HTTP vhost on `http_port` (subdomain_host "lab.test").
+struct vhost_lab {
+    std::uint16_t http_port = free_port();
+    burrow_lab lab;
+
+    explicit vhost_lab(const std::string& server_extra = "")
+        : lab(false, "vhost_http_port = " + std::to_string(http_port) +
+                         "\nsubdomain_host = \"lab.test\"\n" + server_extra) {
+        if (!lab.server().wait_log(R"(http vhost listening on 127\.0\.0\.1:)" +
+                                   std::to_string(http_port)))
+            throw std::runtime_error("no http vhost:\n" + lab.server().log());
+    }
+
+    // A client with these [[proxies]]; waits for "[name] proxy up" of each of `up`.
+    std::unique_ptr<process> client(const std::string& proxies,
+                                    const std::vector<std::string>& up) {
+        auto c = lab.start_client_with(proxies);
+        for (const auto& name : up)
+            if (!burrow_lab::proxy_event(*c, name))
+                throw std::runtime_error("proxy " + name + " did not come up:\n" + c->log() +
+                                         "\nserver:\n" + lab.server().log());
+        return c;
+    }
+
+    http_reply get(const std::string& host, const std::string& path = "/",
+                   const std::vector<std::string>& extra = {}) const {
+        return curl(http_port, host, path, extra);
+    }
+};
+
+// A vhost server with a healthy proxy "ok" (ok.test) beside the proxies under test.
+struct error_lab {
+    app_peer ok{"ok"};
+    vhost_lab v;
+    std::unique_ptr<process> client;
+
+    explicit error_lab(const std::string& server_extra = "", const std::string& proxies = "",
+                       const std::vector<std::string>& up = {})
+        : v(server_extra) {
+        auto all = up;
+        all.push_back("ok");
+        client = v.client(proxy("ok", ok.port(), domains(R"("ok.test")")) + proxies, all);
+    }
+
+    // The server survived what the test did and still serves other users.
+    void expect_healthy() {
+        EXPECT_TRUE(v.lab.server().running()) << v.lab.server().log();
+        EXPECT_TRUE(served_by(v.get("ok.test", "/still-there"), "ok"));
+    }
+};
+
+// ---- 1. a NAS web UI ----
+
+TEST(http, nginx_page_and_50_mib_file_arrive_intact_through_the_vhost) {
+    nginx_peer nas;
+    const auto page = random_bytes(1024, 21), file = random_bytes(50u << 20, 22);
+    nas.put("index.html", page);
+    nas.put("big.bin", file);
+    nas.start("");
+    vhost_lab v;
+    auto client = v.client(proxy("nas", nas.port(), domains(R"("nas.test")")), {"nas"});
+
+    const auto small = v.get("nas.test", "/index.html");
+    EXPECT_EQ(small.status, 200) << small;
+    EXPECT_EQ(sha256_hex(small.body), sha256_hex(page));
+    const auto big = v.get("nas.test", "/big.bin");
+    EXPECT_EQ(big.status, 200) << big;
+    EXPECT_EQ(big.body.size(), file.size());
+    EXPECT_EQ(sha256_hex(big.body), sha256_hex(file));
+}
+
+// ---- 2. streaming request bodies ----
+
+TEST(http, chunked_100_mib_upload_arrives_intact) {
+    app_peer upload("upload");
+    vhost_lab v;
+    auto client = v.client(proxy("up", upload.port(), domains(R"("up.test")")), {"up"});
+    temp_dir d;
+    const auto data = random_bytes(100u << 20, 23);
+    write_text(d.file("data.bin"), data);
+
+    const auto r =
+        v.get("up.test", "/upload", {"-T", d.file("data.bin"), "-H", "Transfer-Encoding: chunked"});
+    ASSERT_TRUE(served_by(r, "upload"));
+    EXPECT_NE(r.body.find("\ntransfer-encoding: chunked\n"), npos) << r;
+    EXPECT_NE(r.body.find("\nbody=104857600 " + sha256_hex(data) + "\n"), npos) << r;
+}
+
+// ---- 3. routing ----
+
+TEST(http, two_proxies_on_their_own_domains) {
+    app_peer a("a"), b("b");
+    vhost_lab v;
+    auto client = v.client(proxy("a", a.port(), domains(R"("a.test", "*.wild.test")")) +
+                               proxy("b", b.port(), R"(subdomain = "b")"),
+                           {"a", "b"});
+    EXPECT_TRUE(served_by(v.get("a.test"), "a"));
+    EXPECT_TRUE(served_by(v.get("x.wild.test"), "a"));
+    EXPECT_TRUE(served_by(v.get("b.lab.test"), "b"));
+    EXPECT_TRUE(served_by(v.get("A.TEST"), "a"));  // host names are case-insensitive
+    EXPECT_EQ(v.get("wild.test").status, 404);     // a wildcard needs one more label
+}
+
+TEST(http, two_proxies_on_one_domain_by_location) {
+    app_peer web("web"), api("api");
+    vhost_lab v;
+    auto client = v.client(
+        proxy("web", web.port(), domains(R"("site.test")")) +
+            proxy("api", api.port(), domains(R"("site.test")") + "\nlocations = [\"/api\"]"),
+        {"web", "api"});
+    EXPECT_TRUE(served_by(v.get("site.test", "/"), "web"));
+    EXPECT_TRUE(served_by(v.get("site.test", "/about.html"), "web"));
+    EXPECT_TRUE(served_by(v.get("site.test", "/api"), "api"));
+    EXPECT_TRUE(served_by(v.get("site.test", "/apiary"), "web"));  // whole path segments
+    const auto deep = v.get("site.test", "/api/v1/users?id=7");
+    EXPECT_TRUE(served_by(deep, "api"));
+    EXPECT_NE(deep.body.find("\npath=/api/v1/users?id=7\n"), npos) << deep;
+}
+
+TEST(http, one_keep_alive_connection_alternates_between_two_proxies) {
+    app_peer a("a"), b("b");
+    vhost_lab v;
+    auto client = v.client(
+        proxy("a", a.port(), domains(R"("a.test")")) + proxy("b", b.port(), domains(R"("b.test")")),
+        {"a", "b"});
+    keep_alive_user user(v.http_port);
+    for (int i = 0; i < 10; ++i) {
+        const std::string name = i % 2 ? "b" : "a", path = "/n" + std::to_string(i);
+        const auto r = user.get(name + ".test", path);
+        ASSERT_TRUE(served_by(r, name)) << "request " << i;
+        EXPECT_NE(r.body.find("\npath=" + path + "\n"), npos) << r;
+        EXPECT_NE(lower(r.header("Connection")), "close") << r;
+    }
+}
+
+// Burrow's own answers (404, 401, 400, 431, 502) on a connection that already
+// carried a proxied exchange: the request gets its own response, and after a
+// 404 or 401 the connection goes on serving.
+TEST(http, own_error_answers_on_a_reused_keep_alive_connection) {
+    app_peer a("a");
+    vhost_lab v;
+    auto client = v.client(
+        proxy("a", a.port(), domains(R"("a.test")")) +
+            proxy("private", a.port(),
+                  domains(R"("private.test")") + "\nhttp_user = \"u\"\nhttp_password = \"p\"") +
+            proxy("dead", free_port(), domains(R"("dead.test")")),
+        {"a", "private", "dead"});
+    const auto get = [](const std::string& host) {
+        return "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+    };
+    const std::string big(40 * 1024, 'b');
+    for (const auto& [request, status] :
+         std::vector<std::pair<std::string, int>>{{get("nobody.test"), 404},
+                                                  {get("private.test"), 401},
+                                                  {"GET / HTTP/1.1\r\n\r\n", 400},
+                                                  {get("a.test\r\nX-Big: " + big), 431},
+                                                  {get("dead.test"), 502}}) {
+        SCOPED_TRACE("expecting " + std::to_string(status));
+        keep_alive_user user(v.http_port, 3s);
+        ASSERT_TRUE(served_by(user.get("a.test", "/before"), "a"));
+        const auto r = user.send(request);
+        EXPECT_EQ(r.status, status) << r;
+        if (r.status == status && (status == 404 || status == 401)) {
+            EXPECT_TRUE(served_by(user.get("a.test", "/after"), "a"));
+        }
+    }
+}
+
+// ---- 4. basic auth ----
+
+TEST(http, basic_auth_guards_the_proxy_and_stays_on_the_server) {
+    app_peer app("private");
+    vhost_lab v;
+    auto client =
+        v.client(proxy("private", app.port(),
+                       domains(R"("private.test")") + "\nhttp_user = \"u\"\nhttp_password = \"p\""),
+                 {"private"});
+    for (const auto& credentials : std::vector<std::vector<std::string>>{{}, {"-u", "u:wrong"}}) {
+        const auto denied = v.get("private.test", "/", credentials);
+        EXPECT_EQ(denied.status, 401) << denied;
+        EXPECT_NE(denied.header("WWW-Authenticate").find(R"(Basic realm="burrow")"), npos)
+            << denied;
+        EXPECT_EQ(denied.body.find("backend="), npos) << denied;
+    }
+    const auto allowed = v.get("private.test", "/", {"-u", "u:p"});
+    EXPECT_TRUE(served_by(allowed, "private"));
+    EXPECT_EQ(lower(allowed.body).find("authorization"), npos) << allowed;
+}
+
+// ---- 5. header rewriting ----
+
+TEST(http, request_and_response_headers_are_rewritten) {
+    app_peer app("rw");
+    vhost_lab v;
+    auto client = v.client(
+        proxy("rw", app.port(),
+              domains(R"("rw.test")") + "\nhost_header_rewrite = \"backend.local\"\n"
+                                        "request_headers = { \"X-From\" = \"burrow\" }\n"
+                                        "response_headers = { \"X-Served-By\" = \"burrow\" }"),
+        {"rw"});
+    const auto r =
+        v.get("rw.test", "/", {"-H", "X-From: user", "-H", "X-Forwarded-For: 198.51.100.7"});
+    ASSERT_TRUE(served_by(r, "rw"));
+    for (const auto& line :
+         {"host: backend.local", "x-from: burrow", "x-forwarded-for: 198.51.100.7, 127.0.0.1",
+          "x-forwarded-proto: http", "x-real-ip: 127.0.0.1"})
+        EXPECT_NE(r.body.find(std::string("\n") + line + "\n"), npos) << line << "\n" << r;
+    EXPECT_NE(r.body.find("\nx-forwarded-host: rw.test:" + std::to_string(v.http_port) + "\n"),
+              npos)
+        << r;
+    EXPECT_EQ(r.body.find("x-from: user"), npos) << r;
+    EXPECT_EQ(r.header("X-Served-By"), "burrow") << r;
+    EXPECT_EQ(r.header("X-Backend"), "rw") << r;
+}
+
+// ---- 6. WebSocket ----
+
+TEST(http, websocket_echoes_1000_messages_in_order) {
+    tcp_service echo([](int fd) {
+        boost::asio::io_context io;
+        websocket::stream<tcp::socket> ws(io);
+        ws.next_layer().assign(tcp::v4(), ::dup(fd));
+        fd_deadline guard(fd, 30s);
+        beast::error_code e;
+        ws.accept(e);
+        for (beast::flat_buffer b; !e; b.consume(b.size())) {
+            ws.read(b, e);
+            ws.binary(ws.got_binary());
+            if (!e) ws.write(b.data(), e);
+        }
+    });
+    vhost_lab v;
+    auto client = v.client(proxy("ws", echo.port(), domains(R"("ws.test")")), {"ws"});
+
+    boost::asio::io_context io;
+    websocket::stream<tcp::socket> ws(io);
+    ws.next_layer().connect({boost::asio::ip::address_v4::loopback(), v.http_port});
+    fd_deadline guard(ws.next_layer().native_handle(), 30s);
+    ws.handshake("ws.test:" + std::to_string(v.http_port), "/echo");
+    ws.binary(true);
+    beast::flat_buffer b;
+    for (int i = 0; i < 1000; ++i) {
+        const auto msg = std::to_string(i) + ":" +
+                         random_bytes(i % 100 == 0 ? 65536 : 16 + i, static_cast<std::uint32_t>(i));
+        ws.write(boost::asio::buffer(msg));
+        ws.read(b);
+        ASSERT_EQ(beast::buffers_to_string(b.data()), msg) << "message " << i;
+        b.consume(b.size());
+    }
+    ws.close(websocket::close_code::normal);
+    EXPECT_EQ(echo.accepted(), 1);
+}
+
+// ---- 7. errors: each answered, and the server serves the next user ----
+
+TEST(http, unknown_host_gets_404_naming_no_domain) {
+    error_lab e;
+    const auto r = e.v.get("nobody.test");
+    EXPECT_EQ(r.status, 404) << r;
+    EXPECT_EQ(r.body.find("ok.test"), npos) << r;
+    EXPECT_EQ(r.body.find("lab.test"), npos) << r;
+    e.expect_healthy();
+}
+
+TEST(http, local_service_refusing_gets_502) {
+    error_lab e("", proxy("dead", free_port(), domains(R"("dead.test")")), {"dead"});
+    const auto r = e.v.get("dead.test");
+    EXPECT_EQ(r.status, 502) << r;
+    e.expect_healthy();
+}
+
+TEST(http, offline_client_gets_502_until_it_comes_back) {
+    error_lab e;
+    app_peer app("gone");
+    const auto gone_proxy = proxy("gone", app.port(), domains(R"("gone.test")"));
+    auto gone = e.v.client(gone_proxy, {"gone"});
+    EXPECT_TRUE(served_by(e.v.get("gone.test"), "gone"));
+    gone->kill(SIGKILL);
+    gone->wait_exit();
+    ASSERT_TRUE(e.v.lab.server().wait_log(R"(\[gone\] proxy down)")) << e.v.lab.server().log();
+    const auto r = e.v.get("gone.test");
+    EXPECT_EQ(r.status, 502) << r;
+    e.expect_healthy();
+    // The home box reconnects and takes its domain back.
+    auto back = e.v.client(gone_proxy, {"gone"});
+    EXPECT_TRUE(served_by(e.v.get("gone.test"), "gone"));
+}
+
+TEST(http, silent_service_gets_504_after_response_timeout) {
+    tcp_service silent([](int fd) { recv_all(fd, 10s); });  // reads, never answers
+    error_lab e("",
+                proxy("slow", silent.port(), domains(R"("slow.test")") + "\nresponse_timeout = 2"),
+                {"slow"});
+    const auto start = clock_type::now();
+    const auto r = e.v.get("slow.test");
+    const auto waited = clock_type::now() - start;
+    EXPECT_EQ(r.status, 504) << r;
+    EXPECT_GE(waited, 1900ms);
+    EXPECT_LT(waited, 6s);
+    e.expect_healthy();
+}
+
+TEST(http, malformed_requests_get_400) {
+    error_lab e;
+    for (const auto* bytes : {"GARBAGE\r\n\r\n", "GET / HTTP/1.1\r\nUser-Agent: x\r\n\r\n",
+                              "GET / HTTP/1.1\r\nHost: ok.test\r\nHost: ok.test\r\n\r\n"}) {
+        const auto head = raw_request(e.v.http_port, bytes);
+        EXPECT_EQ(status_of(head), 400) << bytes << " got:\n" << head;
+    }
+    e.expect_healthy();
+}
+
+TEST(http, header_over_32_kib_gets_431) {
+    error_lab e;
+    const auto r = e.v.get("ok.test", "/", {"-H", "X-Big: " + std::string(40 * 1024, 'b')});
+    EXPECT_EQ(r.status, 431) << r;
+    e.expect_healthy();
+}
+
+TEST(http, body_over_vhost_max_body_size_gets_413) {
+    error_lab e("vhost_max_body_size = 1024\n");
+    temp_dir d;
+    write_text(d.file("4k"), random_bytes(4096, 24));
+    const auto sized = e.v.get("ok.test", "/upload", {"--data-binary", "@" + d.file("4k")});
+    EXPECT_EQ(sized.status, 413) << sized;
+    const auto chunked =
+        e.v.get("ok.test", "/upload",
+                {"--data-binary", "@" + d.file("4k"), "-H", "Transfer-Encoding: chunked"});
+    EXPECT_EQ(chunked.status, 413) << chunked;
+    const auto small = e.v.get("ok.test", "/upload", {"--data-binary", "exactly-fine"});
+    EXPECT_TRUE(served_by(small, "ok"));
+    e.expect_healthy();
+}
+
+// ---- 8. slowloris ----
+
+TEST(http, slow_header_is_cut_off_while_others_are_served) {
+    error_lab e("vhost_header_timeout = 2\n");
+    const int fd = connect_tcp(e.v.http_port);
+    ASSERT_GE(fd, 0);
+    const std::string partial = "GET / HTTP/1.1\r\nHost: ok.test\r\nX-Slow: ";
+    ASSERT_TRUE(send_all(fd, partial.data(), partial.size()));
+    const auto start = clock_type::now();
+    auto cut = std::async(std::launch::async, [fd, start] {
+        auto got = recv_all(fd, 8s);  // until the server closes
+        return std::pair{got, clock_type::now() - start};
+    });
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE(served_by(e.v.get("ok.test", "/meanwhile"), "ok"));
+    const auto [got, waited] = cut.get();
+    close(fd);
+    EXPECT_GE(waited, 1500ms);
+    EXPECT_LT(waited, 5s) << "the slow connection was not closed";
+    EXPECT_TRUE(got.empty() || status_of(got) == 408) << got;
+    e.expect_healthy();
+}
+
+// ---- 9. https passthrough by SNI ----
+
+std::string sha256_fingerprint_of_pem(const std::string& command) {
+    const auto r =
+        run({"/bin/sh", "-c", command + " | openssl x509 -noout -fingerprint -sha256"}, 20s);
+    return r.code == 0 ? r.output : "(failed) " + r.output;
+}
+
+TEST(http, https_is_passed_through_by_sni_to_the_services_certificate) {
+    nginx_peer secure;
+    const auto key = secure.dir().file("key.pem"), cert = secure.dir().file("cert.pem");
+    const auto made = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                           "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                           "/CN=secure.test", "-keyout", key, "-out", cert});
+    ASSERT_EQ(made.code, 0) << made.output;
+    const auto page = random_bytes(4096, 25);
+    secure.put("index.html", page);
+    secure.start("ssl_certificate " + cert + ";\nssl_certificate_key " + key + ";", "ssl");
+    const auto https_port = free_port();
+    vhost_lab v("vhost_https_port = " + std::to_string(https_port) + "\n");
+    ASSERT_TRUE(v.lab.server().wait_log(R"(https vhost listening on 127\.0\.0\.1:)" +
+                                        std::to_string(https_port)))
+        << v.lab.server().log();
+    auto client =
+        v.client(proxy("secure", secure.port(), domains(R"("secure.test")"), "https"), {"secure"});
+
+    const auto r = curl(https_port, "secure.test", "/index.html", {"-k"}, "https");
+    EXPECT_EQ(r.status, 200) << r;
+    EXPECT_EQ(sha256_hex(r.body), sha256_hex(page));
+    const auto s_client =
+        "openssl s_client -connect 127.0.0.1:" + std::to_string(https_port) + " -servername ";
+    const auto expected = sha256_fingerprint_of_pem("cat " + cert);
+    EXPECT_NE(expected.find("Fingerprint="), npos) << expected;
+    EXPECT_EQ(sha256_fingerprint_of_pem(s_client + "secure.test </dev/null 2>/dev/null"), expected);
+
+    const auto unknown = run({"/bin/sh", "-c", s_client + "other.test </dev/null 2>&1"}, 20s);
+    EXPECT_NE(unknown.code, 0) << unknown.output;
+    EXPECT_EQ(unknown.output.find("BEGIN CERTIFICATE"), npos) << unknown.output;
+    EXPECT_TRUE(v.lab.server().running());
+    EXPECT_EQ(curl(https_port, "secure.test", "/index.html", {"-k"}, "https").status, 200);
+}
+
+// ---- 10. a domain belongs to one proxy ----
+
+TEST(http, second_client_claiming_a_held_domain_is_rejected_for_that_proxy_only) {
+    app_peer first("first"), second("second");
+    vhost_lab v;
+    auto holder = v.client(proxy("first", first.port(), domains(R"("taken.test")")), {"first"});
+    auto late = v.client(proxy("second", second.port(), domains(R"("taken.test")")) +
+                             proxy("other", second.port(), domains(R"("free.test")")),
+                         {"other"});
+    const auto why = burrow_lab::proxy_event(*late, "second", "rejected");
+    ASSERT_TRUE(why) << late->log();
+    EXPECT_NE(why->find("taken.test"), npos) << *why;
+    EXPECT_NE(why->find("already used by proxy 'first'"), npos) << *why;
+    EXPECT_EQ(late->count_log(R"(\[second\] proxy up)"), 0) << late->log();
+    EXPECT_TRUE(late->running());
+    EXPECT_TRUE(served_by(v.get("taken.test"), "first"));
+    EXPECT_TRUE(served_by(v.get("free.test"), "second"));
+}
+
+}  // namespace
+}  // namespace burrow::e2e
