@@ -13,6 +13,7 @@
 
 #include <sys/socket.h>
 
+#include <map>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -114,6 +115,64 @@ private:
     static inline std::vector<std::unique_ptr<char[]>> pool;
 };
 
+// Idle upstream connections, per proxy and client session, shared by all user
+// connections: a user who sends `Connection: close` (or goes away) leaves
+// the connection to the service open for the next one, as a reverse proxy's
+// upstream keep-alive does. Taken most recent first; stale ones are dropped.
+class upstream_pool {
+public:
+    struct key {
+        std::string proxy;
+        const void* owner;
+        auto operator<=>(const key&) const = default;
+    };
+
+    void put(const key& k, upstream_socket socket) {
+        std::lock_guard lock(mutex_);
+        auto& idle = idle_[k];
+        if (idle.size() >= max_idle_per_proxy) return;  // closes it
+        idle.push_back({std::move(socket), clock::now()});
+    }
+
+    std::optional<upstream_socket> take(const key& k) {
+        std::lock_guard lock(mutex_);
+        auto it = idle_.find(k);
+        if (it == idle_.end()) return std::nullopt;
+        auto& idle = it->second;
+        std::optional<upstream_socket> found;
+        while (!found && !idle.empty()) {
+            auto last = std::move(idle.back());
+            idle.pop_back();
+            if (clock::now() - last.since < max_idle_time && still_open(last.socket))
+                found.emplace(std::move(last.socket));
+        }
+        if (idle.empty()) idle_.erase(it);
+        return found;
+    }
+
+    // Nothing to read and no EOF: the service (or the tunnel) has not closed it.
+    static bool still_open(upstream_socket& socket) {
+        char probe;
+        const auto n = ::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+
+private:
+    static constexpr std::size_t max_idle_per_proxy = 64;
+    static constexpr auto max_idle_time = 30s;
+    struct entry {
+        upstream_socket socket;
+        clock::time_point since;
+    };
+    std::mutex mutex_;
+    std::map<key, std::vector<entry>> idle_;
+};
+
+upstream_pool& idle_upstreams() {
+    static upstream_pool pool;
+    return pool;
+}
+
 class http_connection : public std::enable_shared_from_this<http_connection> {
 public:
     http_connection(server_state& st, tcp::socket socket)
@@ -149,7 +208,8 @@ private:
     awaitable<void> linger_close();
 
     bool open_upstream(const vhost_target& target, client_session& owner);
-    bool upstream_usable(const std::string& proxy);
+    void release_upstream();
+    bool upstream_usable(const std::string& proxy, const void* owner);
     void close_upstream();
     void set_deadline(clock::time_point& which, clock::time_point at);
     void user_deadline(clock::duration d) { set_deadline(user_deadline_, clock::now() + d); }
@@ -163,6 +223,8 @@ private:
 
     std::optional<upstream_socket> upstream_;
     std::string upstream_proxy_;
+    const void* upstream_owner_ = nullptr;
+    bool upstream_reusable_ = false;  // the last exchange ended cleanly, the service keeps it
     clock::time_point upstream_idle_since_{};
     beast::flat_buffer upstream_buffer_;
 
@@ -173,6 +235,7 @@ private:
     bool exchange_done_ = false;
     bool response_started_ = false;  // bytes of a response went to the user
     bool keep_alive_ = false;
+    bool user_keeps_ = false;  // the user's request asked to keep the connection
     // How sending the request ended, when it did not reach the service whole.
     enum class request_fault { none, user_gone, too_large, malformed } request_fault_{};
     bool upstream_timed_out_ = false;
@@ -220,7 +283,7 @@ awaitable<void> http_connection::run() {
         if (ec) break;
         keep = co_await serve(parser);
     }
-    close_upstream();
+    release_upstream();
     closed_ = true;
     watchdog_.cancel();
     error_code ignored;
@@ -267,8 +330,12 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
         co_return false;
     }
     const bool switching = is_switch(req);
+    user_keeps_ = req.keep_alive();
     rewrite_request(req, target);
-    if (!upstream_usable(target.proxy) && !open_upstream(target, *owner)) {
+    // Connection is hop-by-hop: the user's "close" ends the user's connection,
+    // while the one to the service stays open for the next request (pooled).
+    if (!switching) req.keep_alive(true);
+    if (!upstream_usable(target.proxy, owner.get()) && !open_upstream(target, *owner)) {
         co_await send_error(http::status::bad_gateway, "The service cannot be reached.", false);
         co_return false;
     }
@@ -279,10 +346,14 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
     keep_alive_ = false;
     request_fault_ = request_fault::none;
     upstream_timed_out_ = false;
+    upstream_reusable_ = false;
     upstream_deadline_ = clock::time_point::max();
     co_await (send_request(parser) && relay_response(parser, switching));
+    // An answer that came before the whole request went out leaves the
+    // service's side of the connection mid-request: never reuse it.
+    upstream_reusable_ = upstream_reusable_ && request_sent_;
     upstream_idle_since_ = clock::now();
-    if (!keep_alive_) close_upstream();
+    if (!keep_alive_) release_upstream();
     co_return keep_alive_ && !switching;
 }
 
@@ -301,24 +372,38 @@ void http_connection::rewrite_request(http::request<http::buffer_body>& req,
 
 // ---- upstream ----
 
-bool http_connection::upstream_usable(const std::string& proxy) {
-    if (!upstream_ || !upstream_->is_open() || upstream_proxy_ != proxy) return false;
+bool http_connection::upstream_usable(const std::string& proxy, const void* owner) {
+    if (!upstream_ || !upstream_->is_open() || upstream_proxy_ != proxy || upstream_owner_ != owner)
+        return false;
     // Services close idle keep-alive connections after seconds, not while
     // requests keep coming: only an upstream idle for a while is probed.
     if (clock::now() - upstream_idle_since_ < probe_after_idle && upstream_buffer_.size() == 0)
         return true;
     // A kept-alive upstream the service has closed meanwhile reads EOF (or has
     // stray bytes): do not send the next request into it.
-    char probe;
-    const auto n = ::recv(upstream_->native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && upstream_buffer_.size() == 0)
-        return true;
+    if (upstream_buffer_.size() == 0 && upstream_pool::still_open(*upstream_)) return true;
     close_upstream();
     return false;
 }
 
+void http_connection::release_upstream() {
+    if (upstream_ && upstream_reusable_ && upstream_->is_open() && upstream_buffer_.size() == 0)
+        idle_upstreams().put({upstream_proxy_, upstream_owner_}, std::move(*upstream_));
+    close_upstream();
+    upstream_.reset();
+    upstream_reusable_ = false;
+}
+
 bool http_connection::open_upstream(const vhost_target& target, client_session& owner) {
-    upstream_socket near(strand_), far(st_.io);
+    release_upstream();
+    upstream_proxy_ = target.proxy;
+    upstream_owner_ = &owner;
+    upstream_buffer_.clear();
+    if (auto idle = idle_upstreams().take({target.proxy, &owner})) {
+        upstream_.emplace(std::move(*idle));
+        return true;
+    }
+    upstream_socket near(st_.io), far(st_.io);
     error_code ec;
     asio::local::connect_pair(near, far, ec);
     if (ec) {
@@ -326,10 +411,7 @@ bool http_connection::open_upstream(const vhost_target& target, client_session& 
         return false;
     }
     owner.dispatch(target.proxy, client_session::stream_socket(std::move(far)), peer_);
-    close_upstream();
     upstream_.emplace(std::move(near));
-    upstream_proxy_ = target.proxy;
-    upstream_buffer_.clear();
     return true;
 }
 
@@ -504,11 +586,12 @@ awaitable<void> http_connection::relay_response(const request_parser& request, b
         // The user's connection is kept when both ends want it and the body
         // has its own framing; the upstream when the service keeps it.
         const bool upstream_keeps = res.keep_alive() && !parser.need_eof();
-        keep_alive_ = req.keep_alive() && !parser.need_eof() && request_sent_;
+        keep_alive_ = user_keeps_ && !parser.need_eof() && request_sent_;
         res.keep_alive(keep_alive_);
         co_await relay_body_to_user(parser);
         finish();
-        if (!upstream_keeps) close_upstream();
+        upstream_reusable_ = upstream_keeps && upstream_->is_open() && upstream_buffer_.size() == 0;
+        if (!upstream_reusable_) close_upstream();
         co_return;
     }
 }

@@ -105,6 +105,7 @@ public:
 
 // Answers every request (any method, keep-alive, chunked or sized body) with
 // text/plain lines: "backend=NAME", "path=...", "body=SIZE SHA256" and the
+// "peer=PORT" (the port the request came from: one per connection), and the
 // request headers as "lowercased-name: value"; response header X-Backend: NAME.
 constexpr const char* app_script = R"(
 import hashlib, sys
@@ -142,7 +143,8 @@ class Handler(BaseHTTPRequestHandler):
         for data in self.body():
             digest.update(data)
             size += len(data)
-        lines = [f"backend={sys.argv[2]}", f"path={self.path}", f"body={size} {digest.hexdigest()}"]
+        lines = [f"backend={sys.argv[2]}", f"path={self.path}", f"body={size} {digest.hexdigest()}",
+                 f"peer={self.client_address[1]}"]
         lines += [f"{k.lower()}: {v}" for k, v in self.headers.items()]
         out = ("\n".join(lines) + "\n").encode()
         self.send_response(200)
@@ -432,6 +434,27 @@ TEST(http, one_keep_alive_connection_alternates_between_two_proxies) {
         ASSERT_TRUE(served_by(r, name)) << "request " << i;
         EXPECT_NE(r.body.find("\npath=" + path + "\n"), npos) << r;
         EXPECT_NE(lower(r.header("Connection")), "close") << r;
+    }
+}
+
+// Users who close after each request (Connection: close, one curl each) still
+// share one connection to the service: the user's Connection header is
+// hop-by-hop, and the idle upstream waits in the pool for the next user.
+TEST(http, users_who_close_share_one_connection_to_the_service) {
+    app_peer a("a");
+    vhost_lab v;
+    auto client = v.client(proxy("a", a.port(), domains(R"("a.test")")), {"a"});
+    std::string first_peer;
+    for (int i = 0; i < 5; ++i) {
+        const auto r = v.get("a.test", "/", {"-H", "Connection: close"});
+        ASSERT_TRUE(served_by(r, "a")) << "request " << i;
+        EXPECT_EQ(lower(r.header("Connection")), "close") << r;     // the user's choice stands
+        EXPECT_EQ(r.body.find("\nconnection: close"), npos) << r;  // not passed to the service
+        const auto at = r.body.find("\npeer=");
+        ASSERT_NE(at, npos) << r;
+        const auto peer = r.body.substr(at, r.body.find('\n', at + 1) - at);
+        if (i == 0) first_peer = peer;
+        EXPECT_EQ(peer, first_peer) << "request " << i << " came on a new connection";
     }
 }
 
