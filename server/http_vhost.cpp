@@ -115,6 +115,8 @@ private:
     static inline std::vector<std::unique_ptr<char[]>> pool;
 };
 
+}  // namespace
+
 // Idle upstream connections, per proxy and client session, shared by all user
 // connections: a user who sends `Connection: close` (or goes away) leaves
 // the connection to the service open for the next one, as a reverse proxy's
@@ -168,15 +170,13 @@ private:
     std::map<key, std::vector<entry>> idle_;
 };
 
-upstream_pool& idle_upstreams() {
-    static upstream_pool pool;
-    return pool;
-}
+namespace {
 
 class http_connection : public std::enable_shared_from_this<http_connection> {
 public:
-    http_connection(server_state& st, tcp::socket socket)
+    http_connection(server_state& st, tcp::socket socket, std::shared_ptr<upstream_pool> pool)
         : st_(st),
+          pool_(std::move(pool)),
           strand_(asio::make_strand(st.io)),
           user_(std::move(socket)),
           watchdog_(strand_),
@@ -216,6 +216,7 @@ private:
     void rewrite_request(http::request<http::buffer_body>& req, const vhost_target& target) const;
 
     server_state& st_;
+    std::shared_ptr<upstream_pool> pool_;
     asio::strand<asio::io_context::executor_type> strand_;
     tcp::socket user_;
     beast::flat_buffer user_buffer_;
@@ -388,7 +389,7 @@ bool http_connection::upstream_usable(const std::string& proxy, const void* owne
 
 void http_connection::release_upstream() {
     if (upstream_ && upstream_reusable_ && upstream_->is_open() && upstream_buffer_.size() == 0)
-        idle_upstreams().put({upstream_proxy_, upstream_owner_}, std::move(*upstream_));
+        pool_->put({upstream_proxy_, upstream_owner_}, std::move(*upstream_));
     close_upstream();
     upstream_.reset();
     upstream_reusable_ = false;
@@ -399,7 +400,7 @@ bool http_connection::open_upstream(const vhost_target& target, client_session& 
     upstream_proxy_ = target.proxy;
     upstream_owner_ = &owner;
     upstream_buffer_.clear();
-    if (auto idle = idle_upstreams().take({target.proxy, &owner})) {
+    if (auto idle = pool_->take({target.proxy, &owner})) {
         upstream_.emplace(std::move(*idle));
         return true;
     }
@@ -723,8 +724,8 @@ awaitable<void> http_connection::linger_close() {
 
 }  // namespace
 
-void serve_http(server_state& st, tcp::socket socket) {
-    std::make_shared<http_connection>(st, std::move(socket))->start();
+void serve_http(server_state& st, tcp::socket socket, std::shared_ptr<upstream_pool> pool) {
+    std::make_shared<http_connection>(st, std::move(socket), std::move(pool))->start();
 }
 
 // ---- the listener ----
@@ -749,7 +750,7 @@ struct vhost_listener::impl : std::enable_shared_from_this<impl> {
             error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
             if (self->which == kind::http)
-                serve_http(self->st, std::move(socket));
+                serve_http(self->st, std::move(socket), self->pool);
             else
                 serve_https(self->st, std::move(socket));
             self->accept();
@@ -758,6 +759,9 @@ struct vhost_listener::impl : std::enable_shared_from_this<impl> {
 
     server_state& st;
     kind which;
+    // Lives with the listener (and its connections), never past the io_context
+    // its sockets belong to.
+    std::shared_ptr<upstream_pool> pool = std::make_shared<upstream_pool>();
     tcp::acceptor acceptor;
     asio::steady_timer retry;
     std::uint16_t port = 0;

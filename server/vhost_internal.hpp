@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -11,10 +12,13 @@
 namespace burrow {
 
 struct server_state;
+class upstream_pool;
 
 // Serve one accepted user connection until it ends. The socket's executor
-// may be any; each connection gets its own strand.
-void serve_http(server_state& st, boost::asio::ip::tcp::socket socket);
+// may be any; each connection gets its own strand. `pool` keeps idle
+// connections to the services for the next user.
+void serve_http(server_state& st, boost::asio::ip::tcp::socket socket,
+                std::shared_ptr<upstream_pool> pool);
 void serve_https(server_state& st, boost::asio::ip::tcp::socket socket);
 
 // The outcome of looking at the start of a TLS connection for its server name.
