@@ -3,6 +3,8 @@
 # Extra arguments go to the CMake configure step, e.g. -DBURROW_SANITIZE=ON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache: paths relative to the checkout, so every clone (CI's included) shares hits.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 build_dir=${BUILD_DIR:-build}
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
