@@ -349,7 +349,14 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
     upstream_timed_out_ = false;
     upstream_reusable_ = false;
     upstream_deadline_ = clock::time_point::max();
-    co_await (send_request(parser) && relay_response(parser, switching));
+    if (parser.is_done()) {
+        // No body to stream (most requests): one after the other, without
+        // the cost of running both halves at once.
+        co_await send_request(parser);
+        co_await relay_response(parser, switching);
+    } else {
+        co_await (send_request(parser) && relay_response(parser, switching));
+    }
     // An answer that came before the whole request went out leaves the
     // service's side of the connection mid-request: never reuse it.
     upstream_reusable_ = upstream_reusable_ && request_sent_;
