@@ -90,6 +90,23 @@ bool same_secret(std::string_view a, std::string_view b) {
 // A relay buffer; the body of a message in flight points into it. Buffers are
 // recycled: a fresh 64 KiB allocation and free per request showed up as
 // a tenth of the server's time (malloc consolidation).
+// A message's body relayed piece by piece: space offered to the parser,
+// what the parser put there, or the empty last piece once it is done.
+void offer(http::buffer_body::value_type& body, char* space) {
+    body.data = space;
+    body.size = relay_chunk;
+}
+void took(http::buffer_body::value_type& body, char* space, bool done) {
+    body.size = relay_chunk - body.size;
+    body.data = space;
+    body.more = !done;
+}
+void last(http::buffer_body::value_type& body) {
+    body.data = nullptr;
+    body.size = 0;
+    body.more = false;
+}
+
 class relay_buffer {
 public:
     relay_buffer() {
@@ -478,8 +495,7 @@ awaitable<void> http_connection::send_request(request_parser& parser) {
     while (!ec && !serializer.is_done()) {
         auto& body = req.body();
         if (!parser.is_done()) {
-            body.data = buffer.data.get();
-            body.size = relay_chunk;
+            offer(body, buffer.data.get());
             user_deadline(header_timeout_);
             auto [rec, rn] = co_await http::async_read(user_, user_buffer_, parser, nothrow);
             user_deadline_ = clock::time_point::max();
@@ -493,13 +509,9 @@ awaitable<void> http_connection::send_request(request_parser& parser) {
                          : request_fault::malformed);
                 co_return;
             }
-            body.size = relay_chunk - body.size;
-            body.data = buffer.data.get();
-            body.more = !parser.is_done();
+            took(body, buffer.data.get(), parser.is_done());
         } else {
-            body.data = nullptr;
-            body.size = 0;
-            body.more = false;
+            last(body);
         }
         std::tie(ec, n) = co_await http::async_write(*upstream_, serializer, nothrow);
         if (ec == http::error::need_buffer) ec = {};
@@ -621,21 +633,16 @@ awaitable<void> http_connection::relay_body_to_user(response_parser& parser) {
     while (!ec && !serializer.is_done()) {
         auto& body = res.body();
         if (!parser.is_done()) {
-            body.data = buffer.data.get();
-            body.size = relay_chunk;
+            offer(body, buffer.data.get());
             set_deadline(upstream_deadline_, clock::now() + target_->response_timeout);
             auto [rec, rn] =
                 co_await http::async_read(*upstream_, upstream_buffer_, parser, nothrow);
             upstream_deadline_ = clock::time_point::max();
             if (rec == http::error::need_buffer) rec = {};
             if (rec) break;  // cut short: the user sees the connection close
-            body.size = relay_chunk - body.size;
-            body.data = buffer.data.get();
-            body.more = !parser.is_done();
+            took(body, buffer.data.get(), parser.is_done());
         } else {
-            body.data = nullptr;
-            body.size = 0;
-            body.more = false;
+            last(body);
         }
         user_deadline(header_timeout_);
         std::tie(ec, n) = co_await http::async_write(user_, serializer, nothrow);
