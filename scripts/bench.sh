@@ -240,6 +240,25 @@ EOF
 log "sections: ${SECTIONS[*]}; burrow $(timeout 5 "$SRV" --version 2>&1 | head -1); load average $(cut -d' ' -f1-3 /proc/loadavg); tmp $TMP"
 
 # ------------------------------------------------------------------ burrow helpers
+# client_toml TAG SERVER_PORT TLS_LINES PROXY_NAME LOCAL_PORT PROXY_LINES: writes $TMP/TAG/client.toml
+client_toml() {
+  cat >"$TMP/$1/client.toml" <<EOF
+server_addr = "127.0.0.1"
+server_port = $2
+client_id = "bench-$1"
+[auth]
+token = "$TOKEN"
+[tls]
+$3
+[transport]
+pool_count = 8
+[[proxies]]
+name = "$4"
+local_port = $5
+$6
+EOF
+}
+
 # start_burrow TAG TLS(true|false) PROXY_NAME LOCAL_PORT
 #   sets BURROW_SRV_PID, BURROW_CLI_PID, BURROW_REMOTE_PORT
 start_burrow() {
@@ -269,21 +288,7 @@ server_fingerprint = \"$fp\""
   else
     tlsconf="enable = false"
   fi
-  cat >"$TMP/$tag/client.toml" <<EOF
-server_addr = "127.0.0.1"
-server_port = $port
-client_id = "bench-$tag"
-[auth]
-token = "$TOKEN"
-[tls]
-$tlsconf
-[transport]
-pool_count = 8
-[[proxies]]
-name = "$pname"
-local_port = $lport
-remote_port = 0
-EOF
+  client_toml "$tag" "$port" "$tlsconf" "$pname" "$lport" "remote_port = 0"
   start "$tag-client" "$CLI" -c "$TMP/$tag/client.toml" -l info
   BURROW_CLI_PID=$LAST_PID
   line=$(wait_log "$TMP/$tag-client.log" "\[$pname\] proxy up: remote port [0-9]+" 20 "$BURROW_CLI_PID") \
@@ -330,22 +335,8 @@ EOF
   port=$(sed -E 's/.*listening for clients on 127\.0\.0\.1:([0-9]+).*/\1/' <<<"$line")
   wait_log "$TMP/$tag-server.log" "http vhost listening on 127\.0\.0\.1:$vport" 5 "$BURROW_SRV_PID" >/dev/null \
     || { http_fail "$tag" "burrow-server logged no 'http vhost listening on 127.0.0.1:$vport'"; return 1; }
-  cat >"$TMP/$tag/client.toml" <<EOF
-server_addr = "127.0.0.1"
-server_port = $port
-client_id = "bench-$tag"
-[auth]
-token = "$TOKEN"
-[tls]
-enable = false
-[transport]
-pool_count = 8
-[[proxies]]
-name = "$pname"
-type = "http"
-local_port = $lport
-custom_domains = ["$domain"]
-EOF
+  client_toml "$tag" "$port" "enable = false" "$pname" "$lport" "type = \"http\"
+custom_domains = [\"$domain\"]"
   start "$tag-client" "$CLI" -c "$TMP/$tag/client.toml" -l info
   BURROW_CLI_PID=$LAST_PID
   line=$(wait_log "$TMP/$tag-client.log" "\[$pname\] proxy (up: http://|rejected)" 20 "$BURROW_CLI_PID") \
