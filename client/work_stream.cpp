@@ -5,6 +5,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <fmt/format.h>
 
 #include "burrow.pb.h"
@@ -34,9 +35,10 @@ public:
     local_dialer(std::shared_ptr<work_bridge> bridge, const proxy_config& proxy, std::string tag,
                  std::string peer, std::chrono::seconds timeout)
         : bridge_(std::move(bridge)),
-          resolver_(bridge_->get_executor()),
-          socket_(bridge_->get_executor()),
-          timer_(bridge_->get_executor(), timeout),
+          strand_(asio::make_strand(bridge_->get_executor())),
+          resolver_(strand_),
+          socket_(strand_),
+          timer_(strand_, timeout),
           addr_(proxy.local_addr),
           port_(proxy.local_port),
           tag_(std::move(tag)),
@@ -79,8 +81,8 @@ private:
                                                             : spdlog::level::info,
                                                "{} connected to local {}:{} for {}", self->tag_,
                                                self->addr_, self->port_, self->peer_);
-                                self->bridge_->start(std::move(self->socket_), self->tag_, {}, {},
-                                                     self->quiet_);
+                                work_bridge::stream_socket local(std::move(self->socket_));
+                                self->bridge_->start(local, self->tag_, {}, self->quiet_);
                             });
     }
 
@@ -92,6 +94,7 @@ private:
     }
 
     std::shared_ptr<work_bridge> bridge_;
+    asio::strand<asio::any_io_executor> strand_;  // the timer and the connect race
     tcp::resolver resolver_;
     tcp::socket socket_;
     asio::steady_timer timer_;

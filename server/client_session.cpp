@@ -267,6 +267,7 @@ void client_session::tick() {
         auto& c = pending_.front();
         proxy_log().warn("[{}/{}] no work stream from client {} within {} s; closing", c.proxy,
                          c.conn_id, who(), st_.config.work_timeout);
+        drop(c);
         pending_.pop_front();
         paired_one();
     }
@@ -323,19 +324,39 @@ void client_session::offer_work(std::shared_ptr<work_bridge> work) {
 bool client_session::dispatch(std::string proxy, stream_socket socket, std::string peer,
                               std::string already_read) {
     const bool room = ++waiting_ < st_.config.max_pending_connections;
+    queue(std::move(proxy), std::move(peer), std::move(socket), std::move(already_read));
+    return room;
+}
+
+void client_session::dispatch_local(std::string proxy, std::string peer, local_handler on_ready) {
+    ++waiting_;
+    queue(std::move(proxy), std::move(peer), std::move(on_ready), {});
+}
+
+void client_session::queue(std::string proxy, std::string peer,
+                           std::variant<stream_socket, local_handler> local,
+                           std::string already_read) {
     asio::post(strand_, [self = shared_from_this(), proxy = std::move(proxy),
-                         socket = std::move(socket), peer = std::move(peer),
+                         local = std::move(local), peer = std::move(peer),
                          first = std::move(already_read)]() mutable {
-        if (self->phase_ != phase::active) return self->paired_one();  // drops the user
         const bool quiet = self->http_proxies_.contains(proxy);
         pending_conn conn{std::move(proxy), self->st_.next_conn_id++, std::move(peer),
-                          std::move(socket), std::chrono::steady_clock::now(), std::move(first),
+                          std::move(local), std::chrono::steady_clock::now(), std::move(first),
                           quiet};
+        if (self->phase_ != phase::active) {  // drops the user
+            self->drop(conn);
+            return self->paired_one();
+        }
         proxy_log().log(quiet ? spdlog::level::debug : spdlog::level::info,
                         "[{}/{}] open from {}", conn.proxy, conn.conn_id, conn.peer);
         self->pair(std::move(conn));
     });
-    return room;
+}
+
+// A connection that gets no Work stream: a socket closes as it goes, an
+// in-process end is told.
+void client_session::drop(pending_conn& conn) {
+    if (auto* on_ready = std::get_if<local_handler>(&conn.local)) (*on_ready)(nullptr);
 }
 
 void client_session::paired_one() {
@@ -358,22 +379,19 @@ void client_session::pair(pending_conn conn) {
         start->set_peer(conn.peer);
         work->send_head(std::move(head));
         auto tag = fmt::format("[{}/{}]", conn.proxy, conn.conn_id);
-        // If the stream died meanwhile, the socket comes back and tries the next one.
-        auto first = conn.already_read;
-        work->start(std::move(conn.socket), std::move(tag),
-                    [self = shared_from_this(), proxy = conn.proxy, id = conn.conn_id,
-                     peer = conn.peer, since = conn.since, first = conn.already_read,
-                     quiet = conn.quiet](stream_socket s) {
-                        asio::post(self->strand_, [self, proxy, id, peer, since, first, quiet,
-                                                   s = std::move(s)]() mutable {
-                            ++self->waiting_;
-                            self->pair({proxy, id, peer, std::move(s), since, first, quiet});
-                        });
-                    },
-                    std::move(first), conn.quiet);
+        // A stream that died meanwhile leaves the connection alone: try the next one.
+        if (auto* socket = std::get_if<stream_socket>(&conn.local)) {
+            if (!work->start(*socket, std::move(tag), conn.already_read, conn.quiet)) continue;
+        } else {
+            if (!work->start_local(std::move(tag), conn.quiet)) continue;
+            std::get<local_handler>(conn.local)(std::move(work));
+        }
         return paired_one();
     }
-    if (phase_ != phase::active) return paired_one();
+    if (phase_ != phase::active) {
+        drop(conn);
+        return paired_one();
+    }
     pending_.push_back(std::move(conn));
     // Ask for streams beyond the client's own refill only as far as needed.
     if (work_requested_ < pending_.size()) {
@@ -411,6 +429,7 @@ void client_session::shutdown(const std::string& reason, bool graceful) {
             proxies_.clear();
             for (auto& w : idle_) w->close("session closed");
             idle_.clear();
+            for (auto& c : pending_) drop(c);
             pending_.clear();
             ctl_log().info("client logout: {}: {}", who(), reason);
         } else {

@@ -10,12 +10,14 @@
 #include <set>
 #include <memory>
 #include <string>
+#include <variant>
 
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
 #include "burrow.pb.h"
+#include "common/unique_function.hpp"
 
 namespace grpc {
 class Status;
@@ -44,11 +46,17 @@ public:
     void offer_work(std::shared_ptr<work_bridge> work);
     using stream_socket = boost::asio::generic::stream_protocol::socket;
     // A user connection for one of this session's proxies (an accepted TCP
-    // connection, or the vhost's end of a socketpair); `peer` is the user's
+    // connection, or an https one after its ClientHello); `peer` is the user's
     // address; `already_read` goes to the service before what the socket
     // brings. Returns false when the proxy should pause accepting until resume().
     bool dispatch(std::string proxy, stream_socket socket, std::string peer,
                   std::string already_read = {});
+    // The same for an in-process end (the HTTP vhost's upstream connections):
+    // `on_ready` gets the bridge, started with start_local(), or nullptr when
+    // no Work stream comes within work_timeout or the session ends. Called on
+    // the session's strand.
+    using local_handler = unique_function<void(std::shared_ptr<work_bridge>)>;
+    void dispatch_local(std::string proxy, std::string peer, local_handler on_ready);
     // Ends the session (another login took its place, server shutdown...).
     void kick(std::string reason);
 
@@ -57,7 +65,7 @@ private:
         std::string proxy;
         std::uint64_t conn_id;
         std::string peer;
-        stream_socket socket;
+        std::variant<stream_socket, local_handler> local;
         std::chrono::steady_clock::time_point since;
         std::string already_read;
         bool quiet = false;  // an http upstream: logged at debug level
@@ -74,7 +82,10 @@ private:
     void write_next();
     void tick();
     void trim_idle_work(std::chrono::steady_clock::time_point now);
+    void queue(std::string proxy, std::string peer,
+               std::variant<stream_socket, local_handler> local, std::string already_read);
     void pair(pending_conn conn);
+    void drop(pending_conn& conn);
     void shutdown(const std::string& reason, bool graceful);
     void finish_rpc();
     std::string who() const;

@@ -3,15 +3,13 @@
 // and path, and relays the request to that proxy's local service and the
 // response back, bodies streamed in 64 KiB pieces both ways.
 //
-// The local service is reached through a socketpair: its far end goes to the
-// owning client session like an accepted TCP connection (a Work stream, the
-// client dials the service), and the near end carries plain HTTP/1.1. So all
-// of the Work-stream machinery (pooling, backpressure, half-close, timeouts)
-// is the tcp proxies' own. One upstream connection is kept per user
-// connection and reused while requests go to the same proxy.
+// The local service is reached through a Work stream of the owning client
+// session, as for a tcp proxy (the client dials the service), whose
+// in-process end Beast reads and writes as a stream (bridge_stream): pooling,
+// backpressure, half-close and timeouts are the tcp proxies' own, without a
+// socket in between. One upstream connection is kept per user connection and
+// reused while requests go to the same proxy; idle ones wait in a pool.
 #include "server/http_vhost.hpp"
-
-#include <sys/socket.h>
 
 #include <map>
 #include <mutex>
@@ -22,8 +20,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/local/connect_pair.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -32,6 +28,7 @@
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 
+#include "common/bridge_stream.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
 #include "server/client_session.hpp"
@@ -57,12 +54,11 @@ constexpr std::uint32_t max_response_header = 64 * 1024;
 constexpr std::size_t relay_chunk = 64 * 1024;
 constexpr std::size_t max_linger_bytes = 1 << 20;
 constexpr auto linger_time = 2s;
-constexpr auto probe_after_idle = 1s;
 
 using clock = std::chrono::steady_clock;
 using request_parser = http::request_parser<http::buffer_body>;
 using response_parser = http::response_parser<http::buffer_body>;
-using upstream_socket = asio::local::stream_protocol::socket;
+using upstream_stream = bridge_stream;
 
 spdlog::logger& vhost_log() {
     static spdlog::logger& l = log::get("vhost");
@@ -137,7 +133,7 @@ private:
 // Idle upstream connections, per proxy and client session, shared by all user
 // connections: a user who sends `Connection: close` (or goes away) leaves
 // the connection to the service open for the next one, as a reverse proxy's
-// upstream keep-alive does. Taken most recent first; stale ones are dropped.
+// upstream keep-alive does. Taken most recent first; stale ones are closed.
 class upstream_pool {
 public:
     struct key {
@@ -146,48 +142,99 @@ public:
         auto operator<=>(const key&) const = default;
     };
 
-    void put(const key& k, upstream_socket socket) {
-        std::lock_guard lock(mutex_);
-        auto& idle = idle_[k];
-        if (idle.size() >= max_idle_per_proxy) return;  // closes it
-        idle.push_back({std::move(socket), clock::now()});
+    void put(const key& k, std::shared_ptr<work_bridge> bridge) {
+        std::vector<std::shared_ptr<work_bridge>> closing;
+        {
+            std::lock_guard lock(mutex_);
+            auto& idle = idle_[k];
+            if (idle.size() < max_idle_per_proxy) {
+                idle.push_back({bridge, clock::now()});
+                bridge.reset();
+            }
+            take_stale(idle, closing);
+        }
+        if (bridge) closing.push_back(std::move(bridge));
+        for (auto& b : closing) b->close_local();
     }
 
-    std::optional<upstream_socket> take(const key& k) {
-        std::lock_guard lock(mutex_);
-        auto it = idle_.find(k);
-        if (it == idle_.end()) return std::nullopt;
-        auto& idle = it->second;
-        std::optional<upstream_socket> found;
-        while (!found && !idle.empty()) {
-            auto last = std::move(idle.back());
-            idle.pop_back();
-            if (clock::now() - last.since < max_idle_time && still_open(last.socket))
-                found.emplace(std::move(last.socket));
+    std::shared_ptr<work_bridge> take(const key& k) {
+        std::shared_ptr<work_bridge> found;
+        std::vector<std::shared_ptr<work_bridge>> closing;
+        {
+            std::lock_guard lock(mutex_);
+            auto it = idle_.find(k);
+            if (it == idle_.end()) return nullptr;
+            auto& idle = it->second;
+            take_stale(idle, closing);
+            if (!idle.empty()) {
+                found = std::move(idle.back().bridge);
+                idle.pop_back();
+            }
+            if (idle.empty()) idle_.erase(it);
         }
-        if (idle.empty()) idle_.erase(it);
+        for (auto& b : closing) b->close_local();
         return found;
     }
 
-    // Nothing to read and no EOF: the service (or the tunnel) has not closed it.
-    static bool still_open(upstream_socket& socket) {
-        char probe;
-        const auto n = ::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    // Closes what went stale everywhere; the listener calls it now and then,
+    // so upstreams of a proxy nobody visits any more do not linger.
+    void sweep() {
+        std::vector<std::shared_ptr<work_bridge>> closing;
+        {
+            std::lock_guard lock(mutex_);
+            for (auto it = idle_.begin(); it != idle_.end();) {
+                take_stale(it->second, closing);
+                it = it->second.empty() ? idle_.erase(it) : std::next(it);
+            }
+        }
+        for (auto& b : closing) b->close_local();
     }
 
 private:
     static constexpr std::size_t max_idle_per_proxy = 64;
     static constexpr auto max_idle_time = 30s;
     struct entry {
-        upstream_socket socket;
+        std::shared_ptr<work_bridge> bridge;
         clock::time_point since;
     };
+
+    // Moves out idle upstreams that are too old, or that the service (or the
+    // tunnel) has closed or sent stray bytes on; closed outside the lock.
+    static void take_stale(std::vector<entry>& idle,
+                           std::vector<std::shared_ptr<work_bridge>>& out) {
+        const auto now = clock::now();
+        std::erase_if(idle, [&](entry& e) {
+            if (now - e.since < max_idle_time && e.bridge->local_reusable()) return false;
+            out.push_back(std::move(e.bridge));
+            return true;
+        });
+    }
+
     std::mutex mutex_;
     std::map<key, std::vector<entry>> idle_;
 };
 
 namespace {
+
+// Asks `owner` for a Work stream to `proxy` with an in-process end; completes
+// with the started bridge, or nullptr when none can be had.
+template <class Token>
+auto async_dispatch_local(client_session& owner, std::string proxy, std::string peer,
+                          Token&& token) {
+    return asio::async_initiate<Token, void(std::shared_ptr<work_bridge>)>(
+        [&owner](auto handler, std::string name, std::string from) {
+            auto ex = asio::prefer(asio::get_associated_executor(handler),
+                                   asio::execution::outstanding_work.tracked);
+            owner.dispatch_local(
+                std::move(name), std::move(from),
+                [h = std::move(handler), ex = std::move(ex)](std::shared_ptr<work_bridge> b) mutable {
+                    asio::dispatch(ex, [h = std::move(h), b = std::move(b)]() mutable {
+                        std::move(h)(std::move(b));
+                    });
+                });
+        },
+        token, std::move(proxy), std::move(peer));
+}
 
 class http_connection : public std::enable_shared_from_this<http_connection> {
 public:
@@ -224,7 +271,7 @@ private:
                                std::string_view extra_header = {});
     awaitable<void> linger_close();
 
-    bool open_upstream(const vhost_target& target, client_session& owner);
+    awaitable<bool> open_upstream(const vhost_target& target, client_session& owner);
     void release_upstream();
     bool upstream_usable(const std::string& proxy, const void* owner);
     void close_upstream();
@@ -239,11 +286,10 @@ private:
     beast::flat_buffer user_buffer_;
     std::string peer_ip_, peer_;
 
-    std::optional<upstream_socket> upstream_;
+    std::optional<upstream_stream> upstream_;
     std::string upstream_proxy_;
     const void* upstream_owner_ = nullptr;
     bool upstream_reusable_ = false;  // the last exchange ended cleanly, the service keeps it
-    clock::time_point upstream_idle_since_{};
     beast::flat_buffer upstream_buffer_;
 
     // One exchange (request + response) at a time; both halves run at once.
@@ -353,7 +399,7 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
     // Connection is hop-by-hop: the user's "close" ends the user's connection,
     // while the one to the service stays open for the next request (pooled).
     if (!switching) req.keep_alive(true);
-    if (!upstream_usable(target.proxy, owner.get()) && !open_upstream(target, *owner)) {
+    if (!upstream_usable(target.proxy, owner.get()) && !co_await open_upstream(target, *owner)) {
         co_await send_error(http::status::bad_gateway, "The service cannot be reached.", false);
         co_return false;
     }
@@ -377,7 +423,6 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
     // An answer that came before the whole request went out leaves the
     // service's side of the connection mid-request: never reuse it.
     upstream_reusable_ = upstream_reusable_ && request_sent_;
-    upstream_idle_since_ = clock::now();
     if (!keep_alive_) release_upstream();
     co_return keep_alive_ && !switching;
 }
@@ -400,44 +445,31 @@ void http_connection::rewrite_request(http::request<http::buffer_body>& req,
 bool http_connection::upstream_usable(const std::string& proxy, const void* owner) {
     if (!upstream_ || !upstream_->is_open() || upstream_proxy_ != proxy || upstream_owner_ != owner)
         return false;
-    // Services close idle keep-alive connections after seconds, not while
-    // requests keep coming: only an upstream idle for a while is probed.
-    if (clock::now() - upstream_idle_since_ < probe_after_idle && upstream_buffer_.size() == 0)
-        return true;
-    // A kept-alive upstream the service has closed meanwhile reads EOF (or has
-    // stray bytes): do not send the next request into it.
-    if (upstream_buffer_.size() == 0 && upstream_pool::still_open(*upstream_)) return true;
+    // A kept-alive upstream the service has closed meanwhile (or that has
+    // stray bytes) must not get the next request.
+    if (upstream_buffer_.size() == 0 && upstream_->reusable()) return true;
     close_upstream();
     return false;
 }
 
 void http_connection::release_upstream() {
     if (upstream_ && upstream_reusable_ && upstream_->is_open() && upstream_buffer_.size() == 0)
-        pool_->put({upstream_proxy_, upstream_owner_}, std::move(*upstream_));
+        pool_->put({upstream_proxy_, upstream_owner_}, upstream_->release());
     close_upstream();
     upstream_.reset();
     upstream_reusable_ = false;
 }
 
-bool http_connection::open_upstream(const vhost_target& target, client_session& owner) {
+awaitable<bool> http_connection::open_upstream(const vhost_target& target, client_session& owner) {
     release_upstream();
     upstream_proxy_ = target.proxy;
     upstream_owner_ = &owner;
     upstream_buffer_.clear();
-    if (auto idle = pool_->take({target.proxy, &owner})) {
-        upstream_.emplace(std::move(*idle));
-        return true;
-    }
-    upstream_socket near(st_.io), far(st_.io);
-    error_code ec;
-    asio::local::connect_pair(near, far, ec);
-    if (ec) {
-        vhost_log().warn("[{}] cannot make a socketpair: {}", target.proxy, ec.message());
-        return false;
-    }
-    owner.dispatch(target.proxy, client_session::stream_socket(std::move(far)), peer_);
-    upstream_.emplace(std::move(near));
-    return true;
+    auto bridge = pool_->take({target.proxy, &owner});
+    if (!bridge) bridge = co_await async_dispatch_local(owner, target.proxy, peer_, asio::use_awaitable);
+    if (!bridge) co_return false;
+    upstream_.emplace(std::move(bridge), strand_);
+    co_return true;
 }
 
 // Only closes: a pending operation may still refer to the socket, which
@@ -541,12 +573,8 @@ awaitable<void> http_connection::relay_response(const request_parser& request, b
         awaiting_response_ = true;
         set_deadline(upstream_deadline_, request_sent_ ? clock::now() + target_->response_timeout
                                                        : clock::time_point::max());
-        error_code ec;
-        if (upstream_buffer_.size() == 0)
-            std::tie(ec) = co_await upstream_->async_wait(upstream_socket::wait_read, nothrow);
-        if (!ec)
-            std::tie(ec, std::ignore) =
-                co_await http::async_read_header(*upstream_, upstream_buffer_, parser, nothrow);
+        auto [ec, n] =
+            co_await http::async_read_header(*upstream_, upstream_buffer_, parser, nothrow);
         awaiting_response_ = false;
         upstream_deadline_ = clock::time_point::max();
         if (ec) {
@@ -745,7 +773,22 @@ void serve_http(server_state& st, tcp::socket socket, std::shared_ptr<upstream_p
 // ---- the listener ----
 
 struct vhost_listener::impl : std::enable_shared_from_this<impl> {
-    impl(server_state& s, kind k) : st(s), which(k), acceptor(asio::make_strand(s.io)), retry(acceptor.get_executor()) {}
+    impl(server_state& s, kind k)
+        : st(s),
+          which(k),
+          acceptor(asio::make_strand(s.io)),
+          retry(acceptor.get_executor()),
+          sweep_timer(acceptor.get_executor()) {}
+
+    // Idle upstreams that went stale are closed within a few seconds.
+    void sweep() {
+        sweep_timer.expires_after(5s);
+        sweep_timer.async_wait([self = shared_from_this()](const error_code& ec) {
+            if (ec || !self->acceptor.is_open()) return;
+            self->pool->sweep();
+            self->sweep();
+        });
+    }
 
     void accept() {
         acceptor.async_accept(asio::make_strand(st.io), [self = shared_from_this()](
@@ -778,6 +821,7 @@ struct vhost_listener::impl : std::enable_shared_from_this<impl> {
     std::shared_ptr<upstream_pool> pool = std::make_shared<upstream_pool>();
     tcp::acceptor acceptor;
     asio::steady_timer retry;
+    asio::steady_timer sweep_timer;
     std::uint16_t port = 0;
 };
 
@@ -802,7 +846,10 @@ void vhost_listener::start() {
     im.port = im.acceptor.local_endpoint().port();
     log::get("server").info("{} vhost listening on {}:{}", name, im.st.config.proxy_bind_addr,
                             im.port);
-    asio::dispatch(im.acceptor.get_executor(), [self = impl_] { self->accept(); });
+    asio::dispatch(im.acceptor.get_executor(), [self = impl_] {
+        self->accept();
+        if (self->which == kind::http) self->sweep();
+    });
 }
 
 void vhost_listener::stop() {
@@ -810,6 +857,7 @@ void vhost_listener::stop() {
         error_code ignored;
         self->acceptor.close(ignored);
         self->retry.cancel();
+        self->sweep_timer.cancel();
     });
 }
 

@@ -1,0 +1,161 @@
+// bridge_stream: an Asio stream (AsyncReadStream + AsyncWriteStream) over a
+// work_bridge's in-process end. The HTTP vhost speaks HTTP/1.1 to a local
+// service through it with Beast, as it would over a socket, while the bytes
+// go straight into Work-stream frames: no socketpair, no extra syscalls, no
+// hand-off between threads beyond the one that delivers a completion.
+//
+// Completions run on the handler's associated executor (the connection's
+// strand); an operation that can complete at once is posted, never run
+// inside its initiating call. One read and one write may be outstanding.
+// Not thread-safe itself: use it from one strand, like a socket.
+#pragma once
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/socket_base.hpp>
+#include <boost/system/system_error.hpp>
+
+#include "common/work_bridge.hpp"
+
+namespace burrow {
+
+class bridge_stream {
+public:
+    using executor_type = boost::asio::any_io_executor;
+    using error_code = boost::system::error_code;
+
+    // `bridge` has been started with start_local(); `ex` is the user's strand.
+    bridge_stream(std::shared_ptr<work_bridge> bridge, executor_type ex)
+        : bridge_(std::move(bridge)), ex_(std::move(ex)) {}
+    ~bridge_stream() { close(); }
+    bridge_stream(bridge_stream&& other) noexcept = default;
+    bridge_stream& operator=(bridge_stream&&) = delete;
+
+    executor_type get_executor() const noexcept { return ex_; }
+
+    template <class MutableBufferSequence, class ReadToken>
+    auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
+        return initiate(token, [into = first_of(buffers)](work_bridge& b, auto* later) {
+            return b.read_some(into, later);
+        });
+    }
+
+    template <class ConstBufferSequence, class WriteToken>
+    auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
+        return initiate(token, [from = all_of(buffers)](work_bridge& b, auto* later) {
+            return b.write_some(from, later);
+        });
+    }
+
+    // Non-blocking, like a socket in non-blocking mode: would_block when the
+    // operation would have to wait (SyncReadStream / SyncWriteStream).
+    template <class MutableBufferSequence>
+    std::size_t read_some(const MutableBufferSequence& buffers, error_code& ec) {
+        const auto r = bridge_ ? bridge_->read_some(first_of(buffers), nullptr) : closed();
+        ec = r.ec;
+        return r.n;
+    }
+    template <class ConstBufferSequence>
+    std::size_t write_some(const ConstBufferSequence& buffers, error_code& ec) {
+        const auto r = bridge_ ? bridge_->write_some(all_of(buffers), nullptr) : closed();
+        ec = r.ec;
+        return r.n;
+    }
+    template <class MutableBufferSequence>
+    std::size_t read_some(const MutableBufferSequence& buffers) {
+        error_code ec;
+        return or_throw(read_some(buffers, ec), ec);
+    }
+    template <class ConstBufferSequence>
+    std::size_t write_some(const ConstBufferSequence& buffers) {
+        error_code ec;
+        return or_throw(write_some(buffers, ec), ec);
+    }
+
+    // Only shutdown_send has a meaning here: fin after what was written.
+    void shutdown(boost::asio::socket_base::shutdown_type what, error_code& ec) {
+        ec = {};
+        if (!bridge_) ec = boost::asio::error::bad_descriptor;
+        else if (what != boost::asio::socket_base::shutdown_receive) bridge_->shutdown_send();
+    }
+    // Pending operations fail with operation_aborted; see work_bridge::close_local().
+    void close(error_code& ec) {
+        ec = {};
+        close();
+    }
+    void close() {
+        if (auto b = std::exchange(bridge_, nullptr)) b->close_local();
+    }
+    bool is_open() const noexcept { return bridge_ != nullptr; }
+    // Open, not closed by the service, nothing unread: fit for another request.
+    bool reusable() const { return bridge_ && bridge_->local_reusable(); }
+    // Hands the bridge over (to a pool of idle upstreams); the stream is closed after.
+    std::shared_ptr<work_bridge> release() noexcept { return std::exchange(bridge_, nullptr); }
+
+private:
+    // One buffer is enough for a read: a short read is a read.
+    template <class MutableBufferSequence>
+    static boost::asio::mutable_buffer first_of(const MutableBufferSequence& bufs) {
+        for (auto it = boost::asio::buffer_sequence_begin(bufs);
+             it != boost::asio::buffer_sequence_end(bufs); ++it)
+            if (boost::asio::mutable_buffer b(*it); b.size() > 0) return b;
+        return {};
+    }
+    template <class ConstBufferSequence>
+    static std::vector<boost::asio::const_buffer> all_of(const ConstBufferSequence& bufs) {
+        return {boost::asio::buffer_sequence_begin(bufs), boost::asio::buffer_sequence_end(bufs)};
+    }
+    static std::size_t or_throw(std::size_t n, const error_code& ec) {
+        if (ec) throw boost::system::system_error(ec);
+        return n;
+    }
+
+    // Starts `op` (a bridge call) for an Asio completion token.
+    template <class Token, class Op>
+    auto initiate(Token& token, Op op) {
+        return boost::asio::async_initiate<Token, void(error_code, std::size_t)>(
+            [this](auto handler, Op call) {
+                auto later = wrap(std::move(handler));
+                finish(bridge_ ? call(*bridge_, &later) : closed(), later);
+            },
+            token, op);
+    }
+
+    static work_bridge::io_result closed() {
+        return {true, boost::asio::error::bad_descriptor, 0};
+    }
+
+    // Completion from any thread: to the handler's executor, keeping it busy
+    // meanwhile. Dispatched (inline when that executor allows) when a frame
+    // from the stream completes it; posted when the owner's own call did.
+    template <class Handler>
+    work_bridge::io_handler wrap(Handler handler) const {
+        auto ex = boost::asio::prefer(boost::asio::get_associated_executor(handler, ex_),
+                                      boost::asio::execution::outstanding_work.tracked);
+        return [h = std::move(handler), ex = std::move(ex)](error_code ec, std::size_t n) mutable {
+            auto run = [h = std::move(h), ec, n]() mutable { std::move(h)(ec, n); };
+            if (work_bridge::in_reaction())
+                boost::asio::dispatch(ex, std::move(run));
+            else
+                boost::asio::post(ex, std::move(run));
+        };
+    }
+
+    // A result known at once is posted: never complete inside the initiation.
+    void finish(const work_bridge::io_result& r, work_bridge::io_handler& later) const {
+        if (!r.done) return;
+        boost::asio::post(ex_, [later = std::move(later), r]() mutable { later(r.ec, r.n); });
+    }
+
+    std::shared_ptr<work_bridge> bridge_;
+    executor_type ex_;
+};
+
+}  // namespace burrow
