@@ -29,6 +29,7 @@
 #include <openssl/crypto.h>
 
 #include "common/bridge_stream.hpp"
+#include "common/inline_strand.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
 #include "server/client_session.hpp"
@@ -68,6 +69,59 @@ spdlog::logger& vhost_log() {
 // A user or upstream socket that the watchdog closed fails like this.
 bool cut_off(const error_code& ec) {
     return is_expected_error(ec) || ec == asio::error::bad_descriptor;
+}
+
+// Asio posts every completion that is known at once (a read of bytes that are
+// already buffered, a send the socket takes whole), and from a gRPC thread a
+// post wakes an Asio thread. So the relays do what can be done at once
+// synchronously: parse what is buffered (Beast's parser, fed by hand) and
+// write while the peer has room (sockets are non-blocking); they co_await only
+// what would have to wait.
+bool would_block(const error_code& ec) {
+    return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+// Feeds what `buffer` holds to `parser` until the header (or the message)
+// is complete. need_more: the rest has to be read; need_buffer: the body
+// piece offered to the parser is full.
+template <bool is_request>
+error_code parse_buffered(beast::flat_buffer& buffer, http::basic_parser<is_request>& parser,
+                          bool header_only) {
+    error_code ec;
+    while (!(header_only ? parser.is_header_done() : parser.is_done())) {
+        if (buffer.size() == 0) return http::error::need_more;
+        const auto used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec) return ec;
+        if (used == 0) return http::error::need_more;
+    }
+    return {};
+}
+
+// Writes what the stream takes now; would_block: the rest needs an async write.
+template <class Stream, class Serializer>
+error_code write_now(Stream& stream, Serializer& serializer, bool header_only) {
+    error_code ec;
+    if (header_only)
+        http::write_header(stream, serializer, ec);
+    else
+        http::write(stream, serializer, ec);
+    return ec;
+}
+
+// The waiting halves of parse_buffered and write_now.
+template <class Stream, bool is_request>
+awaitable<error_code> read_rest(Stream& stream, beast::flat_buffer& buffer,
+                                http::basic_parser<is_request>& parser, bool header_only) {
+    auto [ec, n] = header_only ? co_await http::async_read_header(stream, buffer, parser, nothrow)
+                               : co_await http::async_read(stream, buffer, parser, nothrow);
+    co_return ec;
+}
+template <class Stream, class Serializer>
+awaitable<error_code> write_rest(Stream& stream, Serializer& serializer, bool header_only) {
+    auto [ec, n] = header_only ? co_await http::async_write_header(stream, serializer, nothrow)
+                               : co_await http::async_write(stream, serializer, nothrow);
+    co_return ec;
 }
 
 // Upgrade (WebSocket and the like) and CONNECT turn the connection into a
@@ -228,7 +282,8 @@ auto async_dispatch_local(client_session& owner, std::string proxy, std::string 
             owner.dispatch_local(
                 std::move(name), std::move(from),
                 [h = std::move(handler), ex = std::move(ex)](std::shared_ptr<work_bridge> b) mutable {
-                    asio::dispatch(ex, [h = std::move(h), b = std::move(b)]() mutable {
+                    // Posted: inline, it would run nested in the session's strand.
+                    asio::post(ex, [h = std::move(h), b = std::move(b)]() mutable {
                         std::move(h)(std::move(b));
                     });
                 });
@@ -241,7 +296,7 @@ public:
     http_connection(server_state& st, tcp::socket socket, std::shared_ptr<upstream_pool> pool)
         : st_(st),
           pool_(std::move(pool)),
-          strand_(asio::make_strand(st.io)),
+          strand_(make_inline_strand(st.io)),
           user_(std::move(socket)),
           watchdog_(strand_),
           header_timeout_(std::chrono::seconds(st.config.vhost_header_timeout)) {
@@ -249,6 +304,7 @@ public:
         const auto remote = user_.remote_endpoint(ec);
         peer_ip_ = ec ? std::string("?") : remote.address().to_string();
         peer_ = ec ? std::string("?") : to_string(remote);
+        user_.non_blocking(true, ec);  // for write_now()
     }
 
     void start() {
@@ -281,7 +337,9 @@ private:
 
     server_state& st_;
     std::shared_ptr<upstream_pool> pool_;
-    asio::strand<asio::io_context::executor_type> strand_;
+    // Completions (a frame from the service, say) run on the thread that
+    // delivers them when the connection is not busy: no thread wake-up each.
+    asio::any_io_executor strand_;
     tcp::socket user_;
     beast::flat_buffer user_buffer_;
     std::string peer_ip_, peer_;
@@ -326,13 +384,8 @@ awaitable<void> http_connection::run() {
             parser.body_limit(boost::none);
 
         user_deadline(header_timeout_);
-        // Wait for bytes first: a speculative read on an idle connection only fails.
-        error_code ec;
-        std::size_t n = 0;
-        if (user_buffer_.size() == 0)
-            std::tie(ec) = co_await user_.async_wait(tcp::socket::wait_read, nothrow);
-        if (!ec)
-            std::tie(ec, n) = co_await http::async_read_header(user_, user_buffer_, parser, nothrow);
+        auto ec = parse_buffered(user_buffer_, parser, true);  // a pipelined request
+        if (ec == http::error::need_more) ec = co_await read_rest(user_, user_buffer_, parser, true);
         user_deadline_ = clock::time_point::max();
         if (ec && (user_timed_out_ || cut_off(ec))) break;
         if (ec == http::error::header_limit) {
@@ -521,15 +574,18 @@ awaitable<void> http_connection::send_request(request_parser& parser) {
     // The header goes alone only when no body bytes are here yet (the user may
     // wait for 100 Continue); otherwise it leaves with the first piece.
     error_code ec;
-    std::size_t n = 0;
-    if (!parser.is_done() && user_buffer_.size() == 0)
-        std::tie(ec, n) = co_await http::async_write_header(*upstream_, serializer, nothrow);
+    if (!parser.is_done() && user_buffer_.size() == 0) {
+        ec = write_now(*upstream_, serializer, true);
+        if (would_block(ec)) ec = co_await write_rest(*upstream_, serializer, true);
+    }
     while (!ec && !serializer.is_done()) {
         auto& body = req.body();
         if (!parser.is_done()) {
             offer(body, buffer.data.get());
             user_deadline(header_timeout_);
-            auto [rec, rn] = co_await http::async_read(user_, user_buffer_, parser, nothrow);
+            auto rec = parse_buffered(user_buffer_, parser, false);
+            if (rec == http::error::need_more)
+                rec = co_await read_rest(user_, user_buffer_, parser, false);
             user_deadline_ = clock::time_point::max();
             if (rec == http::error::need_buffer) rec = {};
             if (rec) {
@@ -545,7 +601,8 @@ awaitable<void> http_connection::send_request(request_parser& parser) {
         } else {
             last(body);
         }
-        std::tie(ec, n) = co_await http::async_write(*upstream_, serializer, nothrow);
+        ec = write_now(*upstream_, serializer, false);
+        if (would_block(ec)) ec = co_await write_rest(*upstream_, serializer, false);
         if (ec == http::error::need_buffer) ec = {};
     }
     // A failed write means the upstream is gone; the response side reports it.
@@ -573,8 +630,9 @@ awaitable<void> http_connection::relay_response(const request_parser& request, b
         awaiting_response_ = true;
         set_deadline(upstream_deadline_, request_sent_ ? clock::now() + target_->response_timeout
                                                        : clock::time_point::max());
-        auto [ec, n] =
-            co_await http::async_read_header(*upstream_, upstream_buffer_, parser, nothrow);
+        auto ec = parse_buffered(upstream_buffer_, parser, true);
+        if (ec == http::error::need_more)
+            ec = co_await read_rest(*upstream_, upstream_buffer_, parser, true);
         awaiting_response_ = false;
         upstream_deadline_ = clock::time_point::max();
         if (ec) {
@@ -611,7 +669,8 @@ awaitable<void> http_connection::relay_response(const request_parser& request, b
             // 100 Continue and friends go to the user as they come.
             http::response_serializer<http::buffer_body> serializer{res};
             user_deadline(header_timeout_);
-            auto [wec, wn] = co_await http::async_write_header(user_, serializer, nothrow);
+            auto wec = write_now(user_, serializer, true);
+            if (would_block(wec)) wec = co_await write_rest(user_, serializer, true);
             user_deadline_ = clock::time_point::max();
             response_started_ = true;
             if (wec) {
@@ -625,7 +684,8 @@ awaitable<void> http_connection::relay_response(const request_parser& request, b
             finish();
             http::response_serializer<http::buffer_body> serializer{res};
             user_deadline(header_timeout_);
-            auto [wec, wn] = co_await http::async_write_header(user_, serializer, nothrow);
+            auto wec = write_now(user_, serializer, true);
+            if (would_block(wec)) wec = co_await write_rest(user_, serializer, true);
             user_deadline_ = clock::time_point::max();
             response_started_ = true;
             if (!wec) co_await pipe();
@@ -652,20 +712,22 @@ awaitable<void> http_connection::relay_body_to_user(response_parser& parser) {
     // The header goes alone only when the body is not here yet (a stream of
     // events, say); otherwise it leaves with the first piece.
     error_code ec;
-    std::size_t n = 0;
     if (!parser.is_done() && upstream_buffer_.size() == 0) {
         user_deadline(header_timeout_);
-        std::tie(ec, n) = co_await http::async_write_header(user_, serializer, nothrow);
+        ec = write_now(user_, serializer, true);
+        if (would_block(ec)) ec = co_await write_rest(user_, serializer, true);
         user_deadline_ = clock::time_point::max();
     }
     while (!ec && !serializer.is_done()) {
         auto& body = res.body();
         if (!parser.is_done()) {
             offer(body, buffer.data.get());
-            set_deadline(upstream_deadline_, clock::now() + target_->response_timeout);
-            auto [rec, rn] =
-                co_await http::async_read(*upstream_, upstream_buffer_, parser, nothrow);
-            upstream_deadline_ = clock::time_point::max();
+            auto rec = parse_buffered(upstream_buffer_, parser, false);
+            if (rec == http::error::need_more) {
+                set_deadline(upstream_deadline_, clock::now() + target_->response_timeout);
+                rec = co_await read_rest(*upstream_, upstream_buffer_, parser, false);
+                upstream_deadline_ = clock::time_point::max();
+            }
             if (rec == http::error::need_buffer) rec = {};
             if (rec) break;  // cut short: the user sees the connection close
             took(body, buffer.data.get(), parser.is_done());
@@ -673,7 +735,8 @@ awaitable<void> http_connection::relay_body_to_user(response_parser& parser) {
             last(body);
         }
         user_deadline(header_timeout_);
-        std::tie(ec, n) = co_await http::async_write(user_, serializer, nothrow);
+        ec = write_now(user_, serializer, false);
+        if (would_block(ec)) ec = co_await write_rest(user_, serializer, false);
         user_deadline_ = clock::time_point::max();
         if (ec == http::error::need_buffer) ec = {};
     }
