@@ -69,6 +69,9 @@ private:
     bool reaped_ = false;
 };
 
+// A numeric field of /proc/PID/status ("Threads", "VmRSS" in KiB); -1 when absent.
+long proc_status(int pid, const std::string& field);
+
 // Runs a command to completion; returns exit code and output.
 struct run_result {
     int code;

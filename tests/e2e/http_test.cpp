@@ -373,6 +373,58 @@ TEST(http, nginx_page_and_50_mib_file_arrive_intact_through_the_vhost) {
     EXPECT_EQ(sha256_hex(big.body), sha256_hex(file));
 }
 
+TEST(http, a_user_who_does_not_read_makes_no_one_buffer_the_response) {
+    // The user asks for a large file and reads nothing: what the server and
+    // the client hold for it stays bounded (two frames each way and gRPC's
+    // window), whatever the file's size. Once the user reads, all of it arrives.
+    nginx_peer nas;
+    const auto file = random_bytes(256u << 20, 24);
+    nas.put("big.bin", file);
+    nas.start("");
+    vhost_lab v;
+    auto client = v.client(proxy("nas", nas.port(), domains(R"("nas.test")")), {"nas"});
+    const int pids[2] = {v.lab.server().pid(), client->pid()};
+    long before[2], now[2];
+    for (int i = 0; i < 2; ++i) before[i] = now[i] = proc_status(pids[i], "VmRSS");
+
+    boost::asio::io_context io;
+    tcp::socket user(io);
+    user.open(tcp::v4());
+    user.set_option(boost::asio::socket_base::receive_buffer_size(64 << 10));
+    user.connect({boost::asio::ip::make_address("127.0.0.1"), v.http_port});
+    const std::string request = "GET /big.bin HTTP/1.1\r\nHost: nas.test\r\n\r\n";
+    boost::asio::write(user, boost::asio::buffer(request));
+
+    // The path is full once neither process's memory moves for a second.
+    int steady = 0;
+    for (const auto until = clock_type::now() + 30s; steady < 10 && clock_type::now() < until;) {
+        std::this_thread::sleep_for(100ms);
+        bool moved = false;
+        for (int i = 0; i < 2; ++i) {
+            const long rss = proc_status(pids[i], "VmRSS");
+            moved = moved || std::abs(rss - now[i]) > 256;
+            now[i] = rss;
+        }
+        steady = moved ? 0 : steady + 1;
+    }
+    EXPECT_EQ(steady, 10) << "memory kept moving while the user read nothing";
+    EXPECT_LT(now[0] - before[0], 64 << 10) << "the server holds " << (now[0] - before[0])
+                                             << " KiB for a user who does not read";
+    EXPECT_LT(now[1] - before[1], 64 << 10) << "the client holds " << (now[1] - before[1])
+                                             << " KiB for a user who does not read";
+
+    fd_deadline guard(user.native_handle(), 60s);
+    beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(boost::none);
+    beast::error_code ec;
+    bhttp::read(user, buffer, parser, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(parser.get().result_int(), 200);
+    EXPECT_EQ(parser.get().body().size(), file.size());
+    EXPECT_EQ(sha256_hex(parser.get().body()), sha256_hex(file));
+}
+
 // ---- 2. streaming request bodies ----
 
 TEST(http, chunked_100_mib_upload_arrives_intact) {

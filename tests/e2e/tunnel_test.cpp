@@ -34,13 +34,7 @@ bool echo_works(std::uint16_t port, std::size_t n = 4096) {
     return got == data;
 }
 
-int threads_of(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-    return -1;
-}
+int threads_of(int pid) { return static_cast<int>(proc_status(pid, "Threads")); }
 
 TEST(tunnel, moves_64_mib_each_way_intact) {
     constexpr std::size_t size = 64u << 20;
