@@ -102,7 +102,7 @@ header encode_data_header(std::uint64_t offset, std::uint64_t ack, bool fin,
 }
 
 std::string decode(const std::vector<bytes>& parts, decoded& out, std::size_t max_data) {
-    out = decoded{};
+    out.clear();
     reader r(parts);
     bool seen_data = false;
     while (!r.at_end()) {

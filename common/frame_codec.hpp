@@ -50,6 +50,15 @@ struct decoded {
     bool fin = false;
     std::size_t data_size = 0;
     std::vector<bytes> data;  // the payload, as ranges inside the input spans
+
+    // Back to the state of a fresh object, keeping `data`'s capacity (a
+    // bridge decodes every frame into the same object).
+    void clear() {
+        has_head = has_error = fin = false;
+        offset = ack = 0;
+        data_size = 0;
+        data.clear();
+    }
 };
 
 // Decodes a frame spread over `parts` (gRPC slices). Returns "" on success,

@@ -1,6 +1,7 @@
 // A move-only std::function: completion handlers (Asio's, Beast's, a
 // coroutine's) can be moved but not copied, and Boost 1.81 has no
-// any_completion_handler yet.
+// any_completion_handler yet. The callable lives on the heap: completion
+// handlers are larger than any inline buffer worth carrying in every bridge.
 #pragma once
 
 #include <concepts>

@@ -24,20 +24,21 @@ spdlog::logger& work_log() {
     return l;
 }
 
-// Smallest read buffer; reads are sized to what the socket holds, up to max_chunk.
-constexpr std::size_t min_chunk = 16u << 10;
+// The first read after a wake-up; larger reads ask the socket what it holds.
+constexpr std::size_t first_read = 16u << 10;
 // Head and error frames are small; anything larger is not one of ours.
 constexpr std::size_t max_head_frame = 16u << 10;
-// Received frames waiting for the local end, counting the one being written.
-constexpr std::size_t max_down_frames = 2;
 
-grpc::ByteBuffer to_byte_buffer(const std::string& serialized) {
-    grpc::Slice slice(serialized);
-    return grpc::ByteBuffer(&slice, 1);
+// Makes `target` hold these slices (ByteBuffer has no move assignment, and its
+// copy assignment allocates).
+void assign(grpc::ByteBuffer& target, const grpc::Slice* slices, std::size_t n) {
+    grpc::ByteBuffer fresh(slices, n);
+    target.Swap(&fresh);
 }
 
 // Drops the first `n` bytes of a buffer sequence.
-void consume(std::vector<asio::const_buffer>& buffers, std::size_t n) {
+template <class Buffers>
+void consume(Buffers& buffers, std::size_t n) {
     auto it = buffers.begin();
     for (; it != buffers.end() && n >= it->size(); ++it) n -= it->size();
     if (it != buffers.end()) *it += n;
@@ -72,11 +73,15 @@ class work_bridge::locked {
 public:
     explicit locked(work_bridge& b) : bridge_(b), lock_(b.mutex_) {}
     ~locked() {
-        if (bridge_.after_unlock_.empty()) return;
-        auto due = std::move(bridge_.after_unlock_);
-        bridge_.after_unlock_.clear();
+        auto& b = bridge_;
+        if (!b.head_due_ && !b.read_due_.handler && !b.write_due_.handler) return;
+        auto head = std::move(b.head_due_);
+        auto read = std::move(b.read_due_);
+        auto write = std::move(b.write_due_);
         lock_.unlock();
-        for (auto& f : due) f();
+        if (head) head();
+        if (read.handler) read.handler(read.ec, read.n);
+        if (write.handler) write.handler(write.ec, write.n);
     }
     locked(const locked&) = delete;
     locked& operator=(const locked&) = delete;
@@ -233,35 +238,48 @@ void work_bridge::close(std::string reason) {
 // After fin the read stays outstanding too: it returns when the RPC ends, so a
 // peer that goes away while we still send is noticed.
 void work_bridge::issue_read() {
-    if (reading_ || ended_ || down_.size() >= max_down_frames) return;
+    if (reading_ || ended_ || down_.full()) return;
     reading_ = true;
     port_->read(in_.get());
 }
 
 void work_bridge::handle_frame() {
-    down_chunk chunk;
-    in_->Dump(&chunk.slices);
+    // Decoded in the slot it will wait in (see down_queue); emptied again
+    // unless the frame is data kept for the local end.
+    auto& chunk = down_.back_slot();
+    struct slot_guard {
+        down_chunk& slot;
+        bool keep = false;
+        ~slot_guard() {
+            if (!keep) slot.clear();
+        }
+    } guard{chunk};
+    if (grpc::Slice single; in_->TrySingleSlice(&single).ok()) {
+        chunk.slices.push_back(std::move(single));
+    } else {
+        std::vector<grpc::Slice> all;
+        in_->Dump(&all);
+        for (auto& sl : all) chunk.slices.push_back(std::move(sl));
+    }
     in_->Clear();
-    std::vector<frame_codec::bytes> parts;
-    parts.reserve(chunk.slices.size());
-    for (const auto& sl : chunk.slices) parts.emplace_back(sl.begin(), sl.size());
+    parts_.clear();
+    for (const auto& sl : chunk.slices) parts_.emplace_back(sl.begin(), sl.size());
 
-    frame_codec::decoded f;
-    if (auto err = frame_codec::decode(parts, f, max_frame_data); !err.empty())
+    auto& f = frame_;
+    if (auto err = frame_codec::decode(parts_, f, max_frame_data); !err.empty())
         return abort("protocol error: " + err);
 
     if (f.has_head || f.has_error) {
         // Rare and small: let protobuf parse the whole frame.
         std::string raw;
-        for (const auto& p : parts) raw.append(reinterpret_cast<const char*>(p.data()), p.size());
+        for (const auto& p : parts_) raw.append(reinterpret_cast<const char*>(p.data()), p.size());
         v1::Frame frame;
         if (raw.size() > max_head_frame || !frame.ParseFromString(raw))
             return abort("protocol error: malformed frame");
         if (mode_ == mode::head) {
             if (!f.has_head) return abort("protocol error: first frame has no head");
             mode_ = mode::idle;
-            after_unlock_.emplace_back(
-                [h = std::move(on_head_), frame = std::move(frame)]() mutable { h(frame); });
+            head_due_ = [h = std::move(on_head_), frame = std::move(frame)]() mutable { h(frame); };
             return;
         }
         if (f.has_head) return abort("protocol error: second head");
@@ -284,7 +302,8 @@ void work_bridge::handle_frame() {
     chunk.size = f.data_size;
     chunk.buffers.reserve(f.data.size());
     for (const auto& d : f.data) chunk.buffers.emplace_back(d.data(), d.size());
-    down_.push_back(std::move(chunk));
+    guard.keep = true;
+    down_.push();
     deliver();
     issue_read();  // read ahead while the local end drains
 }
@@ -334,7 +353,7 @@ void work_bridge::on_socket_written(const error_code& ec, std::size_t) {
 void work_bridge::chunk_delivered() {
     const bool fin = down_.front().fin;
     delivered_ += down_.front().size;
-    down_.erase(down_.begin());
+    down_.pop();
     if (fin) {
         error_code ignored;
         socket_.shutdown(asio::socket_base::shutdown_send, ignored);
@@ -348,7 +367,7 @@ void work_bridge::chunk_delivered() {
 void work_bridge::deliver_local() {
     if (!local_read_ || down_.empty()) return;
     const auto r = take_down(local_read_into_);
-    complete(local_read_, r.ec, r.n);
+    read_due_ = {std::move(local_read_), r.ec, r.n};
     after_take();
 }
 
@@ -361,7 +380,7 @@ work_bridge::io_result work_bridge::take_down(asio::mutable_buffer into) {
     delivered_ += r.n;
     if (chunk.buffers.empty()) {
         const bool fin = chunk.fin;
-        down_.erase(down_.begin());
+        down_.pop();
         if (fin) {
             down_done_ = true;
             if (r.n == 0) r.ec = asio::error::eof;
@@ -449,8 +468,7 @@ void work_bridge::close_local() {
     fail_local_ops(asio::error::operation_aborted);
     if (ended_) return;
     // Unread input would reset a socket on close; so it does here.
-    for (const auto& chunk : down_)
-        if (!chunk.buffers.empty()) return abort("");
+    if (down_.has_bytes()) return abort("");
     if (!down_.empty()) down_done_ = true;  // only the peer's fin was unread
     down_.clear();
     if (!sent_fin_) {
@@ -472,22 +490,20 @@ bool work_bridge::local_reusable() {
 }
 
 void work_bridge::fail_local_ops(const error_code& ec) {
-    if (local_read_) complete(local_read_, ec, 0);
+    if (local_read_) read_due_ = {std::move(local_read_), ec, 0};
     if (local_write_) {
         held_.reset();
-        complete(local_write_, ec, 0);
+        write_due_ = {std::move(local_write_), ec, 0};
     }
 }
 
-void work_bridge::complete(io_handler& h, error_code ec, std::size_t n) {
-    after_unlock_.emplace_back([h = std::move(h), ec, n]() mutable { h(ec, n); });
-}
 
 // ---- local -> stream ----
 
 void work_bridge::read_socket() {
     if (local_ != local_kind::socket || socket_waiting_ || sent_fin_ || ready_ || ended_) return;
     socket_waiting_ = true;
+    // A wait, not a read: an idle connection holds no buffer.
     socket_.async_wait(asio::socket_base::wait_read,
                        [self = shared_from_this()](const error_code& ec) {
                            locked lock(*self);
@@ -500,19 +516,30 @@ void work_bridge::on_socket_readable(const error_code& wait_ec) {
     if (ended_) return;
     if (wait_ec) return socket_error("socket", wait_ec);
 
-    // Read what the socket holds straight into a gRPC slice: uninitialised
-    // memory, never copied again on our side, freed once gRPC has sent it.
-    error_code ec;
-    const std::size_t want = std::clamp<std::size_t>(socket_.available(ec), min_chunk, max_chunk);
-    grpc::Slice buffer(grpc_slice_malloc(want), grpc::Slice::STEAL_REF);
-    const std::size_t n = socket_.read_some(
-        asio::buffer(const_cast<std::uint8_t*>(buffer.begin()), want), ec);
-    if (would_block(ec)) return read_socket();
-    if (ec && ec != asio::error::eof) return socket_error("socket read", ec);
-
-    const bool eof = ec == asio::error::eof;
-    auto piece = make_piece(sent_, n > 0 ? buffer.sub(0, n) : grpc::Slice(), n, eof);
-    sent_ += n;
+    // Read straight into gRPC slices: uninitialised memory, never copied
+    // again on our side, freed once gRPC has sent it. A first slice of
+    // first_read bytes takes most reads whole without asking the socket
+    // what it holds (FIONREAD); one that fills is followed by the rest.
+    up_piece piece;
+    piece.offset = sent_;
+    bool eof = false;
+    for (std::size_t want = first_read; want > 0 && !eof;) {
+        grpc::Slice buffer(grpc_slice_malloc(want), grpc::Slice::STEAL_REF);
+        error_code ec;
+        const std::size_t n = socket_.read_some(
+            asio::buffer(const_cast<std::uint8_t*>(buffer.begin()), want), ec);
+        if (would_block(ec)) break;
+        if (ec && ec != asio::error::eof) return socket_error("socket read", ec);
+        eof = ec == asio::error::eof;
+        if (n > 0) piece.data.push_back(buffer.sub(0, n));
+        piece.size += n;
+        if (n < want || piece.data.size() == 2) break;
+        want = std::min(socket_.available(ec), max_chunk - piece.size);
+        if (ec) break;
+    }
+    if (piece.size == 0 && !eof) return read_socket();  // woken for nothing
+    piece.fin = eof;
+    sent_ += piece.size;
     sent_fin_ = eof;
     send_piece(std::move(piece));
     read_socket();  // read ahead while the frame is in flight (stops once one is ready)
@@ -540,9 +567,10 @@ void work_bridge::send_piece(up_piece piece) {
 void work_bridge::write_piece(up_piece piece) {
     const auto head = frame_codec::encode_data_header(piece.offset, delivered_, piece.fin,
                                                       piece.size);
-    grpc::Slice parts[2] = {grpc::Slice(head.buf.data(), head.size),
-                            piece.data.empty() ? grpc::Slice() : std::move(piece.data[0])};
-    *out_ = grpc::ByteBuffer(parts, piece.data.empty() ? 1 : 2);
+    few<grpc::Slice> parts;
+    parts.emplace_back(head.buf.data(), head.size);
+    for (auto& d : piece.data) parts.push_back(std::move(d));
+    assign(*out_, parts.data(), parts.size());
     out_fin_ = piece.fin;
     writing_ = true;
     port_->write(out_.get());
@@ -561,7 +589,7 @@ void work_bridge::after_write() {
     if (held_) {
         ready_ = std::move(held_);
         held_.reset();
-        complete(local_write_, {}, ready_->size);
+        write_due_ = {std::move(local_write_), {}, ready_->size};
     }
 }
 
@@ -571,7 +599,8 @@ void work_bridge::write_or_queue(std::string serialized_frame) {
 }
 
 void work_bridge::write_next() {
-    *out_ = to_byte_buffer(queued_.front());
+    const grpc::Slice frame(queued_.front());
+    assign(*out_, &frame, 1);
     queued_.erase(queued_.begin());
     out_fin_ = false;
     writing_ = true;

@@ -47,11 +47,16 @@
 #include <string>
 #include <vector>
 
+#include <array>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/container/small_vector.hpp>
+#include <grpcpp/support/slice.h>
 
 #include "common/frame_check.hpp"
+#include "common/frame_codec.hpp"
 #include "common/unique_function.hpp"
 
 namespace burrow::v1 {
@@ -59,8 +64,7 @@ class Frame;
 }
 namespace grpc {
 class ByteBuffer;
-class Slice;
-}  // namespace grpc
+}
 
 namespace burrow {
 
@@ -167,12 +171,57 @@ private:
     enum class mode { head, idle, pumping };
     enum class local_kind { socket, in_process };
 
+    // Inline storage for a frame's pieces (usually one): a heap allocation
+    // per frame showed in profiles.
+    template <class T>
+    using few = boost::container::small_vector<T, 1>;
+
     // A received data frame on its way to the local end.
     struct down_chunk {
-        std::vector<grpc::Slice> slices;  // keep the payload alive
+        std::vector<grpc::Slice> slices;                 // keep the payload alive
         std::vector<boost::asio::const_buffer> buffers;  // what is not delivered yet
         std::size_t size = 0;
         bool fin = false;
+        // Empties it, keeping the vectors' capacity for the next frame.
+        void clear() {
+            slices.clear();
+            buffers.clear();
+            size = 0;
+            fin = false;
+        }
+    };
+    // Received frames waiting for the local end, each in its own slot for
+    // its whole life: a chunk's buffers point into its slices, and gRPC keeps
+    // payloads of up to 23 bytes inside the slice object itself, so a chunk
+    // must never move. Slots keep their vectors' capacity: no allocation per
+    // frame once a connection is under way.
+    class down_queue {
+    public:
+        static constexpr std::size_t capacity = 2;  // counting the one being delivered
+        bool empty() const noexcept { return count_ == 0; }
+        bool full() const noexcept { return count_ == capacity; }
+        down_chunk& front() noexcept { return slots_[head_]; }
+        // The slot push() adds next; fill it in place.
+        down_chunk& back_slot() noexcept { return slots_[(head_ + count_) % capacity]; }
+        void push() noexcept { ++count_; }
+        void pop() {
+            slots_[head_].clear();
+            head_ = (head_ + 1) % capacity;
+            --count_;
+        }
+        void clear() {
+            while (!empty()) pop();
+        }
+        // True when a waiting chunk still has bytes (not only fin) to deliver.
+        bool has_bytes() const noexcept {
+            for (std::size_t i = 0; i < count_; ++i)
+                if (!slots_[(head_ + i) % capacity].buffers.empty()) return true;
+            return false;
+        }
+
+    private:
+        std::array<down_chunk, capacity> slots_;
+        std::size_t head_ = 0, count_ = 0;
     };
     // Bytes from the local end for the next data frame; the header (offset,
     // ack, fin) is encoded when the frame goes out, so the ack is current.
@@ -180,7 +229,7 @@ private:
         std::uint64_t offset = 0;
         bool fin = false;
         std::size_t size = 0;
-        std::vector<grpc::Slice> data;  // 0 or 1 slices
+        few<grpc::Slice> data;
     };
     static up_piece make_piece(std::uint64_t offset, grpc::Slice bytes, std::size_t n, bool fin);
     class locked;
@@ -211,7 +260,6 @@ private:
     void end(bool ok);
     void end_port(bool ok);
     void fail_local_ops(const error_code& ec);
-    void complete(io_handler& h, error_code ec, std::size_t n);
 
     std::mutex mutex_;
     executor ex_;
@@ -220,15 +268,21 @@ private:
     frame_port* port_ = nullptr;
     head_handler on_head_;
     mode mode_ = mode::head;
-    // Run by `locked` once the lock is released: head handler calls and
-    // in-process completions.
-    std::vector<unique_function<void()>> after_unlock_;
+    // Run by `locked` once the lock is released: the head handler's call and
+    // the in-process end's completions (one read and one write at most).
+    struct completion {
+        io_handler handler;
+        error_code ec;
+        std::size_t n = 0;
+    };
+    unique_function<void()> head_due_;
+    completion read_due_, write_due_;
 
     // stream -> local
     std::unique_ptr<grpc::ByteBuffer> in_;  // target of the outstanding stream read
-    // Received, not yet delivered (<= 2). Vectors, not deques: an empty deque
-    // already costs ~600 bytes, and there are thousands of bridges.
-    std::vector<down_chunk> down_;
+    std::vector<frame_codec::bytes> parts_;  // in_'s slices, for the decoder (reused)
+    frame_codec::decoded frame_;             // the frame being handled (reused)
+    down_queue down_;  // received, not yet delivered
     bool reading_ = false;         // a stream read is outstanding
     bool socket_writing_ = false;  // down_.front() is being written to the socket
     bool down_done_ = false;       // fin delivered (socket write side shut / reader saw eof)
