@@ -1,9 +1,6 @@
 // The body of both main()s: argv -> config -> run until a signal.
 #pragma once
 
-#include <malloc.h>
-#include <sys/resource.h>
-
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -19,6 +16,10 @@
 
 namespace burrow {
 
+// Process-wide settings both programs start with: allocator thresholds,
+// Abseil's mutex deadlock detection off, the descriptor limit raised.
+void tune_process();
+
 // `load` reads and validates the config (throws config_error); App is
 // constructed from it and has start() and run_until_signal().
 template <class App, class Load>
@@ -33,16 +34,7 @@ int run_program(const char* prog, const char* what_it_runs, int argc, char** arg
   -v, --version          print the version
   -h, --help             print this help
 )", prog, what_it_runs);
-    // gRPC's large message buffers would otherwise be trimmed and re-faulted
-    // for every message (DESIGN.md §5: +35% and more).
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-
-    // One descriptor per proxied connection: allow as many as the hard limit does.
-    if (rlimit lim{}; getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-        lim.rlim_cur = lim.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &lim);
-    }
+    tune_process();
 
     auto args = parse_cli(argc, argv, {"verify"});
     if (args.help) return std::fputs(usage.c_str(), stdout), 0;
