@@ -18,6 +18,11 @@ bool is_expected_error(const boost::system::error_code& ec) {
            ec == e::broken_pipe || ec == e::connection_aborted || ec == e::shut_down;
 }
 
+bool would_block(const boost::system::error_code& ec) {
+    namespace e = boost::asio::error;
+    return ec == e::would_block || ec == e::try_again;
+}
+
 std::string to_string(const boost::asio::ip::tcp::endpoint& ep) {
     if (ep.address().is_v6()) return fmt::format("[{}]:{}", ep.address().to_string(), ep.port());
     return fmt::format("{}:{}", ep.address().to_string(), ep.port());

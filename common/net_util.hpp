@@ -15,6 +15,9 @@ namespace burrow {
 // cancelled); they are not failures worth a warning.
 bool is_expected_error(const boost::system::error_code& ec);
 
+// A non-blocking operation that would have had to wait.
+bool would_block(const boost::system::error_code& ec);
+
 // "1.2.3.4:5678" or "[::1]:5678".
 std::string to_string(const boost::asio::ip::tcp::endpoint& ep);
 

@@ -45,10 +45,6 @@ void consume(Buffers& buffers, std::size_t n) {
     buffers.erase(buffers.begin(), it);
 }
 
-bool would_block(const error_code& ec) {
-    return ec == asio::error::would_block || ec == asio::error::try_again;
-}
-
 thread_local bool reacting = false;
 
 // Marks the thread as running a reaction, for as long as it lasts.
@@ -447,15 +443,18 @@ void work_bridge::shutdown_send() {
     auto self = shared_from_this();
     locked lock(*this);
     if (local_ != local_kind::in_process || ended_ || sent_fin_) return;
+    queue_fin();
+}
+
+// fin rides on the last frame still waiting, or goes alone.
+void work_bridge::queue_fin() {
     sent_fin_ = true;
-    // fin rides on the last frame still waiting, or goes alone.
-    if (held_) {
+    if (held_)
         held_->fin = true;
-    } else if (ready_) {
+    else if (ready_)
         ready_->fin = true;
-    } else {
+    else
         send_piece(make_piece(sent_, {}, 0, true));
-    }
 }
 
 void work_bridge::close_local() {
@@ -471,13 +470,7 @@ void work_bridge::close_local() {
     if (down_.has_bytes()) return abort("");
     if (!down_.empty()) down_done_ = true;  // only the peer's fin was unread
     down_.clear();
-    if (!sent_fin_) {
-        sent_fin_ = true;
-        if (ready_)
-            ready_->fin = true;
-        else
-            send_piece(make_piece(sent_, {}, 0, true));
-    }
+    if (!sent_fin_) queue_fin();
     if (inbound_.finished()) down_done_ = true;
     finish_if_done();
 }

@@ -242,6 +242,7 @@ private:
     void on_socket_written(const error_code& ec, std::size_t n);
     void chunk_delivered();
     void deliver_local();
+    void queue_fin();
     io_result take_down(boost::asio::mutable_buffer into);
     void after_take();
 

@@ -77,7 +77,6 @@ Parser make_parser(std::pmr::memory_resource& arena) {
     return Parser(std::piecewise_construct, std::make_tuple(),
                   std::make_tuple(std::pmr::polymorphic_allocator<char>(&arena)));
 }
-using upstream_stream = bridge_stream;
 
 spdlog::logger& vhost_log() {
     static spdlog::logger& l = log::get("vhost");
@@ -95,9 +94,6 @@ bool cut_off(const error_code& ec) {
 // synchronously: parse what is buffered (Beast's parser, fed by hand) and
 // write while the peer has room (sockets are non-blocking); they co_await only
 // what would have to wait.
-bool would_block(const error_code& ec) {
-    return ec == asio::error::would_block || ec == asio::error::try_again;
-}
 
 // Feeds what `buffer` holds to `parser` until the header (or the message)
 // is complete. need_more: the rest has to be read; need_buffer: the body
@@ -362,7 +358,7 @@ private:
     beast::flat_buffer user_buffer_;
     std::string peer_ip_, peer_;
 
-    std::optional<upstream_stream> upstream_;
+    std::optional<bridge_stream> upstream_;
     std::string upstream_proxy_;
     const void* upstream_owner_ = nullptr;
     bool upstream_reusable_ = false;  // the last exchange ended cleanly, the service keeps it
