@@ -12,6 +12,7 @@
 #include "server/http_vhost.hpp"
 
 #include <array>
+#include <iterator>
 #include <map>
 #include <memory_resource>
 #include <mutex>
@@ -59,17 +60,33 @@ constexpr std::size_t max_linger_bytes = 1 << 20;
 constexpr auto linger_time = 2s;
 
 using clock = std::chrono::steady_clock;
+
+// A body that is parsed but not kept: the relays forward the bytes the parser
+// consumed (chunk framing and trailers included), so it only has to find
+// where the message ends.
+struct discard_body {
+    struct value_type {};
+    struct reader {
+        template <bool is_request, class Fields>
+        reader(http::header<is_request, Fields>&, value_type&) {}
+        void init(const boost::optional<std::uint64_t>&, error_code& ec) { ec = {}; }
+        template <class ConstBufferSequence>
+        std::size_t put(const ConstBufferSequence& buffers, error_code& ec) {
+            ec = {};
+            return asio::buffer_size(buffers);
+        }
+        void finish(error_code& ec) { ec = {}; }
+    };
+};
+
 // Header fields come from a per-connection arena, released after each
 // exchange: a node per field from malloc was a tenth of the server's time.
 // The header limits bound what one exchange can take from it.
 using fields = http::basic_fields<std::pmr::polymorphic_allocator<char>>;
-using request = http::request<http::buffer_body, fields>;
-using response = http::response<http::buffer_body, fields>;
-using request_parser = http::request_parser<http::buffer_body, std::pmr::polymorphic_allocator<char>>;
-using response_parser =
-    http::response_parser<http::buffer_body, std::pmr::polymorphic_allocator<char>>;
-using request_serializer = http::request_serializer<http::buffer_body, fields>;
-using response_serializer = http::response_serializer<http::buffer_body, fields>;
+using request = http::request<discard_body, fields>;
+using response = http::response<discard_body, fields>;
+using request_parser = http::request_parser<discard_body, std::pmr::polymorphic_allocator<char>>;
+using response_parser = http::response_parser<discard_body, std::pmr::polymorphic_allocator<char>>;
 
 // A parser whose message's fields live in `arena`.
 template <class Parser>
@@ -95,16 +112,17 @@ bool cut_off(const error_code& ec) {
 // write while the peer has room (sockets are non-blocking); they co_await only
 // what would have to wait.
 
-// Feeds what `buffer` holds to `parser` until the header (or the message)
-// is complete. need_more: the rest has to be read; need_buffer: the body
-// piece offered to the parser is full.
+// Feeds what `buffer` holds to `parser` until the header is complete, and
+// appends the bytes it took to `raw` when given. need_more: the rest has to
+// be read.
 template <bool is_request>
-error_code parse_buffered(beast::flat_buffer& buffer, http::basic_parser<is_request>& parser,
-                          bool header_only) {
+error_code parse_header(beast::flat_buffer& buffer, http::basic_parser<is_request>& parser,
+                        std::string* raw = nullptr) {
     error_code ec;
-    while (!(header_only ? parser.is_header_done() : parser.is_done())) {
+    while (!parser.is_header_done()) {
         if (buffer.size() == 0) return http::error::need_more;
         const auto used = parser.put(buffer.data(), ec);
+        if (raw) raw->append(static_cast<const char*>(buffer.data().data()), used);
         buffer.consume(used);
         if (ec) return ec;
         if (used == 0) return http::error::need_more;
@@ -112,30 +130,36 @@ error_code parse_buffered(beast::flat_buffer& buffer, http::basic_parser<is_requ
     return {};
 }
 
-// Writes what the stream takes now; would_block: the rest needs an async write.
-template <class Stream, class Serializer>
-error_code write_now(Stream& stream, Serializer& serializer, bool header_only) {
-    error_code ec;
-    if (header_only)
-        http::write_header(stream, serializer, ec);
-    else
-        http::write(stream, serializer, ec);
-    return ec;
-}
-
-// The waiting halves of parse_buffered and write_now.
-template <class Stream, bool is_request>
-awaitable<error_code> read_rest(Stream& stream, beast::flat_buffer& buffer,
-                                http::basic_parser<is_request>& parser, bool header_only) {
-    auto [ec, n] = header_only ? co_await http::async_read_header(stream, buffer, parser, nothrow)
-                               : co_await http::async_read(stream, buffer, parser, nothrow);
-    co_return ec;
-}
-template <class Stream, class Serializer>
-awaitable<error_code> write_rest(Stream& stream, Serializer& serializer, bool header_only) {
-    auto [ec, n] = header_only ? co_await http::async_write_header(stream, serializer, nothrow)
-                               : co_await http::async_write(stream, serializer, nothrow);
-    co_return ec;
+// The header as Beast's serializer writes it, fields in their order.
+template <bool is_request>
+void serialize_header(const http::header<is_request, fields>& h, std::string& out) {
+    const auto append = [&out](auto s) { out.append(s.data(), s.size()); };
+    const auto version = [&out, &h] {
+        out += "HTTP/";
+        out += static_cast<char>('0' + h.version() / 10);
+        out += '.';
+        out += static_cast<char>('0' + h.version() % 10);
+    };
+    out.clear();
+    if constexpr (is_request) {
+        append(h.method_string());
+        out += ' ';
+        append(h.target());
+        out += ' ';
+        version();
+    } else {
+        version();
+        fmt::format_to(std::back_inserter(out), " {:03} ", h.result_int());
+        append(h.reason());
+    }
+    out += "\r\n";
+    for (const auto& f : h) {
+        append(f.name_string());
+        out += ": ";
+        append(f.value());
+        out += "\r\n";
+    }
+    out += "\r\n";
 }
 
 // Upgrade (WebSocket and the like) and CONNECT turn the connection into a
@@ -151,26 +175,9 @@ bool same_secret(std::string_view a, std::string_view b) {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-// A relay buffer; the body of a message in flight points into it. Buffers are
-// recycled: a fresh 64 KiB allocation and free per request showed up as
-// a tenth of the server's time (malloc consolidation).
-// A message's body relayed piece by piece: space offered to the parser,
-// what the parser put there, or the empty last piece once it is done.
-void offer(http::buffer_body::value_type& body, char* space) {
-    body.data = space;
-    body.size = relay_chunk;
-}
-void took(http::buffer_body::value_type& body, char* space, bool done) {
-    body.size = relay_chunk - body.size;
-    body.data = space;
-    body.more = !done;
-}
-void last(http::buffer_body::value_type& body) {
-    body.data = nullptr;
-    body.size = 0;
-    body.more = false;
-}
-
+// A buffer for the byte pipe after a switch, and for draining. Buffers are
+// recycled: a fresh 64 KiB allocation and free each showed up as a tenth of
+// the server's time (malloc consolidation).
 class relay_buffer {
 public:
     relay_buffer() {
@@ -318,7 +325,7 @@ public:
         const auto remote = user_.remote_endpoint(ec);
         peer_ip_ = ec ? std::string("?") : remote.address().to_string();
         peer_ = ec ? std::string("?") : to_string(remote);
-        user_.non_blocking(true, ec);  // for write_now()
+        user_.non_blocking(true, ec);  // for the relays' writes at once
     }
 
     void start() {
@@ -334,7 +341,32 @@ private:
     awaitable<bool> serve(request_parser& parser);
     awaitable<void> send_request(request_parser& parser);
     awaitable<void> relay_response(const request_parser& parser, bool switching);
-    awaitable<void> relay_body_to_user(response_parser& parser);
+
+    // A deadline that an operation arms while it waits.
+    struct timing {
+        clock::time_point* deadline = nullptr;
+        clock::duration timeout{};
+    };
+    struct relay_end {
+        error_code read;   // from the sender: a broken stream, a bad message
+        error_code write;  // to the receiver
+    };
+    // Relays the rest of the message `parser` has the header of, `head` first,
+    // from `in` (what `buffer` holds, then what is read) to `out`.
+    template <class In, class Out, bool is_request>
+    awaitable<relay_end> relay(In& in, beast::flat_buffer& buffer,
+                               http::basic_parser<is_request>& parser, timing read_timing,
+                               Out& out, std::string_view head, timing write_timing);
+    template <class Stream, bool is_request>
+    awaitable<error_code> read_more(Stream& stream, beast::flat_buffer& buffer,
+                                    http::basic_parser<is_request>& parser, timing t);
+    template <class Stream>
+    awaitable<error_code> write_rest(Stream& stream, std::array<asio::const_buffer, 2> buffers,
+                                     std::size_t written, timing t);
+    // Writes `head` to the user (a 1xx, a 101).
+    awaitable<error_code> write_head(std::string_view head);
+    timing user_timing() { return {&user_deadline_, header_timeout_}; }
+    timing upstream_timing() { return {&upstream_deadline_, target_->response_timeout}; }
     awaitable<void> pipe();
     awaitable<void> watch();
     awaitable<void> send_error(http::status status, std::string_view detail, bool keep_alive,
@@ -363,6 +395,8 @@ private:
     const void* upstream_owner_ = nullptr;
     bool upstream_reusable_ = false;  // the last exchange ended cleanly, the service keeps it
     beast::flat_buffer upstream_buffer_;
+    // The header of the request and of the response in flight, as they go out.
+    std::string request_head_, response_head_;
 
     // One exchange (request + response) at a time; both halves run at once.
     std::shared_ptr<const vhost_target> target_;
@@ -403,9 +437,13 @@ awaitable<void> http_connection::run() {
         else
             parser.body_limit(boost::none);
 
+        // The whole header within vhost_header_timeout (slowloris).
         user_deadline(header_timeout_);
-        auto ec = parse_buffered(user_buffer_, parser, true);  // a pipelined request
-        if (ec == http::error::need_more) ec = co_await read_rest(user_, user_buffer_, parser, true);
+        auto ec = parse_header(user_buffer_, parser);  // a pipelined request
+        while (ec == http::error::need_more) {
+            ec = co_await read_more(user_, user_buffer_, parser, {});
+            if (!ec) ec = parse_header(user_buffer_, parser);
+        }
         user_deadline_ = clock::time_point::max();
         if (ec && (user_timed_out_ || cut_off(ec))) break;
         if (ec == http::error::header_limit) {
@@ -472,6 +510,7 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
     // Connection is hop-by-hop: the user's "close" ends the user's connection,
     // while the one to the service stays open for the next request (pooled).
     if (!switching) req.keep_alive(true);
+    serialize_header(req, request_head_);
     if (!upstream_usable(target.proxy, owner.get()) && !co_await open_upstream(target, *owner)) {
         co_await send_error(http::status::bad_gateway, "The service cannot be reached.", false);
         co_return false;
@@ -582,51 +621,102 @@ awaitable<void> http_connection::watch() {
 
 // ---- the exchange ----
 
-awaitable<void> http_connection::send_request(request_parser& parser) {
-    auto& req = parser.get();
-    request_serializer serializer{req};
-    relay_buffer buffer;
-    auto fail = [this](request_fault fault) {
-        request_fault_ = fault;
-        close_upstream();
-    };
-
-    // The header goes alone only when no body bytes are here yet (the user may
-    // wait for 100 Continue); otherwise it leaves with the first piece.
-    error_code ec;
-    if (!parser.is_done() && user_buffer_.size() == 0) {
-        ec = write_now(*upstream_, serializer, true);
-        if (would_block(ec)) ec = co_await write_rest(*upstream_, serializer, true);
-    }
-    while (!ec && !serializer.is_done()) {
-        auto& body = req.body();
-        if (!parser.is_done()) {
-            offer(body, buffer.data.get());
-            user_deadline(header_timeout_);
-            auto rec = parse_buffered(user_buffer_, parser, false);
-            if (rec == http::error::need_more)
-                rec = co_await read_rest(user_, user_buffer_, parser, false);
-            user_deadline_ = clock::time_point::max();
-            if (rec == http::error::need_buffer) rec = {};
-            if (rec) {
-                // The user went away, stalled or sent a bad body: the service
-                // gets no complete request, the user an error if still there.
-                fail(rec == http::error::body_limit ? request_fault::too_large
-                     : cut_off(rec) || user_timed_out_ || rec == http::error::partial_message
-                         ? request_fault::user_gone
-                         : request_fault::malformed);
-                co_return;
-            }
-            took(body, buffer.data.get(), parser.is_done());
-        } else {
-            last(body);
+template <class In, class Out, bool is_request>
+awaitable<http_connection::relay_end> http_connection::relay(
+    In& in, beast::flat_buffer& buffer, http::basic_parser<is_request>& parser,
+    timing read_timing, Out& out, std::string_view head, timing write_timing) {
+    relay_end end;
+    for (;;) {
+        // What the parser takes of the buffer is the message's; it goes on
+        // with what is pending of the header, in one write.
+        std::size_t used = 0;
+        while (!parser.is_done() && used < buffer.size()) {
+            const auto n = parser.put(buffer.data() + used, end.read);
+            used += n;
+            if (end.read == http::error::need_more) end.read = {};
+            if (end.read || n == 0) break;
         }
-        ec = write_now(*upstream_, serializer, false);
-        if (would_block(ec)) ec = co_await write_rest(*upstream_, serializer, false);
-        if (ec == http::error::need_buffer) ec = {};
+        if (end.read) co_return end;
+        if (!head.empty() || used > 0) {
+            const std::array buffers{asio::const_buffer(head.data(), head.size()),
+                                     asio::const_buffer(buffer.data().data(), used)};
+            const auto n = asio::write(out, buffers, end.write);
+            if (would_block(end.write))
+                end.write = co_await write_rest(out, buffers, n, write_timing);
+            buffer.consume(used);
+            head = {};
+            if (end.write) co_return end;
+        }
+        if (parser.is_done()) co_return end;
+        end.read = co_await read_more(in, buffer, parser, read_timing);
+        if (end.read) co_return end;
+    }
+}
+
+template <class Stream, bool is_request>
+awaitable<error_code> http_connection::read_more(Stream& stream, beast::flat_buffer& buffer,
+                                                 http::basic_parser<is_request>& parser,
+                                                 timing t) {
+    // The in-process end is tried at once (no syscall); a socket goes
+    // straight to the reactor, which tries once itself.
+    constexpr bool in_process = std::is_same_v<Stream, bridge_stream>;
+    const auto space = buffer.prepare(beast::read_size(buffer, relay_chunk));
+    error_code ec;
+    std::size_t n = 0;
+    if constexpr (in_process) n = stream.read_some(space, ec);
+    if (!in_process || would_block(ec)) {
+        if (t.deadline) set_deadline(*t.deadline, clock::now() + t.timeout);
+        std::tie(ec, n) = co_await stream.async_read_some(space, nothrow);
+        if (t.deadline) *t.deadline = clock::time_point::max();
+    }
+    buffer.commit(n);
+    if (ec == asio::error::eof) {
+        // The end of the stream ends the message only where the parser says so.
+        if (!parser.got_some()) co_return http::error::end_of_stream;
+        ec = {};
+        parser.put_eof(ec);
+    }
+    co_return ec;
+}
+
+template <class Stream>
+awaitable<error_code> http_connection::write_rest(Stream& stream,
+                                                  std::array<asio::const_buffer, 2> buffers,
+                                                  std::size_t written, timing t) {
+    beast::buffers_suffix rest(buffers);
+    rest.consume(written);
+    if (t.deadline) set_deadline(*t.deadline, clock::now() + t.timeout);
+    auto [ec, n] = co_await asio::async_write(stream, rest, nothrow);
+    if (t.deadline) *t.deadline = clock::time_point::max();
+    co_return ec;
+}
+
+awaitable<error_code> http_connection::write_head(std::string_view head) {
+    response_started_ = true;
+    const std::array buffers{asio::const_buffer(head.data(), head.size()), asio::const_buffer()};
+    error_code ec;
+    const auto n = asio::write(user_, buffers, ec);
+    if (would_block(ec)) ec = co_await write_rest(user_, buffers, n, user_timing());
+    co_return ec;
+}
+
+awaitable<void> http_connection::send_request(request_parser& parser) {
+    // The header goes alone only when no body bytes are here yet (the user
+    // may wait for 100 Continue); otherwise it leaves with the first piece.
+    const auto end = co_await relay(user_, user_buffer_, parser, user_timing(), *upstream_,
+                                    request_head_, {});
+    if (end.read) {
+        // The user went away, stalled or sent a bad body: the service gets no
+        // complete request, the user an error if still there.
+        request_fault_ = end.read == http::error::body_limit ? request_fault::too_large
+                         : cut_off(end.read) || user_timed_out_ ||
+                                 end.read == http::error::partial_message
+                             ? request_fault::user_gone
+                             : request_fault::malformed;
+        co_return close_upstream();
     }
     // A failed write means the upstream is gone; the response side reports it.
-    if (ec) co_return close_upstream();
+    if (end.write) co_return close_upstream();
     request_sent_ = true;
     if (awaiting_response_)
         set_deadline(upstream_deadline_, clock::now() + target_->response_timeout);
@@ -650,9 +740,13 @@ awaitable<void> http_connection::relay_response(const request_parser& sent, bool
         awaiting_response_ = true;
         set_deadline(upstream_deadline_, request_sent_ ? clock::now() + target_->response_timeout
                                                        : clock::time_point::max());
-        auto ec = parse_buffered(upstream_buffer_, parser, true);
-        if (ec == http::error::need_more)
-            ec = co_await read_rest(*upstream_, upstream_buffer_, parser, true);
+        // The header as it came: it goes on unchanged unless Burrow changes it.
+        response_head_.clear();
+        auto ec = parse_header(upstream_buffer_, parser, &response_head_);
+        while (ec == http::error::need_more) {
+            ec = co_await read_more(*upstream_, upstream_buffer_, parser, {});
+            if (!ec) ec = parse_header(upstream_buffer_, parser, &response_head_);
+        }
         awaiting_response_ = false;
         upstream_deadline_ = clock::time_point::max();
         if (ec) {
@@ -687,82 +781,44 @@ awaitable<void> http_connection::relay_response(const request_parser& sent, bool
             switching && ((connect && code / 100 == 2) || (!connect && code == 101));
         if (code / 100 == 1 && !switched) {
             // 100 Continue and friends go to the user as they come.
-            response_serializer serializer{res};
-            user_deadline(header_timeout_);
-            auto wec = write_now(user_, serializer, true);
-            if (would_block(wec)) wec = co_await write_rest(user_, serializer, true);
-            user_deadline_ = clock::time_point::max();
-            response_started_ = true;
-            if (wec) {
+            if (co_await write_head(response_head_)) {
                 finish();
                 co_return close_upstream();
             }
             continue;
         }
+        bool changed = !target_->response_headers.empty();
         for (const auto& [name, value] : target_->response_headers) res.set(name, value);
         if (switched) {
             finish();
-            response_serializer serializer{res};
-            user_deadline(header_timeout_);
-            auto wec = write_now(user_, serializer, true);
-            if (would_block(wec)) wec = co_await write_rest(user_, serializer, true);
-            user_deadline_ = clock::time_point::max();
-            response_started_ = true;
-            if (!wec) co_await pipe();
+            if (changed) serialize_header(res, response_head_);
+            if (!co_await write_head(response_head_)) co_await pipe();
             co_return;
         }
         // The user's connection is kept when both ends want it and the body
         // has its own framing; the upstream when the service keeps it.
         const bool upstream_keeps = res.keep_alive() && !parser.need_eof();
         keep_alive_ = user_keeps_ && !parser.need_eof() && request_sent_;
-        res.keep_alive(keep_alive_);
-        co_await relay_body_to_user(parser);
+        if (res.keep_alive() != keep_alive_) {
+            res.keep_alive(keep_alive_);
+            changed = true;
+        }
+        if (changed) serialize_header(res, response_head_);
+        // The header goes alone only when the body is not here yet (a stream
+        // of events, say); otherwise it leaves with the first piece.
+        response_started_ = true;
+        const auto end = co_await relay(*upstream_, upstream_buffer_, parser, upstream_timing(),
+                                        user_, response_head_, user_timing());
+        if (end.read || end.write) {
+            // Cut short: the user sees the connection close.
+            keep_alive_ = false;
+            close_upstream();
+        }
         finish();
         upstream_reusable_ = upstream_keeps && upstream_->is_open() && upstream_buffer_.size() == 0;
         if (!upstream_reusable_) close_upstream();
         co_return;
     }
-}
-
-awaitable<void> http_connection::relay_body_to_user(response_parser& parser) {
-    auto& res = parser.get();
-    response_serializer serializer{res};
-    relay_buffer buffer;
-    response_started_ = true;
-    // The header goes alone only when the body is not here yet (a stream of
-    // events, say); otherwise it leaves with the first piece.
-    error_code ec;
-    if (!parser.is_done() && upstream_buffer_.size() == 0) {
-        user_deadline(header_timeout_);
-        ec = write_now(user_, serializer, true);
-        if (would_block(ec)) ec = co_await write_rest(user_, serializer, true);
-        user_deadline_ = clock::time_point::max();
-    }
-    while (!ec && !serializer.is_done()) {
-        auto& body = res.body();
-        if (!parser.is_done()) {
-            offer(body, buffer.data.get());
-            auto rec = parse_buffered(upstream_buffer_, parser, false);
-            if (rec == http::error::need_more) {
-                set_deadline(upstream_deadline_, clock::now() + target_->response_timeout);
-                rec = co_await read_rest(*upstream_, upstream_buffer_, parser, false);
-                upstream_deadline_ = clock::time_point::max();
-            }
-            if (rec == http::error::need_buffer) rec = {};
-            if (rec) break;  // cut short: the user sees the connection close
-            took(body, buffer.data.get(), parser.is_done());
-        } else {
-            last(body);
-        }
-        user_deadline(header_timeout_);
-        ec = write_now(user_, serializer, false);
-        if (would_block(ec)) ec = co_await write_rest(user_, serializer, false);
-        user_deadline_ = clock::time_point::max();
-        if (ec == http::error::need_buffer) ec = {};
-    }
-    if (!ec && serializer.is_done()) co_return;
-    keep_alive_ = false;
-    close_upstream();
 }
 
 // After a 101 (or a CONNECT's 2xx) bytes flow both ways as they are, with

@@ -107,6 +107,8 @@ public:
 // text/plain lines: "backend=NAME", "path=...", "body=SIZE SHA256" and the
 // "peer=PORT" (the port the request came from: one per connection), and the
 // request headers as "lowercased-name: value"; response header X-Backend: NAME.
+// Under /chunked the answer is chunked instead: pieces of 7 bytes with a
+// chunk extension each, and the body's sha256 in an X-Digest trailer.
 constexpr const char* app_script = R"(
 import hashlib, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -147,12 +149,26 @@ class Handler(BaseHTTPRequestHandler):
                  f"peer={self.client_address[1]}"]
         lines += [f"{k.lower()}: {v}" for k, v in self.headers.items()]
         out = ("\n".join(lines) + "\n").encode()
+        if self.path.startswith("/chunked"):
+            return self.chunked(out)
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(out)))
         self.send_header("X-Backend", sys.argv[2])
         self.end_headers()
         self.wfile.write(out)
+
+    def chunked(self, out):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Trailer", "X-Digest")
+        self.send_header("X-Backend", sys.argv[2])
+        self.end_headers()
+        for at in range(0, len(out), 7):
+            piece = out[at:at + 7]
+            self.wfile.write(b"%x;at=%d\r\n%s\r\n" % (len(piece), at, piece))
+        self.wfile.write(b"0\r\nX-Digest: %s\r\n\r\n" % hashlib.sha256(out).hexdigest().encode())
 
     do_GET = do_POST = do_PUT = answer
 
@@ -492,6 +508,47 @@ TEST(http, one_keep_alive_connection_alternates_between_two_proxies) {
 // Users who close after each request (Connection: close, one curl each) still
 // share one connection to the service: the user's Connection header is
 // hop-by-hop, and the idle upstream waits in the pool for the next user.
+// The vhost only finds where a message ends and passes its bytes on: a
+// chunked response with chunk extensions and a trailer arrives as sent, and
+// both connections, the user's and the one to the service, carry the next
+// request.
+TEST(http, chunked_response_with_trailer_arrives_as_sent_and_both_connections_go_on) {
+    app_peer a("a");
+    vhost_lab v;
+    auto client = v.client(proxy("a", a.port(), domains(R"("a.test")")), {"a"});
+    const auto peer_of = [](const http_reply& r) {
+        const auto at = r.body.find("\npeer=");
+        return at == npos ? std::string() : r.body.substr(at, r.body.find('\n', at + 1) - at);
+    };
+    keep_alive_user user(v.http_port);
+    std::string first_peer;
+    for (int i = 0; i < 3; ++i) {
+        const auto chunked = user.get("a.test", "/chunked" + std::to_string(i));
+        ASSERT_TRUE(served_by(chunked, "a")) << "request " << i;
+        EXPECT_NE(chunked.body.find("\npath=/chunked" + std::to_string(i) + "\n"), npos) << chunked;
+        EXPECT_EQ(lower(chunked.header("Transfer-Encoding")), "chunked") << chunked;
+        EXPECT_EQ(chunked.header("X-Digest"), sha256_hex(chunked.body)) << chunked;
+        const auto sized = user.get("a.test", "/after" + std::to_string(i));
+        ASSERT_TRUE(served_by(sized, "a")) << "request " << i;
+        if (i == 0) first_peer = peer_of(chunked);
+        EXPECT_FALSE(first_peer.empty()) << chunked;
+        EXPECT_EQ(peer_of(chunked), first_peer) << "request " << i << " came on a new connection";
+        EXPECT_EQ(peer_of(sized), first_peer) << "request " << i << " came on a new connection";
+    }
+}
+
+// The raw bytes of a chunked answer, framing and all, as the user receives them.
+TEST(http, chunked_response_framing_reaches_the_user_unchanged) {
+    app_peer a("a");
+    vhost_lab v;
+    auto client = v.client(proxy("a", a.port(), domains(R"("a.test")")), {"a"});
+    const auto r = v.get("a.test", "/chunked", {"--raw"});
+    ASSERT_EQ(r.status, 200) << r;
+    EXPECT_EQ(r.body.rfind("7;at=0\r\nbackend", 0), 0u) << r;
+    EXPECT_NE(r.body.find("\r\n7;at=7\r\n"), npos) << r;
+    EXPECT_NE(r.body.find("\r\n0\r\nX-Digest: "), npos) << r;
+}
+
 TEST(http, users_who_close_share_one_connection_to_the_service) {
     app_peer a("a");
     vhost_lab v;
