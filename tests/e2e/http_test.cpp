@@ -108,7 +108,8 @@ public:
 // "peer=PORT" (the port the request came from: one per connection), and the
 // request headers as "lowercased-name: value"; response header X-Backend: NAME.
 // Under /chunked the answer is chunked instead: pieces of 7 bytes with a
-// chunk extension each, and the body's sha256 in an X-Digest trailer.
+// chunk extension each, and the body's sha256 in an X-Digest trailer. Under
+// /folded it has a header field folded over two lines (obsolete).
 constexpr const char* app_script = R"(
 import hashlib, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -151,6 +152,8 @@ class Handler(BaseHTTPRequestHandler):
         out = ("\n".join(lines) + "\n").encode()
         if self.path.startswith("/chunked"):
             return self.chunked(out)
+        if self.path.startswith("/folded"):
+            return self.folded(out)
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(out)))
@@ -169,6 +172,13 @@ class Handler(BaseHTTPRequestHandler):
             piece = out[at:at + 7]
             self.wfile.write(b"%x;at=%d\r\n%s\r\n" % (len(piece), at, piece))
         self.wfile.write(b"0\r\nX-Digest: %s\r\n\r\n" % hashlib.sha256(out).hexdigest().encode())
+
+    def folded(self, out):
+        self.send_response(200)
+        self.send_header("X-Folded", "first\r\n second")  # obsolete line folding
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
 
     do_GET = do_POST = do_PUT = answer
 
@@ -547,6 +557,19 @@ TEST(http, chunked_response_framing_reaches_the_user_unchanged) {
     EXPECT_EQ(r.body.rfind("7;at=0\r\nbackend", 0), 0u) << r;
     EXPECT_NE(r.body.find("\r\n7;at=7\r\n"), npos) << r;
     EXPECT_NE(r.body.find("\r\n0\r\nX-Digest: "), npos) << r;
+}
+
+// A response header is passed on as it came, except a field value folded
+// over lines (obsolete): a proxy must unfold it (RFC 9112 5.2).
+TEST(http, a_folded_response_header_reaches_the_user_unfolded) {
+    app_peer a("a");
+    vhost_lab v;
+    auto client = v.client(proxy("a", a.port(), domains(R"("a.test")")), {"a"});
+    const auto r = v.get("a.test", "/folded");
+    ASSERT_TRUE(served_by(r, "a"));
+    EXPECT_EQ(r.headers.find("\r\n second"), npos) << r;
+    EXPECT_EQ(r.header("X-Folded").substr(0, 5), "first") << r;
+    EXPECT_NE(r.header("X-Folded").find("second"), npos) << r;
 }
 
 TEST(http, users_who_close_share_one_connection_to_the_service) {
