@@ -23,9 +23,17 @@ bool would_block(const boost::system::error_code& ec) {
     return ec == e::would_block || ec == e::try_again;
 }
 
+// IPv4 without inet_ntop, which goes through sprintf: this runs for every
+// accepted connection.
+std::string to_string(const boost::asio::ip::address& a) {
+    if (!a.is_v4()) return a.to_string();
+    const auto b = a.to_v4().to_bytes();
+    return fmt::format("{}.{}.{}.{}", b[0], b[1], b[2], b[3]);
+}
+
 std::string to_string(const boost::asio::ip::tcp::endpoint& ep) {
-    if (ep.address().is_v6()) return fmt::format("[{}]:{}", ep.address().to_string(), ep.port());
-    return fmt::format("{}:{}", ep.address().to_string(), ep.port());
+    if (ep.address().is_v6()) return fmt::format("[{}]:{}", to_string(ep.address()), ep.port());
+    return fmt::format("{}:{}", to_string(ep.address()), ep.port());
 }
 
 std::string strip_grpc_peer(const std::string& peer) {

@@ -18,7 +18,8 @@ bool is_expected_error(const boost::system::error_code& ec);
 // A non-blocking operation that would have had to wait.
 bool would_block(const boost::system::error_code& ec);
 
-// "1.2.3.4:5678" or "[::1]:5678".
+// "1.2.3.4" or "::1"; the endpoint as "1.2.3.4:5678" or "[::1]:5678".
+std::string to_string(const boost::asio::ip::address& a);
 std::string to_string(const boost::asio::ip::tcp::endpoint& ep);
 
 // gRPC peer strings look like "ipv4:1.2.3.4:5678"; returns "1.2.3.4:5678".

@@ -325,21 +325,24 @@ public:
         auto operator<=>(const key&) const = default;
     };
 
+    // When the pool is full, the oldest goes.
     void put(const key& k, std::shared_ptr<work_bridge> bridge) {
-        std::vector<std::shared_ptr<work_bridge>> closing;
+        std::shared_ptr<work_bridge> oldest;
         {
             std::lock_guard lock(mutex_);
             auto& idle = idle_[k];
-            if (idle.size() < max_idle_per_proxy) {
-                idle.push_back({bridge, clock::now()});
-                bridge.reset();
+            if (idle.size() >= max_idle_per_proxy) {
+                oldest = std::move(idle.front().bridge);
+                idle.erase(idle.begin());
             }
-            take_stale(idle, closing);
+            idle.push_back({std::move(bridge), clock::now()});
         }
-        if (bridge) closing.push_back(std::move(bridge));
-        for (auto& b : closing) b->close_local();
+        if (oldest) oldest->close_local();
     }
 
+    // The most recent idle upstream that is still fit; the unfit ones met on
+    // the way are closed. The others wait for the sweep: a scan of all of
+    // them on every request cost as much as the request's routing.
     std::shared_ptr<work_bridge> take(const key& k) {
         std::shared_ptr<work_bridge> found;
         std::vector<std::shared_ptr<work_bridge>> closing;
@@ -348,10 +351,13 @@ public:
             auto it = idle_.find(k);
             if (it == idle_.end()) return nullptr;
             auto& idle = it->second;
-            take_stale(idle, closing);
-            if (!idle.empty()) {
-                found = std::move(idle.back().bridge);
+            while (!found && !idle.empty()) {
+                auto e = std::move(idle.back());
                 idle.pop_back();
+                if (fit(e, clock::now()))
+                    found = std::move(e.bridge);
+                else
+                    closing.push_back(std::move(e.bridge));
             }
             if (idle.empty()) idle_.erase(it);
         }
@@ -381,13 +387,18 @@ private:
         clock::time_point since;
     };
 
-    // Moves out idle upstreams that are too old, or that the service (or the
-    // tunnel) has closed or sent stray bytes on; closed outside the lock.
+    // Not idle for too long, and not closed by the service (or the tunnel)
+    // nor sent stray bytes on.
+    static bool fit(const entry& e, clock::time_point now) {
+        return now - e.since < max_idle_time && e.bridge->local_reusable();
+    }
+
+    // Moves out idle upstreams that are no longer fit; closed outside the lock.
     static void take_stale(std::vector<entry>& idle,
                            std::vector<std::shared_ptr<work_bridge>>& out) {
         const auto now = clock::now();
         std::erase_if(idle, [&](entry& e) {
-            if (now - e.since < max_idle_time && e.bridge->local_reusable()) return false;
+            if (fit(e, now)) return false;
             out.push_back(std::move(e.bridge));
             return true;
         });
@@ -431,7 +442,7 @@ public:
           header_timeout_(std::chrono::seconds(st.config.vhost_header_timeout)) {
         error_code ec;
         const auto remote = user_.remote_endpoint(ec);
-        peer_ip_ = ec ? std::string("?") : remote.address().to_string();
+        peer_ip_ = ec ? std::string("?") : to_string(remote.address());
         peer_ = ec ? std::string("?") : to_string(remote);
         user_.non_blocking(true, ec);  // for the relays' writes at once
     }
