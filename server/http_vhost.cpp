@@ -12,7 +12,6 @@
 #include "server/http_vhost.hpp"
 
 #include <array>
-#include <iterator>
 #include <map>
 #include <memory_resource>
 #include <mutex>
@@ -79,12 +78,11 @@ struct discard_body {
     };
 };
 
-// Header fields come from a per-connection arena, released after each
-// exchange: a node per field from malloc was a tenth of the server's time.
-// The header limits bound what one exchange can take from it.
+// A request's header fields come from a per-connection arena, released after
+// each exchange: a node per field from malloc was a tenth of the server's
+// time. The header limit bounds what one exchange can take from it.
 using fields = http::basic_fields<std::pmr::polymorphic_allocator<char>>;
 using request = http::request<discard_body, fields>;
-using response = http::response<discard_body, fields>;
 using request_parser = http::request_parser<discard_body, std::pmr::polymorphic_allocator<char>>;
 
 // A response header parsed by Beast without a fields container: the relay
@@ -238,30 +236,19 @@ error_code parse_header(beast::flat_buffer& buffer, Parser& parser, std::string*
     return {};
 }
 
-// The header as Beast's serializer writes it, fields in their order.
-template <bool is_request>
-void serialize_header(const http::header<is_request, fields>& h, std::string& out) {
+// The request header as Beast's serializer writes it, fields in their order.
+void serialize_header(const request& req, std::string& out) {
     const auto append = [&out](auto s) { out.append(s.data(), s.size()); };
-    const auto version = [&out, &h] {
-        out += "HTTP/";
-        out += static_cast<char>('0' + h.version() / 10);
-        out += '.';
-        out += static_cast<char>('0' + h.version() % 10);
-    };
     out.clear();
-    if constexpr (is_request) {
-        append(h.method_string());
-        out += ' ';
-        append(h.target());
-        out += ' ';
-        version();
-    } else {
-        version();
-        fmt::format_to(std::back_inserter(out), " {:03} ", h.result_int());
-        append(h.reason());
-    }
+    append(req.method_string());
+    out += ' ';
+    append(req.target());
+    out += " HTTP/";
+    out += static_cast<char>('0' + req.version() / 10);
+    out += '.';
+    out += static_cast<char>('0' + req.version() % 10);
     out += "\r\n";
-    for (const auto& f : h) {
+    for (const auto& f : req) {
         append(f.name_string());
         out += ": ";
         append(f.value());
