@@ -55,6 +55,13 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint32_t max_request_header = 32 * 1024;
 constexpr std::uint32_t max_response_header = 64 * 1024;
 constexpr std::size_t relay_chunk = 64 * 1024;
+// What a read asks for while a header comes: most headers, and a small
+// message whole, fit. (Beast's read_size() would ask for 512 bytes for ever
+// from a buffer that is emptied after each piece: three writes for a 1 KiB
+// response, and a 512-byte syscall per piece of a long body.) A body is
+// read in relay_chunk pieces; a buffer that grew for one is given back after
+// the exchange, so an idle connection keeps header_read bytes each way.
+constexpr std::size_t header_read = 4 * 1024;
 constexpr std::size_t max_linger_bytes = 1 << 20;
 constexpr auto linger_time = 2s;
 
@@ -563,6 +570,8 @@ awaitable<void> http_connection::run() {
         }
         if (ec) break;
         keep = co_await serve(parser);
+        for (auto* b : {&user_buffer_, &upstream_buffer_})
+            if (b->size() == 0 && b->capacity() > header_read) b->shrink_to_fit();
     }
     release_upstream();
     closed_ = true;
@@ -766,7 +775,7 @@ awaitable<error_code> http_connection::read_more(Stream& stream, beast::flat_buf
     // The in-process end is tried at once (no syscall); a socket goes
     // straight to the reactor, which tries once itself.
     constexpr bool in_process = std::is_same_v<Stream, bridge_stream>;
-    const auto space = buffer.prepare(beast::read_size(buffer, relay_chunk));
+    const auto space = buffer.prepare(parser.is_header_done() ? relay_chunk : header_read);
     error_code ec;
     std::size_t n = 0;
     if constexpr (in_process) n = stream.read_some(space, ec);
