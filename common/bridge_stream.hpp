@@ -11,8 +11,8 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <utility>
-#include <vector>
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -20,6 +20,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/system/system_error.hpp>
 
 #include "common/work_bridge.hpp"
@@ -50,7 +51,7 @@ public:
     template <class ConstBufferSequence, class WriteToken>
     auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
         return initiate(token, [from = all_of(buffers)](work_bridge& b, auto* later) {
-            return b.write_some(from, later);
+            return b.write_some(span_of(from), later);
         });
     }
 
@@ -64,7 +65,7 @@ public:
     }
     template <class ConstBufferSequence>
     std::size_t write_some(const ConstBufferSequence& buffers, error_code& ec) {
-        const auto r = bridge_ ? bridge_->write_some(all_of(buffers), nullptr) : closed();
+        const auto r = bridge_ ? bridge_->write_some(span_of(all_of(buffers)), nullptr) : closed();
         ec = r.ec;
         return r.n;
     }
@@ -108,9 +109,15 @@ private:
             if (boost::asio::mutable_buffer b(*it); b.size() > 0) return b;
         return {};
     }
+    // The pieces of a write: a header and a body piece, as a rule, kept
+    // inline (this runs for every write of the HTTP relay).
+    using pieces = boost::container::small_vector<boost::asio::const_buffer, 4>;
     template <class ConstBufferSequence>
-    static std::vector<boost::asio::const_buffer> all_of(const ConstBufferSequence& bufs) {
+    static pieces all_of(const ConstBufferSequence& bufs) {
         return {boost::asio::buffer_sequence_begin(bufs), boost::asio::buffer_sequence_end(bufs)};
+    }
+    static std::span<const boost::asio::const_buffer> span_of(const pieces& p) {
+        return {p.data(), p.size()};
     }
     static std::size_t or_throw(std::size_t n, const error_code& ec) {
         if (ec) throw boost::system::system_error(ec);

@@ -113,10 +113,9 @@ public:
 
     // `raw`, the kept header, with the fields named in `set` replaced by
     // those values, and Connection saying `keep_alive` when it did not.
-    void rewrite(std::string_view raw, const header_set& set, bool keep_alive,
-                 std::string& out) const {
+    std::string rewrite(std::string_view raw, const header_set& set, bool keep_alive) const {
         const bool connection_changes = keep_alive != this->keep_alive();
-        out.assign(raw.substr(0, line_end_));
+        std::string out(raw.substr(0, line_end_));
         for (const auto& f : fields_) {
             const auto name = raw.substr(f.at, f.name_size);
             if (connection_changes && f.name == http::field::connection) continue;
@@ -133,6 +132,7 @@ public:
         if (connection_changes && version_ >= 11 && !keep_alive) out += "Connection: close\r\n";
         if (connection_changes && version_ < 11 && keep_alive) out += "Connection: keep-alive\r\n";
         out += "\r\n";
+        return out;
     }
 
 private:
@@ -345,10 +345,11 @@ public:
             auto it = idle_.find(k);
             if (it == idle_.end()) return nullptr;
             auto& idle = it->second;
+            const auto now = clock::now();
             while (!found && !idle.empty()) {
                 auto e = std::move(idle.back());
                 idle.pop_back();
-                if (fit(e, clock::now()))
+                if (fit(e, now))
                     found = std::move(e.bridge);
                 else
                     closing.push_back(std::move(e.bridge));
@@ -895,7 +896,7 @@ awaitable<void> http_connection::relay_response(const request_parser& sent, bool
             switching && ((connect && code / 100 == 2) || (!connect && code == 101));
         const auto rewrite = [&](const response_scanner::header_set& set, bool keep_alive) {
             if (!set.empty() || parser.must_rewrite() || keep_alive != parser.keep_alive())
-                parser.rewrite(std::string(response_head_), set, keep_alive, response_head_);
+                response_head_ = parser.rewrite(response_head_, set, keep_alive);
         };
         if (code / 100 == 1 && !switched) {
             // 100 Continue and friends go to the user as they come.
