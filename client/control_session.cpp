@@ -36,6 +36,8 @@ void fill_spec(const proxy_config& p, v1::ProxySpec& spec) {
     spec.set_http_user(p.http_user);
     spec.set_http_password(p.http_password);
     spec.set_response_timeout_ms(p.response_timeout * 1000);
+    spec.set_response_idle_timeout_ms(p.response_idle_timeout * 1000);
+    spec.set_allow_connect(p.allow_connect);
 }
 constexpr std::uint32_t max_extra_work = 256;  // bound on one NewWork request
 

@@ -506,6 +506,8 @@ void read_http_keys(table_reader& r, problem_list& problems, proxy_config& proxy
     else if (password == field::ok && user == field::absent)
         r.missing("http_user", "required when http_password is set");
     r.read("response_timeout", proxy.response_timeout, 1, 24 * 3600);
+    r.read("response_idle_timeout", proxy.response_idle_timeout, 0, 7 * 24 * 3600);
+    r.read("allow_connect", proxy.allow_connect);
 }
 
 void read_proxy(table_reader& r, problem_list& problems, proxy_config& proxy) {
@@ -650,6 +652,9 @@ server_config parse_server_config(std::string_view text, const std::string& path
     root.read("vhost_header_timeout", cfg.vhost_header_timeout, 1, 24 * 3600);
     root.read("vhost_max_body_size", cfg.vhost_max_body_size, 0,
               static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+    root.read("vhost_body_timeout", cfg.vhost_body_timeout, 0, 24 * 3600);
+    root.read("vhost_body_min_rate", cfg.vhost_body_min_rate, 0, uint32_max);
+    root.read("vhost_start_grace", cfg.vhost_start_grace, 0, 24 * 3600);
     if (cfg.vhost_http_port != 0 && cfg.vhost_http_port == cfg.vhost_https_port)
         root.problem(*root.get("vhost_https_port"), "vhost_https_port",
                      "must differ from vhost_http_port");

@@ -70,6 +70,15 @@ struct server_config {
     // limit and the longest stall while a body moves.
     std::uint32_t vhost_header_timeout = 60;
     std::uint64_t vhost_max_body_size = 0; // bytes of one request body; 0 = no limit
+    // A request body has vhost_body_timeout seconds, plus one more for every
+    // vhost_body_min_rate bytes that arrived (time spent waiting for the
+    // service to take them does not count), so a trickling upload cannot hold
+    // a service connection for ever. min_rate 0 = a total deadline; timeout 0 = off.
+    std::uint32_t vhost_body_timeout = 20;
+    std::uint32_t vhost_body_min_rate = 500;  // bytes per second
+    // Seconds after start during which an unknown host gets 503 + Retry-After
+    // (its client may not have registered again yet) instead of 404. 0 = off.
+    std::uint32_t vhost_start_grace = 60;
 
     struct {
         std::string token;  // required, non-empty
@@ -101,7 +110,10 @@ struct proxy_config {
     std::vector<std::pair<std::string, std::string>> response_headers;
     std::string http_user;                // with http_password: basic auth
     std::string http_password;
-    std::uint32_t response_timeout = 60;  // seconds until the local service answers
+    std::uint32_t response_timeout = 60;  // seconds until the local service's response header
+    // Longest silence between pieces of a response body (long polls, SSE); 0 = none.
+    std::uint32_t response_idle_timeout = 3600;
+    bool allow_connect = false;           // CONNECT is passed to the service (405 otherwise)
 };
 
 struct client_config {

@@ -159,11 +159,13 @@ std::string_view request_path(std::string_view target) {
 }
 
 // Segment-wise prefix: "/api" matches "/api" and "/api/x" but not "/apiary"; a location
-// ending in '/' ("/", "/api/") matches everything below it.
+// ending in '/' ("/", "/api/") matches everything below it. A segment's parameters count
+// as the segment: "/api" also matches "/api;v=1/x", which Tomcat and the like serve as
+// "/api/x".
 bool location_matches(std::string_view location, std::string_view path) {
     if (!path.starts_with(location)) return false;
     return location.back() == '/' || path.size() == location.size() ||
-           path[location.size()] == '/';
+           path[location.size()] == '/' || path[location.size()] == ';';
 }
 
 }  // namespace

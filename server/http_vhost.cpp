@@ -28,13 +28,13 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
-#include <openssl/crypto.h>
 
 #include "common/bridge_stream.hpp"
 #include "common/inline_strand.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
 #include "server/client_session.hpp"
+#include "server/http_rules.hpp"
 #include "server/server_state.hpp"
 #include "server/vhost_internal.hpp"
 
@@ -108,6 +108,7 @@ public:
         kept_ = kept;
     }
     int status() const { return status_; }
+    const framing_fields& framing() const { return framing_; }
     // A folded (obsolete) field value is never passed on as it came.
     bool must_rewrite() const { return !unfolded_.empty(); }
 
@@ -154,6 +155,7 @@ private:
                           error_code& ec) override {
         status_ = code;
         version_ = version;
+        framing_.version = version;
         line_end_ = offset(reason.data() + reason.size()) + 2;  // with its CRLF
         ec = {};
     }
@@ -170,6 +172,11 @@ private:
             unfolded_.emplace_back(value.data(), value.size());
         }
         fields_.push_back(f);
+        // Kept for response_framing_problem(); Beast already refused some mixes.
+        if (name == http::field::transfer_encoding && framing_.te_count++ == 0)
+            framing_.te = te_.assign(value.data(), value.size());
+        if (name == http::field::content_length && framing_.cl_count++ == 0)
+            framing_.cl = cl_.assign(value.data(), value.size());
         ec = {};
     }
     void on_header_impl(error_code& ec) override { ec = {}; }
@@ -198,6 +205,8 @@ private:
     std::size_t line_end_ = 0;
     boost::container::small_vector<place, 16> fields_;
     std::vector<std::string> unfolded_;
+    framing_fields framing_;
+    std::string te_, cl_;
 };
 
 // A parser whose message's fields live in `arena`.
@@ -243,38 +252,128 @@ error_code parse_header(beast::flat_buffer& buffer, Parser& parser, std::string*
     return {};
 }
 
-// The request header as Beast's serializer writes it, fields in their order.
-void serialize_header(const request& req, std::string& out) {
+// Calls `f` with the value of each `name` field of `req`.
+template <class F>
+void for_each_value(const request& req, http::field name, F&& f) {
+    for (auto [it, end] = req.equal_range(name); it != end; ++it)
+        f(std::string_view(it->value().data(), it->value().size()));
+}
+
+// The tokens of a request's Connection header(s): fields it names are
+// hop-by-hop (RFC 9110 7.6.1).
+using token_list_view = boost::container::small_vector<std::string_view, 8>;
+token_list_view connection_tokens(const request& req) {
+    token_list_view out;
+    for_each_value(req, http::field::connection, [&](std::string_view value) {
+        for (const auto& token : http::token_list(value))
+            if (out.size() < out.capacity()) out.emplace_back(token.data(), token.size());
+    });
+    return out;
+}
+
+bool contains(const token_list_view& tokens, std::string_view name) {
+    return std::any_of(tokens.begin(), tokens.end(),
+                       [&](std::string_view t) { return beast::iequals(t, name); });
+}
+
+// Upgrade (WebSocket and the like) turns the connection into a byte pipe once
+// the service answers 101. Not h2c: after it, one connection would carry
+// requests that Burrow never routes or checks (h2c smuggling).
+bool is_real_upgrade(const request& req, const token_list_view& connection) {
+    const auto upgrade = req[http::field::upgrade];
+    if (upgrade.empty() || !contains(connection, "upgrade")) return false;
+    for (const auto& protocol : http::token_list(upgrade))
+        if (beast::iequals(protocol.substr(0, 3), "h2c")) return false;
+    return true;
+}
+
+void append_to_list(std::string& list, std::string_view element) {
+    if (!list.empty()) list += ", ";
+    list.append(element);
+}
+
+// Who the user is, as Burrow tells the service. The user can neither remove
+// these (by naming them in Connection) nor shadow them.
+struct forwarded_for {
+    std::string_view host;     // the Host the request was routed by
+    std::string_view peer_ip;
+};
+
+bool is_forwarding_field(std::string_view name) {
+    return beast::iequals(name, "x-forwarded-for") || beast::iequals(name, "x-forwarded-proto") ||
+           beast::iequals(name, "x-forwarded-host") || beast::iequals(name, "x-real-ip");
+}
+
+// The request header as it goes to the service: `target` in origin-form, the
+// Host it was routed by (or the proxy's rewrite), the user's fields in their
+// order without hop-by-hop ones, names with '_', the Authorization that was
+// Burrow's, and those Burrow sets; then Burrow's own.
+void write_request_head(const request& req, std::string_view target, const vhost_target& proxy,
+                        const forwarded_for& user, bool upgrade, std::string& out) {
     const auto append = [&out](auto s) { out.append(s.data(), s.size()); };
+    const auto field_line = [&](auto name, auto value) {
+        append(name);
+        out += ": ";
+        append(value);
+        out += "\r\n";
+    };
+    const auto connection = connection_tokens(req);
+    const auto dropped = [&](const auto& f) {
+        const std::string_view name(f.name_string().data(), f.name_string().size());
+        if (f.name() == http::field::host || has_underscore(name) || is_hop_by_hop(name) ||
+            is_forwarding_field(name))
+            return true;
+        if (f.name() == http::field::authorization && !proxy.authorization.empty()) return true;
+        if (!is_protected_field(name) && contains(connection, name)) return true;
+        return std::any_of(proxy.request_headers.begin(), proxy.request_headers.end(),
+                           [&](const auto& kv) { return beast::iequals(kv.first, name); });
+    };
+
     out.clear();
     append(req.method_string());
     out += ' ';
-    append(req.target());
-    out += " HTTP/";
-    out += static_cast<char>('0' + req.version() / 10);
-    out += '.';
-    out += static_cast<char>('0' + req.version() % 10);
-    out += "\r\n";
+    append(target);
+    out += req.version() >= 11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n";
+    field_line(std::string_view("Host"),
+               proxy.host_header_rewrite.empty() ? user.host
+                                                 : std::string_view(proxy.host_header_rewrite));
+    std::string chain;  // X-Forwarded-For: what earlier proxies said, then the user
     for (const auto& f : req) {
-        append(f.name_string());
-        out += ": ";
-        append(f.value());
-        out += "\r\n";
+        const std::string_view name(f.name_string().data(), f.name_string().size());
+        if (beast::iequals(name, "x-forwarded-for") && !contains(connection, name)) {
+            append_to_list(chain, std::string_view(f.value().data(), f.value().size()));
+            continue;
+        }
+        if (!dropped(f)) field_line(name, f.value());
+    }
+    append_to_list(chain, user.peer_ip);
+    field_line(std::string_view("X-Forwarded-For"), chain);
+    field_line(std::string_view("X-Forwarded-Proto"), std::string_view("http"));
+    field_line(std::string_view("X-Forwarded-Host"), user.host);
+    field_line(std::string_view("X-Real-IP"), user.peer_ip);
+    for (const auto& [name, value] : proxy.request_headers) field_line(name, value);
+    if (upgrade) {
+        field_line(std::string_view("Connection"), std::string_view("upgrade"));
+        field_line(std::string_view("Upgrade"), req[http::field::upgrade]);
+    } else if (req.version() < 11) {
+        // Connection is hop-by-hop: the user's "close" ends the user's
+        // connection, while the one to the service stays open (pooled).
+        field_line(std::string_view("Connection"), std::string_view("keep-alive"));
     }
     out += "\r\n";
 }
 
-// Upgrade (WebSocket and the like) and CONNECT turn the connection into a
-// byte pipe once the service agrees.
-bool is_switch(const request& req) {
-    if (req.method() == http::verb::connect) return true;
-    return !req[http::field::upgrade].empty() &&
-           http::token_list(req[http::field::connection]).exists("upgrade");
-}
-
-// Constant-time, so the comparison says nothing about how much of a guess was right.
-bool same_secret(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+// The framing headers of a request, for request_framing_problem().
+framing_fields framing_of(const request& req) {
+    framing_fields f;
+    f.version = req.version();
+    for_each_value(req, http::field::transfer_encoding, [&](std::string_view v) {
+        if (f.te_count++ == 0) f.te = v;
+    });
+    for_each_value(req, http::field::content_length, [&](std::string_view v) {
+        if (f.cl_count++ == 0) f.cl = v;
+    });
+    return f;
 }
 
 // A buffer for the byte pipe after a switch, and for draining. Buffers are
@@ -457,9 +556,35 @@ private:
     awaitable<void> relay_response(const request_parser& parser, bool switching);
 
     // A deadline that an operation arms while it waits.
+    // A request body's allowance of time spent waiting for the user: the
+    // first vhost_body_timeout, and a second more for every
+    // vhost_body_min_rate bytes received (mod_reqtimeout's body=20,MinRate=500).
+    // Waiting for the service to take what came does not count.
+    struct body_budget {
+        body_budget() = default;
+        explicit body_budget(const server_config& c)
+            : allowance(std::chrono::seconds(c.vhost_body_timeout)),
+              rate(c.vhost_body_min_rate),
+              on(c.vhost_body_timeout > 0) {}
+        clock::duration left() const {
+            const auto earned = rate == 0 ? clock::duration::zero()
+                                          : std::chrono::duration_cast<clock::duration>(
+                                                std::chrono::duration<double>(
+                                                    static_cast<double>(received) / rate));
+            return allowance + earned - waited;
+        }
+        clock::duration allowance{};
+        std::uint64_t rate = 0;
+        bool on = false;
+        std::uint64_t received = 0;
+        clock::duration waited{};
+    };
+    // A deadline that an operation arms while it waits: `timeout` for each
+    // wait, and within what is left of `budget`. No deadline: waits for ever.
     struct timing {
         clock::time_point* deadline = nullptr;
         clock::duration timeout{};
+        body_budget* budget = nullptr;
     };
     struct relay_end {
         error_code read;   // from the sender: a broken stream, a bad message
@@ -480,11 +605,20 @@ private:
     // Writes `head` to the user (a 1xx, a 101).
     awaitable<error_code> write_head(std::string_view head);
     timing user_timing() { return {&user_deadline_, header_timeout_}; }
-    timing upstream_timing() { return {&upstream_deadline_, target_->response_timeout}; }
+    timing request_body_timing() {
+        return {&user_deadline_, header_timeout_, body_budget_.on ? &body_budget_ : nullptr};
+    }
+    // Silence within a response body (long polls, event streams).
+    timing response_body_timing() {
+        if (target_->response_idle_timeout.count() == 0) return {};
+        return {&upstream_deadline_, target_->response_idle_timeout};
+    }
     awaitable<void> pipe();
     awaitable<void> watch();
+    // An answer of Burrow's own, with at most one extra header.
     awaitable<void> send_error(http::status status, std::string_view detail, bool keep_alive,
-                               std::string_view extra_header = {});
+                               http::field extra = http::field::unknown,
+                               std::string_view extra_value = {});
     awaitable<void> linger_close();
 
     awaitable<bool> open_upstream(const vhost_target& target, client_session& owner);
@@ -493,7 +627,7 @@ private:
     void close_upstream();
     void set_deadline(clock::time_point& which, clock::time_point at);
     void user_deadline(clock::duration d) { set_deadline(user_deadline_, clock::now() + d); }
-    void rewrite_request(request& req, const vhost_target& target) const;
+    awaitable<bool> no_route(std::string_view host, bool can_continue);
 
     server_state& st_;
     std::shared_ptr<upstream_pool> pool_;
@@ -523,6 +657,7 @@ private:
     // How sending the request ended, when it did not reach the service whole.
     enum class request_fault { none, user_gone, too_large, malformed } request_fault_{};
     bool upstream_timed_out_ = false;
+    body_budget body_budget_;
 
     // One timer polices both sockets: each operation moves a deadline (a plain
     // store), and the watchdog closes the socket whose deadline passes.
@@ -586,32 +721,53 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
     // Whatever we answer ourselves, the connection stays usable only if the
     // request had no body left to read.
     const bool can_continue = req.keep_alive() && parser.is_done();
-    // A Transfer-Encoding that does not end in chunked leaves the body length
-    // to guesswork (RFC 9112 6.3): refuse it rather than let the service guess.
-    if (req.count(http::field::transfer_encoding) > 0 && !req.chunked()) {
+    const bool connect = req.method() == http::verb::connect;
+    // A length that a service could read differently from Burrow would let
+    // the rest of a body become a request of its own on a shared upstream
+    // connection (smuggling): refused, and the connection closed.
+    if (const auto problem = request_framing_problem(framing_of(req)); !problem.empty()) {
+        vhost_log().info("400 for {}: {}", peer_, problem);
         co_await send_error(http::status::bad_request, "The request framing is invalid.", false);
         co_return false;
     }
-    if (req.version() >= 11 && req.count(http::field::host) != 1) {
+    if (const auto hosts = req.count(http::field::host);
+        hosts > 1 || (hosts == 0 && req.version() >= 11)) {
         co_await send_error(http::status::bad_request, "The request needs exactly one Host header.",
                             false);
         co_return false;
     }
-    target_ = st_.vhosts.find_http(req[http::field::host], req.target());
+    // Routed by the normalised path, and by the target's authority when it
+    // has one (RFC 9112 3.2.2); the service gets what was routed.
+    request_target where;
+    const std::string_view raw_target(req.target().data(), req.target().size());
+    if (connect) {
+        where.path = "/";  // authority-form, forwarded as it came
+    } else if (const auto problem = parse_request_target(raw_target, where); !problem.empty()) {
+        vhost_log().info("400 for {}: {} ('{}')", peer_, problem, printable(raw_target));
+        co_await send_error(http::status::bad_request, "The request target is invalid.", false);
+        co_return false;
+    }
+    const std::string_view host =
+        where.authority.empty() ? std::string_view(req[http::field::host]) : where.authority;
+    target_ = st_.vhosts.find_http(host, where.path);
     if (!target_) {
-        vhost_log().debug("404 for host '{}' from {}", printable(req[http::field::host]), peer_);
-        co_await send_error(http::status::not_found, "There is no service at this address.",
-                            can_continue);
-        co_return can_continue;
+        co_return co_await no_route(host, can_continue);
     }
     const auto& target = *target_;
-    if (!target.authorization.empty()) {
-        if (!same_secret(req[http::field::authorization], target.authorization)) {
-            co_await send_error(http::status::unauthorized, "Authentication is required.",
-                                can_continue, "Basic realm=\"burrow\", charset=\"UTF-8\"");
-            co_return can_continue;
-        }
-        req.erase(http::field::authorization);  // Burrow's secret, not the service's
+    if (!target.authorization.empty() &&
+        !basic_credentials_match(req[http::field::authorization], target.authorization)) {
+        co_await send_error(http::status::unauthorized, "Authentication is required.",
+                            can_continue, http::field::www_authenticate,
+                            "Basic realm=\"burrow\", charset=\"UTF-8\"");
+        co_return can_continue;
+    }
+    // After a 2xx to CONNECT the connection would be a pipe that no rule
+    // applies to any more: only for proxies that ask for it.
+    if (connect && !target.allow_connect) {
+        co_await send_error(http::status::method_not_allowed,
+                            "CONNECT is not allowed here.", false, http::field::allow,
+                            "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+        co_return false;
     }
     auto owner = target.owner.lock();
     if (!owner) {
@@ -620,13 +776,11 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
                             false);
         co_return false;
     }
-    const bool switching = is_switch(req);
+    const bool upgrade = !connect && is_real_upgrade(req, connection_tokens(req));
+    const bool switching = connect || upgrade;
     user_keeps_ = req.keep_alive();
-    rewrite_request(req, target);
-    // Connection is hop-by-hop: the user's "close" ends the user's connection,
-    // while the one to the service stays open for the next request (pooled).
-    if (!switching) req.keep_alive(true);
-    serialize_header(req, request_head_);
+    write_request_head(req, connect ? raw_target : std::string_view(where.origin_form()), target,
+                       {host, peer_ip_}, upgrade, request_head_);
     if (!upstream_usable(target.proxy, owner.get()) && !co_await open_upstream(target, *owner)) {
         co_await send_error(http::status::bad_gateway, "The service cannot be reached.", false);
         co_return false;
@@ -640,6 +794,7 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
     upstream_timed_out_ = false;
     upstream_reusable_ = false;
     upstream_deadline_ = clock::time_point::max();
+    body_budget_ = body_budget(st_.config);
     if (parser.is_done()) {
         // No body to stream (most requests): one after the other, without
         // the cost of running both halves at once.
@@ -652,20 +807,28 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
     // service's side of the connection mid-request: never reuse it.
     upstream_reusable_ = upstream_reusable_ && request_sent_;
     if (!keep_alive_) release_upstream();
-    co_return keep_alive_ && !switching;
+    // A request that asked to switch but got a plain answer is one like any
+    // other: what the user pipelined behind it is served next. After a
+    // switch, pipe() has ended the connection (keep_alive_ is false).
+    co_return keep_alive_;
 }
 
-void http_connection::rewrite_request(request& req,
-                                      const vhost_target& target) const {
-    const std::string host(req[http::field::host]);
-    const auto forwarded_for = req["X-Forwarded-For"];
-    req.set("X-Forwarded-For",
-            forwarded_for.empty() ? peer_ip_ : fmt::format("{}, {}", forwarded_for, peer_ip_));
-    req.set("X-Forwarded-Proto", "http");
-    req.set("X-Forwarded-Host", host);
-    req.set("X-Real-IP", peer_ip_);
-    if (!target.host_header_rewrite.empty()) req.set(http::field::host, target.host_header_rewrite);
-    for (const auto& [name, value] : target.request_headers) req.set(name, value);
+// No proxy serves `host`: 404, or 503 while the server has only just started
+// and the proxy's client may not have registered again yet.
+awaitable<bool> http_connection::no_route(std::string_view host, bool can_continue) {
+    const auto grace = std::chrono::seconds(st_.config.vhost_start_grace);
+    if (clock::now() - st_.started < grace) {
+        vhost_log().debug("503 for host '{}' from {}: still starting", printable(host), peer_);
+        co_await send_error(http::status::service_unavailable,
+                            "The server has just started and this service has not come back yet; "
+                            "try again in a few seconds.",
+                            can_continue, http::field::retry_after, "5");
+    } else {
+        vhost_log().debug("404 for host '{}' from {}", printable(host), peer_);
+        co_await send_error(http::status::not_found, "There is no service at this address.",
+                            can_continue);
+    }
+    co_return can_continue;
 }
 
 // ---- upstream ----
@@ -781,10 +944,17 @@ awaitable<error_code> http_connection::read_more(Stream& stream, beast::flat_buf
     std::size_t n = 0;
     if constexpr (in_process) n = stream.read_some(space, ec);
     if (!in_process || would_block(ec)) {
-        if (t.deadline) set_deadline(*t.deadline, clock::now() + t.timeout);
+        const auto since = clock::now();
+        if (t.deadline) {
+            auto wait = t.timeout;
+            if (t.budget) wait = std::clamp(t.budget->left(), clock::duration::zero(), wait);
+            set_deadline(*t.deadline, since + wait);
+        }
         std::tie(ec, n) = co_await stream.async_read_some(space, nothrow);
         if (t.deadline) *t.deadline = clock::time_point::max();
+        if (t.budget) t.budget->waited += clock::now() - since;
     }
+    if (t.budget) t.budget->received += n;
     buffer.commit(n);
     if (ec == asio::error::eof) {
         // The end of the stream ends the message only where the parser says so.
@@ -819,9 +989,15 @@ awaitable<error_code> http_connection::write_head(std::string_view head) {
 awaitable<void> http_connection::send_request(request_parser& parser) {
     // The header goes alone only when no body bytes are here yet (the user
     // may wait for 100 Continue); otherwise it leaves with the first piece.
-    const auto end = co_await relay(user_, user_buffer_, parser, user_timing(), *upstream_,
+    const auto end = co_await relay(user_, user_buffer_, parser, request_body_timing(), *upstream_,
                                     request_head_, {});
     if (end.read) {
+        if (user_timed_out_ && body_budget_.on && body_budget_.left() <= clock::duration::zero())
+            vhost_log().info("[{}] request body from {} too slow: {} B in {} ms; closed",
+                             target_->proxy, peer_, body_budget_.received,
+                             std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 body_budget_.waited)
+                                 .count());
         // The user went away, stalled or sent a bad body: the service gets no
         // complete request, the user an error if still there.
         request_fault_ = end.read == http::error::body_limit ? request_fault::too_large
@@ -894,6 +1070,18 @@ awaitable<void> http_connection::relay_response(const request_parser& sent, bool
         const auto code = parser.status();
         const bool switched =
             switching && ((connect && code / 100 == 2) || (!connect && code == 101));
+        // A length the user could read differently, or a switch nobody asked
+        // for: the service's answer cannot be passed on safely.
+        if (const auto problem = response_framing_problem(parser.framing());
+            !problem.empty() || (code == 101 && !switched)) {
+            finish();
+            vhost_log().info("[{}] 502 for {}: the service's response has {}", target_->proxy,
+                             peer_, problem.empty() ? "101 without an upgrade" : problem);
+            close_upstream();
+            co_await send_error(http::status::bad_gateway, "The service's answer is malformed.",
+                                false);
+            co_return;
+        }
         const auto rewrite = [&](const response_scanner::header_set& set, bool keep_alive) {
             if (!set.empty() || parser.must_rewrite() || keep_alive != parser.keep_alive())
                 response_head_ = parser.rewrite(response_head_, set, keep_alive);
@@ -921,7 +1109,7 @@ awaitable<void> http_connection::relay_response(const request_parser& sent, bool
         // The header goes alone only when the body is not here yet (a stream
         // of events, say); otherwise it leaves with the first piece.
         response_started_ = true;
-        const auto end = co_await relay(*upstream_, upstream_buffer_, parser, upstream_timing(),
+        const auto end = co_await relay(*upstream_, upstream_buffer_, parser, response_body_timing(),
                                         user_, response_head_, user_timing());
         if (end.read || end.write) {
             // Cut short: the user sees the connection close.
@@ -977,14 +1165,15 @@ awaitable<void> http_connection::pipe() {
 // ---- answers of our own ----
 
 awaitable<void> http_connection::send_error(http::status status, std::string_view detail,
-                                            bool keep_alive, std::string_view authenticate) {
+                                            bool keep_alive, http::field extra,
+                                            std::string_view extra_value) {
     if (response_started_) co_return;  // too late for a status: just close
     response_started_ = true;
     http::response<http::string_body> res{status, 11};
     res.set(http::field::server, "burrow");
     res.set(http::field::content_type, "text/html; charset=utf-8");
     res.set(http::field::cache_control, "no-store");
-    if (!authenticate.empty()) res.set(http::field::www_authenticate, authenticate);
+    if (extra != http::field::unknown) res.set(extra, extra_value);
     const auto reason = http::obsolete_reason(status);
     res.body() = fmt::format(
         "<!doctype html>\n<html><head><title>{0} {1}</title></head>\n"

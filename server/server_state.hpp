@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +29,7 @@ struct server_state {
     vhost_table vhosts;
     std::atomic<std::uint64_t> next_conn_id{1};
     std::atomic<std::uint64_t> next_session_no{1};
+    const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
     // Logged-in runs, by their secret run id. Work streams find theirs here.
     void add_run(const std::string& run_id, std::shared_ptr<client_session> s);

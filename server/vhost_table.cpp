@@ -76,6 +76,8 @@ std::string vhost_table::add(const v1::ProxySpec& spec, std::weak_ptr<client_ses
         target->authorization = basic_authorization(spec.http_user(), spec.http_password());
     if (spec.response_timeout_ms() > 0)
         target->response_timeout = std::chrono::milliseconds(spec.response_timeout_ms());
+    target->response_idle_timeout = std::chrono::milliseconds(spec.response_idle_timeout_ms());
+    target->allow_connect = spec.allow_connect();
     target->owner = std::move(owner);
 
     std::lock_guard lock(mutex_);

@@ -28,7 +28,9 @@ struct vhost_target {
     std::vector<std::pair<std::string, std::string>> request_headers;
     std::vector<std::pair<std::string, std::string>> response_headers;
     std::string authorization;  // the Authorization value users must send; "" = open
-    std::chrono::milliseconds response_timeout{60'000};
+    std::chrono::milliseconds response_timeout{60'000};      // to the response header
+    std::chrono::milliseconds response_idle_timeout{0};      // within its body; 0 = none
+    bool allow_connect = false;
     std::weak_ptr<client_session> owner;  // expired: the client is offline (502)
 };
 
