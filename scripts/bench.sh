@@ -9,6 +9,8 @@
 # Usage: scripts/bench.sh            (build first: cmake --build build -j2)
 # Environment:
 #   BURROW_BIN     directory with burrow-server and burrow-client (default: <repo>/build/bin)
+#   BURROW_BASELINE_BIN  another build's bin directory (say, the previous main): the http
+#                  section then measures it too, in the same rounds, as "baseline build"
 #   BENCH_SECONDS  seconds per iperf3 run (default: 5)
 #   BENCH_ROUNDS   interleaved rounds over all paths; the report takes medians (default: 3)
 #   BENCH_CONNS    idle connections for the memory test (default: 1000)
@@ -289,7 +291,7 @@ server_fingerprint = \"$fp\""
     tlsconf="enable = false"
   fi
   client_toml "$tag" "$port" "$tlsconf" "$pname" "$lport" "remote_port = 0"
-  start "$tag-client" "$CLI" -c "$TMP/$tag/client.toml" -l info
+  start "$tag-client" "$cli" -c "$TMP/$tag/client.toml" -l info
   BURROW_CLI_PID=$LAST_PID
   line=$(wait_log "$TMP/$tag-client.log" "\[$pname\] proxy up: remote port [0-9]+" 20 "$BURROW_CLI_PID") \
     || die "burrow-client ($tag) did not bring the proxy up"
@@ -309,12 +311,13 @@ http_fail() {
   printf '%s\n' "$what" >"$TMP/http-unavailable-burrow.txt"
 }
 
-# start_burrow_http TAG PROXY_NAME LOCAL_PORT DOMAIN VHOST_PORT
+# start_burrow_http TAG PROXY_NAME LOCAL_PORT DOMAIN VHOST_PORT [SERVER CLIENT]
 #   Burrow (TLS off) with vhost_http_port = VHOST_PORT and one type="http" proxy for
-#   DOMAIN to 127.0.0.1:LOCAL_PORT. Sets BURROW_SRV_PID and BURROW_CLI_PID (empty if not
-#   started). Returns 1 after a note (not fatal) when the vhost does not come up.
+#   DOMAIN to 127.0.0.1:LOCAL_PORT, run from SERVER and CLIENT (default: the build under
+#   test). Sets BURROW_SRV_PID and BURROW_CLI_PID (empty if not started). Returns 1 after
+#   a note (not fatal) when the vhost does not come up.
 start_burrow_http() {
-  local tag=$1 pname=$2 lport=$3 domain=$4 vport=$5 line port
+  local tag=$1 pname=$2 lport=$3 domain=$4 vport=$5 srv=${6:-$SRV} cli=${7:-$CLI} line port
   BURROW_SRV_PID=""; BURROW_CLI_PID=""
   mkdir -p "$TMP/$tag"
   cat >"$TMP/$tag/server.toml" <<EOF
@@ -328,7 +331,7 @@ token = "$TOKEN"
 [tls]
 enable = false
 EOF
-  start "$tag-server" "$SRV" -c "$TMP/$tag/server.toml" -l info
+  start "$tag-server" "$srv" -c "$TMP/$tag/server.toml" -l info
   BURROW_SRV_PID=$LAST_PID
   line=$(wait_log "$TMP/$tag-server.log" 'listening for clients on 127\.0\.0\.1:[0-9]+' 15 "$BURROW_SRV_PID") \
     || { http_fail "$tag" "burrow-server did not start"; return 1; }
@@ -337,7 +340,7 @@ EOF
     || { http_fail "$tag" "burrow-server logged no 'http vhost listening on 127.0.0.1:$vport'"; return 1; }
   client_toml "$tag" "$port" "enable = false" "$pname" "$lport" "type = \"http\"
 custom_domains = [\"$domain\"]"
-  start "$tag-client" "$CLI" -c "$TMP/$tag/client.toml" -l info
+  start "$tag-client" "$cli" -c "$TMP/$tag/client.toml" -l info
   BURROW_CLI_PID=$LAST_PID
   line=$(wait_log "$TMP/$tag-client.log" "\[$pname\] proxy (up: http://|rejected)" 20 "$BURROW_CLI_PID") \
     || { http_fail "$tag" "burrow-client did not bring the http proxy up"; return 1; }
@@ -562,7 +565,7 @@ wrk_path() {
 http_section() {
   local round mode i nd="$TMP/nginx" user_line=""
   local keys=() ports=()
-  read -r NGINX_PORT HAP_P1 HAP_P2 VHOST_PORT <<<"$("$PY" "$HELPER" freeport 4)"
+  read -r NGINX_PORT HAP_P1 HAP_P2 VHOST_PORT BASE_VHOST_PORT <<<"$("$PY" "$HELPER" freeport 5)"
   log "http: nginx, two-hop haproxy, ssh -R, Burrow vhost (TLS off); wrk -t2 -c50 ${BENCH_HTTP_SECONDS}s x $BENCH_ROUNDS rounds x 2 modes"
 
   # (a) nginx serving a 1 KiB file
@@ -629,6 +632,18 @@ EOF
     [ -z "$BURROW_SRV_PID" ] || stop_pid "$BURROW_SRV_PID"
   fi
 
+  # (e) the same from another build, when one is named
+  BASE_SRV_PID=""; BASE_CLI_PID=""
+  if [ -n "${BURROW_BASELINE_BIN:-}" ]; then
+    cp "$BURROW_BASELINE_BIN/burrow-server" "$TMP/baseline-server"
+    cp "$BURROW_BASELINE_BIN/burrow-client" "$TMP/baseline-client"
+    if start_burrow_http httpbase bench "$NGINX_PORT" "$HTTP_DOMAIN" "$BASE_VHOST_PORT" \
+         "$TMP/baseline-server" "$TMP/baseline-client"; then
+      BASE_SRV_PID=$BURROW_SRV_PID; BASE_CLI_PID=$BURROW_CLI_PID
+      http_check baseline "$BASE_VHOST_PORT" && { keys+=(baseline); ports+=("$BASE_VHOST_PORT"); }
+    fi
+  fi
+
   for round in $(seq 1 "$BENCH_ROUNDS"); do
     for mode in ka close; do
       for i in "${!keys[@]}"; do
@@ -641,6 +656,8 @@ EOF
   stop_pid "$HAP1_PID"; stop_pid "$HAP2_PID"
   [ -z "$HTTP_CLI_PID" ] || stop_checked "burrow-client (http vhost)" "$HTTP_CLI_PID" "$TMP/http-client.log"
   [ -z "$HTTP_SRV_PID" ] || stop_checked "burrow-server (http vhost)" "$HTTP_SRV_PID" "$TMP/http-server.log"
+  [ -z "$BASE_CLI_PID" ] || stop_pid "$BASE_CLI_PID"
+  [ -z "$BASE_SRV_PID" ] || stop_pid "$BASE_SRV_PID"
   stop_pid "$NGINX_PID"
 }
 

@@ -390,8 +390,11 @@ def parse_wrk(path):
 def report_http(work, meta, lines, targets):
     rounds = int(meta.get("rounds", 1))
     secs = meta.get("http_seconds", "?")
+    paths = list(HTTP_PATHS)
+    if os.path.exists(os.path.join(work, "wrk-baseline-ka-r1.txt")):
+        paths.append(("baseline", "Burrow http vhost, TLS off, baseline build"))
     http = {}
-    for key, _ in HTTP_PATHS:
+    for key, _ in paths:
         http[key] = {}
         unavailable = None
         try:
@@ -424,7 +427,7 @@ def report_http(work, meta, lines, targets):
     lines.append("")
     lines.append("| path | keep-alive req/s | p50 ms | p99 ms | Connection: close req/s | p50 ms | p99 ms | bad responses / socket errors |")
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for key, label in HTTP_PATHS:
+    for key, label in paths:
         ka, cl = http[key]["ka"], http[key]["close"]
         bad = f"{ka['non2xx'] + cl['non2xx']} / {ka['socket_errors'] + cl['socket_errors']}"
         lines.append(f"| {label} | {fmt(ka['rps'], 0)} | {fmt(ka['p50_ms'])} | {fmt(ka['p99_ms'])} | "
@@ -444,6 +447,11 @@ def report_http(work, meta, lines, targets):
         ("p99: Burrow / haproxy 2-hop", "<= 2", 2.0, verdict_le,
          lambda m: ratio(http["burrow"][m]["p99_ms"], http["haproxy"][m]["p99_ms"])),
     ]
+    if "baseline" in http:
+        checks.append(("req/s: Burrow / baseline build", ">= 0.95", 0.95, verdict_ge,
+                       lambda m: ratio(http["burrow"][m]["rps"], http["baseline"][m]["rps"])))
+        checks.append(("p99: Burrow / baseline build", "<= 1.05", 1.05, verdict_le,
+                       lambda m: ratio(http["burrow"][m]["p99_ms"], http["baseline"][m]["p99_ms"])))
     lines.append("| ratio | target | keep-alive | verdict | Connection: close | same limit (reference only) |")
     lines.append("|---|---:|---:|---|---:|---|")
     for name, shown_lim, lim, judge, value in checks:
@@ -471,12 +479,14 @@ def report_http(work, meta, lines, targets):
     lines.append("keep-alive ratios per round: req/s Burrow / ssh -R: " +
                  per_round("burrow", "ssh", "rps") + "; req/s Burrow / haproxy 2-hop: " +
                  per_round("burrow", "haproxy", "rps") + "; p99 Burrow / haproxy 2-hop: " +
-                 per_round("burrow", "haproxy", "p99_ms"))
+                 per_round("burrow", "haproxy", "p99_ms") +
+                 ("; req/s Burrow / baseline build: " + per_round("burrow", "baseline", "rps")
+                  if "baseline" in http else ""))
     lines.append("")
     for mode, mlabel in HTTP_MODES:
         lines.append(f"{mlabel} req/s per round: " + "; ".join(
             f"{label}: " + " ".join(fmt(d["rps"], 0) for d in http[key][mode]["rounds"])
-            for key, label in HTTP_PATHS))
+            for key, label in paths))
         lines.append("")
     for key, label in HTTP_PATHS:
         for mode, mlabel in HTTP_MODES:
