@@ -76,6 +76,11 @@ struct client::impl {
     std::string previous_run_id;
     bool stopping = false;
     bool stopped = false;
+    // Until the next login: whether we asked the server port what it speaks,
+    // and the plain words for a mismatch it showed ("" = none found).
+    bool probed = false;
+    std::string mismatch;
+    std::thread prober;  // joined by stop()
 
     std::shared_ptr<grpc::ChannelCredentials> make_credentials() {
         const auto& t = config.tls;
@@ -134,13 +139,50 @@ struct client::impl {
         if (e.logged_in) {
             backoff.reset();
             previous_run_id = e.run_id;
+            probed = false;
+            mismatch.clear();
         }
         if (stopping) return;
+        // A server that closes the connection on a client without TLS, or
+        // answers a TLS client with no TLS, may simply have TLS set the other
+        // way: ask it once, off the io threads, before saying so.
+        using failure = session_end::failure_kind;
+        const bool suspect =
+            !e.logged_in && (e.failure == failure::closed || e.failure == failure::tls_handshake);
+        if (suspect && !probed) {
+            probed = true;
+            if (prober.joinable()) prober.join();
+            prober = std::thread([this, e] {
+                auto found = tls::probe_server(config.server_addr, config.server_port, 2s);
+                asio::post(strand, [this, e, found] {
+                    if (config.tls.enable && found == tls::server_protocol::plain_http2)
+                        mismatch = "the server seems to run without TLS, but TLS is on here (set "
+                                   "[tls] enable = false here too, or turn TLS on at the server)";
+                    else if (!config.tls.enable && found == tls::server_protocol::tls)
+                        mismatch = "the server seems to use TLS, but [tls] enable = false here "
+                                   "(turn it on with tls.server_fingerprint or tls.ca_file, or "
+                                   "turn TLS off at the server too)";
+                    if (!stopping) retry(e);
+                });
+            });
+            return;
+        }
+        retry(e);
+    }
+
+    void retry(const session_end& e) {
         const auto delay = backoff.next();
-        log::get("client").warn("{} {}:{}: {}; retrying in {:.1f} s",
-                                e.logged_in ? "disconnected from" : "cannot connect to",
-                                config.server_addr, config.server_port, e.reason,
-                                static_cast<double>(delay.count()) / 1000);
+        const bool suspect = e.failure == session_end::failure_kind::closed ||
+                             e.failure == session_end::failure_kind::tls_handshake;
+        const auto& reason = suspect && !mismatch.empty() ? mismatch : e.reason;
+        // A server that stops says so: that is news, not a fault.
+        const auto level = e.failure == session_end::failure_kind::server_stopping
+                               ? spdlog::level::info
+                               : spdlog::level::warn;
+        log::get("client").log(level, "{} {}:{}: {}; retrying in {:.1f} s",
+                               e.logged_in ? "disconnected from" : "cannot connect to",
+                               config.server_addr, config.server_port, reason,
+                               static_cast<double>(delay.count()) / 1000);
         retry_timer.expires_after(delay);
         retry_timer.async_wait([this](const boost::system::error_code& ec) {
             if (!ec) connect();
@@ -180,6 +222,7 @@ void client::stop() {
         done.set_value();
     });
     if (!im.threads.empty()) done.get_future().wait();
+    if (im.prober.joinable()) im.prober.join();  // its result finds `stopping` set
     im.guard.reset();
     im.io.stop();
     for (auto& t : im.threads) t.join();

@@ -11,6 +11,7 @@
 #include "common/auth.hpp"
 #include "common/config.hpp"
 #include "common/log.hpp"
+#include "common/vhost_router.hpp"
 
 #ifndef BURROW_VERSION
 #define BURROW_VERSION "dev"
@@ -45,7 +46,59 @@ spdlog::logger& ctl_log() {
     static spdlog::logger& l = log::get("control");
     return l;
 }
+
+bool contains(std::string_view text, std::string_view part) {
+    return text.find(part) != std::string_view::npos;
+}
 }  // namespace
+
+std::pair<std::string, session_end::failure_kind> describe_status(const grpc::Status& status) {
+    using failure = session_end::failure_kind;
+    const std::string message = status.error_message();  // a copy, not a reference
+    std::string_view m = message;
+    if (status.ok() && m.empty()) return {"connection closed", failure::none};
+    // The server's own word (control_reactor.cpp), or gRPC's when it cancels
+    // the calls of a server that stops.
+    if (m == "server shutting down" || m == "Cancelling all calls")
+        return {"the server is shutting down", failure::server_stopping};
+    if (contains(m, "Connection refused"))
+        return {"connection refused (is burrow-server running there?)", failure::none};
+    if (contains(m, "Socket closed") || contains(m, "Connection reset") ||
+        contains(m, "Broken pipe") || contains(m, "End of TCP stream"))
+        return {"the server closed the connection", failure::closed};
+    if (contains(m, "before receiving SETTINGS frame"))
+        return {"the server accepted the connection but did not answer as burrow-server does",
+                failure::closed};
+    if (contains(m, "timed out") || contains(m, "Deadline Exceeded") ||
+        contains(m, "Timeout occurred"))
+        return {"no answer from the server (timed out)", failure::none};
+    if (contains(m, "DNS resolution failed") || contains(m, "Domain name not found") ||
+        contains(m, "Name or service not known"))
+        return {"cannot resolve the server's name", failure::none};
+    if (contains(m, "Network is unreachable") || contains(m, "No route to host"))
+        return {"no route to the server (network unreachable)", failure::none};
+    if (contains(m, "wrong version number") || contains(m, "WRONG_VERSION_NUMBER") ||
+        contains(m, "packet length too long"))
+        return {"TLS handshake failed: the server's answer is not TLS", failure::tls_handshake};
+    if (contains(m, "CERTIFICATE_VERIFY_FAILED") || contains(m, "certificate verify failed"))
+        return {"TLS handshake failed: the server's certificate is not signed by tls.ca_file",
+                failure::none};
+    // Otherwise gRPC's detail without its wrapping: "failed to connect to all
+    // addresses; last error: UNKNOWN: ipv4:1.2.3.4:7000: <detail>".
+    for (std::string_view prefix : {"failed to connect to all addresses; last error: "})
+        if (m.starts_with(prefix)) m.remove_prefix(prefix.size());
+    if (auto colon = m.find(": "); colon != std::string_view::npos && colon < 20 &&
+                                   m.substr(0, colon).find_first_not_of(
+                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == std::string_view::npos)
+        m.remove_prefix(colon + 2);  // the status code's name
+    for (std::string_view scheme : {"ipv4:", "ipv6:"})
+        if (m.starts_with(scheme)) {
+            // "ipv4:1.2.3.4:7000: " and "ipv6:%5B::1%5D:7000: ": up to the ": " after the port.
+            if (auto end = m.find(": "); end != std::string_view::npos) m.remove_prefix(end + 2);
+        }
+    if (contains(m, "andshake failed")) return {std::string(m), failure::tls_handshake};
+    return {m.empty() ? std::string("connection closed") : std::string(m), failure::none};
+}
 
 // The Control RPC. A hold keeps OnDone away until the session lets go in end().
 class client_control_reactor final
@@ -64,7 +117,7 @@ public:
     void OnReadDone(bool ok) override { session_->on_read_done(ok); }
     void OnWriteDone(bool ok) override { session_->on_write_done(ok); }
     void OnDone(const grpc::Status& s) override {
-        session_->on_done(s.error_message());
+        session_->on_done(s);
         delete this;
     }
 
@@ -141,10 +194,10 @@ void control_session::on_write_done(bool ok) {
     });
 }
 
-void control_session::on_done(std::string status) {
-    asio::post(strand_, [self = shared_from_this(), status = std::move(status)] {
+void control_session::on_done(const grpc::Status& status) {
+    asio::post(strand_, [self = shared_from_this(), described = describe_status(status)] {
         session_end e{self->logged_in_, self->run_id_, self->end_reason_};
-        if (e.reason.empty()) e.reason = status.empty() ? "connection closed" : status;
+        if (e.reason.empty()) std::tie(e.reason, e.failure) = described;
         auto cb = std::move(self->on_end_);
         if (cb) cb(std::move(e));
     });
@@ -201,12 +254,14 @@ void control_session::handle(const v1::ServerMessage& msg) {
         case M::kProxyResult: {
             const auto& r = msg.proxy_result();
             auto& l = log::get("proxy");
+            // Texts from the server are cut; the log sink escapes control characters.
+            const auto name = printable(r.name());
             if (r.ok() && r.urls_size() > 0)
-                l.info("[{}] proxy up: {}", r.name(), fmt::join(r.urls(), ", "));
+                l.info("[{}] proxy up: {}", name, fmt::join(r.urls(), ", "));
             else if (r.ok())
-                l.info("[{}] proxy up: remote port {}", r.name(), r.remote_port());
+                l.info("[{}] proxy up: remote port {}", name, r.remote_port());
             else
-                l.error("[{}] proxy rejected: {}", r.name(), r.error().substr(0, 200));
+                l.error("[{}] proxy rejected: {}", name, r.error().substr(0, 200));
             return;
         }
         case M::kHeartbeat: return;

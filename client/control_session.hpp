@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -26,8 +27,19 @@ class client_control_reactor;
 struct session_end {
     bool logged_in = false;   // the login had succeeded
     std::string run_id;       // the run to replace on the next login
-    std::string reason;
+    std::string reason;       // one plain line
+    // How the connection failed, when that says more than `reason`: a
+    // connection closed or a TLS handshake failed before login may be TLS
+    // on one side only (the client probes to tell).
+    enum class failure_kind { none, closed, tls_handshake, server_stopping };
+    failure_kind failure = failure_kind::none;
 };
+
+// gRPC's status of a failed Control stream as one plain line ("connection
+// refused (is burrow-server running there?)" rather than "failed to connect to
+// all addresses; last error: UNKNOWN: ipv4:...: Failed to connect to remote
+// host: Connection refused"), and what kind of failure it is.
+std::pair<std::string, session_end::failure_kind> describe_status(const grpc::Status& status);
 
 class control_session : public std::enable_shared_from_this<control_session> {
 public:
@@ -42,7 +54,7 @@ public:
     // ---- reactions of the Control stream (gRPC threads) ----
     void on_read_done(bool ok);
     void on_write_done(bool ok);
-    void on_done(std::string status);
+    void on_done(const grpc::Status& status);
 
     // ---- from Work streams ----
     void on_work_started();  // an idle stream got a user connection

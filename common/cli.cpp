@@ -9,6 +9,36 @@
 
 namespace burrow {
 
+namespace {
+
+// A problem line as printed: control characters escaped, and at most a few
+// hundred characters, cut in the middle so that both the place (file, line,
+// key) and the explanation at the end stay. A config file may hold anything,
+// and some messages quote what it holds.
+std::string shown(std::string_view line) {
+    constexpr std::size_t head = 240, tail = 120;
+    std::string out;
+    auto add = [&out](std::string_view part) {
+        for (char c : part) {
+            const auto u = static_cast<unsigned char>(c);
+            if (u < 0x20 || u == 0x7f)
+                out += fmt::format("\\x{:02x}", u);
+            else
+                out += c;
+        }
+    };
+    if (line.size() <= head + tail + 16) {
+        add(line);
+    } else {
+        add(line.substr(0, head));
+        out += fmt::format(" ...({} characters left out)... ", line.size() - head - tail);
+        add(line.substr(line.size() - tail));
+    }
+    return out;
+}
+
+}  // namespace
+
 cli_args parse_cli(int argc, char** argv, const std::vector<std::string>& commands) {
     cli_args out;
     for (int i = 1; i < argc; ++i) {
@@ -49,12 +79,13 @@ cli_args parse_cli(int argc, char** argv, const std::vector<std::string>& comman
 
 int report_startup_error(const char* prog, const std::exception& e) {
     if (auto* ce = dynamic_cast<const config_error*>(&e)) {
-        for (const auto& p : ce->problems()) std::fprintf(stderr, "%s\n", p.to_string().c_str());
+        for (const auto& p : ce->problems())
+            std::fprintf(stderr, "%s\n", shown(p.to_string()).c_str());
         std::fprintf(stderr, "%s: %zu problem(s) in the configuration\n", prog,
                      ce->problems().size());
         return 1;
     }
-    std::fprintf(stderr, "%s: %s\n", prog, e.what());
+    std::fprintf(stderr, "%s: %s\n", prog, shown(e.what()).c_str());
     return 1;
 }
 

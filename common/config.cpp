@@ -22,6 +22,8 @@
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/vhost_router.hpp"
@@ -251,7 +253,7 @@ public:
         if (table_ == nullptr) return;
         for (auto&& [key, node] : *table_) {
             if (std::find(known_.begin(), known_.end(), key.str()) != known_.end()) continue;
-            problems_.add(key.source().begin, key_path(key.str()), "unknown key");
+            problems_.add(key.source().begin, key_path(printable(key.str())), "unknown key");
         }
     }
 
@@ -587,20 +589,44 @@ std::string host_name() {
     return buf;
 }
 
+// A config file is a small regular file. Anything else is refused before a
+// byte is read: a FIFO would block for ever, /dev/zero would never end.
 std::string read_file(const std::string& path) {
-    struct file_closer {
-        void operator()(std::FILE* f) const { std::fclose(f); }
+    constexpr std::size_t max_size = 1 << 20;
+    auto fail = [&path](std::string message) {
+        return config_error({{path, 0, 0, "", std::move(message)}});
     };
-    std::unique_ptr<std::FILE, file_closer> f(std::fopen(path.c_str(), "rb"));
-    auto fail = [&path](int err) {
-        return config_error({{path, 0, 0, "", fmt::format("cannot read the file: {}", std::strerror(err))}});
+    auto cannot = [&fail](int err) {
+        return fail(fmt::format("cannot read the file: {}", std::strerror(err)));
     };
-    if (!f) throw fail(errno);
+    // O_NONBLOCK: opening a FIFO without a writer would block.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) throw cannot(errno);
+    struct fd_closer {
+        int owned;
+        ~fd_closer() { ::close(owned); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw cannot(errno);
+    if (!S_ISREG(st.st_mode)) {
+        const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                           : S_ISFIFO(st.st_mode) ? "a FIFO"
+                           : S_ISSOCK(st.st_mode) ? "a socket"
+                                                  : "a device";
+        throw fail(fmt::format("not a regular file (it is {})", kind));
+    }
+    const auto too_big = [&fail] { return fail("the file is larger than 1 MiB"); };
+    if (static_cast<std::uintmax_t>(st.st_size) > max_size) throw too_big();
     std::string text;
-    char buf[4096];
-    while (const auto n = std::fread(buf, 1, sizeof buf, f.get())) text.append(buf, n);
-    if (std::ferror(f.get())) throw fail(errno);
-    return text;
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw cannot(errno);
+        if (n == 0) return text;
+        text.append(buf, static_cast<std::size_t>(n));
+        if (text.size() > max_size) throw too_big();  // it grew meanwhile
+    }
 }
 
 // Relative paths in a config file mean "next to the config file", so a service

@@ -4,17 +4,45 @@
 #include <unordered_map>
 
 #include <grpc/support/log.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace burrow::log {
 namespace {
 
+// The message with control characters escaped ("\x0a"): whatever a peer put
+// into a logged value (a client id, a proxy name, gRPC's own words about a
+// bad request), one call logs one line, and no terminal escape gets through.
+// Call sites still cut and quote peer values (printable()); this is the floor.
+class escaped_message final : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&,
+                spdlog::memory_buf_t& dest) override {
+        const auto text = msg.payload;
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            const auto c = static_cast<unsigned char>(text[i]);
+            if (c >= 0x20 && c != 0x7f) {
+                dest.push_back(text[i]);
+                continue;
+            }
+            static constexpr char hex[] = "0123456789abcdef";
+            const char escaped[] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+            dest.append(escaped, escaped + sizeof escaped);
+        }
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<escaped_message>();
+    }
+};
+
 struct registry {
     std::mutex mutex;
     spdlog::sink_ptr sink = [] {
         auto s = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-        s->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %-7n %v");
+        auto f = std::make_unique<spdlog::pattern_formatter>();
+        f->add_flag<escaped_message>('*').set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %-7n %*");
+        s->set_formatter(std::move(f));
         return s;
     }();
     spdlog::level::level_enum level = spdlog::level::info;

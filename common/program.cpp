@@ -26,4 +26,11 @@ void tune_process() {
     }
 }
 
+std::size_t open_files_limit() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024;  // the usual default
+    if (lim.rlim_cur == RLIM_INFINITY) return std::size_t{1} << 20;
+    return static_cast<std::size_t>(lim.rlim_cur);
+}
+
 }  // namespace burrow

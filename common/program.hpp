@@ -1,6 +1,7 @@
 // The body of both main()s: argv -> config -> run until a signal.
 #pragma once
 
+#include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -17,8 +18,12 @@
 namespace burrow {
 
 // Process-wide settings both programs start with: allocator thresholds,
-// Abseil's mutex deadlock detection off, the descriptor limit raised.
+// Abseil's mutex deadlock detection off, the descriptor limit raised to its
+// hard limit.
 void tune_process();
+
+// The descriptor limit (RLIMIT_NOFILE) in force, for limits derived from it.
+std::size_t open_files_limit();
 
 // `load` reads and validates the config (throws config_error); App is
 // constructed from it and has start() and run_until_signal().
@@ -55,6 +60,8 @@ int run_program(const char* prog, const char* what_it_runs, int argc, char** arg
             return 2;
         }
         log::route_grpc_logs();
+        // Every connection costs a descriptor: the number bounds what the process can carry.
+        log::get("main").info("open files limit: {}", open_files_limit());
         App app(std::move(config));
         app.start();
         app.run_until_signal();

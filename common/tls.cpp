@@ -3,10 +3,15 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -78,11 +83,104 @@ key_cert generate_self_signed() {
 }  // namespace
 
 std::string read_file(const std::string& path) {
+    constexpr std::uintmax_t max_size = 1 << 20;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+        throw std::runtime_error("cannot read " + path +
+                                 (ec ? ": " + ec.message() : ": not a regular file"));
+    if (std::filesystem::file_size(path, ec) > max_size)
+        throw std::runtime_error("cannot read " + path + ": larger than 1 MiB");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read " + path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    std::string text(max_size + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_size)
+        throw std::runtime_error("cannot read " + path + ": larger than 1 MiB");
+    return text;
+}
+
+namespace {
+
+// A TCP connection with `timeout` on connect and on every read and write; -1 on failure.
+int connect_with_timeout(const std::string& host, std::uint16_t port,
+                         std::chrono::milliseconds timeout) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return -1;
+    int fd = -1;
+    for (auto* ai = found; ai != nullptr && fd < 0; ai = ai->ai_next) {
+        fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) continue;
+        timeval tv{static_cast<time_t>(timeout.count() / 1000),
+                   static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);  // connect() too, on Linux
+        if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+            ::close(fd);
+            fd = -1;
+        }
+    }
+    ::freeaddrinfo(found);
+    return fd;
+}
+
+struct fd_closer {
+    int fd;
+    ~fd_closer() { ::close(fd); }
+};
+
+// The first bytes the server sends after `question`; empty on close or timeout.
+std::string first_answer(const std::string& host, std::uint16_t port,
+                         std::chrono::milliseconds timeout, std::string_view question) {
+    const int fd = connect_with_timeout(host, port, timeout);
+    if (fd < 0) return {};
+    fd_closer closer{fd};
+    if (::send(fd, question.data(), question.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(question.size()))
+        return {};
+    char buf[16];
+    std::string got;
+    while (got.size() < 9) {  // a TLS record header is 5 bytes, an HTTP/2 frame header 9
+        const ssize_t k = ::recv(fd, buf, sizeof buf, 0);
+        if (k <= 0) break;
+        got.append(buf, static_cast<std::size_t>(k));
+    }
+    return got;
+}
+
+// The ClientHello OpenSSL would send, taken from a memory BIO (no socket: a
+// write to a server that has closed must not raise SIGPIPE).
+std::string client_hello() {
+    std::unique_ptr<SSL_CTX, deleter<SSL_CTX_free>> ctx(SSL_CTX_new(TLS_client_method()));
+    if (!ctx) return {};
+    static const unsigned char alpn[] = {2, 'h', '2'};
+    SSL_CTX_set_alpn_protos(ctx.get(), alpn, sizeof alpn);
+    std::unique_ptr<SSL, deleter<SSL_free>> ssl(SSL_new(ctx.get()));
+    if (!ssl) return {};
+    BIO* in = BIO_new(BIO_s_mem());
+    BIO* out = BIO_new(BIO_s_mem());
+    SSL_set_bio(ssl.get(), in, out);  // owned by ssl now
+    SSL_connect(ssl.get());            // wants to read the answer: the hello is in `out`
+    return bio_string(out);
+}
+
+}  // namespace
+
+server_protocol probe_server(const std::string& host, std::uint16_t port,
+                             std::chrono::milliseconds timeout) {
+    const auto tls_answer = first_answer(host, port, timeout, client_hello());
+    // A handshake record (0x16) or an alert (0x15), version 3.x.
+    if (tls_answer.size() >= 3 && (tls_answer[0] == 0x16 || tls_answer[0] == 0x15) &&
+        tls_answer[1] == 0x03)
+        return server_protocol::tls;
+    // The preface and an empty SETTINGS frame; a server answers with SETTINGS (type 4).
+    static constexpr char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\4\0\0\0\0\0";
+    const auto h2_answer =
+        first_answer(host, port, timeout, std::string_view(preface, sizeof preface - 1));
+    if (h2_answer.size() >= 9 && h2_answer[3] == 4) return server_protocol::plain_http2;
+    return server_protocol::unknown;
 }
 
 key_cert load_pair(const std::string& cert_file, const std::string& key_file) {

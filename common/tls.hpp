@@ -2,6 +2,8 @@
 // once into the server's data dir, and SHA-256 fingerprints the client pins.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -24,7 +26,16 @@ key_cert load_pair(const std::string& cert_file, const std::string& key_file);
 // `cert_pem`; empty when it does not parse.
 std::string fingerprint(std::string_view cert_pem);
 
-// Reads a whole file; throws std::runtime_error naming the file.
+// Reads a whole file, which must be a regular file of at most 1 MiB (a FIFO
+// would block, a device never end); throws std::runtime_error naming the file.
 std::string read_file(const std::string& path);
+
+// What answers on a server's port, to explain a connection that failed: a TLS
+// server answers a ClientHello with a TLS record, a gRPC server without TLS
+// answers the HTTP/2 preface with its SETTINGS. Blocks for up to about
+// 2 x `timeout` (connecting, then each question); for a thread of its own.
+enum class server_protocol { tls, plain_http2, unknown };
+server_protocol probe_server(const std::string& host, std::uint16_t port,
+                             std::chrono::milliseconds timeout);
 
 }  // namespace burrow::tls

@@ -8,6 +8,7 @@
 #include "common/auth.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
+#include "common/vhost_router.hpp"
 #include "common/work_bridge.hpp"
 #include "server/control_reactor.hpp"
 #include "server/server_state.hpp"
@@ -115,7 +116,7 @@ void client_session::finish_rpc() {
     finished_ = true;
     finish_pending_ = false;
     auto* r = std::exchange(reactor_, nullptr);
-    r->Finish(grpc::Status::OK);
+    r->finish();
 }
 
 // ---- messages ----
@@ -150,16 +151,18 @@ void client_session::handle_login(const v1::Login& login) {
     v1::ServerMessage reply;
     auto* result = reply.mutable_login_result();
     if (verdict != auth::verdict::ok) {
-        // Never echo the client id unchecked at length: it is untrusted input.
+        // The client id is untrusted input: escaped and cut in the log.
         ctl_log().warn("login rejected from {}: {} (client id '{}')", peer_,
-                       auth::to_string(verdict), login.client_id().substr(0, 64));
+                       auth::to_string(verdict), printable(login.client_id()));
         result->set_ok(false);
         result->set_error(fmt::format("login rejected: {}", auth::to_string(verdict)));
         send(std::move(reply));
         return shutdown("login rejected", true);
     }
 
-    client_id_ = login.client_id();
+    // Only shown in logs; even with the token, a client id may not forge a line.
+    client_id_ = printable(login.client_id());
+    reactor_->logged_in();
     run_id_ = random_hex(16);
     pool_target_ = std::clamp<std::size_t>(login.pool_count(), 1, 64);
     phase_ = phase::active;
@@ -170,7 +173,7 @@ void client_session::handle_login(const v1::Login& login) {
             old->kick(fmt::format("replaced by a new login from {}", peer_));
     }
     st_.add_run(run_id_, shared_from_this());
-    ctl_log().info("client login: {} version {}", who(), login.version().substr(0, 32));
+    ctl_log().info("client login: {} version {}", who(), printable(login.version().substr(0, 32)));
 
     result->set_ok(true);
     result->set_run_id(run_id_);
@@ -187,7 +190,8 @@ void client_session::handle_register(const v1::ProxySpec& spec) {
     if (!valid_proxy_name(spec.name()))
         error = "invalid proxy name (1-64 of A-Z a-z 0-9 . _ -)";
     else if (spec.type() != "tcp" && !vhost)
-        error = fmt::format("proxy type '{}' is not supported", spec.type().substr(0, 16));
+        error = fmt::format("proxy type '{}' is not supported",
+                            printable(spec.type().substr(0, 16)));
     else if (spec.remote_port() > 65535 || (vhost && spec.remote_port() != 0))
         error = "remote_port out of range";
     else if (proxies_.count(spec.name()))
@@ -203,7 +207,8 @@ void client_session::handle_register(const v1::ProxySpec& spec) {
     if (!error.empty()) {
         result->set_ok(false);
         result->set_error(error);
-        proxy_log().warn("[{}] proxy rejected for client {}: {}", result->name(), who(), error);
+        proxy_log().warn("[{}] proxy rejected for client {}: {}", printable(spec.name()), who(),
+                         error);
     }
     send(std::move(reply));
 }

@@ -4,6 +4,7 @@
 
 #include "common/net_util.hpp"
 #include "common/work_bridge.hpp"
+#include "server/client_gate.hpp"
 #include "server/client_session.hpp"
 #include "server/server_state.hpp"
 
@@ -16,12 +17,23 @@ namespace {
 
 constexpr auto hello_timeout = 10s;
 
+// "1.2.3.4:5678" or "[::1]:5678" for logs (gRPC writes "ipv6:%5B::1%5D:5678").
+std::string shown_peer(const std::string& grpc_peer) {
+    const auto ep = client_gate::parse_grpc_peer(grpc_peer);
+    return ep ? to_string(*ep) : strip_grpc_peer(grpc_peer);
+}
+
 // A Work stream on the server: a frame_port over the RPC, the bridge does the rest.
 class work_reactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                            public frame_port {
 public:
-    work_reactor(grpc::CallbackServerContext* ctx, server_state& st)
-        : ctx_(ctx), bridge_(std::make_shared<work_bridge>(st.io.get_executor())) {
+    work_reactor(grpc::CallbackServerContext* ctx, server_state& st, client_gate& gate,
+                 std::uint64_t ticket)
+        : ctx_(ctx),
+          gate_(gate),
+          grpc_peer_(ctx->peer()),
+          ticket_(ticket),
+          bridge_(std::make_shared<work_bridge>(st.io.get_executor())) {
         bridge_->attach(this);
         std::weak_ptr<work_bridge> weak = bridge_;
         // An unauthenticated stream may not sit here forever.
@@ -29,13 +41,16 @@ public:
         timer->async_wait([weak](const boost::system::error_code& ec) {
             if (auto b = weak.lock(); b && !ec) b->close("no hello in time");
         });
-        bridge_->read_head([&st, weak, timer](v1::Frame& head) {
+        bridge_->read_head([&st, &gate, peer = grpc_peer_, weak, timer](v1::Frame& head) {
             timer->cancel();
             auto b = weak.lock();
             if (!b) return;
             if (!head.has_hello()) return b->close("protocol error: expected hello");
             auto session = st.find_run(head.hello().run_id());
             if (!session) return b->close("unknown run id");
+            // A live run id is as good as a login (a client's streams may
+            // reach the server on a connection of their own).
+            gate.logged_in(peer);
             session->offer_work(std::move(b));
         });
     }
@@ -50,34 +65,90 @@ public:
     void OnReadDone(bool ok) override { bridge_->on_read_done(ok); }
     void OnWriteDone(bool ok) override { bridge_->on_write_done(ok); }
     void OnCancel() override { bridge_->close(""); }
-    void OnDone() override { delete this; }
+    void OnDone() override {
+        gate_.close_stream(grpc_peer_, ticket_);
+        delete this;
+    }
 
 private:
     grpc::CallbackServerContext* ctx_;
+    client_gate& gate_;
+    const std::string grpc_peer_;
+    const std::uint64_t ticket_;
     std::shared_ptr<work_bridge> bridge_;
+};
+
+// A stream the gate refused: it ends at once (its connection is being shut down).
+template <class Request, class Response>
+class refused_reactor final : public grpc::ServerBidiReactor<Request, Response> {
+public:
+    refused_reactor() {
+        this->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                  "too many streams before login"));
+    }
+    void OnDone() override { delete this; }
 };
 
 }  // namespace
 
-control_reactor::control_reactor(grpc::CallbackServerContext* ctx, server_state& st)
+control_reactor::control_reactor(grpc::CallbackServerContext* ctx, server_state& st,
+                                 tunnel_service& service, std::uint64_t ticket)
     : ctx_(ctx),
-      session_(std::make_shared<client_session>(st, this, strip_grpc_peer(ctx->peer()))) {
+      service_(service),
+      grpc_peer_(ctx->peer()),
+      ticket_(ticket),
+      session_(std::make_shared<client_session>(st, this, shown_peer(grpc_peer_))) {
+    {
+        absl::MutexLock lock(&service_.mutex_);
+        service_.live_.insert(this);
+    }
     session_->start();
 }
 
 void control_reactor::OnReadDone(bool ok) { session_->on_read_done(ok); }
 void control_reactor::OnWriteDone(bool ok) { session_->on_write_done(ok); }
 void control_reactor::OnCancel() { session_->on_cancel(); }
-void control_reactor::OnDone() { delete this; }
+
+void control_reactor::OnDone() {
+    {
+        absl::MutexLock lock(&service_.mutex_);
+        service_.live_.erase(this);
+    }
+    service_.gate_.close_stream(grpc_peer_, ticket_);
+    delete this;
+}
+
+void control_reactor::logged_in() { service_.gate_.logged_in(grpc_peer_); }
+
+void control_reactor::finish() {
+    if (server_stopping_)
+        Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+    else
+        Finish(grpc::Status::OK);
+}
+
+void control_reactor::stop(const std::string& reason) {
+    server_stopping_ = true;
+    session_->kick(reason);
+}
 
 grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* tunnel_service::Control(
     grpc::CallbackServerContext* ctx) {
-    return new control_reactor(ctx, st_);
+    const auto ticket = gate_.open_stream(ctx->peer());
+    if (!ticket) return new refused_reactor<v1::ClientMessage, v1::ServerMessage>();
+    return new control_reactor(ctx, st_, *this, *ticket);
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* tunnel_service::Work(
     grpc::CallbackServerContext* ctx) {
-    return new work_reactor(ctx, st_);
+    const auto ticket = gate_.open_stream(ctx->peer());
+    if (!ticket) return new refused_reactor<grpc::ByteBuffer, grpc::ByteBuffer>();
+    return new work_reactor(ctx, st_, gate_, *ticket);
+}
+
+void tunnel_service::stop_sessions(const std::string& reason) {
+    absl::MutexLock lock(&mutex_);
+    for (auto* r : live_) r->stop(reason);
 }
 
 }  // namespace burrow

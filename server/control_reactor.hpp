@@ -2,7 +2,14 @@
 // They are thin: every reaction is handed to a session or a work_bridge.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
+#include <set>
+#include <string>
+
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
 
 #include "burrow.grpc.pb.h"
 
@@ -10,11 +17,15 @@ namespace burrow {
 
 struct server_state;
 class client_session;
+class client_gate;
+class tunnel_service;
 
 class control_reactor final
     : public grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage> {
 public:
-    control_reactor(grpc::CallbackServerContext* ctx, server_state& st);
+    // `ticket` is the gate's for this stream (client_gate::open_stream).
+    control_reactor(grpc::CallbackServerContext* ctx, server_state& st, tunnel_service& service,
+                    std::uint64_t ticket);
 
     void OnReadDone(bool ok) override;
     void OnWriteDone(bool ok) override;
@@ -23,9 +34,20 @@ public:
 
     // Makes outstanding operations complete (with ok = false).
     void cancel() { ctx_->TryCancel(); }
+    // The session's login succeeded: the connection is no longer bounded as
+    // one that has not logged in.
+    void logged_in();
+    // Ends the RPC; the client learns why when the server is stopping.
+    void finish();
+    // The server is stopping: the session ends and tells the client so.
+    void stop(const std::string& reason);
 
 private:
     grpc::CallbackServerContext* ctx_;
+    tunnel_service& service_;
+    const std::string grpc_peer_;
+    const std::uint64_t ticket_;
+    std::atomic<bool> server_stopping_{false};
     std::shared_ptr<client_session> session_;
 };
 
@@ -34,15 +56,23 @@ class tunnel_service final
     : public v1::Tunnel::WithCallbackMethod_Control<
           v1::Tunnel::WithRawCallbackMethod_Work<v1::Tunnel::Service>> {
 public:
-    explicit tunnel_service(server_state& st) : st_(st) {}
+    tunnel_service(server_state& st, client_gate& gate) : st_(st), gate_(gate) {}
 
     grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* Control(
         grpc::CallbackServerContext* ctx) override;
     grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Work(
         grpc::CallbackServerContext* ctx) override;
 
+    // Ends every Control stream, telling its client `reason` (server stop).
+    void stop_sessions(const std::string& reason);
+
 private:
+    friend class control_reactor;
+
     server_state& st_;
+    client_gate& gate_;
+    absl::Mutex mutex_;
+    std::set<control_reactor*> live_ ABSL_GUARDED_BY(mutex_);  // until their OnDone
 };
 
 }  // namespace burrow
