@@ -24,7 +24,11 @@
 
 namespace burrow::e2e {
 
-std::string bin(const std::string& name) { return std::string(BURROW_BIN_DIR) + "/" + name; }
+// BURROW_BIN_DIR in the environment runs the same tests against another build's binaries.
+std::string bin(const std::string& name) {
+    const char* dir = std::getenv("BURROW_BIN_DIR");
+    return std::string(dir && *dir ? dir : BURROW_BIN_DIR) + "/" + name;
+}
 
 std::string slurp(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -90,13 +94,15 @@ std::optional<std::string> process::wait_log(const std::string& regex, milliseco
     const std::regex re(regex);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
+        // Read before asking whether it exited: a child that has exited wrote all it will.
+        const bool exited = reaped_ || has_exited();
         const std::string text = log();
         int seen = 0;
         for (auto it = std::sregex_iterator(text.begin(), text.end(), re);
              it != std::sregex_iterator(); ++it) {
             if (++seen == occurrence) return (*it).size() > 1 ? (*it)[1].str() : (*it)[0].str();
         }
-        if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+        if (exited || std::chrono::steady_clock::now() > deadline) return std::nullopt;
         std::this_thread::sleep_for(20ms);  // polling the log file, not waiting for time
     }
 }
@@ -106,6 +112,13 @@ int process::count_log(const std::string& regex) const {
     const std::string text = log();
     return static_cast<int>(
         std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
+}
+
+bool process::has_exited() const {
+    siginfo_t info{};
+    // WNOWAIT: the child stays a zombie, to be reaped by wait_exit() or running().
+    return waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+           info.si_pid == pid_;
 }
 
 void process::kill(int sig) {

@@ -24,7 +24,7 @@ namespace burrow::e2e {
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
-std::string bin(const std::string& name);  // path of a built binary
+std::string bin(const std::string& name);  // path of a built binary ($BURROW_BIN_DIR overrides)
 std::string slurp(const std::string& path);
 void write_text(const std::string& path, const std::string& text);
 
@@ -53,7 +53,8 @@ public:
     std::string log() const { return slurp(log_path_); }
 
     // Waits until `regex` has matched `occurrence` times in the log; returns
-    // the first capture group of that match (or the whole match).
+    // the first capture group of that match (or the whole match). Gives up
+    // early (nullopt) once the process has exited without it.
     std::optional<std::string> wait_log(const std::string& regex, milliseconds timeout = 15s,
                                         int occurrence = 1) const;
     int count_log(const std::string& regex) const;
@@ -64,6 +65,8 @@ public:
     bool running();
 
 private:
+    bool has_exited() const;  // without reaping it
+
     int pid_ = -1;
     std::string log_path_;
     bool reaped_ = false;
