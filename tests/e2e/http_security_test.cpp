@@ -491,6 +491,51 @@ TEST(http_security, a_total_body_deadline_cuts_a_drip_but_not_a_fast_10_mib_uplo
 // ---- 8. long responses ----
 
 // response_timeout bounds the wait for the header, not the gaps in a body.
+// Answers one request whose body it reads only after `pause`: "body=SIZE SHA256".
+void late_reader(int fd, milliseconds pause) {
+    std::this_thread::sleep_for(pause);  // the behaviour under test: a service that does not read
+    std::string got;
+    char buf[1 << 16];
+    std::size_t header_end = npos, length = 0;
+    for (;;) {
+        const auto n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return;
+        got.append(buf, static_cast<std::size_t>(n));
+        if (header_end == npos && (header_end = got.find("\r\n\r\n")) != npos) {
+            const auto at = lower(got).find("content-length:");
+            if (at == npos) return;
+            length = std::stoul(got.substr(at + 15));
+            header_end += 4;
+        }
+        if (header_end != npos && got.size() >= header_end + length) break;
+    }
+    const auto body = "body=" + std::to_string(length) + " " +
+                      sha256_hex(got.substr(header_end, length)) + "\n";
+    const auto answer = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+                        "\r\n\r\n" + body;
+    send_all(fd, answer.data(), answer.size());
+    char c;
+    while (::recv(fd, &c, 1, 0) > 0) {
+    }
+}
+
+TEST(http_security, time_the_service_takes_to_read_a_body_is_not_held_against_the_user) {
+    // The body has 2 s in total of waiting for the user; the service reads
+    // nothing for 4 s, so Burrow stops reading the user (backpressure) for
+    // about as long. That wait is the service's, and the upload goes through.
+    tcp_service late([](int fd) { late_reader(fd, 4s); });
+    vhost_lab v("vhost_body_timeout = 2\nvhost_body_min_rate = 0\n");
+    auto client = v.client(proxy("late", late.port(), domains(R"("late.test")")), {"late"});
+    temp_dir d;
+    const auto data = random_bytes(48u << 20, 37);  // more than every buffer on the way
+    write_text(d.file("data.bin"), data);
+    const auto started = clock_type::now();
+    const auto upload = v.get("late.test", "/upload", {"--data-binary", "@" + d.file("data.bin")});
+    EXPECT_EQ(upload.status, 200) << upload;
+    EXPECT_EQ(upload.body, "body=50331648 " + sha256_hex(data) + "\n") << upload;
+    EXPECT_GE(clock_type::now() - started, 4s) << "the service did not hold the upload back";
+}
+
 TEST(http_security, long_poll_and_event_stream_bodies_outlive_response_timeout) {
     raw_peer service;
     vhost_lab v;
