@@ -1,0 +1,91 @@
+#include "server/client_gate.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace burrow {
+namespace {
+
+using boost::asio::ip::make_address;
+
+// A connected pair standing in for an accepted socket: the gate gets one end
+// (and closes only its duplicate), the test watches the other.
+struct fake_connection {
+    int fds[2] = {-1, -1};
+    fake_connection() { EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0); }
+    ~fake_connection() {
+        for (int fd : fds) ::close(fd);
+    }
+    int accepted() const { return fds[0]; }
+    // Whether the gate shut the connection down (the other end reads EOF).
+    bool shut_down() const {
+        char c;
+        return ::recv(fds[1], &c, 1, MSG_DONTWAIT) == 0;
+    }
+};
+
+client_gate::endpoint ep(const char* address, std::uint16_t port) {
+    return {make_address(address), port};
+}
+
+TEST(client_gate, parses_the_peers_grpc_names) {
+    EXPECT_EQ(client_gate::parse_grpc_peer("ipv4:1.2.3.4:5678"), ep("1.2.3.4", 5678));
+    EXPECT_EQ(client_gate::parse_grpc_peer("ipv6:%5B::1%5D:80"), ep("::1", 80));
+    EXPECT_EQ(client_gate::parse_grpc_peer("ipv6:[::1]:80"), ep("::1", 80));
+    // A dual-stack socket's IPv4 peers are named as IPv4.
+    EXPECT_EQ(client_gate::parse_grpc_peer("ipv6:[::ffff:10.0.0.1]:9"), ep("10.0.0.1", 9));
+    EXPECT_FALSE(client_gate::parse_grpc_peer("unix:/tmp/x"));
+    EXPECT_FALSE(client_gate::parse_grpc_peer("ipv4:1.2.3.4"));
+    EXPECT_FALSE(client_gate::parse_grpc_peer("ipv4:nonsense:1"));
+    EXPECT_FALSE(client_gate::parse_grpc_peer("ipv4:1.2.3.4:70000"));
+}
+
+TEST(client_gate, bounds_connections_per_address_and_in_total_oldest_first) {
+    client_gate gate({.per_address = 2, .total = 3, .streams = 8});
+    std::vector<fake_connection> c(5);
+    EXPECT_TRUE(gate.admit(ep("192.0.2.1", 1), c[0].accepted()));
+    EXPECT_TRUE(gate.admit(ep("192.0.2.1", 2), c[1].accepted()));
+    EXPECT_FALSE(gate.admit(ep("192.0.2.1", 3), c[2].accepted())) << "over the address's share";
+    EXPECT_TRUE(gate.admit(ep("192.0.2.2", 1), c[3].accepted()));
+    EXPECT_FALSE(c[0].shut_down());
+    // The table is full: the oldest makes room for the newcomer.
+    EXPECT_TRUE(gate.admit(ep("192.0.2.3", 1), c[4].accepted()));
+    EXPECT_TRUE(c[0].shut_down());
+    EXPECT_FALSE(c[1].shut_down());
+    // It no longer counts against its address.
+    EXPECT_TRUE(gate.admit(ep("192.0.2.1", 4), c[2].accepted()));
+}
+
+TEST(client_gate, too_many_streams_before_login_shut_the_connection) {
+    client_gate gate({.per_address = 4, .total = 4, .streams = 2});
+    fake_connection c;
+    ASSERT_TRUE(gate.admit(ep("192.0.2.1", 7), c.accepted()));
+    const auto a = gate.open_stream("ipv4:192.0.2.1:7");
+    const auto b = gate.open_stream("ipv4:192.0.2.1:7");
+    ASSERT_TRUE(a && b);
+    EXPECT_NE(*a, 0u);
+    gate.close_stream("ipv4:192.0.2.1:7", *a);
+    EXPECT_TRUE(gate.open_stream("ipv4:192.0.2.1:7")) << "a closed stream no longer counts";
+    EXPECT_FALSE(gate.open_stream("ipv4:192.0.2.1:7"));
+    EXPECT_TRUE(c.shut_down());
+}
+
+TEST(client_gate, a_logged_in_connection_is_unbounded_and_not_shut_at_the_deadline) {
+    client_gate gate({.per_address = 1, .total = 4, .streams = 1,
+                      .login_window = std::chrono::seconds(0)});
+    fake_connection in, out;
+    ASSERT_TRUE(gate.admit(ep("192.0.2.1", 7), in.accepted()));
+    ASSERT_TRUE(gate.admit(ep("192.0.2.2", 7), out.accepted()));
+    gate.logged_in("ipv4:192.0.2.1:7");
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(gate.open_stream("ipv4:192.0.2.1:7"), 0u);
+    gate.expire(client_gate::clock::now());
+    EXPECT_FALSE(in.shut_down());
+    EXPECT_TRUE(out.shut_down()) << "no login within the window";
+}
+
+}  // namespace
+}  // namespace burrow
