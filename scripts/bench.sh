@@ -264,7 +264,7 @@ EOF
 # start_burrow TAG TLS(true|false) PROXY_NAME LOCAL_PORT
 #   sets BURROW_SRV_PID, BURROW_CLI_PID, BURROW_REMOTE_PORT
 start_burrow() {
-  local tag=$1 tls=$2 pname=$3 lport=$4 line port fp="" tlsconf
+  local tag=$1 tls=$2 pname=$3 lport=$4 srv=${5:-$SRV} cli=${6:-$CLI} line port fp="" tlsconf
   mkdir -p "$TMP/$tag"
   cat >"$TMP/$tag/server.toml" <<EOF
 bind_addr = "127.0.0.1"
@@ -276,7 +276,7 @@ token = "$TOKEN"
 [tls]
 enable = $tls
 EOF
-  start "$tag-server" "$SRV" -c "$TMP/$tag/server.toml" -l info
+  start "$tag-server" "$srv" -c "$TMP/$tag/server.toml" -l info
   BURROW_SRV_PID=$LAST_PID
   line=$(wait_log "$TMP/$tag-server.log" 'listening for clients on 127\.0\.0\.1:[0-9]+' 15 "$BURROW_SRV_PID") \
     || die "burrow-server ($tag) did not start"
@@ -309,6 +309,13 @@ http_fail() {
     tail -n 8 "$f" | sed "s|^|  ${f#"$TMP/"}: |" >>"$TMP/problems.txt"
   done
   printf '%s\n' "$what" >"$TMP/http-unavailable-burrow.txt"
+}
+
+# copy_baseline: the baseline build's binaries into $TMP (as the build under test's are)
+copy_baseline() {
+  [ -x "$TMP/baseline-server" ] && return 0
+  cp "$BURROW_BASELINE_BIN/burrow-server" "$TMP/baseline-server"
+  cp "$BURROW_BASELINE_BIN/burrow-client" "$TMP/baseline-client"
 }
 
 # start_burrow_http TAG PROXY_NAME LOCAL_PORT DOMAIN VHOST_PORT [SERVER CLIENT]
@@ -472,6 +479,15 @@ tcp_section() {
   PLAIN_SRV_PID=$BURROW_SRV_PID; PLAIN_CLI_PID=$BURROW_CLI_PID; PLAIN_PORT=$BURROW_REMOTE_PORT
   start_burrow tls true iperf "$IPERF_PORT"
   TLS_SRV_PID=$BURROW_SRV_PID; TLS_CLI_PID=$BURROW_CLI_PID; TLS_PORT=$BURROW_REMOTE_PORT
+  # (f, g) the same two from another build, when one is named
+  local base_pids=()
+  if [ -n "${BURROW_BASELINE_BIN:-}" ]; then
+    copy_baseline
+    start_burrow plainbase false iperf "$IPERF_PORT" "$TMP/baseline-server" "$TMP/baseline-client"
+    base_pids+=("$BURROW_CLI_PID" "$BURROW_SRV_PID"); BASE_PLAIN_PORT=$BURROW_REMOTE_PORT
+    start_burrow tlsbase true iperf "$IPERF_PORT" "$TMP/baseline-server" "$TMP/baseline-client"
+    base_pids+=("$BURROW_CLI_PID" "$BURROW_SRV_PID"); BASE_TLS_PORT=$BURROW_REMOTE_PORT
+  fi
 
   for round in $(seq 1 "$BENCH_ROUNDS"); do
     iperf_path direct "$IPERF_PORT" "$round"
@@ -479,7 +495,12 @@ tcp_section() {
     iperf_path ssh "$SSH_RPORT" "$round"
     iperf_path burrow_plain "$PLAIN_PORT" "$round"
     iperf_path burrow_tls "$TLS_PORT" "$round"
+    if [ "${#base_pids[@]}" -gt 0 ]; then
+      iperf_path base_plain "$BASE_PLAIN_PORT" "$round"
+      iperf_path base_tls "$BASE_TLS_PORT" "$round"
+    fi
   done
+  local pid; for pid in "${base_pids[@]}"; do stop_pid "$pid"; done
 
   stop_pid "$SOCAT1_PID"; stop_pid "$SOCAT2_PID"
   stop_pid "$SSH_PID"; stop_pid "$SSHD_PID"
@@ -635,8 +656,7 @@ EOF
   # (e) the same from another build, when one is named
   BASE_SRV_PID=""; BASE_CLI_PID=""
   if [ -n "${BURROW_BASELINE_BIN:-}" ]; then
-    cp "$BURROW_BASELINE_BIN/burrow-server" "$TMP/baseline-server"
-    cp "$BURROW_BASELINE_BIN/burrow-client" "$TMP/baseline-client"
+    copy_baseline
     if start_burrow_http httpbase bench "$NGINX_PORT" "$HTTP_DOMAIN" "$BASE_VHOST_PORT" \
          "$TMP/baseline-server" "$TMP/baseline-client"; then
       BASE_SRV_PID=$BURROW_SRV_PID; BASE_CLI_PID=$BURROW_CLI_PID

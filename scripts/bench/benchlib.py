@@ -232,8 +232,12 @@ def verdict_le(v, lim):
 
 def report_throughput(work, meta, lines, targets):
     rounds = int(meta.get("rounds", 1))
+    paths = list(PATHS)
+    if os.path.exists(os.path.join(work, "iperf-base_plain-P1-r1.json")):
+        paths += [("base_plain", "Burrow tcp, TLS off, baseline build"),
+                  ("base_tls", "Burrow tcp, TLS on, baseline build")]
     tput = {}
-    for key, _ in PATHS:
+    for key, _ in paths:
         tput[key] = {}
         for streams in (1, 8):
             # The paths ran interleaved, round after round; the median of the
@@ -247,14 +251,14 @@ def report_throughput(work, meta, lines, targets):
             errors = [d["error"] for d in runs if d.get("error")]
             tput[key][f"P{streams}"] = {"gbps": med, "rounds": runs,
                                         "error": "; ".join(errors) if errors else None}
-    one = {k: tput[k]["P1"]["gbps"] for k, _ in PATHS}
+    one = {k: tput[k]["P1"]["gbps"] for k, _ in paths}
 
     lines.append(f"### Throughput (iperf3, {meta.get('seconds', '?')} s per run, loopback, "
                  f"median of {rounds} interleaved rounds)")
     lines.append("")
     lines.append("| path | 1 stream Gbit/s | 8 streams Gbit/s | 1-stream ratio vs ssh -R | 1-stream ratio vs socat chain |")
     lines.append("|---|---:|---:|---:|---:|")
-    for key, label in PATHS:
+    for key, label in paths:
         g1 = tput[key]["P1"]["gbps"]
         g8 = tput[key]["P8"]["gbps"]
         r_ssh = ratio(g1, one["ssh"])
@@ -265,8 +269,8 @@ def report_throughput(work, meta, lines, targets):
     lines.append("")
     lines.append("Single-stream Gbit/s per round: " + "; ".join(
         f"{label}: " + " ".join(fmt(d["gbps"]) for d in tput[key]["P1"]["rounds"])
-        for key, label in PATHS))
-    errs = [(label, s, tput[k][s]["error"]) for k, label in PATHS for s in ("P1", "P8")
+        for key, label in paths))
+    errs = [(label, s, tput[k][s]["error"]) for k, label in paths for s in ("P1", "P8")
             if tput[k][s].get("error")]
     for label, s, e in errs:
         lines.append(f"\n- {label} ({s}): iperf3 failed: {e}")
@@ -279,6 +283,16 @@ def report_throughput(work, meta, lines, targets):
                     "limit": 1.5, "verdict": verdict_ge(r1, 1.5)})
     targets.append({"target": "Burrow TLS off, 1 stream >= 0.8x socat chain", "value": r2,
                     "limit": 0.8, "verdict": verdict_ge(r2, 0.8)})
+    if "base_plain" in tput:
+        # The build under test against the baseline, for 1 and 8 streams.
+        cmp = []
+        for mine, base, label in (("burrow_plain", "base_plain", "TLS off"),
+                                  ("burrow_tls", "base_tls", "TLS on")):
+            for s in ("P1", "P8"):
+                cmp.append(f"{label} {s[1:]} stream{'s' if s == 'P8' else ''}: " + fmt(
+                    ratio(tput[mine][s]["gbps"], tput[base][s]["gbps"])) + "x")
+        lines.append("Burrow / baseline build: " + "; ".join(cmp))
+        lines.append("")
     return tput
 
 
