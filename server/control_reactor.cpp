@@ -1,5 +1,7 @@
 #include "server/control_reactor.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/steady_timer.hpp>
 
 #include "common/net_util.hpp"
@@ -121,6 +123,10 @@ void control_reactor::OnDone() {
 void control_reactor::logged_in() { service_.gate_.logged_in(grpc_peer_); }
 
 void control_reactor::finish() {
+    {
+        absl::MutexLock lock(&service_.mutex_);
+        finishing_ = true;
+    }
     if (server_stopping_)
         Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
     else
@@ -149,6 +155,16 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* tunnel_service::Wor
 void tunnel_service::stop_sessions(const std::string& reason) {
     absl::MutexLock lock(&mutex_);
     for (auto* r : live_) r->stop(reason);
+    // Each session finishes its stream on its own strand, after a write in
+    // flight: wait for that (briefly), or gRPC's shutdown cancels the streams
+    // first and the clients never hear why.
+    mutex_.AwaitWithTimeout(absl::Condition(this, &tunnel_service::all_finishing),
+                            absl::Seconds(1));
+}
+
+bool tunnel_service::all_finishing() const {
+    return std::all_of(live_.begin(), live_.end(),
+                       [](const control_reactor* r) { return r->finishing_; });
 }
 
 }  // namespace burrow

@@ -43,11 +43,14 @@ public:
     void stop(const std::string& reason);
 
 private:
+    friend class tunnel_service;  // reads finishing_ under its mutex
+
     grpc::CallbackServerContext* ctx_;
     tunnel_service& service_;
     const std::string grpc_peer_;
     const std::uint64_t ticket_;
     std::atomic<bool> server_stopping_{false};
+    bool finishing_ = false;  // finish() was called; guarded by the service's mutex_
     std::shared_ptr<client_session> session_;
 };
 
@@ -73,6 +76,7 @@ private:
     client_gate& gate_;
     absl::Mutex mutex_;
     std::set<control_reactor*> live_ ABSL_GUARDED_BY(mutex_);  // until their OnDone
+    bool all_finishing() const ABSL_SHARED_LOCKS_REQUIRED(mutex_);
 };
 
 }  // namespace burrow

@@ -105,7 +105,7 @@ std::string_view normalize_path(std::string_view raw, std::string& out) {
     out.clear();
     if (raw.empty() || raw.front() != '/') return "the path does not start with '/'";
     // Most paths are normal already: one scan, one copy.
-    if (raw.find_first_of("%\\#") == std::string_view::npos &&
+    if (raw.find_first_of("%\\#;") == std::string_view::npos &&
         raw.find("//") == std::string_view::npos && raw.find("/.") == std::string_view::npos) {
         out.assign(raw);
         return {};
@@ -145,6 +145,14 @@ std::string_view normalize_path(std::string_view raw, std::string& out) {
         const auto segment = rest.substr(0, end);
         rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
         const bool last = rest.empty();
+        // Servlet containers drop a segment's ";parameters" before they
+        // resolve dots ("/x/..;/admin" is "/admin" to Tomcat): such a
+        // segment's meaning depends on the service, so it is refused.
+        if (const auto semicolon = segment.find(';'); semicolon != std::string_view::npos) {
+            const auto name = segment.substr(0, semicolon);
+            if (name.empty() || name == "." || name == "..")
+                return "a path parameter on an empty or dot segment";
+        }
         if (segment.empty() || segment == ".") {
             trailing_slash = last;
         } else if (segment == "..") {
@@ -162,7 +170,7 @@ std::string_view normalize_path(std::string_view raw, std::string& out) {
 
 std::string_view parse_request_target(std::string_view target, request_target& out) {
     out = {};
-    if (target == "*") {
+    if (target == "*") {  // the caller checks that the method is OPTIONS
         out.asterisk = true;
         out.path = "/";
         return {};

@@ -49,7 +49,9 @@ struct request_target {
 // "a", "%2E" is "."), dot segments removed, and runs of '/' merged, so that
 // locations match what the service will serve. An encoded '/' or '\', a raw
 // '\', an encoded NUL and a broken escape are refused: a service may or may
-// not decode them, so no location can be matched safely.
+// not decode them, so no location can be matched safely; so is a segment
+// whose name before ';' is empty or a dot segment ("/..;/", "/;x/"), which
+// servlet containers resolve after dropping the parameters.
 std::string_view parse_request_target(std::string_view target, request_target& out);
 
 // The normalisation above for a path alone (no query). Exposed for tests.

@@ -55,6 +55,8 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint32_t max_request_header = 32 * 1024;
 constexpr std::uint32_t max_response_header = 64 * 1024;
 constexpr std::size_t relay_chunk = 64 * 1024;
+// The longest chunk line (with extensions) or trailer section of a body.
+constexpr std::size_t max_framing_line = max_request_header;
 // What a read asks for while a header comes: most headers, and a small
 // message whole, fit. (Beast's read_size() would ask for 512 bytes for ever
 // from a buffer that is emptied after each piece: three writes for a 1 KiB
@@ -300,8 +302,11 @@ struct forwarded_for {
 };
 
 bool is_forwarding_field(std::string_view name) {
+    // Forwarded (RFC 7239) too: a service that trusts it would take the
+    // user's word for the address. Burrow's X-Forwarded-* say it instead.
     return beast::iequals(name, "x-forwarded-for") || beast::iequals(name, "x-forwarded-proto") ||
-           beast::iequals(name, "x-forwarded-host") || beast::iequals(name, "x-real-ip");
+           beast::iequals(name, "x-forwarded-host") || beast::iequals(name, "x-real-ip") ||
+           beast::iequals(name, "forwarded");
 }
 
 // The request header as it goes to the service: `target` in origin-form, the
@@ -736,19 +741,34 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
                             false);
         co_return false;
     }
+    // Credentials are one value: with two, which one was checked is a guess.
+    if (req.count(http::field::authorization) > 1) {
+        co_await send_error(http::status::bad_request,
+                            "The request has more than one Authorization header.", false);
+        co_return false;
+    }
     // Routed by the normalised path, and by the target's authority when it
     // has one (RFC 9112 3.2.2); the service gets what was routed.
     request_target where;
     const std::string_view raw_target(req.target().data(), req.target().size());
     if (connect) {
         where.path = "/";  // authority-form, forwarded as it came
-    } else if (const auto problem = parse_request_target(raw_target, where); !problem.empty()) {
+    } else if (auto problem = parse_request_target(raw_target, where);
+               !problem.empty() || (where.asterisk && req.method() != http::verb::options)) {
+        if (problem.empty()) problem = "the asterisk form with a method other than OPTIONS";
         vhost_log().info("400 for {}: {} ('{}')", peer_, problem, printable(raw_target));
         co_await send_error(http::status::bad_request, "The request target is invalid.", false);
         co_return false;
     }
     const std::string_view host =
         where.authority.empty() ? std::string_view(req[http::field::host]) : where.authority;
+    // A name that is not a host name at all (a bad port, folded lines) is the
+    // user's mistake, not an unknown service.
+    if (std::string normal; !host.empty() && !normalize_host(host, normal)) {
+        vhost_log().debug("400 for {}: malformed host '{}'", peer_, printable(host));
+        co_await send_error(http::status::bad_request, "The Host header is malformed.", false);
+        co_return false;
+    }
     target_ = st_.vhosts.find_http(host, where.path);
     if (!target_) {
         co_return co_await no_route(host, can_continue);
@@ -927,6 +947,13 @@ awaitable<http_connection::relay_end> http_connection::relay(
             if (end.write) co_return end;
         }
         if (parser.is_done()) co_return end;
+        // What the parser leaves is the start of a chunk line or of the
+        // trailers, which Beast does not bound: a line longer than a whole
+        // header is refused rather than buffered without end.
+        if (buffer.size() >= max_framing_line) {
+            end.read = http::error::bad_chunk;
+            co_return end;
+        }
         end.read = co_await read_more(in, buffer, parser, read_timing);
         if (end.read) co_return end;
     }
@@ -943,8 +970,11 @@ awaitable<error_code> http_connection::read_more(Stream& stream, beast::flat_buf
     error_code ec;
     std::size_t n = 0;
     if constexpr (in_process) n = stream.read_some(space, ec);
+    // At function scope: as a local of the block below, GCC 12's ASan build
+    // read it as zero after the co_await (a body "waited" for the uptime).
+    clock::time_point since{};
     if (!in_process || would_block(ec)) {
-        const auto since = clock::now();
+        since = clock::now();
         if (t.deadline) {
             auto wait = t.timeout;
             if (t.budget) wait = std::clamp(t.budget->left(), clock::duration::zero(), wait);

@@ -66,11 +66,15 @@ TEST(normalize_path, resolves_dots_slashes_and_unreserved_escapes) {
     EXPECT_EQ(normalized("/a..b/...c"), "/a..b/...c");
     // Reserved and non-ASCII escapes stay as they came.
     EXPECT_EQ(normalized("/caf%C3%A9/%3F"), "/caf%C3%A9/%3F");
+    // A parameter on a named segment stays; the location "/admin" covers it.
+    EXPECT_EQ(normalized("/admin;x/secret"), "/admin;x/secret");
+    EXPECT_EQ(normalized("/a/..x;y/b"), "/a/..x;y/b");
 }
 
 TEST(normalize_path, refuses_what_a_service_might_read_as_another_path) {
     for (auto raw : {"/admin%2fsecret", "/admin%2Fsecret", "/admin%5csecret", "/admin\\secret",
-                     "/a%00b", "/a%", "/a%4", "/a%zz", "/a#frag", "relative", ""})
+                     "/a%00b", "/a%", "/a%4", "/a%zz", "/a#frag", "relative", "", "/x/..;/admin",
+                     "/.;/admin", "/;x/admin", "/x/%2e%2e;/admin", "/a/;"})
         EXPECT_EQ(normalized(raw).rfind("error: ", 0), 0u) << raw;
 }
 
