@@ -312,8 +312,10 @@ bool is_forwarding_field(std::string_view name) {
 // The request header as it goes to the service: `target` in origin-form, the
 // Host it was routed by (or the proxy's rewrite), the user's fields in their
 // order without hop-by-hop ones, names with '_', the Authorization that was
-// Burrow's, and those Burrow sets; then Burrow's own.
-void write_request_head(const request& req, std::string_view target, const vhost_target& proxy,
+// Burrow's, and those Burrow sets; then Burrow's own. `connection` holds the
+// request's Connection tokens (connection_tokens()), worked out once per request.
+void write_request_head(const request& req, const token_list_view& connection,
+                        std::string_view target, const vhost_target& proxy,
                         const forwarded_for& user, bool upgrade, std::string& out) {
     const auto append = [&out](auto s) { out.append(s.data(), s.size()); };
     const auto field_line = [&](auto name, auto value) {
@@ -322,7 +324,6 @@ void write_request_head(const request& req, std::string_view target, const vhost
         append(value);
         out += "\r\n";
     };
-    const auto connection = connection_tokens(req);
     const auto dropped = [&](const auto& f) {
         const std::string_view name(f.name_string().data(), f.name_string().size());
         if (f.name() == http::field::host || has_underscore(name) || is_hop_by_hop(name) ||
@@ -762,13 +763,6 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
     }
     const std::string_view host =
         where.authority.empty() ? std::string_view(req[http::field::host]) : where.authority;
-    // A name that is not a host name at all (a bad port, folded lines) is the
-    // user's mistake, not an unknown service.
-    if (std::string normal; !host.empty() && !normalize_host(host, normal)) {
-        vhost_log().debug("400 for {}: malformed host '{}'", peer_, printable(host));
-        co_await send_error(http::status::bad_request, "The Host header is malformed.", false);
-        co_return false;
-    }
     target_ = st_.vhosts.find_http(host, where.path);
     if (!target_) {
         co_return co_await no_route(host, can_continue);
@@ -796,10 +790,11 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
                             false);
         co_return false;
     }
-    const bool upgrade = !connect && is_real_upgrade(req, connection_tokens(req));
+    const auto connection = connection_tokens(req);
+    const bool upgrade = !connect && is_real_upgrade(req, connection);
     const bool switching = connect || upgrade;
     user_keeps_ = req.keep_alive();
-    write_request_head(req, connect ? raw_target : std::string_view(where.origin_form()), target,
+    write_request_head(req, connection, connect ? raw_target : std::string_view(where.origin_form()), target,
                        {host, peer_ip_}, upgrade, request_head_);
     if (!upstream_usable(target.proxy, owner.get()) && !co_await open_upstream(target, *owner)) {
         co_await send_error(http::status::bad_gateway, "The service cannot be reached.", false);
@@ -833,9 +828,17 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
     co_return keep_alive_;
 }
 
-// No proxy serves `host`: 404, or 503 while the server has only just started
+// No proxy serves `host`: 400 for a malformed one, 404, or 503 while the server has only just started
 // and the proxy's client may not have registered again yet.
 awaitable<bool> http_connection::no_route(std::string_view host, bool can_continue) {
+    // A name that is not a host name at all (a bad port, folded lines) is the
+    // user's mistake, not an unknown service. Checked here only: such a name
+    // never routes, and the router normalises every other one itself.
+    if (std::string normal; !host.empty() && !normalize_host(host, normal)) {
+        vhost_log().debug("400 for {}: malformed host '{}'", peer_, printable(host));
+        co_await send_error(http::status::bad_request, "The Host header is malformed.", false);
+        co_return false;
+    }
     const auto grace = std::chrono::seconds(st_.config.vhost_start_grace);
     if (clock::now() - st_.started < grace) {
         vhost_log().debug("503 for host '{}' from {}: still starting", printable(host), peer_);
