@@ -237,6 +237,20 @@ bool echo_works(std::uint16_t port, std::size_t n = 4096) {
 
 // ---- item 10: connections and streams that never log in ----
 
+// How many of `fds` the server has closed by `deadline`; closes them all.
+int closed_by(const std::vector<int>& fds, std::chrono::steady_clock::time_point deadline) {
+    int closed = 0;
+    for (int fd : fds) {
+        const auto left = deadline - std::chrono::steady_clock::now();
+        closed += closed_within(fd, std::max(std::chrono::duration_cast<milliseconds>(left),
+                                             milliseconds(1)))
+                      ? 1
+                      : 0;
+        close(fd);
+    }
+    return closed;
+}
+
 TEST(grpc_port, a_stream_that_never_logs_in_has_its_connection_closed) {
     burrow_lab lab;
     int fd = h2_connect(lab.server_port());
@@ -274,15 +288,7 @@ TEST(grpc_port, preface_only_connections_are_capped_per_address_and_closed_in_ti
     EXPECT_TRUE(echo_works(port2));
 
     // And the held ones are closed at the login deadline.
-    int closed = 0;
-    for (int fd : held) {
-        const auto left = t0 + 13s - std::chrono::steady_clock::now();
-        closed += closed_within(fd, std::max(std::chrono::duration_cast<milliseconds>(left),
-                                             milliseconds(1)))
-                      ? 1
-                      : 0;
-        close(fd);
-    }
+    const int closed = closed_by(held, t0 + 13s);
     EXPECT_EQ(closed, 64);
     EXPECT_TRUE(lab.server().wait_log(R"(connection.* from 127\.0\.0\.2)")) << lab.server().log();
 }
@@ -303,15 +309,7 @@ TEST(grpc_port, with_tls_a_silent_connection_is_closed_and_capped_too) {
     auto [client, port] = lab.expose("echo", service.port());
     ASSERT_NE(port, 0) << client->log();
     EXPECT_TRUE(echo_works(port));
-    int closed = 0;
-    for (int fd : held) {
-        const auto left = t0 + 13s - std::chrono::steady_clock::now();
-        closed += closed_within(fd, std::max(std::chrono::duration_cast<milliseconds>(left),
-                                             milliseconds(1)))
-                      ? 1
-                      : 0;
-        close(fd);
-    }
+    const int closed = closed_by(held, t0 + 13s);
     EXPECT_EQ(closed, 24);
 }
 
