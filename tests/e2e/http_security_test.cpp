@@ -492,56 +492,63 @@ struct sink_service {
     }
 };
 
-TEST(http_security, trickling_request_bodies_are_cut_and_free_their_service_connections) {
+// A vhost with body limits `limits`, a proxy "slow" to a sink that dripping
+// users feed, and a proxy "up" to the app beside it for a real upload.
+struct slow_body_lab {
     sink_service sink;
-    app_peer up("up");
-    vhost_lab v("vhost_body_timeout = 2\nvhost_body_min_rate = 500\n");
-    auto client = v.client(proxy("slow", sink.service.port(), domains(R"("slow.test")")) +
-                               proxy("up", up.port(), domains(R"("up.test")")),
-                           {"slow", "up"});
-    drip_users users(v.http_port,
-                     "POST /slow HTTP/1.1\r\nHost: slow.test\r\nContent-Length: 100000\r\n\r\n", 20);
-    auto cut = std::async(std::launch::async, [&users] { return users.run(15s); });
+    app_peer up{"up"};
+    vhost_lab v;
+    std::unique_ptr<process> client;
+    static constexpr const char* drip_head =
+        "POST /slow HTTP/1.1\r\nHost: slow.test\r\nContent-Length: 100000\r\n\r\n";
 
-    temp_dir d;
-    const auto data = random_bytes(1u << 20, 35);
-    write_text(d.file("data.bin"), data);
-    const auto upload = v.get("up.test", "/upload", {"--data-binary", "@" + d.file("data.bin")});
-    EXPECT_TRUE(served_by(upload, "up"));
-    EXPECT_NE(upload.body.find("\nbody=1048576 " + sha256_hex(data) + "\n"), npos) << upload;
+    explicit slow_body_lab(const std::string& limits) : v(limits) {
+        client = v.client(proxy("slow", sink.service.port(), domains(R"("slow.test")")) +
+                              proxy("up", up.port(), domains(R"("up.test")")),
+                          {"slow", "up"});
+    }
+
+    // Uploads `size` bytes to "up"; the app must report them whole.
+    void expect_upload(std::size_t size, std::uint32_t seed) {
+        temp_dir d;
+        const auto data = random_bytes(size, seed);
+        write_text(d.file("data.bin"), data);
+        const auto upload =
+            v.get("up.test", "/upload", {"--data-binary", "@" + d.file("data.bin")});
+        EXPECT_TRUE(served_by(upload, "up"));
+        EXPECT_NE(upload.body.find("\nbody=" + std::to_string(size) + " " + sha256_hex(data) +
+                                   "\n"),
+                  npos)
+            << upload;
+    }
+};
+
+TEST(http_security, trickling_request_bodies_are_cut_and_free_their_service_connections) {
+    slow_body_lab lab("vhost_body_timeout = 2\nvhost_body_min_rate = 500\n");
+    drip_users users(lab.v.http_port, slow_body_lab::drip_head, 20);
+    auto cut = std::async(std::launch::async, [&users] { return users.run(15s); });
+    lab.expect_upload(1u << 20, 35);
 
     const auto when = cut.get();
     for (std::size_t i = 0; i < when.size(); ++i) {
         ASSERT_TRUE(when[i]) << "user " << i << " still connected after 15 s";
         EXPECT_GE(*when[i], 1500ms) << "user " << i << " cut before the body timeout";
     }
-    EXPECT_GT(sink.most.load(), 0) << "no request body reached the service";
-    EXPECT_TRUE(sink.drains(5s)) << sink.open.load() << " service connections still open";
+    EXPECT_GT(lab.sink.most.load(), 0) << "no request body reached the service";
+    EXPECT_TRUE(lab.sink.drains(5s)) << lab.sink.open.load() << " service connections still open";
 }
 
 TEST(http_security, a_total_body_deadline_cuts_a_drip_but_not_a_fast_10_mib_upload) {
-    sink_service sink;
-    app_peer up("up");
-    vhost_lab v("vhost_body_timeout = 2\nvhost_body_min_rate = 0\n");
-    auto client = v.client(proxy("slow", sink.service.port(), domains(R"("slow.test")")) +
-                               proxy("up", up.port(), domains(R"("up.test")")),
-                           {"slow", "up"});
-    drip_users user(v.http_port,
-                    "POST /slow HTTP/1.1\r\nHost: slow.test\r\nContent-Length: 100000\r\n\r\n", 1);
+    slow_body_lab lab("vhost_body_timeout = 2\nvhost_body_min_rate = 0\n");
+    drip_users user(lab.v.http_port, slow_body_lab::drip_head, 1);
     auto cut = std::async(std::launch::async, [&user] { return user.run(10s); });
-
-    temp_dir d;
-    const auto data = random_bytes(10u << 20, 36);
-    write_text(d.file("data.bin"), data);
-    const auto upload = v.get("up.test", "/upload", {"--data-binary", "@" + d.file("data.bin")});
-    EXPECT_TRUE(served_by(upload, "up"));
-    EXPECT_NE(upload.body.find("\nbody=10485760 " + sha256_hex(data) + "\n"), npos) << upload;
+    lab.expect_upload(10u << 20, 36);
 
     const auto when = cut.get()[0];
     ASSERT_TRUE(when) << "the dripping user was still connected after 10 s";
     EXPECT_GE(*when, 1500ms);
     EXPECT_LT(*when, 5s);
-    EXPECT_TRUE(sink.drains(5s)) << sink.open.load() << " service connections still open";
+    EXPECT_TRUE(lab.sink.drains(5s)) << lab.sink.open.load() << " service connections still open";
 }
 
 // ---- 8. long responses ----
