@@ -13,7 +13,7 @@
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
-#include "common/work_bridge.hpp"
+#include "common/grpc/carrier.hpp"
 
 namespace burrow {
 
@@ -32,7 +32,7 @@ spdlog::logger& work_log() {
 // socket to the bridge, or tells the server why not.
 class local_dialer : public std::enable_shared_from_this<local_dialer> {
 public:
-    local_dialer(std::shared_ptr<work_bridge> bridge, const proxy_config& proxy, std::string tag,
+    local_dialer(std::shared_ptr<stream::pump> bridge, const proxy_config& proxy, std::string tag,
                  std::string peer, std::chrono::seconds timeout)
         : bridge_(std::move(bridge)),
           strand_(asio::make_strand(bridge_->get_executor())),
@@ -81,7 +81,7 @@ private:
                                                             : spdlog::level::info,
                                                "{} connected to local {}:{} for {}", self->tag_,
                                                self->addr_, self->port_, self->peer_);
-                                work_bridge::stream_socket local(std::move(self->socket_));
+                                stream::pump::stream_socket local(std::move(self->socket_));
                                 self->bridge_->start(local, self->tag_, {}, self->quiet_);
                             });
     }
@@ -93,7 +93,7 @@ private:
         bridge_->fail(fmt::format("local service unreachable: {}", why));
     }
 
-    std::shared_ptr<work_bridge> bridge_;
+    std::shared_ptr<stream::pump> bridge_;
     asio::strand<asio::any_io_executor> strand_;  // the timer and the connect race
     tcp::resolver resolver_;
     tcp::socket socket_;
@@ -106,15 +106,13 @@ private:
 };
 
 class client_work_reactor final
-    : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
-      public frame_port {
+    : public grpc_carrier<grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>> {
 public:
     client_work_reactor(std::shared_ptr<grpc::GenericStub> stub, asio::any_io_executor ex,
                         std::weak_ptr<control_session> session)
-        : stub_(std::move(stub)),
-          bridge_(std::make_shared<work_bridge>(std::move(ex))),
+        : grpc_carrier(std::make_shared<stream::pump>(std::move(ex))),
+          stub_(std::move(stub)),
           session_(std::move(session)) {
-        bridge_->attach(this);
         stub_->PrepareBidiStreamingCall(&ctx_, work_method, grpc::StubOptions(), this);
         AddHold();
         StartCall();
@@ -123,12 +121,14 @@ public:
     void begin(const client_config& config, const std::string& run_id) {
         v1::Frame hello;
         hello.mutable_hello()->set_run_id(run_id);
-        bridge_->send_head(std::move(hello));
-        std::weak_ptr<work_bridge> weak = bridge_;
-        bridge_->read_head([this, &config, weak](v1::Frame& head) {
+        pump_->send_head(hello.SerializeAsString());
+        std::weak_ptr<stream::pump> weak = pump_;
+        pump_->read_head([this, &config, weak](std::string serialized) {
             auto b = weak.lock();
             if (!b) return;
-            if (!head.has_start()) return b->close("protocol error: expected start");
+            v1::Frame head;
+            if (!head.ParseFromString(serialized) || !head.has_start())
+                return b->close("protocol error: expected start");
             started_ = true;
             if (auto s = session_.lock()) s->on_work_started();
 
@@ -148,16 +148,12 @@ public:
         });
     }
 
-    void read(grpc::ByteBuffer* f) override { StartRead(f); }
-    void write(const grpc::ByteBuffer* f) override { StartWrite(f); }
     void cancel() override { ctx_.TryCancel(); }
-    void end(bool ok) override {
+    void finish(bool ok) override {
         if (!ok) ctx_.TryCancel();
         RemoveHold();
     }
 
-    void OnReadDone(bool ok) override { bridge_->on_read_done(ok); }
-    void OnWriteDone(bool ok) override { bridge_->on_write_done(ok); }
     void OnDone(const grpc::Status&) override {
         if (!started_)
             if (auto s = session_.lock()) s->on_work_lost();
@@ -167,7 +163,6 @@ public:
 private:
     grpc::ClientContext ctx_;
     std::shared_ptr<grpc::GenericStub> stub_;
-    std::shared_ptr<work_bridge> bridge_;
     std::weak_ptr<control_session> session_;
     std::atomic<bool> started_{false};
 };

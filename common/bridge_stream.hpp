@@ -1,5 +1,5 @@
 // bridge_stream: an Asio stream (AsyncReadStream + AsyncWriteStream) over a
-// work_bridge's in-process end. The HTTP vhost speaks HTTP/1.1 to a local
+// stream::pump's in-process end. The HTTP vhost speaks HTTP/1.1 to a local
 // service through it with Beast, as it would over a socket, while the bytes
 // go straight into Work-stream frames: no socketpair, no extra syscalls, no
 // hand-off between threads beyond the one that delivers a completion.
@@ -23,7 +23,7 @@
 #include <boost/container/small_vector.hpp>
 #include <boost/system/system_error.hpp>
 
-#include "common/work_bridge.hpp"
+#include "common/work_bridge.hpp"  // transitional: the vhost still says work_bridge
 
 namespace burrow {
 
@@ -33,7 +33,7 @@ public:
     using error_code = boost::system::error_code;
 
     // `bridge` has been started with start_local(); `ex` is the user's strand.
-    bridge_stream(std::shared_ptr<work_bridge> bridge, executor_type ex)
+    bridge_stream(std::shared_ptr<stream::pump> bridge, executor_type ex)
         : bridge_(std::move(bridge)), ex_(std::move(ex)) {}
     ~bridge_stream() { close(); }
     bridge_stream(bridge_stream&& other) noexcept = default;
@@ -43,14 +43,14 @@ public:
 
     template <class MutableBufferSequence, class ReadToken>
     auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
-        return initiate(token, [into = first_of(buffers)](work_bridge& b, auto* later) {
+        return initiate(token, [into = first_of(buffers)](stream::pump& b, auto* later) {
             return b.read_some(into, later);
         });
     }
 
     template <class ConstBufferSequence, class WriteToken>
     auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
-        return initiate(token, [from = all_of(buffers)](work_bridge& b, auto* later) {
+        return initiate(token, [from = all_of(buffers)](stream::pump& b, auto* later) {
             return b.write_some(span_of(from), later);
         });
     }
@@ -86,7 +86,7 @@ public:
         if (!bridge_) ec = boost::asio::error::bad_descriptor;
         else if (what != boost::asio::socket_base::shutdown_receive) bridge_->shutdown_send();
     }
-    // Pending operations fail with operation_aborted; see work_bridge::close_local().
+    // Pending operations fail with operation_aborted; see stream::pump::close_local().
     void close(error_code& ec) {
         ec = {};
         close();
@@ -98,7 +98,7 @@ public:
     // Open, not closed by the service, nothing unread: fit for another request.
     bool reusable() const { return bridge_ && bridge_->local_reusable(); }
     // Hands the bridge over (to a pool of idle upstreams); the stream is closed after.
-    std::shared_ptr<work_bridge> release() noexcept { return std::exchange(bridge_, nullptr); }
+    std::shared_ptr<stream::pump> release() noexcept { return std::exchange(bridge_, nullptr); }
 
 private:
     // One buffer is enough for a read: a short read is a read.
@@ -135,7 +135,7 @@ private:
             token, op);
     }
 
-    static work_bridge::io_result closed() {
+    static stream::pump::io_result closed() {
         return {true, boost::asio::error::bad_descriptor, 0};
     }
 
@@ -143,12 +143,12 @@ private:
     // meanwhile. Dispatched (inline when that executor allows) when a frame
     // from the stream completes it; posted when the owner's own call did.
     template <class Handler>
-    work_bridge::io_handler wrap(Handler handler) const {
+    stream::pump::io_handler wrap(Handler handler) const {
         auto ex = boost::asio::prefer(boost::asio::get_associated_executor(handler, ex_),
                                       boost::asio::execution::outstanding_work.tracked);
         return [h = std::move(handler), ex = std::move(ex)](error_code ec, std::size_t n) mutable {
             auto run = [h = std::move(h), ec, n]() mutable { std::move(h)(ec, n); };
-            if (work_bridge::in_reaction())
+            if (stream::pump::in_reaction())
                 boost::asio::dispatch(ex, std::move(run));
             else
                 boost::asio::post(ex, std::move(run));
@@ -156,12 +156,12 @@ private:
     }
 
     // A result known at once is posted: never complete inside the initiation.
-    void finish(const work_bridge::io_result& r, work_bridge::io_handler& later) const {
+    void finish(const stream::pump::io_result& r, stream::pump::io_handler& later) const {
         if (!r.done) return;
         boost::asio::post(ex_, [later = std::move(later), r]() mutable { later(r.ec, r.n); });
     }
 
-    std::shared_ptr<work_bridge> bridge_;
+    std::shared_ptr<stream::pump> bridge_;
     executor_type ex_;
 };
 

@@ -10,7 +10,7 @@
 //
 // Only for code that never blocks and holds no lock of its caller's while a
 // handler runs: Burrow's completions come from Asio's reactor, from gRPC
-// reactions and from a work_bridge after it released its lock.
+// reactions and from a pump after it released its lock.
 #pragma once
 
 #include <type_traits>

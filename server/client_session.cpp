@@ -8,9 +8,9 @@
 #include "common/auth.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
+#include "common/stream/pump.hpp"
 #include "common/vhost_router.hpp"
-#include "common/work_bridge.hpp"
-#include "server/control_reactor.hpp"
+#include "server/grpc/service.hpp"
 #include "server/server_state.hpp"
 #include "server/tcp_proxy.hpp"
 
@@ -21,7 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 constexpr auto login_timeout = 10s;
-constexpr std::size_t max_idle_work = 256;
 constexpr std::size_t max_name_length = 64;
 
 spdlog::logger& ctl_log() {
@@ -50,7 +49,14 @@ client_session::client_session(server_state& st, control_reactor* reactor, std::
       number_(st.next_session_no++),
       started_(std::chrono::steady_clock::now()),
       last_seen_(started_),
-      tick_timer_(strand_) {}
+      tick_timer_(strand_),
+      pool_(
+          [this](std::uint32_t count) {
+              v1::ServerMessage msg;
+              msg.mutable_new_work()->set_count(count);
+              send(std::move(msg));
+          },
+          [this] { paired_one(); }) {}
 
 client_session::~client_session() = default;
 
@@ -164,7 +170,7 @@ void client_session::handle_login(const v1::Login& login) {
     client_id_ = printable(login.client_id());
     reactor_->logged_in();
     run_id_ = random_hex(16);
-    pool_target_ = std::clamp<std::size_t>(login.pool_count(), 1, 64);
+    pool_.set_target(std::clamp<std::size_t>(login.pool_count(), 1, 64));
     phase_ = phase::active;
     if (!login.previous_run_id().empty()) {
         // The same client process reconnected before we noticed its old
@@ -233,7 +239,6 @@ std::string client_session::register_vhost(const v1::ProxySpec& spec, v1::ProxyR
     result.set_ok(true);
     for (const auto& u : urls) result.add_urls(u);
     proxies_.emplace(spec.name(), nullptr);
-    if (spec.type() == "http") http_proxies_.insert(spec.name());
     proxy_log().info("[{}] proxy up: {} {} for client {}", spec.name(), spec.type(),
                      fmt::join(urls, ", "), who());
     return "";
@@ -246,7 +251,6 @@ void client_session::handle_close_proxy(const std::string& name) {
         it->second->stop();
     else
         st_.vhosts.remove(name);
-    http_proxies_.erase(name);
     st_.release_name(name, run_id_);
     proxy_log().info("[{}] proxy down: closed by client {}", name, who());
     proxies_.erase(it);
@@ -265,17 +269,7 @@ void client_session::tick() {
         now - last_seen_ > std::chrono::seconds(st_.config.heartbeat_timeout))
         return shutdown(fmt::format("no heartbeat for {} s", st_.config.heartbeat_timeout), false);
 
-    trim_idle_work(now);
-
-    const auto work_timeout = std::chrono::seconds(st_.config.work_timeout);
-    while (!pending_.empty() && now - pending_.front().since > work_timeout) {
-        auto& c = pending_.front();
-        proxy_log().warn("[{}/{}] no work stream from client {} within {} s; closing", c.proxy,
-                         c.conn_id, who(), st_.config.work_timeout);
-        drop(c);
-        pending_.pop_front();
-        paired_one();
-    }
+    pool_.tick(now, std::chrono::seconds(st_.config.work_timeout), who());
 
     tick_timer_.expires_after(1s);
     tick_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
@@ -283,85 +277,36 @@ void client_session::tick() {
     });
 }
 
-// A burst of user connections makes the client open streams beyond its pool;
-// once the burst is over for a while, the surplus is closed (the client counts
-// them as lost and keeps its pool_count).
-void client_session::trim_idle_work(std::chrono::steady_clock::time_point now) {
-    constexpr auto grace = 5s;
-    std::erase_if(idle_, [](const auto& w) { return w->ended(); });
-    if (!pending_.empty() || idle_.size() <= pool_target_) {
-        surplus_since_ = {};
-        return;
-    }
-    if (surplus_since_ == std::chrono::steady_clock::time_point{}) {
-        surplus_since_ = now;
-        return;
-    }
-    if (now - surplus_since_ < grace) return;
-    ctl_log().info("client {}: closing {} surplus idle work streams (pool_count {})", who(),
-                   idle_.size() - pool_target_, pool_target_);
-    while (idle_.size() > pool_target_) {
-        idle_.front()->close("");
-        idle_.pop_front();
-    }
-    surplus_since_ = {};
-}
-
 // ---- data plane ----
 
-void client_session::offer_work(std::shared_ptr<work_bridge> work) {
+void client_session::offer_work(std::shared_ptr<stream::pump> work) {
     asio::post(strand_, [self = shared_from_this(), work = std::move(work)]() mutable {
         if (self->phase_ != phase::active) return work->close("session closed");
-        if (self->work_requested_ > 0) --self->work_requested_;
-        if (!self->pending_.empty()) {
-            auto conn = std::move(self->pending_.front());
-            self->pending_.pop_front();
-            self->idle_.push_front(std::move(work));
-            return self->pair(std::move(conn));
-        }
-        std::erase_if(self->idle_, [](const auto& w) { return w->ended(); });
-        if (self->idle_.size() >= max_idle_work) return work->close("too many idle work streams");
-        work->watch_idle();
-        self->idle_.push_back(std::move(work));
+        self->pool_.offer(std::move(work));
     });
 }
 
-bool client_session::dispatch(std::string proxy, stream_socket socket, std::string peer,
-                              std::string already_read) {
+bool client_session::connect(std::string proxy, std::string peer, work_pool::local_end end,
+                             bool quiet) {
     const bool room = ++waiting_ < st_.config.max_pending_connections;
-    queue(std::move(proxy), std::move(peer), std::move(socket), std::move(already_read));
+    work_pool::request r{std::move(proxy), st_.next_conn_id++, std::move(peer), std::move(end),
+                         quiet};
+    asio::post(strand_, [self = shared_from_this(), r = std::move(r)]() mutable {
+        self->pool_.add(std::move(r));
+    });
     return room;
 }
 
 void client_session::dispatch_local(std::string proxy, std::string peer, local_handler on_ready) {
-    ++waiting_;
-    queue(std::move(proxy), std::move(peer), std::move(on_ready), {});
-}
-
-void client_session::queue(std::string proxy, std::string peer,
-                           std::variant<stream_socket, local_handler> local,
-                           std::string already_read) {
-    asio::post(strand_, [self = shared_from_this(), proxy = std::move(proxy),
-                         local = std::move(local), peer = std::move(peer),
-                         first = std::move(already_read)]() mutable {
-        const bool quiet = self->http_proxies_.contains(proxy);
-        pending_conn conn{std::move(proxy), self->st_.next_conn_id++, std::move(peer),
-                          std::move(local), std::chrono::steady_clock::now(), std::move(first),
-                          quiet};
-        if (self->phase_ != phase::active) {  // drops the user
-            self->drop(conn);
-            return self->paired_one();
-        }
-        proxy_log().log(quiet ? spdlog::level::debug : spdlog::level::info,
-                        "[{}/{}] open from {}", conn.proxy, conn.conn_id, conn.peer);
-        self->pair(std::move(conn));
-    });
-}
-
-// A connection that gets no Work stream: a socket closes as it goes, an
-// in-process end is told.
-void client_session::drop(pending_conn& conn) {
-    if (auto* on_ready = std::get_if<local_handler>(&conn.local)) (*on_ready)(nullptr);
+    connect(
+        std::move(proxy), std::move(peer),
+        [on_ready = std::make_shared<local_handler>(std::move(on_ready))](
+            std::shared_ptr<stream::pump> pump, const std::string& tag) {
+            if (pump && !pump->start_local(tag, true)) return false;
+            (*on_ready)(std::move(pump));
+            return true;
+        },
+        true);
 }
 
 void client_session::paired_one() {
@@ -369,43 +314,6 @@ void client_session::paired_one() {
     if (waiting_-- == st_.config.max_pending_connections)
         for (auto& [_, proxy] : proxies_)
             if (proxy) proxy->resume();
-}
-
-void client_session::pair(pending_conn conn) {
-    while (!idle_.empty()) {
-        auto work = std::move(idle_.front());
-        idle_.pop_front();
-        if (work->ended()) continue;
-
-        v1::Frame head;
-        auto* start = head.mutable_start();
-        start->set_proxy(conn.proxy);
-        start->set_conn_id(conn.conn_id);
-        start->set_peer(conn.peer);
-        work->send_head(std::move(head));
-        auto tag = fmt::format("[{}/{}]", conn.proxy, conn.conn_id);
-        // A stream that died meanwhile leaves the connection alone: try the next one.
-        if (auto* socket = std::get_if<stream_socket>(&conn.local)) {
-            if (!work->start(*socket, std::move(tag), conn.already_read, conn.quiet)) continue;
-        } else {
-            if (!work->start_local(std::move(tag), conn.quiet)) continue;
-            std::get<local_handler>(conn.local)(std::move(work));
-        }
-        return paired_one();
-    }
-    if (phase_ != phase::active) {
-        drop(conn);
-        return paired_one();
-    }
-    pending_.push_back(std::move(conn));
-    // Ask for streams beyond the client's own refill only as far as needed.
-    if (work_requested_ < pending_.size()) {
-        const auto more = static_cast<std::uint32_t>(pending_.size() - work_requested_);
-        work_requested_ += more;
-        v1::ServerMessage msg;
-        msg.mutable_new_work()->set_count(more);
-        send(std::move(msg));
-    }
 }
 
 // ---- ending ----
@@ -432,10 +340,7 @@ void client_session::shutdown(const std::string& reason, bool graceful) {
                 proxy_log().info("[{}] proxy down: client {} gone", name, who());
             }
             proxies_.clear();
-            for (auto& w : idle_) w->close("session closed");
-            idle_.clear();
-            for (auto& c : pending_) drop(c);
-            pending_.clear();
+            pool_.close_all("session closed");
             ctl_log().info("client logout: {}: {}", who(), reason);
         } else {
             ctl_log().debug("control stream from {} ended before login: {}", peer_, reason);

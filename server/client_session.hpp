@@ -7,10 +7,8 @@
 #include <chrono>
 #include <deque>
 #include <map>
-#include <set>
 #include <memory>
 #include <string>
-#include <variant>
 
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -18,6 +16,7 @@
 
 #include "burrow.pb.h"
 #include "common/unique_function.hpp"
+#include "server/work_pool.hpp"
 
 namespace grpc {
 class Status;
@@ -27,7 +26,9 @@ namespace burrow {
 
 struct server_state;
 class tcp_proxy;
-class work_bridge;
+namespace stream {
+class pump;
+}
 class control_reactor;
 
 class client_session : public std::enable_shared_from_this<client_session> {
@@ -43,34 +44,31 @@ public:
     void on_cancel();
 
     // A Work stream that presented this session's run id.
-    void offer_work(std::shared_ptr<work_bridge> work);
+    void offer_work(std::shared_ptr<stream::pump> work);
     using stream_socket = boost::asio::generic::stream_protocol::socket;
-    // A user connection for one of this session's proxies (an accepted TCP
-    // connection, or an https one after its ClientHello); `peer` is the user's
-    // address; `already_read` goes to the service before what the socket
-    // brings. Returns false when the proxy should pause accepting until resume().
+    // A user connection for one of this session's proxies, from `peer` (the
+    // user's address): `end` is started on a Work stream once one is paired
+    // (work_pool::local_end), on the session's strand. `quiet`: logged at
+    // debug level (the HTTP vhost's upstreams). Returns false when the proxy
+    // should pause accepting until resume().
+    bool connect(std::string proxy, std::string peer, work_pool::local_end end,
+                 bool quiet = false);
+    // An accepted TCP connection (or an https one after its ClientHello,
+    // which is `already_read`).
     bool dispatch(std::string proxy, stream_socket socket, std::string peer,
-                  std::string already_read = {});
-    // The same for an in-process end (the HTTP vhost's upstream connections):
-    // `on_ready` gets the bridge, started with start_local(), or nullptr when
-    // no Work stream comes within work_timeout or the session ends. Called on
-    // the session's strand.
-    using local_handler = unique_function<void(std::shared_ptr<work_bridge>)>;
+                  std::string already_read = {}) {
+        return connect(std::move(proxy), std::move(peer),
+                       work_pool::socket_end(std::move(socket), std::move(already_read)));
+    }
+    // An in-process end (the HTTP vhost's upstream connections): `on_ready`
+    // gets the pump, started with start_local(), or nullptr when no Work
+    // stream comes within work_timeout or the session ends.
+    using local_handler = unique_function<void(std::shared_ptr<stream::pump>)>;
     void dispatch_local(std::string proxy, std::string peer, local_handler on_ready);
     // Ends the session (another login took its place, server shutdown...).
     void kick(std::string reason);
 
 private:
-    struct pending_conn {
-        std::string proxy;
-        std::uint64_t conn_id;
-        std::string peer;
-        std::variant<stream_socket, local_handler> local;
-        std::chrono::steady_clock::time_point since;
-        std::string already_read;
-        bool quiet = false;  // an http upstream: logged at debug level
-    };
-
     void read_next();
     void handle(v1::ClientMessage& msg);
     void handle_login(const v1::Login& login);
@@ -81,11 +79,6 @@ private:
     void send(v1::ServerMessage msg);
     void write_next();
     void tick();
-    void trim_idle_work(std::chrono::steady_clock::time_point now);
-    void queue(std::string proxy, std::string peer,
-               std::variant<stream_socket, local_handler> local, std::string already_read);
-    void pair(pending_conn conn);
-    void drop(pending_conn& conn);
     void shutdown(const std::string& reason, bool graceful);
     void finish_rpc();
     std::string who() const;
@@ -111,12 +104,7 @@ private:
 
     // http/https proxies have no listener of their own: nullptr (see vhost_table).
     std::map<std::string, std::shared_ptr<tcp_proxy>> proxies_;
-    std::set<std::string> http_proxies_;  // their connections are the vhost's upstreams
-    std::deque<std::shared_ptr<work_bridge>> idle_;
-    std::deque<pending_conn> pending_;
-    std::uint32_t work_requested_ = 0;  // NewWork asked for and not yet arrived
-    std::size_t pool_target_ = 1;       // the client's pool_count
-    std::chrono::steady_clock::time_point surplus_since_{};  // idle_ above target since
+    work_pool pool_;
     // Connections accepted and not yet paired; read by the proxies' strands.
     std::atomic<std::uint32_t> waiting_{0};
     void paired_one();

@@ -24,7 +24,7 @@
 #include "common/program.hpp"
 #include "common/tls.hpp"
 #include "server/client_gate.hpp"
-#include "server/control_reactor.hpp"
+#include "server/grpc/service.hpp"
 #include "server/http_vhost.hpp"
 #include "server/server_state.hpp"
 

@@ -1,4 +1,4 @@
-#include "common/frame_codec.hpp"
+#include "common/stream/frame_codec.hpp"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
 // gRPC adapters of the server: the Tunnel service and its two reactors.
-// They are thin: every reaction is handed to a session or a work_bridge.
+// They are thin: every reaction is handed to a session or a pump.
 #pragma once
 
 #include <atomic>

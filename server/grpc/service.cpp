@@ -1,84 +1,24 @@
-#include "server/control_reactor.hpp"
+#include "server/grpc/service.hpp"
 
 #include <algorithm>
 
-#include <boost/asio/steady_timer.hpp>
 
 #include "common/net_util.hpp"
-#include "common/work_bridge.hpp"
 #include "server/client_gate.hpp"
 #include "server/client_session.hpp"
+#include "server/grpc/work_reactor.hpp"
 #include "server/server_state.hpp"
 
 namespace burrow {
 
-namespace asio = boost::asio;
-using namespace std::chrono_literals;
 
 namespace {
-
-constexpr auto hello_timeout = 10s;
 
 // "1.2.3.4:5678" or "[::1]:5678" for logs (gRPC writes "ipv6:%5B::1%5D:5678").
 std::string shown_peer(const std::string& grpc_peer) {
     const auto ep = client_gate::parse_grpc_peer(grpc_peer);
     return ep ? to_string(*ep) : strip_grpc_peer(grpc_peer);
 }
-
-// A Work stream on the server: a frame_port over the RPC, the bridge does the rest.
-class work_reactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
-                           public frame_port {
-public:
-    work_reactor(grpc::CallbackServerContext* ctx, server_state& st, client_gate& gate,
-                 std::uint64_t ticket)
-        : ctx_(ctx),
-          gate_(gate),
-          grpc_peer_(ctx->peer()),
-          ticket_(ticket),
-          bridge_(std::make_shared<work_bridge>(st.io.get_executor())) {
-        bridge_->attach(this);
-        std::weak_ptr<work_bridge> weak = bridge_;
-        // An unauthenticated stream may not sit here forever.
-        auto timer = std::make_shared<asio::steady_timer>(bridge_->get_executor(), hello_timeout);
-        timer->async_wait([weak](const boost::system::error_code& ec) {
-            if (auto b = weak.lock(); b && !ec) b->close("no hello in time");
-        });
-        bridge_->read_head([&st, &gate, peer = grpc_peer_, weak, timer](v1::Frame& head) {
-            timer->cancel();
-            auto b = weak.lock();
-            if (!b) return;
-            if (!head.has_hello()) return b->close("protocol error: expected hello");
-            auto session = st.find_run(head.hello().run_id());
-            if (!session) return b->close("unknown run id");
-            // A live run id is as good as a login (a client's streams may
-            // reach the server on a connection of their own).
-            gate.logged_in(peer);
-            session->offer_work(std::move(b));
-        });
-    }
-
-    void read(grpc::ByteBuffer* f) override { StartRead(f); }
-    void write(const grpc::ByteBuffer* f) override { StartWrite(f); }
-    void cancel() override { ctx_->TryCancel(); }
-    void end(bool ok) override {
-        Finish(ok ? grpc::Status::OK : grpc::Status(grpc::StatusCode::CANCELLED, "closed"));
-    }
-
-    void OnReadDone(bool ok) override { bridge_->on_read_done(ok); }
-    void OnWriteDone(bool ok) override { bridge_->on_write_done(ok); }
-    void OnCancel() override { bridge_->close(""); }
-    void OnDone() override {
-        gate_.close_stream(grpc_peer_, ticket_);
-        delete this;
-    }
-
-private:
-    grpc::CallbackServerContext* ctx_;
-    client_gate& gate_;
-    const std::string grpc_peer_;
-    const std::uint64_t ticket_;
-    std::shared_ptr<work_bridge> bridge_;
-};
 
 // A stream the gate refused: it ends at once (its connection is being shut down).
 template <class Request, class Response>
@@ -149,7 +89,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* tunnel_service::Wor
     grpc::CallbackServerContext* ctx) {
     const auto ticket = gate_.open_stream(ctx->peer());
     if (!ticket) return new refused_reactor<grpc::ByteBuffer, grpc::ByteBuffer>();
-    return new work_reactor(ctx, st_, gate_, *ticket);
+    return make_work_reactor(ctx, st_, gate_, *ticket);
 }
 
 void tunnel_service::stop_sessions(const std::string& reason) {

@@ -1,19 +1,15 @@
-#include "common/work_bridge.hpp"
+#include "common/stream/pump.hpp"
 
 #include <unistd.h>
 
 #include <algorithm>
 
 #include <boost/asio/write.hpp>
-#include <grpc/slice.h>
-#include <grpcpp/support/byte_buffer.h>
 
-#include "burrow.pb.h"
-#include "common/frame_codec.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
 
-namespace burrow {
+namespace burrow::stream {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
@@ -26,15 +22,9 @@ spdlog::logger& work_log() {
 
 // The first read after a wake-up; larger reads ask the socket what it holds.
 constexpr std::size_t first_read = 16u << 10;
-// Head and error frames are small; anything larger is not one of ours.
-constexpr std::size_t max_head_frame = 16u << 10;
-
-// Makes `target` hold these slices (ByteBuffer has no move assignment, and its
-// copy assignment allocates).
-void assign(grpc::ByteBuffer& target, const grpc::Slice* slices, std::size_t n) {
-    grpc::ByteBuffer fresh(slices, n);
-    target.Swap(&fresh);
-}
+// How long delivered bytes may wait for a data frame to carry their
+// acknowledgement before an ack-only frame goes (see ledger.hpp).
+constexpr auto ack_delay = std::chrono::milliseconds(50);
 
 // Drops the first `n` bytes of a buffer sequence.
 template <class Buffers>
@@ -60,16 +50,16 @@ private:
 };
 }  // namespace
 
-bool work_bridge::in_reaction() noexcept { return reacting; }
+bool pump::in_reaction() noexcept { return reacting; }
 
 // Holds the bridge's lock; on leaving, releases it and then runs what became
 // due meanwhile (head handler, in-process completions), so that those may
 // call back into the bridge.
-class work_bridge::locked {
+class pump::locked {
 public:
-    explicit locked(work_bridge& b) : bridge_(b), lock_(b.mutex_) {}
+    explicit locked(pump& p) : pump_(p), lock_(p.mutex_) {}
     ~locked() {
-        auto& b = bridge_;
+        auto& b = pump_;
         if (!b.head_due_ && !b.read_due_.handler && !b.write_due_.handler) return;
         auto head = std::move(b.head_due_);
         auto read = std::move(b.read_due_);
@@ -83,23 +73,23 @@ public:
     locked& operator=(const locked&) = delete;
 
 private:
-    work_bridge& bridge_;
+    pump& pump_;
     std::unique_lock<std::mutex> lock_;
 };
 
-work_bridge::work_bridge(executor ex)
+pump::pump(executor ex, std::size_t replay_limit)
     : ex_(std::move(ex)),
       socket_(ex_),
-      in_(std::make_unique<grpc::ByteBuffer>()),
-      out_(std::make_unique<grpc::ByteBuffer>()) {}
+      ledger_(replay_limit),
+      ack_timer_(ex_) {}
 
-work_bridge::~work_bridge() = default;
+pump::~pump() = default;
 
-// ---- reactions (gRPC threads) ----
+// ---- carrier completions (the carrier's threads) ----
 
 // No shared_from_this() in the reactions: gRPC calls OnDone (which drops the
 // reactor's reference) only after every reaction has returned.
-void work_bridge::on_read_done(bool ok) {
+void pump::on_read_done(bool ok) {
     reaction_scope reaction;  // outlives `lock`, whose release runs completions
     locked lock(*this);
     reading_ = false;
@@ -107,26 +97,33 @@ void work_bridge::on_read_done(bool ok) {
     if (!ok) {
         if (mode_ != mode::pumping) return abort("");
         // Both fins crossed: the peer may finish before our fin's OnWriteDone.
-        if (inbound_.finished() && sent_fin_) return;
+        if (ledger_.inbound_finished() && sent_fin_) return;
         return abort("stream closed by the peer");
     }
     handle_frame();
 }
 
-void work_bridge::on_write_done(bool ok) {
+void pump::on_write_done(bool ok) {
     reaction_scope reaction;
     locked lock(*this);
     writing_ = false;
-    out_->Clear();  // frees the payload: nothing is held while idle
+    const bool fin_written = out_.type == frame::kind::data && out_.fin;
+    out_.clear();  // the ledger keeps what a replay needs
     if (end_pending_) {
-        // Ending: flush a queued error frame first, then end the RPC.
-        if (ok && !queued_.empty()) return write_next();
+        // Ending: flush a queued error frame first, then finish the carrier.
+        if (ok && !control_.empty()) return write_next_control();
         end_pending_ = false;
-        return end_port(end_ok_);
+        return finish_carrier(end_ok_);
     }
     if (ended_) return;
+    if (!ok && up_done_) {
+        // An ack-only frame after our fin: the peer finished the stream, as
+        // it may once both fins crossed. What it sent still arrives.
+        acks_stopped_ = true;
+        return;
+    }
     if (!ok) return abort("stream write failed");
-    if (out_fin_) {
+    if (fin_written) {
         up_done_ = true;
         return finish_if_done();
     }
@@ -135,13 +132,13 @@ void work_bridge::on_write_done(bool ok) {
 
 // ---- owner API ----
 
-void work_bridge::send_head(v1::Frame head) {
+void pump::send_head(std::string serialized_head) {
     auto self = shared_from_this();
     locked lock(*this);
-    if (!ended_) write_or_queue(head.SerializeAsString());
+    if (!ended_) write_control(frame::kind::head, std::move(serialized_head));
 }
 
-void work_bridge::read_head(head_handler on_head) {
+void pump::read_head(head_handler on_head) {
     auto self = shared_from_this();
     locked lock(*this);
     if (ended_) return;
@@ -150,7 +147,7 @@ void work_bridge::read_head(head_handler on_head) {
     issue_read();
 }
 
-void work_bridge::watch_idle() {
+void pump::watch_idle() {
     auto self = shared_from_this();
     locked lock(*this);
     if (ended_ || mode_ == mode::pumping) return;
@@ -158,7 +155,7 @@ void work_bridge::watch_idle() {
     issue_read();
 }
 
-bool work_bridge::start(stream_socket& socket, std::string tag, std::string already_read,
+bool pump::start(stream_socket& socket, std::string tag, std::string already_read,
                         bool quiet) {
     auto self = shared_from_this();
     locked lock(*this);
@@ -182,14 +179,15 @@ bool work_bridge::start(stream_socket& socket, std::string tag, std::string alre
     }
     issue_read();
     if (!already_read.empty()) {
-        sent_ = already_read.size();
-        send_piece(make_piece(0, grpc::Slice(already_read), already_read.size(), false));
+        const auto n = already_read.size();
+        pieces first{chunk::copy_of({reinterpret_cast<const std::uint8_t*>(already_read.data()), n})};
+        send_piece(take_piece(std::move(first), n, false));
     }
     read_socket();
     return true;
 }
 
-bool work_bridge::start_local(std::string tag, bool quiet) {
+bool pump::start_local(std::string tag, bool quiet) {
     auto self = shared_from_this();
     locked lock(*this);
     if (ended_) return false;
@@ -198,7 +196,7 @@ bool work_bridge::start_local(std::string tag, bool quiet) {
     return true;
 }
 
-void work_bridge::begin_pumping(local_kind local, std::string tag, bool quiet) {
+void pump::begin_pumping(local_kind local, std::string tag, bool quiet) {
     local_ = local;
     tag_ = std::move(tag);
     quiet_ = quiet;
@@ -206,13 +204,11 @@ void work_bridge::begin_pumping(local_kind local, std::string tag, bool quiet) {
     mode_ = mode::pumping;
 }
 
-void work_bridge::fail(std::string reason) {
+void pump::fail(std::string reason) {
     auto self = shared_from_this();
     locked lock(*this);
     if (ended_) return;
-    v1::Frame f;
-    f.set_error(reason);
-    write_or_queue(f.SerializeAsString());
+    write_control(frame::kind::error, std::move(reason));
     // The peer finishes the RPC when it sees the error; we end once it is written.
     ended_ = true;
     ended_flag_ = true;
@@ -223,7 +219,7 @@ void work_bridge::fail(std::string reason) {
     socket_.close(ignored);
 }
 
-void work_bridge::close(std::string reason) {
+void pump::close(std::string reason) {
     auto self = shared_from_this();
     locked lock(*this);
     abort(reason);
@@ -233,85 +229,70 @@ void work_bridge::close(std::string reason) {
 
 // After fin the read stays outstanding too: it returns when the RPC ends, so a
 // peer that goes away while we still send is noticed.
-void work_bridge::issue_read() {
+void pump::issue_read() {
     if (reading_ || ended_ || down_.full()) return;
     reading_ = true;
-    port_->read(in_.get());
+    carrier_->read(&in_);
 }
 
-void work_bridge::handle_frame() {
-    // Decoded in the slot it will wait in (see down_queue); emptied again
-    // unless the frame is data kept for the local end.
-    auto& chunk = down_.back_slot();
-    struct slot_guard {
-        down_chunk& slot;
-        bool keep = false;
-        ~slot_guard() {
-            if (!keep) slot.clear();
-        }
-    } guard{chunk};
-    if (grpc::Slice single; in_->TrySingleSlice(&single).ok()) {
-        chunk.slices.push_back(std::move(single));
-    } else {
-        std::vector<grpc::Slice> all;
-        in_->Dump(&all);
-        for (auto& sl : all) chunk.slices.push_back(std::move(sl));
-    }
-    in_->Clear();
-    parts_.clear();
-    for (const auto& sl : chunk.slices) parts_.emplace_back(sl.begin(), sl.size());
-
-    auto& f = frame_;
-    if (auto err = frame_codec::decode(parts_, f, max_frame_data); !err.empty())
-        return abort("protocol error: " + err);
-
-    if (f.has_head || f.has_error) {
-        // Rare and small: let protobuf parse the whole frame.
-        std::string raw;
-        for (const auto& p : parts_) raw.append(reinterpret_cast<const char*>(p.data()), p.size());
-        v1::Frame frame;
-        if (raw.size() > max_head_frame || !frame.ParseFromString(raw))
-            return abort("protocol error: malformed frame");
-        if (mode_ == mode::head) {
-            if (!f.has_head) return abort("protocol error: first frame has no head");
-            mode_ = mode::idle;
-            head_due_ = [h = std::move(on_head_), frame = std::move(frame)]() mutable { h(frame); };
-            return;
-        }
-        if (f.has_head) return abort("protocol error: second head");
-        return abort("peer: " + frame.error().substr(0, 200));
-    }
+void pump::handle_frame() {
+    auto& f = in_;
+    if (f.type != frame::kind::data) return handle_control();
     if (mode_ != mode::pumping) return abort("protocol error: data before start");
-    if (auto err = inbound_.accept(f.offset, f.data_size, f.fin); !err.empty())
+    if (auto err = ledger_.accept(f.offset, f.size, f.fin); !err.empty())
         return abort("protocol error: " + err);
+    if (auto err = ledger_.acknowledged(f.ack); !err.empty())
+        return abort("protocol error: " + err);
+    // Acknowledged bytes made room for a local end the replay bound held.
+    local_may_refill();
 
     if (local_closed_) {
         // Bytes for an end that was closed reset the connection, as they
         // would for a closed socket; fin is what we wait for.
-        if (f.data_size > 0) return abort("");
+        if (f.size > 0) return abort("");
         if (f.fin) down_done_ = true;
         finish_if_done();
         return issue_read();
     }
-    if (f.data_size == 0 && !f.fin) return issue_read();  // an ack-only frame
+    if (f.size == 0 && !f.fin) return issue_read();  // an ack-only frame
+    // Moved into the slot it waits in (see down_queue), then pointed at.
+    auto& chunk = down_.back_slot();
     chunk.fin = f.fin;
-    chunk.size = f.data_size;
-    chunk.buffers.reserve(f.data.size());
-    for (const auto& d : f.data) chunk.buffers.emplace_back(d.data(), d.size());
-    guard.keep = true;
+    chunk.size = f.size;
+    chunk.data = std::move(f.data);
+    f.clear();
+    chunk.buffers.reserve(chunk.data.size());
+    for (const auto& d : chunk.data) chunk.buffers.emplace_back(d.data(), d.size());
     down_.push();
     deliver();
     issue_read();  // read ahead while the local end drains
 }
 
-void work_bridge::deliver() {
+// A head or error frame, or one the carrier could not decode.
+void pump::handle_control() {
+    auto& f = in_;
+    if (f.type == frame::kind::malformed) return abort("protocol error: " + f.text);
+    if (mode_ == mode::head) {
+        if (f.type != frame::kind::head) return abort("protocol error: first frame has no head");
+        mode_ = mode::idle;
+        head_due_ = [h = std::move(on_head_), text = std::move(f.text)]() mutable {
+            h(std::move(text));
+        };
+        f.clear();
+        return;
+    }
+    if (f.type == frame::kind::head) return abort("protocol error: second head");
+    return abort("peer: " + f.text);
+}
+
+void pump::deliver() {
     if (local_ == local_kind::socket)
         write_socket_next();
     else
         deliver_local();
 }
 
-void work_bridge::write_socket_next() {
+void pump::write_socket_next() {
     while (!socket_writing_ && !down_.empty() && !ended_) {
         auto& chunk = down_.front();
         if (!chunk.buffers.empty()) {
@@ -336,7 +317,7 @@ void work_bridge::write_socket_next() {
     }
 }
 
-void work_bridge::on_socket_written(const error_code& ec, std::size_t) {
+void pump::on_socket_written(const error_code& ec, std::size_t) {
     socket_writing_ = false;
     if (ended_) return;
     if (ec) return socket_error("socket write", ec);
@@ -346,9 +327,9 @@ void work_bridge::on_socket_written(const error_code& ec, std::size_t) {
 }
 
 // The front chunk reached the socket.
-void work_bridge::chunk_delivered() {
+void pump::chunk_delivered() {
     const bool fin = down_.front().fin;
-    delivered_ += down_.front().size;
+    ledger_.delivered(down_.front().size);
     down_.pop();
     if (fin) {
         error_code ignored;
@@ -356,11 +337,12 @@ void work_bridge::chunk_delivered() {
         down_done_ = true;
         finish_if_done();
     }
+    ack_if_due();
 }
 
 // ---- the in-process end ----
 
-void work_bridge::deliver_local() {
+void pump::deliver_local() {
     if (!local_read_ || down_.empty()) return;
     const auto r = take_down(local_read_into_);
     read_due_ = {std::move(local_read_), r.ec, r.n};
@@ -368,12 +350,12 @@ void work_bridge::deliver_local() {
 }
 
 // Moves bytes of the front chunk into `into`; eof once the reader reaches fin.
-work_bridge::io_result work_bridge::take_down(asio::mutable_buffer into) {
+pump::io_result pump::take_down(asio::mutable_buffer into) {
     io_result r{true, {}, 0};
     auto& chunk = down_.front();
     r.n = asio::buffer_copy(into, chunk.buffers);
     consume(chunk.buffers, r.n);
-    delivered_ += r.n;
+    ledger_.delivered(r.n);
     if (chunk.buffers.empty()) {
         const bool fin = chunk.fin;
         down_.pop();
@@ -385,12 +367,13 @@ work_bridge::io_result work_bridge::take_down(asio::mutable_buffer into) {
     return r;
 }
 
-void work_bridge::after_take() {
+void pump::after_take() {
     if (down_done_) finish_if_done();
     issue_read();
+    ack_if_due();
 }
 
-work_bridge::io_result work_bridge::read_some(asio::mutable_buffer into, io_handler* later) {
+pump::io_result pump::read_some(asio::mutable_buffer into, io_handler* later) {
     auto self = shared_from_this();
     locked lock(*this);
     if (local_ != local_kind::in_process || local_read_)
@@ -410,7 +393,7 @@ work_bridge::io_result work_bridge::read_some(asio::mutable_buffer into, io_hand
     return r;
 }
 
-work_bridge::io_result work_bridge::write_some(std::span<const asio::const_buffer> from,
+pump::io_result pump::write_some(std::span<const asio::const_buffer> from,
                                                io_handler* later) {
     auto self = shared_from_this();
     locked lock(*this);
@@ -425,10 +408,9 @@ work_bridge::io_result work_bridge::write_some(std::span<const asio::const_buffe
     if (n == 0) return {true, {}, 0};
     if (!room_for_piece() && !later) return {true, asio::error::would_block, 0};
 
-    grpc::Slice bytes(grpc_slice_malloc(n), grpc::Slice::STEAL_REF);
-    asio::buffer_copy(asio::buffer(const_cast<std::uint8_t*>(bytes.begin()), n), from);
-    auto piece = make_piece(sent_, std::move(bytes), n, false);
-    sent_ += n;
+    auto bytes = chunk::allocate(n);
+    asio::buffer_copy(asio::buffer(bytes.writable(), n), from);
+    auto piece = take_piece(pieces{std::move(bytes)}, n, false);
     if (room_for_piece()) {
         send_piece(std::move(piece));
         return {true, {}, n};
@@ -439,7 +421,7 @@ work_bridge::io_result work_bridge::write_some(std::span<const asio::const_buffe
     return {};
 }
 
-void work_bridge::shutdown_send() {
+void pump::shutdown_send() {
     auto self = shared_from_this();
     locked lock(*this);
     if (local_ != local_kind::in_process || ended_ || sent_fin_) return;
@@ -447,17 +429,18 @@ void work_bridge::shutdown_send() {
 }
 
 // fin rides on the last frame still waiting, or goes alone.
-void work_bridge::queue_fin() {
+void pump::queue_fin() {
     sent_fin_ = true;
+    ledger_.sent_fin();
     if (held_)
         held_->fin = true;
     else if (ready_)
         ready_->fin = true;
     else
-        send_piece(make_piece(sent_, {}, 0, true));
+        send_piece(take_piece({}, 0, true));
 }
 
-void work_bridge::close_local() {
+void pump::close_local() {
     auto self = shared_from_this();
     locked lock(*this);
     if (local_ != local_kind::in_process || local_closed_) return;
@@ -471,18 +454,18 @@ void work_bridge::close_local() {
     if (!down_.empty()) down_done_ = true;  // only the peer's fin was unread
     down_.clear();
     if (!sent_fin_) queue_fin();
-    if (inbound_.finished()) down_done_ = true;
+    if (ledger_.inbound_finished()) down_done_ = true;
     finish_if_done();
 }
 
-bool work_bridge::local_reusable() {
+bool pump::local_reusable() {
     auto self = shared_from_this();
     locked lock(*this);
     return local_ == local_kind::in_process && !ended_ && !local_closed_ && !sent_fin_ &&
-           down_.empty() && !inbound_.finished();
+           down_.empty() && !ledger_.inbound_finished();
 }
 
-void work_bridge::fail_local_ops(const error_code& ec) {
+void pump::fail_local_ops(const error_code& ec) {
     if (local_read_) read_due_ = {std::move(local_read_), ec, 0};
     if (local_write_) {
         held_.reset();
@@ -493,8 +476,10 @@ void work_bridge::fail_local_ops(const error_code& ec) {
 
 // ---- local -> stream ----
 
-void work_bridge::read_socket() {
-    if (local_ != local_kind::socket || socket_waiting_ || sent_fin_ || ready_ || ended_) return;
+void pump::read_socket() {
+    if (local_ != local_kind::socket || socket_waiting_ || sent_fin_ || !room_for_piece() ||
+        ended_)
+        return;
     socket_waiting_ = true;
     // A wait, not a read: an idle connection holds no buffer.
     socket_.async_wait(asio::socket_base::wait_read,
@@ -504,111 +489,146 @@ void work_bridge::read_socket() {
                        });
 }
 
-void work_bridge::on_socket_readable(const error_code& wait_ec) {
+void pump::on_socket_readable(const error_code& wait_ec) {
     socket_waiting_ = false;
     if (ended_) return;
     if (wait_ec) return socket_error("socket", wait_ec);
 
-    // Read straight into gRPC slices: uninitialised memory, never copied
-    // again on our side, freed once gRPC has sent it. A first slice of
-    // first_read bytes takes most reads whole without asking the socket
-    // what it holds (FIONREAD); one that fills is followed by the rest.
-    up_piece piece;
-    piece.offset = sent_;
+    // Read straight into chunks: uninitialised memory, never copied again on
+    // our side. A first chunk of first_read bytes takes most reads whole
+    // without asking the socket what it holds (FIONREAD); one that fills is
+    // followed by the rest.
+    pieces data;
+    std::size_t size = 0;
     bool eof = false;
     for (std::size_t want = first_read; want > 0 && !eof;) {
-        grpc::Slice buffer(grpc_slice_malloc(want), grpc::Slice::STEAL_REF);
+        auto buffer = chunk::allocate(want);
         error_code ec;
-        const std::size_t n = socket_.read_some(
-            asio::buffer(const_cast<std::uint8_t*>(buffer.begin()), want), ec);
+        const std::size_t n = socket_.read_some(asio::buffer(buffer.writable(), want), ec);
         if (would_block(ec)) break;
         if (ec && ec != asio::error::eof) return socket_error("socket read", ec);
         eof = ec == asio::error::eof;
-        if (n > 0) piece.data.push_back(buffer.sub(0, n));
-        piece.size += n;
-        if (n < want || piece.data.size() == 2) break;
-        want = std::min(socket_.available(ec), max_chunk - piece.size);
+        if (n > 0) data.push_back(n == want ? std::move(buffer) : buffer.sub(0, n));
+        size += n;
+        if (n < want || data.size() == 2) break;
+        want = std::min(socket_.available(ec), max_chunk - size);
         if (ec) break;
     }
-    if (piece.size == 0 && !eof) return read_socket();  // woken for nothing
-    piece.fin = eof;
-    sent_ += piece.size;
+    if (size == 0 && !eof) return read_socket();  // woken for nothing
     sent_fin_ = eof;
-    send_piece(std::move(piece));
+    send_piece(take_piece(std::move(data), size, eof));
     read_socket();  // read ahead while the frame is in flight (stops once one is ready)
 }
 
-work_bridge::up_piece work_bridge::make_piece(std::uint64_t offset, grpc::Slice bytes,
-                                              std::size_t n, bool fin) {
+// Bytes taken from the local end: they get the next offset, and the ledger
+// keeps them until the peer acknowledges them.
+pump::up_piece pump::take_piece(pieces data, std::size_t n, bool fin) {
     up_piece piece;
-    piece.offset = offset;
+    piece.offset = ledger_.sent();
     piece.fin = fin;
     piece.size = n;
-    if (n > 0) piece.data.push_back(std::move(bytes));
+    for (const auto& c : data) ledger_.sent(c);
+    if (fin) ledger_.sent_fin();
+    piece.data = std::move(data);
     return piece;
 }
 
 // The piece goes out now, or waits as the next one (callers check room_for_piece()).
-void work_bridge::send_piece(up_piece piece) {
-    if (writing_ || !queued_.empty()) {
+void pump::send_piece(up_piece piece) {
+    if (writing_ || !control_.empty()) {
         ready_ = std::move(piece);
         return;
     }
     write_piece(std::move(piece));
 }
 
-void work_bridge::write_piece(up_piece piece) {
-    const auto head = frame_codec::encode_data_header(piece.offset, delivered_, piece.fin,
-                                                      piece.size);
-    few<grpc::Slice> parts;
-    parts.emplace_back(head.buf.data(), head.size);
-    for (auto& d : piece.data) parts.push_back(std::move(d));
-    assign(*out_, parts.data(), parts.size());
-    out_fin_ = piece.fin;
+void pump::write_piece(up_piece piece) {
+    out_.type = frame::kind::data;
+    out_.offset = piece.offset;
+    out_.ack = ledger_.take_ack();
+    out_.fin = piece.fin;
+    out_.size = piece.size;
+    out_.data = std::move(piece.data);
     writing_ = true;
-    port_->write(out_.get());
+    carrier_->write(&out_);
 }
 
-// The stream took a frame: send the next one, and let the local end refill.
-void work_bridge::after_write() {
-    if (!queued_.empty()) return write_next();
+// The carrier took a frame: send the next one, and let the local end refill.
+void pump::after_write() {
+    if (!control_.empty()) return write_next_control();
     if (ready_) {
         auto next = std::move(*ready_);
         ready_.reset();
         write_piece(std::move(next));
     }
-    if (mode_ != mode::pumping) return;
+    ack_if_due();
+    local_may_refill();
+}
+
+// Room for another piece (a write completed, or the peer acknowledged
+// bytes): the socket is read again, a waiting in-process writer completes.
+void pump::local_may_refill() {
+    if (mode_ != mode::pumping || !room_for_piece()) return;
     if (local_ == local_kind::socket) return read_socket();
     if (held_) {
-        ready_ = std::move(held_);
+        auto next = std::move(*held_);
         held_.reset();
-        write_due_ = {std::move(local_write_), {}, ready_->size};
+        const auto n = next.size;
+        send_piece(std::move(next));
+        write_due_ = {std::move(local_write_), {}, n};
     }
 }
 
-void work_bridge::write_or_queue(std::string serialized_frame) {
-    queued_.push_back(std::move(serialized_frame));
-    if (!writing_) write_next();
+void pump::write_control(frame::kind type, std::string text) {
+    auto& f = control_.emplace_back();
+    f.type = type;
+    f.text = std::move(text);
+    if (!writing_) write_next_control();
 }
 
-void work_bridge::write_next() {
-    const grpc::Slice frame(queued_.front());
-    assign(*out_, &frame, 1);
-    queued_.erase(queued_.begin());
-    out_fin_ = false;
+void pump::write_next_control() {
+    out_ = std::move(control_.front());
+    control_.erase(control_.begin());
     writing_ = true;
-    port_->write(out_.get());
+    carrier_->write(&out_);
+}
+
+// ---- acknowledgements ----
+
+// Acknowledgements ride on data frames. With nothing going the other way, an
+// ack-only frame goes at once when many bytes wait for one, or after
+// ack_delay, so that the peer's ledger lets go of what reached us.
+void pump::ack_if_due() {
+    if (ended_ || acks_stopped_ || mode_ != mode::pumping || !ledger_.ack_pending() ||
+        !writer_idle())
+        return;
+    if (!ledger_.ack_due()) return arm_ack_timer();
+    write_piece({ledger_.sent(), false, 0, {}});
+}
+
+void pump::arm_ack_timer() {
+    if (ack_timer_armed_) return;
+    ack_timer_armed_ = true;
+    ack_timer_.expires_after(ack_delay);
+    ack_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+        locked lock(*self);
+        self->ack_timer_armed_ = false;
+        if (ec || self->ended_ || self->acks_stopped_ || !self->ledger_.ack_pending() ||
+            !self->writer_idle())
+            return;
+        self->write_piece({self->ledger_.sent(), false, 0, {}});
+    });
 }
 
 // ---- ending ----
 
-void work_bridge::finish_if_done() {
+void pump::finish_if_done() {
     if (up_done_ && down_done_ && !ended_) end(true);
 }
 
 // A reset or broken pipe is how TCP connections often end (iperf3, browsers):
 // worth a debug line, not an "aborted" one among real failures.
-void work_bridge::socket_error(const char* what, const error_code& ec) {
+void pump::socket_error(const char* what, const error_code& ec) {
     if (ended_) return;
     if (is_expected_error(ec)) {
         work_log().debug("{} {}: {}", tag_, what, ec.message());
@@ -617,7 +637,7 @@ void work_bridge::socket_error(const char* what, const error_code& ec) {
     abort(fmt::format("{}: {}", what, ec.message()));
 }
 
-void work_bridge::abort(const std::string& reason) {
+void pump::abort(const std::string& reason) {
     if (ended_) return;
     if (!reason.empty() && mode_ == mode::pumping)
         work_log().info("{} aborted: {}", tag_, reason);
@@ -626,35 +646,45 @@ void work_bridge::abort(const std::string& reason) {
     end(false);
 }
 
-void work_bridge::end(bool ok) {
+void pump::end(bool ok) {
     if (!ended_ && mode_ == mode::pumping) {
         auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_);
         work_log().log(quiet_ ? spdlog::level::debug : spdlog::level::info,
-                       "{} closed: in {} B, out {} B, {:.2f} s", tag_, sent_, delivered_,
+                       "{} closed: in {} B, out {} B, {:.2f} s", tag_, ledger_.sent(),
+                       ledger_.delivered(),
                        secs.count());
     }
     ended_ = true;
     ended_flag_ = true;
-    queued_.clear();
+    control_.clear();
     ready_.reset();
     held_.reset();
+    ledger_.drop_replay();  // nobody will ask for a replay
+    if (ack_timer_armed_) ack_timer_.cancel();
     fail_local_ops(local_closed_ ? asio::error::operation_aborted
                                  : asio::error::connection_reset);
     error_code ignored;
     socket_.close(ignored);
-    // A server reactor may not Finish with a write outstanding: wait for it,
-    // cancelling the stream on an abort so that a stuck write returns.
+    // A carrier is not finished with a write outstanding: wait for it,
+    // cancelling on an abort so that a stuck write returns.
     if (writing_) {
         end_pending_ = true;
         end_ok_ = ok;
-        if (!ok && port_) port_->cancel();
+        if (!ok && carrier_) carrier_->cancel();
         return;
     }
-    end_port(ok);
+    finish_carrier(ok);
 }
 
-void work_bridge::end_port(bool ok) {
-    if (auto* p = std::exchange(port_, nullptr)) p->end(ok);
+void pump::finish_carrier(bool ok) {
+    if (auto* c = std::exchange(carrier_, nullptr)) c->finish(ok);
 }
 
-}  // namespace burrow
+pump::totals pump::counts() {
+    auto self = shared_from_this();
+    locked lock(*this);
+    return {ledger_.sent(), ledger_.acked(), ledger_.received(), ledger_.delivered(),
+            ledger_.unacked()};
+}
+
+}  // namespace burrow::stream

@@ -1,0 +1,59 @@
+#include "common/stream/ledger.hpp"
+
+#include <fmt/format.h>
+
+#include "common/stream/frame.hpp"
+
+namespace burrow::stream {
+
+std::string ledger::accept(std::uint64_t offset, std::size_t size, bool fin) {
+    // After fin, frames may still carry acknowledgements for the other direction.
+    if (in_fin_ && (size > 0 || fin || offset != received_)) return "data after fin";
+    if (size > max_frame_data)
+        return fmt::format("frame of {} bytes exceeds the {} byte limit", size, max_frame_data);
+    if (offset != received_)
+        return fmt::format("frame offset {} does not continue the stream at {}", offset,
+                           received_);
+    received_ += size;
+    in_fin_ = fin;
+    return {};
+}
+
+void ledger::sent(chunk bytes) {
+    if (bytes.empty()) return;
+    sent_ += bytes.size();
+    replay_.push_back(std::move(bytes));
+}
+
+std::string ledger::acknowledged(std::uint64_t ack) {
+    if (ack < acked_)
+        return fmt::format("acknowledgement {} goes back from {}", ack, acked_);
+    if (ack > sent_) return fmt::format("acknowledgement {} beyond the {} bytes sent", ack, sent_);
+    std::uint64_t drop = ack - acked_;
+    acked_ = ack;
+    while (drop > 0 && head_ < replay_.size()) {  // nothing is kept after drop_replay()
+        auto& front = replay_[head_];
+        if (drop < front.size()) {
+            front = front.sub(static_cast<std::size_t>(drop), front.size());
+            break;
+        }
+        drop -= front.size();
+        front = chunk();
+        ++head_;
+    }
+    if (head_ == replay_.size()) {
+        replay_.clear();
+        head_ = 0;
+    } else if (head_ >= 64 && head_ * 2 >= replay_.size()) {
+        replay_.erase(replay_.begin(), replay_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+    }
+    return {};
+}
+
+void ledger::drop_replay() noexcept {
+    replay_ = {};
+    head_ = 0;
+}
+
+}  // namespace burrow::stream

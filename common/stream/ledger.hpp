@@ -1,0 +1,88 @@
+// ledger: the bookkeeping of one session's two byte streams, pure code that
+// unit tests feed with frames' numbers.
+//
+// Inbound (what the peer sends): every data frame must continue the stream
+// exactly where the previous one ended, stay under max_frame_data, and carry
+// nothing after fin; what reached our local end is what we acknowledge.
+//
+// Outbound (what we send): every byte keeps a reference in the replay ring
+// until the peer acknowledges that it reached its local end, so that a
+// session can be re-attached over a new carrier and replay the rest
+// (DESIGN.md §1). The ring is bounded: once `replay_limit` bytes wait for an
+// acknowledgement, the pump stops reading from its local end (room() is
+// false); an idle session holds nothing once its last bytes are acknowledged.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/stream/chunk.hpp"
+
+namespace burrow::stream {
+
+class ledger {
+public:
+    // The default bound on unacknowledged bytes: above what one session moves
+    // in a round trip on a long fast path (3.5 Gbit/s x 100 ms is 44 MiB), so
+    // the bound never limits throughput, while HTTP/2 flow control bounds
+    // what is in flight anyway.
+    static constexpr std::size_t default_replay_limit = 64u << 20;
+    // Acknowledge at least every this many delivered bytes, in an ack-only
+    // frame when no data frame goes the other way.
+    static constexpr std::uint64_t ack_every = 512u << 10;
+
+    explicit ledger(std::size_t replay_limit = default_replay_limit)
+        : replay_limit_(replay_limit) {}
+
+    // ---- inbound ----
+    // Accepts a data frame (offset of its first byte, payload size, fin).
+    // Returns "" when fine, otherwise what is wrong with it.
+    std::string accept(std::uint64_t offset, std::size_t size, bool fin);
+    // `n` received bytes reached our local end.
+    void delivered(std::size_t n) noexcept { delivered_ += n; }
+    std::uint64_t received() const noexcept { return received_; }
+    std::uint64_t delivered() const noexcept { return delivered_; }
+    bool inbound_finished() const noexcept { return in_fin_; }
+    // The acknowledgement for a frame about to go out (recorded as sent).
+    std::uint64_t take_ack() noexcept { return ack_sent_ = delivered_; }
+    // Delivered bytes no frame has acknowledged yet.
+    bool ack_pending() const noexcept { return delivered_ > ack_sent_; }
+    // Enough of them to send an ack-only frame at once.
+    bool ack_due() const noexcept { return delivered_ - ack_sent_ >= ack_every; }
+
+    // ---- outbound ----
+    // Records `bytes`, sent at sent(), for replay until acknowledged.
+    void sent(chunk bytes);
+    void sent_fin() noexcept { out_fin_ = true; }
+    std::uint64_t sent() const noexcept { return sent_; }
+    bool outbound_finished() const noexcept { return out_fin_; }
+    // The peer's acknowledgement: drops what it covers. "" or the problem
+    // (acknowledgements never go back, nor beyond what was sent).
+    std::string acknowledged(std::uint64_t ack);
+    std::uint64_t acked() const noexcept { return acked_; }
+    std::size_t unacked() const noexcept { return static_cast<std::size_t>(sent_ - acked_); }
+    // Room to read more from the local end.
+    bool room() const noexcept { return unacked() < replay_limit_; }
+    // What a re-attach replays: the unacknowledged bytes, from acked() on.
+    std::span<const chunk> replay() const noexcept {
+        return {replay_.data() + head_, replay_.size() - head_};
+    }
+    // Frees the replay bytes (the session ended: nobody can ask for them).
+    void drop_replay() noexcept;
+
+private:
+    std::size_t replay_limit_;
+    std::uint64_t received_ = 0, delivered_ = 0, ack_sent_ = 0;
+    bool in_fin_ = false;
+    std::uint64_t sent_ = 0, acked_ = 0;
+    bool out_fin_ = false;
+    // Bytes [acked_, sent_), in order, from replay_[head_]. A vector, not a
+    // deque: an empty one costs nothing (an idle session holds nothing).
+    std::vector<chunk> replay_;
+    std::size_t head_ = 0;
+};
+
+}  // namespace burrow::stream

@@ -1,0 +1,302 @@
+// pump: one session's bytes between a local end and a carrier (carrier.hpp).
+// The local end is a stream socket (a user's TCP connection, a connection to
+// a local service), or, for the HTTP vhost, the pump itself: read_some /
+// write_some hand bytes to an in-process reader and writer (local_stream.hpp).
+// The carrier is a gRPC Work stream today; the pump knows no transport.
+//
+// Threads (docs/life_of_a_connection.md): all state is guarded by one mutex,
+// and each event is handled on the thread it arrives on. A received frame is
+// written to the socket right there in the carrier's completion when the
+// socket has room (it usually has), and a socket read is handed to the
+// carrier from the Asio thread that saw it. Handing every event to a strand
+// instead cost a thread wake-up per event, the largest single cost per
+// request. The pump calls the carrier under its lock: carriers never complete
+// inline (carrier.hpp). Callbacks into other code (the head handler,
+// in-process completions) run after the lock is released.
+//
+// Data flows as two half-pumps, each pipelined one frame deep and bounded:
+//   local -> carrier: read what the socket holds (<= max_chunk) into a frame;
+//                    while one frame is being written, the next one is read
+//                    and waits; then the socket is left alone until the
+//                    write completes (backpressure), or until the peer
+//                    acknowledges bytes when the ledger's replay bound is full.
+//   carrier -> local: while one frame is being written to the socket, the
+//                    next is read from the carrier and waits; then reading
+//                    stops and the transport's flow control holds the peer.
+// The ledger (ledger.hpp) checks what arrives, keeps what was sent until the
+// peer acknowledges it, and says when our acknowledgements are due: they ride
+// on data frames, or go alone when nothing else goes the other way.
+// EOF on the local end sends fin; fin from the carrier shuts down the local
+// write side, so TCP half-close is kept end to end. When both directions have
+// finished, or on any error, the pump ends once, and the carrier is finished
+// exactly once; after that it never touches the carrier again.
+//
+// Lifetime: whoever holds the carrier holds a shared_ptr to the pump until
+// the carrier is done; the pump holds a raw carrier* until it finishes it.
+// Pending Asio operations and entry points keep the pump alive through
+// shared_from_this().
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/stream/carrier.hpp"
+#include "common/stream/ledger.hpp"
+#include "common/unique_function.hpp"
+
+namespace burrow::stream {
+
+class pump : public std::enable_shared_from_this<pump>, public carrier::events {
+public:
+    using executor = boost::asio::any_io_executor;
+    using error_code = boost::system::error_code;
+    // Gets the first frame, serialized (a burrow.v1.Frame with a hello or start).
+    using head_handler = unique_function<void(std::string serialized_head)>;
+    using stream_socket = boost::asio::generic::stream_protocol::socket;
+    using io_handler = unique_function<void(error_code, std::size_t)>;
+
+    // `ex` runs the socket's operations; `replay_limit` bounds the bytes kept
+    // until the peer acknowledges them (ledger.hpp).
+    explicit pump(executor ex, std::size_t replay_limit = ledger::default_replay_limit);
+    ~pump();
+    pump(const pump&) = delete;
+    pump& operator=(const pump&) = delete;
+
+    // Must be called once, before any other call, by the carrier's owner.
+    void attach(carrier* c) { carrier_ = c; }
+
+    // ---- carrier::events, from the carrier's threads ----
+    void on_read_done(bool ok) override;
+    void on_write_done(bool ok) override;
+
+    // ---- owner API; safe from any thread ----
+    // Writes a head frame (a serialized hello/start) ahead of any data.
+    void send_head(std::string serialized_head);
+    // Reads the first frame and passes it to `on_head` (outside the lock, on a
+    // carrier thread). A failed read, or a first frame that is no head, ends the pump.
+    void read_head(head_handler on_head);
+    // Keeps a read outstanding while idle: a frame before start() is a
+    // protocol error, a failed read means the carrier is gone.
+    void watch_idle();
+    // Starts pumping between `socket` and the carrier; `already_read` (bytes
+    // taken from the socket before, such as a TLS ClientHello) goes first.
+    // Returns false, leaving `socket` as it is, when the pump has already
+    // ended. A `quiet` pump logs its close at debug level (the HTTP vhost's
+    // upstream connections: the requests are what matters).
+    bool start(stream_socket& socket, std::string tag, std::string already_read = {},
+               bool quiet = false);
+    // Starts pumping between the in-process end and the carrier. Returns false
+    // when the pump has already ended.
+    bool start_local(std::string tag, bool quiet = false);
+    // Tells the peer why this connection cannot be served, then ends.
+    void fail(std::string reason);
+    // Ends at once: closes the local end and the carrier.
+    void close(std::string reason);
+
+    executor get_executor() const { return ex_; }
+    // True on a thread that is running one of our carrier completions (and
+    // what it completes): a completion from here may run inline on the
+    // reader's strand; one caused by the owner's own call (close_local) must
+    // be posted, or it would run nested inside that call.
+    static bool in_reaction() noexcept;
+    // Relaxed view for pools deciding whether the stream is worth handing out.
+    bool ended() const noexcept { return ended_flag_.load(std::memory_order_relaxed); }
+
+    // ---- the in-process end (after start_local) ----
+    // Socket-like calls, at most one read and one write outstanding. Each
+    // either completes at once (returns the result and leaves `later` alone;
+    // the caller must not run its handler inline) or keeps `*later` and calls
+    // it once, from whatever thread completes it, never under the lock.
+    // Without `later`, a call that would wait fails with would_block instead
+    // (a non-blocking socket's behaviour).
+    struct io_result {
+        bool done = false;
+        error_code ec;
+        std::size_t n = 0;
+    };
+    // Reads into `into`; eof after the peer's fin.
+    io_result read_some(boost::asio::mutable_buffer into, io_handler* later);
+    // Takes up to max_chunk bytes of `from` into a frame. Completes at once
+    // while fewer than two frames wait for the carrier; otherwise once one is
+    // written (backpressure).
+    io_result write_some(std::span<const boost::asio::const_buffer> from, io_handler* later);
+    // Sends fin after what was written (TCP shutdown of the send side).
+    void shutdown_send();
+    // The owner is done with the connection: pending operations fail with
+    // operation_aborted, fin goes out, the pump ends when the peer's fin
+    // arrives; data arriving after this resets the connection (as a closed
+    // socket would).
+    void close_local();
+    // True when the in-process end is open, its peer has not closed it and
+    // nothing unread waits: fit for another request.
+    bool local_reusable();
+
+    // The session's bookkeeping, for tests and (next) re-attachment. Under the lock.
+    struct totals {
+        std::uint64_t sent = 0, acked = 0, received = 0, delivered = 0;
+        std::size_t unacked = 0;
+    };
+    totals counts();
+
+private:
+    enum class mode { head, idle, pumping };
+    enum class local_kind { socket, in_process };
+
+    // A received data frame on its way to the local end.
+    struct down_chunk {
+        pieces data;                                     // keeps the payload alive
+        std::vector<boost::asio::const_buffer> buffers;  // what is not delivered yet
+        std::size_t size = 0;
+        bool fin = false;
+        // Empties it, keeping the vectors' capacity for the next frame.
+        void clear() {
+            data.clear();
+            buffers.clear();
+            size = 0;
+            fin = false;
+        }
+    };
+    // Received frames waiting for the local end, each in its own slot for
+    // its whole life: a chunk's buffers point into its pieces, and a chunk of
+    // up to 23 bytes keeps them inside itself, so a slot's pieces never move.
+    // Slots keep their vectors' capacity: no allocation per frame.
+    class down_queue {
+    public:
+        static constexpr std::size_t capacity = 2;  // counting the one being delivered
+        bool empty() const noexcept { return count_ == 0; }
+        bool full() const noexcept { return count_ == capacity; }
+        down_chunk& front() noexcept { return slots_[head_]; }
+        // The slot push() adds next; fill it in place.
+        down_chunk& back_slot() noexcept { return slots_[(head_ + count_) % capacity]; }
+        void push() noexcept { ++count_; }
+        void pop() {
+            slots_[head_].clear();
+            head_ = (head_ + 1) % capacity;
+            --count_;
+        }
+        void clear() {
+            while (!empty()) pop();
+        }
+        // True when a waiting chunk still has bytes (not only fin) to deliver.
+        bool has_bytes() const noexcept {
+            for (std::size_t i = 0; i < count_; ++i)
+                if (!slots_[(head_ + i) % capacity].buffers.empty()) return true;
+            return false;
+        }
+
+    private:
+        std::array<down_chunk, capacity> slots_;
+        std::size_t head_ = 0, count_ = 0;
+    };
+    // Bytes from the local end for the next data frame; the frame's ack is
+    // filled in when it goes out, so that it is current.
+    struct up_piece {
+        std::uint64_t offset = 0;
+        bool fin = false;
+        std::size_t size = 0;
+        pieces data;
+    };
+    class locked;
+
+    void begin_pumping(local_kind local, std::string tag, bool quiet);
+    void issue_read();
+    void handle_frame();
+    void handle_control();
+    void deliver();
+    void write_socket_next();
+    void on_socket_written(const error_code& ec, std::size_t n);
+    void chunk_delivered();
+    void deliver_local();
+    void queue_fin();
+    io_result take_down(boost::asio::mutable_buffer into);
+    void after_take();
+
+    void read_socket();
+    void on_socket_readable(const error_code& ec);
+    up_piece take_piece(pieces data, std::size_t n, bool fin);
+    void send_piece(up_piece piece);
+    bool room_for_piece() const { return !ready_ && ledger_.room(); }
+    void write_piece(up_piece piece);
+    void write_control(frame::kind type, std::string text);
+    void write_next_control();
+    void after_write();
+    void local_may_refill();
+    void ack_if_due();
+    void arm_ack_timer();
+    bool writer_idle() const { return !writing_ && control_.empty() && !ready_; }
+
+    void finish_if_done();
+    void socket_error(const char* what, const error_code& ec);
+    void abort(const std::string& reason);
+    void end(bool ok);
+    void finish_carrier(bool ok);
+    void fail_local_ops(const error_code& ec);
+
+    std::mutex mutex_;
+    executor ex_;
+    stream_socket socket_;
+    local_kind local_ = local_kind::socket;
+    carrier* carrier_ = nullptr;
+    head_handler on_head_;
+    mode mode_ = mode::head;
+    ledger ledger_;
+    // Run by `locked` once the lock is released: the head handler's call and
+    // the in-process end's completions (one read and one write at most).
+    struct completion {
+        io_handler handler;
+        error_code ec;
+        std::size_t n = 0;
+    };
+    unique_function<void()> head_due_;
+    completion read_due_, write_due_;
+
+    // carrier -> local
+    frame in_;          // target of the outstanding carrier read
+    down_queue down_;   // received, not yet delivered
+    bool reading_ = false;         // a carrier read is outstanding
+    bool socket_writing_ = false;  // down_.front() is being written to the socket
+    bool down_done_ = false;       // fin delivered (socket write side shut / reader saw eof)
+
+    // local -> carrier
+    frame out_;                          // source of the outstanding carrier write
+    std::optional<up_piece> ready_;      // next data frame, read ahead
+    std::vector<frame> control_;         // head/error frames, first
+    bool writing_ = false;               // a carrier write is outstanding
+    bool socket_waiting_ = false;        // a socket wait is outstanding
+    bool sent_fin_ = false;              // the local end hit EOF / shut down
+    bool up_done_ = false;               // the fin frame was written
+    boost::asio::steady_timer ack_timer_;  // a delayed ack-only frame
+    bool ack_timer_armed_ = false;
+    bool acks_stopped_ = false;  // the peer finished the stream after our fin
+
+    // The in-process end's pending operations.
+    io_handler local_read_;
+    boost::asio::mutable_buffer local_read_into_;
+    io_handler local_write_;        // waits for room; its bytes are in held_
+    std::optional<up_piece> held_;  // taken from the writer, waiting for room
+    bool local_closed_ = false;     // close_local() was called
+
+    bool ended_ = false;
+    bool end_pending_ = false;  // the carrier is finished once the write in flight returns
+    bool end_ok_ = false;
+    std::atomic<bool> ended_flag_{false};
+
+    std::string tag_;
+    bool quiet_ = false;
+    std::chrono::steady_clock::time_point started_at_;
+};
+
+}  // namespace burrow::stream

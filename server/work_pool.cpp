@@ -1,0 +1,149 @@
+#include "server/work_pool.hpp"
+
+#include "burrow.pb.h"
+#include "common/log.hpp"
+#include "common/stream/pump.hpp"
+
+namespace burrow {
+
+using namespace std::chrono_literals;
+
+namespace {
+constexpr std::size_t max_idle_work = 256;
+constexpr auto surplus_grace = 5s;
+
+spdlog::logger& proxy_log() {
+    static spdlog::logger& l = log::get("proxy");
+    return l;
+}
+spdlog::logger& ctl_log() {
+    static spdlog::logger& l = log::get("control");
+    return l;
+}
+}  // namespace
+
+work_pool::work_pool(std::function<void(std::uint32_t)> ask, std::function<void()> settled)
+    : ask_(std::move(ask)), settled_(std::move(settled)) {}
+
+work_pool::~work_pool() = default;
+
+work_pool::local_end work_pool::socket_end(stream_socket socket, std::string already_read) {
+    return [socket = std::make_shared<stream_socket>(std::move(socket)),
+            first = std::move(already_read)](std::shared_ptr<stream::pump> pump,
+                                             const std::string& tag) {
+        // Without a stream, the socket closes as it goes.
+        return !pump || pump->start(*socket, tag, first);
+    };
+}
+
+void work_pool::add(request r) {
+    r.since = clock::now();
+    if (closed_) return drop(r);
+    proxy_log().log(r.quiet ? spdlog::level::debug : spdlog::level::info, "[{}/{}] open from {}",
+                    r.proxy, r.conn_id, r.peer);
+    pair(std::move(r));
+}
+
+bool work_pool::offer(std::shared_ptr<stream::pump> work) {
+    if (closed_) {
+        work->close("session closed");
+        return false;
+    }
+    if (requested_ > 0) --requested_;
+    if (!waiting_.empty()) {
+        auto r = std::move(waiting_.front());
+        waiting_.pop_front();
+        idle_.push_front(std::move(work));
+        pair(std::move(r));
+        return true;
+    }
+    std::erase_if(idle_, [](const auto& w) { return w->ended(); });
+    if (idle_.size() >= max_idle_work) {
+        work->close("too many idle work streams");
+        return false;
+    }
+    work->watch_idle();
+    idle_.push_back(std::move(work));
+    return true;
+}
+
+void work_pool::pair(request r) {
+    while (!idle_.empty()) {
+        auto work = std::move(idle_.front());
+        idle_.pop_front();
+        if (work->ended()) continue;
+
+        v1::Frame head;
+        auto* start = head.mutable_start();
+        start->set_proxy(r.proxy);
+        start->set_conn_id(r.conn_id);
+        start->set_peer(r.peer);
+        work->send_head(head.SerializeAsString());
+        // A stream that died meanwhile leaves the connection alone: try the next one.
+        if (!r.end(std::move(work), fmt::format("[{}/{}]", r.proxy, r.conn_id))) continue;
+        return settled_();
+    }
+    if (closed_) return drop(r);
+    waiting_.push_back(std::move(r));
+    // Ask for streams beyond the client's own refill only as far as needed.
+    if (requested_ < waiting_.size()) {
+        const auto more = static_cast<std::uint32_t>(waiting_.size() - requested_);
+        requested_ += more;
+        ask_(more);
+    }
+}
+
+// A connection that gets no stream: its end is told, then it is settled.
+void work_pool::drop(request& r) {
+    if (r.end) r.end(nullptr, {});
+    r.end = {};
+    settled_();
+}
+
+void work_pool::tick(clock::time_point now, std::chrono::seconds work_timeout,
+                     const std::string& who) {
+    trim(now, who);
+    while (!waiting_.empty() && now - waiting_.front().since > work_timeout) {
+        auto& r = waiting_.front();
+        proxy_log().warn("[{}/{}] no work stream from client {} within {} s; closing", r.proxy,
+                         r.conn_id, who, work_timeout.count());
+        auto dropped = std::move(r);
+        waiting_.pop_front();
+        drop(dropped);
+    }
+}
+
+// A burst of user connections makes the client open streams beyond its pool;
+// once the burst is over for a while, the surplus is closed (the client counts
+// them as lost and keeps its pool_count).
+void work_pool::trim(clock::time_point now, const std::string& who) {
+    std::erase_if(idle_, [](const auto& w) { return w->ended(); });
+    if (!waiting_.empty() || idle_.size() <= target_) {
+        surplus_since_ = {};
+        return;
+    }
+    if (surplus_since_ == clock::time_point{}) {
+        surplus_since_ = now;
+        return;
+    }
+    if (now - surplus_since_ < surplus_grace) return;
+    ctl_log().info("client {}: closing {} surplus idle work streams (pool_count {})", who,
+                   idle_.size() - target_, target_);
+    while (idle_.size() > target_) {
+        idle_.front()->close("");
+        idle_.pop_front();
+    }
+    surplus_since_ = {};
+}
+
+void work_pool::close_all(const std::string& reason) {
+    if (closed_) return;
+    closed_ = true;
+    for (auto& w : idle_) w->close(reason);
+    idle_.clear();
+    auto waiting = std::move(waiting_);
+    waiting_.clear();
+    for (auto& r : waiting) drop(r);
+}
+
+}  // namespace burrow

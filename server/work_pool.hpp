@@ -1,0 +1,80 @@
+// work_pool: one client session's idle Work streams, and the user
+// connections waiting for one. A connection is paired with the stream the
+// client opened first; with none idle, it waits (up to work_timeout) and the
+// client is asked for more streams, only as many as are missing. After a
+// burst, streams beyond the client's pool_count are closed again.
+//
+// Not thread-safe: the session uses it on its strand.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/generic/stream_protocol.hpp>
+
+namespace burrow {
+
+namespace stream {
+class pump;
+}
+
+class work_pool {
+public:
+    using clock = std::chrono::steady_clock;
+    // Starts the connection's local end on a paired stream's pump (tagged
+    // "[proxy/conn]" for its log lines); false when the pump turned out to
+    // have ended, and the next stream is tried. Called with nullptr when no
+    // stream comes: the connection is dropped. (Called more than once, so a
+    // std::function: what it holds that cannot be copied sits in a shared_ptr.)
+    using local_end = std::function<bool(std::shared_ptr<stream::pump>, const std::string& tag)>;
+    using stream_socket = boost::asio::generic::stream_protocol::socket;
+
+    struct request {
+        std::string proxy;
+        std::uint64_t conn_id = 0;
+        std::string peer;
+        local_end end;
+        bool quiet = false;  // an http upstream: logged at debug level
+        clock::time_point since{};
+    };
+
+    // `ask` asks the client for `count` more streams (NewWork); `settled` is
+    // told each time a request is paired or dropped.
+    work_pool(std::function<void(std::uint32_t count)> ask, std::function<void()> settled);
+    ~work_pool();
+
+    // A local end for a socket; `already_read` goes to the service first.
+    static local_end socket_end(stream_socket socket, std::string already_read = {});
+
+    // A new user connection.
+    void add(request r);
+    // A stream that presented the session's run id; false: there are too
+    // many idle ones, and it was closed.
+    bool offer(std::shared_ptr<stream::pump> work);
+    // Drops requests that waited beyond `work_timeout`, closes the surplus
+    // of idle streams; `who` names the client in log lines.
+    void tick(clock::time_point now, std::chrono::seconds work_timeout, const std::string& who);
+    void set_target(std::size_t pool_count) { target_ = pool_count; }
+    // The session ended: streams are closed, requests dropped.
+    void close_all(const std::string& reason);
+
+private:
+    void pair(request r);
+    void drop(request& r);
+    void trim(clock::time_point now, const std::string& who);
+
+    std::function<void(std::uint32_t)> ask_;
+    std::function<void()> settled_;
+    bool closed_ = false;
+    std::deque<std::shared_ptr<stream::pump>> idle_;
+    std::deque<request> waiting_;
+    std::uint32_t requested_ = 0;  // NewWork asked for and not yet arrived
+    std::size_t target_ = 1;       // the client's pool_count
+    clock::time_point surplus_since_{};  // idle_ above target since
+};
+
+}  // namespace burrow

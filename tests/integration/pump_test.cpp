@@ -1,0 +1,371 @@
+// The pump over a fake carrier, with a real socket as its local end: what
+// the pump does when the transport is slow, ends, breaks or never
+// acknowledges. The fake completes every call later, on the io_context's
+// thread, as the carrier contract demands.
+#include "common/stream/pump.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <gtest/gtest.h>
+
+namespace burrow::stream {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+// Waits for `cond` (checked under no lock of ours) up to a deadline.
+bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds limit = 5s) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (!cond()) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(1ms);
+    }
+    return true;
+}
+
+std::string text_of(const pieces& data) {
+    std::string out;
+    for (const auto& c : data) out.append(reinterpret_cast<const char*>(c.data()), c.size());
+    return out;
+}
+
+struct written {
+    frame::kind type;
+    std::uint64_t offset, ack;
+    bool fin;
+    std::string bytes;
+};
+
+class fake_carrier final : public carrier {
+public:
+    explicit fake_carrier(asio::io_context& io) : io_(io) {}
+    void bind(std::shared_ptr<pump> p) {
+        pump_ = std::move(p);
+        pump_->attach(this);
+    }
+
+    // ---- carrier ----
+    void read(frame* into) override {
+        std::lock_guard lock(mutex_);
+        EXPECT_EQ(into_, nullptr) << "two reads outstanding";
+        into_ = into;
+        deliver_locked();
+    }
+    void write(const frame* f) override {
+        std::lock_guard lock(mutex_);
+        EXPECT_FALSE(writing_) << "two writes outstanding";
+        writing_ = true;
+        writes_.push_back({f->type, f->offset, f->ack, f->fin, text_of(f->data)});
+        if (f->type != frame::kind::data) writes_.back().bytes = f->text;
+        if (auto_complete_) complete_write_locked(true);
+    }
+    void cancel() override {
+        std::lock_guard lock(mutex_);
+        fail_read_locked();
+        if (writing_) complete_write_locked(false);
+    }
+    void finish(bool ok) override {
+        std::lock_guard lock(mutex_);
+        ++finishes_;
+        finish_ok_ = ok;
+        EXPECT_FALSE(writing_) << "finished with a write outstanding";
+    }
+
+    // ---- the test's side ----
+    // A data frame from the peer.
+    void push_data(std::uint64_t offset, const std::string& bytes, bool fin, std::uint64_t ack) {
+        frame f;
+        f.offset = offset;
+        f.ack = ack;
+        f.fin = fin;
+        f.size = bytes.size();
+        if (!bytes.empty())
+            f.data.push_back(
+                chunk::copy_of({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}));
+        std::lock_guard lock(mutex_);
+        inbox_.push_back(std::move(f));
+        deliver_locked();
+    }
+    void push_head(const std::string& serialized) {
+        frame f;
+        f.type = frame::kind::head;
+        f.text = serialized;
+        std::lock_guard lock(mutex_);
+        inbox_.push_back(std::move(f));
+        deliver_locked();
+    }
+    // The transport breaks: the outstanding read fails.
+    void break_read() {
+        std::lock_guard lock(mutex_);
+        broken_ = true;
+        fail_read_locked();
+    }
+    void set_auto_complete(bool on) {
+        std::lock_guard lock(mutex_);
+        auto_complete_ = on;
+        if (on && writing_) complete_write_locked(true);
+    }
+    std::vector<written> writes() {
+        std::lock_guard lock(mutex_);
+        return {writes_.begin(), writes_.end()};
+    }
+    bool writing() {
+        std::lock_guard lock(mutex_);
+        return writing_;
+    }
+    int finishes() {
+        std::lock_guard lock(mutex_);
+        return finishes_;
+    }
+    bool finish_ok() {
+        std::lock_guard lock(mutex_);
+        return finish_ok_;
+    }
+    std::string data_sent() {
+        std::string all;
+        for (const auto& w : writes())
+            if (w.type == frame::kind::data) all += w.bytes;
+        return all;
+    }
+    bool fin_sent() {
+        for (const auto& w : writes())
+            if (w.fin) return true;
+        return false;
+    }
+
+private:
+    void deliver_locked() {
+        if (!into_ || inbox_.empty()) return;
+        *into_ = std::move(inbox_.front());
+        inbox_.pop_front();
+        into_ = nullptr;
+        asio::post(io_, [p = pump_] { p->on_read_done(true); });
+    }
+    void fail_read_locked() {
+        if (!into_) return;
+        into_ = nullptr;
+        asio::post(io_, [p = pump_] { p->on_read_done(false); });
+    }
+    void complete_write_locked(bool ok) {
+        writing_ = false;
+        asio::post(io_, [p = pump_, ok] { p->on_write_done(ok); });
+    }
+
+    asio::io_context& io_;
+    std::shared_ptr<pump> pump_;
+    std::mutex mutex_;
+    frame* into_ = nullptr;
+    std::deque<frame> inbox_;
+    std::deque<written> writes_;
+    bool writing_ = false;
+    bool auto_complete_ = true;
+    bool broken_ = false;
+    int finishes_ = 0;
+    bool finish_ok_ = false;
+};
+
+// A pump between one end of a socket pair and a fake carrier, started as
+// the server starts one: head exchanged, then pumping.
+class pump_lab : public ::testing::Test {
+protected:
+    void SetUp() override {
+        runner_ = std::thread([this] { io_.run(); });
+    }
+    void TearDown() override {
+        if (user_ >= 0) ::close(user_);
+        guard_.reset();
+        if (pump_) pump_->close("test over");
+        pump_.reset();
+        carrier_.reset();
+        io_.stop();
+        runner_.join();
+    }
+
+    void start(std::size_t replay_limit = ledger::default_replay_limit) {
+        int fds[2];
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+        user_ = fds[0];
+        pump_ = std::make_shared<pump>(io_.get_executor(), replay_limit);
+        carrier_ = std::make_unique<fake_carrier>(io_);
+        carrier_->bind(pump_);
+        pump::stream_socket local(io_, asio::generic::stream_protocol(AF_UNIX, 0), fds[1]);
+        ASSERT_TRUE(pump_->start(local, "[test/1]"));
+    }
+
+    // Writes to the user's end without blocking; returns what went.
+    std::size_t user_write_some(const std::string& bytes) {
+        const int flags = ::fcntl(user_, F_GETFL);
+        ::fcntl(user_, F_SETFL, flags | O_NONBLOCK);
+        const auto n = ::send(user_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        ::fcntl(user_, F_SETFL, flags);
+        return n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+    // Reads from the user's end until `n` bytes or EOF (bounded by a deadline).
+    std::string user_read(std::size_t n, bool* eof = nullptr) {
+        std::string got;
+        const auto until = std::chrono::steady_clock::now() + 5s;
+        char buf[65536];
+        while (got.size() < n && std::chrono::steady_clock::now() < until) {
+            const auto r = ::recv(user_, buf, sizeof buf, MSG_DONTWAIT);
+            if (r == 0) {
+                if (eof) *eof = true;
+                break;
+            }
+            if (r > 0)
+                got.append(buf, static_cast<std::size_t>(r));
+            else
+                std::this_thread::sleep_for(1ms);
+        }
+        return got;
+    }
+
+    asio::io_context io_;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_{
+        io_.get_executor()};
+    std::thread runner_;
+    std::shared_ptr<pump> pump_;
+    std::unique_ptr<fake_carrier> carrier_;
+    int user_ = -1;
+};
+
+TEST_F(pump_lab, bytes_flow_both_ways_with_offsets_and_acks) {
+    start();
+    ASSERT_EQ(user_write_some("hello"), 5u);
+    ASSERT_TRUE(eventually([&] { return carrier_->data_sent() == "hello"; }));
+    EXPECT_EQ(carrier_->writes().front().offset, 0u);
+
+    carrier_->push_data(0, "world!", false, 5);
+    EXPECT_EQ(user_read(6), "world!");
+    // The next data frame acknowledges what reached our socket.
+    ASSERT_EQ(user_write_some("more"), 4u);
+    ASSERT_TRUE(eventually([&] { return carrier_->data_sent() == "hellomore"; }));
+    const auto last = carrier_->writes().back();
+    EXPECT_EQ(last.offset, 5u);
+    EXPECT_EQ(last.ack, 6u);
+    EXPECT_EQ(pump_->counts().acked, 5u);  // the peer's ack on "world!"
+}
+
+TEST_F(pump_lab, a_slow_carrier_stops_the_socket_reader) {
+    start();
+    carrier_->set_auto_complete(false);
+    // Far more than the pipeline holds: the pump reads one frame in flight
+    // and one waiting, then leaves the socket alone.
+    const std::string lots(8u << 20, 'x');
+    std::size_t pushed = 0;
+    for (int i = 0; i < 200; ++i) {
+        pushed += user_write_some(lots.substr(0, 1u << 20));
+        std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_TRUE(eventually([&] { return carrier_->writing(); }));
+    const auto taken = pump_->counts().sent;
+    EXPECT_LE(taken, 2 * max_chunk);
+    EXPECT_LT(taken, pushed);  // the rest waits in the socket
+    EXPECT_EQ(carrier_->writes().size(), 1u);
+    // Completions let it go on, and everything arrives in order.
+    carrier_->set_auto_complete(true);
+    ASSERT_TRUE(eventually([&] { return carrier_->data_sent().size() == pushed; }));
+}
+
+TEST_F(pump_lab, half_close_is_kept_both_ways_and_fin_comes_after_the_bytes) {
+    start();
+    // The peer's bytes then its fin: the user reads all, then EOF, and can
+    // still send.
+    carrier_->push_data(0, "abc", false, 0);
+    carrier_->push_data(3, "def", true, 0);
+    bool eof = false;
+    EXPECT_EQ(user_read(100, &eof), "abcdef");
+    EXPECT_TRUE(eof);
+    ASSERT_EQ(user_write_some("late"), 4u);
+    ASSERT_TRUE(eventually([&] { return carrier_->data_sent() == "late"; }));
+    EXPECT_FALSE(carrier_->fin_sent());
+    EXPECT_EQ(carrier_->finishes(), 0);
+    // The user's EOF sends fin; both directions done: the carrier is
+    // finished once, cleanly.
+    ::shutdown(user_, SHUT_WR);
+    ASSERT_TRUE(eventually([&] { return carrier_->finishes() == 1; }));
+    EXPECT_TRUE(carrier_->finish_ok());
+    EXPECT_TRUE(carrier_->fin_sent());
+    EXPECT_TRUE(pump_->ended());
+}
+
+TEST_F(pump_lab, a_carrier_that_breaks_mid_stream_ends_the_session_once) {
+    start();
+    carrier_->push_data(0, "partial", false, 0);
+    EXPECT_EQ(user_read(7), "partial");
+    carrier_->break_read();
+    ASSERT_TRUE(eventually([&] { return pump_->ended(); }));
+    ASSERT_TRUE(eventually([&] { return carrier_->finishes() == 1; }));
+    EXPECT_FALSE(carrier_->finish_ok());
+    // The user's connection is closed, not left hanging.
+    bool eof = false;
+    user_read(1, &eof);
+    EXPECT_TRUE(eof);
+}
+
+TEST_F(pump_lab, a_frame_that_breaks_the_stream_order_ends_the_session) {
+    start();
+    carrier_->push_data(5, "gap", false, 0);  // offset 5, the stream is at 0
+    ASSERT_TRUE(eventually([&] { return pump_->ended(); }));
+    EXPECT_FALSE(carrier_->finish_ok());
+}
+
+TEST_F(pump_lab, an_acknowledgement_beyond_what_was_sent_ends_the_session) {
+    start();
+    carrier_->push_data(0, "x", false, 1000);
+    ASSERT_TRUE(eventually([&] { return pump_->ended(); }));
+    EXPECT_FALSE(carrier_->finish_ok());
+}
+
+TEST_F(pump_lab, unacknowledged_bytes_are_kept_and_bounded_until_the_peer_acks) {
+    constexpr std::size_t limit = 1u << 20;
+    start(limit);
+    const std::string block(256u << 10, 'r');
+    std::size_t pushed = 0;
+    for (int i = 0; i < 100; ++i) {
+        pushed += user_write_some(block);
+        std::this_thread::sleep_for(1ms);
+    }
+    // Every write completes, but no acknowledgement comes: the pump keeps
+    // what it sent, up to its bound plus the frame that crossed it, and
+    // leaves the rest in the socket.
+    ASSERT_TRUE(eventually([&] { return pump_->counts().unacked >= limit; }));
+    ASSERT_TRUE(eventually([&] { return !carrier_->writing(); }));
+    const auto c = pump_->counts();
+    EXPECT_LT(c.unacked, limit + max_chunk + 1);
+    EXPECT_EQ(c.unacked, c.sent);
+    EXPECT_LT(c.sent, pushed);
+    // The peer acknowledges everything: the replay is freed, reading goes on.
+    carrier_->push_data(0, "", false, c.sent);
+    ASSERT_TRUE(eventually([&] { return pump_->counts().sent > c.sent; }));
+    EXPECT_LT(pump_->counts().unacked, limit + max_chunk + 1);
+}
+
+TEST_F(pump_lab, delivered_bytes_are_acknowledged_alone_when_nothing_goes_back) {
+    start();
+    carrier_->push_data(0, std::string(1000, 'a'), false, 0);
+    EXPECT_EQ(user_read(1000).size(), 1000u);
+    // No data from the user: an ack-only frame goes after the delay.
+    ASSERT_TRUE(eventually([&] {
+        for (const auto& w : carrier_->writes())
+            if (w.type == frame::kind::data && w.bytes.empty() && !w.fin && w.ack == 1000)
+                return true;
+        return false;
+    }));
+}
+
+}  // namespace
+}  // namespace burrow::stream

@@ -1,0 +1,135 @@
+#include "common/stream/ledger.hpp"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "common/stream/frame.hpp"
+
+namespace burrow::stream {
+namespace {
+
+chunk bytes_of(const std::string& s) {
+    return chunk::copy_of({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()});
+}
+
+std::string replayed(const ledger& l) {
+    std::string out;
+    for (const auto& c : l.replay()) out.append(reinterpret_cast<const char*>(c.data()), c.size());
+    return out;
+}
+
+// ---- inbound ----
+
+TEST(ledger, accepts_a_contiguous_stream_ending_in_fin) {
+    ledger in;
+    EXPECT_EQ(in.accept(0, 100, false), "");
+    EXPECT_EQ(in.accept(100, 50, false), "");
+    EXPECT_EQ(in.accept(150, 0, false), "");  // an ack-only frame
+    EXPECT_EQ(in.accept(150, 10, true), "");
+    EXPECT_EQ(in.received(), 160u);
+    EXPECT_TRUE(in.inbound_finished());
+}
+
+TEST(ledger, rejects_gaps_and_overlaps) {
+    ledger in;
+    ASSERT_EQ(in.accept(0, 100, false), "");
+    EXPECT_NE(in.accept(101, 1, false).find("offset 101"), std::string::npos);
+    EXPECT_NE(in.accept(99, 1, false).find("offset 99"), std::string::npos);
+    EXPECT_EQ(in.received(), 100u);
+}
+
+TEST(ledger, rejects_data_after_fin_but_takes_acknowledgements) {
+    ledger in;
+    ASSERT_EQ(in.accept(0, 0, true), "");
+    EXPECT_EQ(in.accept(0, 1, false), "data after fin");
+    EXPECT_EQ(in.accept(0, 0, true), "data after fin");
+    EXPECT_EQ(in.accept(1, 0, false), "data after fin");
+    // The other direction may still flow: its acknowledgements come alone.
+    EXPECT_EQ(in.accept(0, 0, false), "");
+}
+
+TEST(ledger, bounds_the_frame_size) {
+    ledger in;
+    EXPECT_EQ(in.accept(0, max_frame_data, false), "");
+    EXPECT_NE(in.accept(max_frame_data, max_frame_data + 1, false).find("exceeds"),
+              std::string::npos);
+}
+
+TEST(ledger, acknowledges_what_was_delivered_once_enough_or_asked) {
+    ledger l;
+    ASSERT_EQ(l.accept(0, 1000, false), "");
+    EXPECT_FALSE(l.ack_pending());
+    l.delivered(600);
+    EXPECT_TRUE(l.ack_pending());
+    EXPECT_FALSE(l.ack_due());  // a data frame or the delay timer will carry it
+    EXPECT_EQ(l.take_ack(), 600u);
+    EXPECT_FALSE(l.ack_pending());
+    ASSERT_EQ(l.accept(1000, ledger::ack_every, false), "");
+    l.delivered(ledger::ack_every);
+    EXPECT_TRUE(l.ack_due());
+    EXPECT_EQ(l.take_ack(), 600u + ledger::ack_every);
+}
+
+// ---- outbound ----
+
+TEST(ledger, keeps_sent_bytes_until_acknowledged_then_holds_nothing) {
+    ledger l;
+    l.sent(bytes_of("hello "));
+    l.sent(bytes_of("world"));
+    EXPECT_EQ(l.sent(), 11u);
+    EXPECT_EQ(l.unacked(), 11u);
+    EXPECT_EQ(replayed(l), "hello world");
+
+    ASSERT_EQ(l.acknowledged(3), "");  // inside the first chunk
+    EXPECT_EQ(replayed(l), "lo world");
+    ASSERT_EQ(l.acknowledged(6), "");  // exactly at a chunk's end
+    EXPECT_EQ(replayed(l), "world");
+    ASSERT_EQ(l.acknowledged(6), "");  // repeated: nothing changes
+    ASSERT_EQ(l.acknowledged(11), "");
+    EXPECT_EQ(l.unacked(), 0u);
+    EXPECT_TRUE(l.replay().empty());
+}
+
+TEST(ledger, refuses_acknowledgements_that_go_back_or_beyond_what_was_sent) {
+    ledger l;
+    l.sent(bytes_of("abcdef"));
+    ASSERT_EQ(l.acknowledged(4), "");
+    EXPECT_NE(l.acknowledged(3).find("goes back"), std::string::npos);
+    EXPECT_NE(l.acknowledged(7).find("beyond"), std::string::npos);
+    EXPECT_EQ(l.acked(), 4u);
+    EXPECT_EQ(replayed(l), "ef");
+}
+
+TEST(ledger, bounds_unacknowledged_bytes) {
+    ledger l(10);
+    l.sent(bytes_of("0123456789"));
+    EXPECT_FALSE(l.room());  // the pump stops reading its local end
+    ASSERT_EQ(l.acknowledged(1), "");
+    EXPECT_TRUE(l.room());
+}
+
+TEST(ledger, a_long_stream_keeps_only_its_unacknowledged_tail) {
+    ledger l;
+    std::string all;
+    for (int i = 0; i < 1000; ++i) {
+        const std::string piece = std::to_string(i) + ",";
+        all += piece;
+        l.sent(bytes_of(piece));
+        if (i % 7 == 0 && all.size() > 5) {
+            ASSERT_EQ(l.acknowledged(all.size() - 5), "");
+        }
+    }
+    EXPECT_EQ(replayed(l), all.substr(l.acked()));
+    EXPECT_EQ(l.unacked(), all.size() - l.acked());
+}
+
+TEST(ledger, drop_replay_frees_what_was_kept) {
+    ledger l;
+    l.sent(bytes_of("payload"));
+    l.drop_replay();
+    EXPECT_TRUE(l.replay().empty());
+}
+
+}  // namespace
+}  // namespace burrow::stream
