@@ -1,0 +1,97 @@
+"""The benchmark's knobs: every BENCH_* / BURROW_* environment variable, read and checked once."""
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BenchError
+
+# Section names in run order, with the spellings BENCH_ONLY accepts for each.
+SECTIONS = ("tcp", "mem", "http", "longpath")
+_ALIASES = {"tcp": "tcp", "throughput": "tcp", "mem": "mem", "memory": "mem", "http": "http",
+            "longpath": "longpath", "long-path": "longpath", "long_path": "longpath"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    repo: Path
+    burrow_bin: Path            # the build under test
+    baseline_bin: Path | None   # another build measured beside it, in the same rounds
+    seconds: int                # per iperf3 run (tcp section)
+    rounds: int                 # interleaved rounds over all paths of a section
+    conns: int                  # idle connections for the memory test
+    out: Path                   # BENCH_OUT/<timestamp>/... and BENCH_OUT/latest
+    keep_tmp: bool
+    sections: tuple[str, ...]
+    http_seconds: int           # per wrk run
+    longpath_seconds: int       # per iperf3 run through the delay line, counted
+    longpath_omit: int          # seconds before those, not counted: the windows open
+    longpath_rtts: tuple[int, ...]  # round trips (ms) the delay line adds
+
+
+def _integer(env, name, default, minimum, must):
+    raw = env.get(name, "")
+    text = raw if raw != "" else str(default)
+    if not re.fullmatch(r"[0-9]+", text) or int(text) < minimum:
+        raise BenchError(f"{name} must be {must}")
+    return int(text)
+
+
+def _positive(env, name, default):
+    return _integer(env, name, default, 1, "a positive integer")
+
+
+def _count(env, name, default):
+    return _integer(env, name, default, 0, "a whole number of seconds")
+
+
+def _sections(env):
+    # As the shell version did: an empty BENCH_ONLY means all; names split on blanks and commas.
+    chosen = []
+    for name in re.split(r"[\s,]+", env.get("BENCH_ONLY", "") or " ".join(SECTIONS)):
+        if not name:
+            continue
+        sec = _ALIASES.get(name)
+        if sec is None:
+            raise BenchError(f"BENCH_ONLY: unknown section '{name}' ({', '.join(SECTIONS)})")
+        if sec not in chosen:
+            chosen.append(sec)
+    if env.get("BENCH_HTTP", "1") == "0":
+        chosen = [s for s in chosen if s != "http"]
+    if not chosen:
+        raise BenchError(f"no section left to run (BENCH_ONLY='{env.get('BENCH_ONLY', '')}', "
+                         f"BENCH_HTTP={env.get('BENCH_HTTP', '1')})")
+    return tuple(chosen)
+
+
+def _rtts(env):
+    raw = env.get("BENCH_LONGPATH_RTTS", "") or "50,100"
+    rtts = []
+    for item in re.split(r"[\s,]+", raw.strip()):
+        if not re.fullmatch(r"[0-9]+", item) or int(item) < 2:
+            raise BenchError("BENCH_LONGPATH_RTTS must list round trips in ms (integers >= 2), "
+                             f"comma separated; got '{raw}'")
+        if int(item) not in rtts:
+            rtts.append(int(item))
+    return tuple(rtts)
+
+
+def from_env(env=None):
+    env = os.environ if env is None else env
+    repo = Path(__file__).resolve().parents[3]
+    baseline = env.get("BURROW_BASELINE_BIN", "")
+    return Settings(
+        repo=repo,
+        burrow_bin=Path(env.get("BURROW_BIN", "") or repo / "build" / "bin"),
+        baseline_bin=Path(baseline) if baseline else None,
+        seconds=_positive(env, "BENCH_SECONDS", 5),
+        rounds=_positive(env, "BENCH_ROUNDS", 3),
+        conns=_positive(env, "BENCH_CONNS", 1000),
+        out=Path(env.get("BENCH_OUT", "") or repo / "build" / "bench"),
+        keep_tmp=env.get("BENCH_KEEP_TMP", "0") == "1",
+        sections=_sections(env),
+        http_seconds=_positive(env, "BENCH_HTTP_SECONDS", 10),
+        longpath_seconds=_positive(env, "BENCH_LONGPATH_SECONDS", 10),
+        longpath_omit=_count(env, "BENCH_LONGPATH_OMIT", 5),
+        longpath_rtts=_rtts(env),
+    )
