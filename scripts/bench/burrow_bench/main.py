@@ -26,12 +26,11 @@ TLS_OFF_WARNING = "TLS is off: client traffic and logins are not encrypted"
 
 
 def _check_tools(s):
-    needed = ["python3"] + [t for name in s.sections for t in SECTIONS[name].TOOLS]
-    for tool in dict.fromkeys(needed):
+    for tool in dict.fromkeys(t for name in s.sections for t in SECTIONS[name].TOOLS):
         if os.path.isabs(tool):
             if not os.access(tool, os.X_OK):
                 raise BenchError(f"missing {tool} (run scripts/setup.sh)")
-        elif tool != "python3" and shutil.which(tool) is None:
+        elif shutil.which(tool) is None:
             raise BenchError(f"missing tool: {tool} (run scripts/setup.sh)")
     for role in ("server", "client"):
         if not os.access(s.burrow_bin / f"burrow-{role}", os.X_OK):
@@ -149,9 +148,9 @@ def _run(s):
     tmp = Path(tempfile.mkdtemp(prefix="burrow-bench.", dir="/tmp"))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     r = Run(s, tmp, s.out / stamp)
-    (r.out / "logs").mkdir(parents=True, exist_ok=True)
     ok = False
     try:
+        (r.out / "logs").mkdir(parents=True, exist_ok=True)
         bound = sum(SECTIONS[name].budget(s) for name in s.sections) + 120
         signal.alarm(bound)
         srv, _ = r.binaries()

@@ -118,12 +118,12 @@ class Procs:
         self._tmp = tmp
         self._all = []   # in start order
 
-    def start(self, name, argv, master=False, env=None):
+    def start(self, name, argv, master=False):
         """Run argv in the background, stdout and stderr to TMP/NAME.log."""
         log_path = self._tmp / f"{name}.log"
         with signals.held(), open(log_path, "wb") as out:
             popen = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=out,
-                                     stderr=subprocess.STDOUT, start_new_session=True, env=env)
+                                     stderr=subprocess.STDOUT, start_new_session=True)
             proc = Proc(name, popen, master, log_path)
             self._all.append(proc)
         return proc

@@ -1,4 +1,28 @@
-"""The benchmark's knobs: every BENCH_* / BURROW_* environment variable, read and checked once."""
+"""The benchmark's knobs, read from the environment and checked once.
+
+  BURROW_BIN     directory with burrow-server and burrow-client (default: <repo>/build/bin)
+  BURROW_BASELINE_BIN  another build's bin directory (say, the previous main): the tcp, http and
+                 longpath sections then measure its Burrow paths too, in the same rounds, and
+                 print the ratios ("baseline build")
+  BENCH_SECONDS  seconds per iperf3 run in the tcp section (default: 5)
+  BENCH_ROUNDS   interleaved rounds over all paths of a section; the report takes medians (default: 3)
+  BENCH_CONNS    idle connections for the memory test (default: 1000)
+  BENCH_OUT      where results go (default: <repo>/build/bench); each run writes
+                 BENCH_OUT/<timestamp>/{results.md,results.json,logs/} and updates BENCH_OUT/latest
+  BENCH_KEEP_TMP=1  keep the temporary directory (configs, raw logs) for debugging
+  BENCH_ONLY     run only these sections (comma separated): tcp (throughput), mem, http, longpath
+                 (default: all of them)
+  BENCH_HTTP=0   skip the HTTP section
+  BENCH_HTTP_SECONDS  seconds per wrk run (default: 10)
+  BENCH_LONGPATH_RTTS  round trips (ms) the long path's delay line adds (default: 50,100)
+  BENCH_LONGPATH_SECONDS  counted seconds per iperf3 run on the long path (default: 10)
+  BENCH_LONGPATH_OMIT  seconds before those that do not count, while flow-control windows open
+                 (default: 5; at 100 ms a tunnel needs about 4 to reach its rate)
+  PYTHON         the interpreter scripts/bench.sh runs this with (default: python3)
+
+Needs: iperf3, socat, openssh-server + openssh-client, python3 (standard library only);
+for http: nginx (nginx-light), wrk, haproxy, curl. scripts/setup.sh installs them.
+"""
 import os
 import re
 from dataclasses import dataclass

@@ -5,7 +5,7 @@ import subprocess
 
 from ..console import log, tail
 from ..errors import BenchError, PeerFailed
-from ..peers import burrow, haproxy, nginx, ssh, wrk
+from ..peers import burrow, chain, haproxy, nginx, ssh, wrk
 from ..peers.wrk import MODES
 from ..report import fmt, median, ratio, verdict_ge, verdict_le
 from ..waits import free_ports
@@ -73,10 +73,10 @@ def run(r):
         raise BenchError("nginx does not serve /1k.bin")
     paths.append(("direct", web.port))
 
-    chain = haproxy.start_chain(r, web.port)
-    if check_path(r, "haproxy", chain.port, web.file):
+    hap = haproxy.start_chain(r, web.port)
+    if check_path(r, "haproxy", hap.port, web.file):
         raise BenchError("the haproxy chain does not serve /1k.bin")
-    paths.append(("haproxy", chain.port))
+    paths.append(("haproxy", hap.port))
 
     fwd = ssh.start(r, "http", web.port)
     if check_path(r, "ssh", fwd.port, web.file):
@@ -92,7 +92,7 @@ def run(r):
             paths.append(("burrow", vhost_port))
         else:
             _failed(r, "http", f"GET http://127.0.0.1:{vhost_port}/1k.bin with Host: {DOMAIN} "
-                         f"did not return the file: {msg}")
+                    f"did not return the file: {msg}")
     except PeerFailed as e:
         _failed(r, "http", str(e))
 
@@ -112,7 +112,7 @@ def run(r):
                 wrk.measure(r, key, port, rnd, mode, s.http_seconds, DOMAIN)
 
     ssh.stop(r, fwd)
-    haproxy.stop(r, chain)
+    chain.stop(r, hap)
     if pair:
         burrow.stop_pair(r, pair, "http vhost")
     if base:

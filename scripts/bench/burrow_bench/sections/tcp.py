@@ -1,6 +1,6 @@
 """tcp: iperf3 (1 and 8 streams) direct, through a two-hop socat chain, `ssh -R`, and Burrow with
 TLS off and on (and the baseline build's, with BURROW_BASELINE_BIN)."""
-from ..peers import burrow, iperf, socat, ssh
+from ..peers import burrow, chain, iperf, socat, ssh
 from ..report import fmt, fmt_ratio, ratio, target_ge
 from ..waits import free_ports
 
@@ -30,7 +30,7 @@ def run(r):
     server = iperf.start_server(r, iperf_port)
     # All paths stay up while they are measured in interleaved rounds, so that the machine's
     # changing load hits each of them alike.
-    chain = socat.start_chain(r, iperf_port)
+    socat_chain = socat.start_chain(r, iperf_port)
     fwd = ssh.start(r, "tcp", iperf_port)
     plain = burrow.start_tcp(r, "plain", False, "iperf", iperf_port)
     tls = burrow.start_tcp(r, "tls", True, "iperf", iperf_port)
@@ -38,7 +38,7 @@ def run(r):
     if s.baseline_bin:
         bases = [burrow.start_tcp(r, "plainbase", False, "iperf", iperf_port, baseline=True),
                  burrow.start_tcp(r, "tlsbase", True, "iperf", iperf_port, baseline=True)]
-    ports = [("direct", iperf_port), ("socat", chain.port), ("ssh", fwd.port),
+    ports = [("direct", iperf_port), ("socat", socat_chain.port), ("ssh", fwd.port),
              ("burrow_plain", plain.remote_port), ("burrow_tls", tls.remote_port)]
     ports += [(key, pair.remote_port) for (key, _), pair in zip(BASELINE_PATHS, bases)]
 
@@ -49,7 +49,7 @@ def run(r):
 
     for pair in bases:
         burrow.stop_pair(r, pair)
-    socat.stop(r, chain)
+    chain.stop(r, socat_chain)
     ssh.stop(r, fwd)
     burrow.stop_pair(r, plain, "TLS off")
     burrow.stop_pair(r, tls, "TLS on")
