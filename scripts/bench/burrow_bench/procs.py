@@ -1,7 +1,10 @@
 """Every process the benchmark starts, and how each one ends.
 
 Each process runs in a process group of its own (its pid is the group id), so a Ctrl-C at the
-terminal reaches only this tool, which then stops its processes in order. A process is stopped
+terminal reaches only this tool, which then stops its processes in order. A group, not a session:
+the kernel's autogroup scheduler shares the CPU between sessions, and a session per peer would
+change how the two cores are shared among peers (and against other users) from what the shell
+version measured. A process is stopped
 by its pid: its direct children first (socat's and sshd's per-connection forks; sshd's call
 setsid, so they are not in its group), then the process, then whatever is left in its group
 (nginx's worker, iperf3's helpers). Until that last step the stopped process is left unreaped,
@@ -123,7 +126,7 @@ class Procs:
         log_path = self._tmp / f"{name}.log"
         with signals.held(), open(log_path, "wb") as out:
             popen = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=out,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, process_group=0)
             proc = Proc(name, popen, master, log_path)
             self._all.append(proc)
         return proc
@@ -133,7 +136,7 @@ class Procs:
         status, 124 on timeout (as timeout(1) does)."""
         with signals.held(), open(out_path, "wb") as out, open(err_path, "wb") as err:
             popen = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=out,
-                                     stderr=err, start_new_session=True)
+                                     stderr=err, process_group=0)
             proc = Proc(os.path.basename(str(argv[0])), popen, False, err_path)
             self._all.append(proc)
         if _wait_exit(proc, secs):
