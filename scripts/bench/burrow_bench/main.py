@@ -174,8 +174,11 @@ def _run(s):
         signals.ignore()
         r.procs.cleanup()
         if not ok:
-            _keep_logs(tmp, r.out / "logs")
-            log(f"run failed; logs so far in {r.out / 'logs'}")
+            try:
+                _keep_logs(tmp, r.out / "logs")
+                log(f"run failed; logs so far in {r.out / 'logs'}")
+            except OSError as e:
+                log(f"run failed; could not keep its logs: {e}")
         if r.made_run_sshd:
             try:
                 os.rmdir("/run/sshd")
@@ -193,6 +196,9 @@ def main():
         _run(settings.from_env())
     except BenchError as e:
         log(f"ERROR: {e}")
+        return 1
+    except (OSError, subprocess.SubprocessError) as e:
+        log(f"ERROR: {type(e).__name__}: {e}")
         return 1
     except Interrupted:
         log("interrupted")
