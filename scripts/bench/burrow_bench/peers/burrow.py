@@ -1,0 +1,127 @@
+"""burrow-server and burrow-client as the benchmark runs them: written configs, started, stopped."""
+import time
+from dataclasses import dataclass
+
+from ..context import TOKEN
+from ..console import tail
+from ..errors import PeerFailed
+from ..waits import wait_listen, wait_log
+
+LISTENING = r"listening for clients on 127\.0\.0\.1:([0-9]+)"
+FINGERPRINT = r"TLS certificate fingerprint: (sha256:[0-9a-fA-F:]+)"
+
+
+@dataclass
+class Server:
+    proc: object
+    port: int                  # where it listens for clients
+    fingerprint: str | None    # with TLS on
+
+
+@dataclass
+class Pair:
+    server: Server
+    client: object
+    remote_port: int | None    # the tcp proxy's port on the server side
+
+
+def _dir(run, tag):
+    d = run.tmp / tag
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def start_server(run, tag, tls, binary, name, vhost_port=None):
+    """burrow-server on an ephemeral 127.0.0.1 port; stopped again and PeerFailed when it does
+    not come up (name starts the message)."""
+    d = _dir(run, tag)
+    vhost = f"vhost_http_port = {vhost_port}\n" if vhost_port else ""
+    (d / "server.toml").write_text(
+        'bind_addr = "127.0.0.1"\nbind_port = 0\nproxy_bind_addr = "127.0.0.1"\n' + vhost +
+        f'data_dir = "{d / "data"}"\n[auth]\ntoken = "{TOKEN}"\n'
+        f"[tls]\nenable = {'true' if tls else 'false'}\n")
+    proc = run.procs.start(f"{tag}-server", [binary, "-c", d / "server.toml", "-l", "info"])
+    try:
+        port = int(wait_log(proc, LISTENING, 15, f"{name} did not start").group(1))
+        fp = wait_log(proc, FINGERPRINT, 5, f"{name} logged no fingerprint").group(1) if tls else None
+        if vhost_port:
+            wait_log(proc, rf"http vhost listening on 127\.0\.0\.1:{vhost_port}", 5,
+                     f"{name} logged no 'http vhost listening on 127.0.0.1:{vhost_port}'")
+    except PeerFailed:
+        run.procs.stop(proc)
+        raise
+    return Server(proc, port, fp)
+
+
+def start_client(run, tag, server, binary, proxy_name, local_port, proxy_lines, server_port=None):
+    """burrow-client for one proxy, dialing server_port (default: the server's own; the long
+    path section puts a delay line there)."""
+    tls = (f'enable = true\nserver_fingerprint = "{server.fingerprint}"' if server.fingerprint
+           else "enable = false")
+    (_dir(run, tag) / "client.toml").write_text(
+        f'server_addr = "127.0.0.1"\nserver_port = {server_port or server.port}\n'
+        f'client_id = "bench-{tag}"\n[auth]\ntoken = "{TOKEN}"\n[tls]\n{tls}\n'
+        f"[transport]\npool_count = 8\n[[proxies]]\n"
+        f'name = "{proxy_name}"\nlocal_port = {local_port}\n{proxy_lines}\n')
+    return run.procs.start(f"{tag}-client", [binary, "-c", run.tmp / tag / "client.toml", "-l", "info"])
+
+
+def start_tcp(run, tag, tls, proxy_name, local_port, baseline=False, dial=None):
+    """A server and a client with one tcp proxy (remote port 0) to 127.0.0.1:local_port, its
+    work-stream pool filled. dial(server_port) -> the port the client dials instead (a delay
+    line in front of the server). PeerFailed when it does not come up."""
+    srv_bin, cli_bin = run.binaries(baseline)
+    server = start_server(run, tag, tls, srv_bin, f"burrow-server ({tag})")
+    client = start_client(run, tag, server, cli_bin, proxy_name, local_port, "remote_port = 0",
+                          dial(server.port) if dial else None)
+    m = wait_log(client, rf"\[{proxy_name}\] proxy up: remote port ([0-9]+)", 20,
+                 f"burrow-client ({tag}) did not bring the proxy up")
+    port = int(m.group(1))
+    wait_listen(port, 5, f"burrow proxy port {port} not listening")
+    time.sleep(1)   # let the client fill its work-stream pool
+    return Pair(server, client, port)
+
+
+def start_http(run, tag, proxy_name, local_port, domain, vhost_port, baseline=False):
+    """A server with vhost_http_port and a client with one type="http" proxy for domain (TLS
+    off). When either does not come up: stops what it started, PeerFailed(why)."""
+    srv_bin, cli_bin = run.binaries(baseline)
+    server = start_server(run, tag, False, srv_bin, "burrow-server", vhost_port)
+    client = start_client(run, tag, server, cli_bin, proxy_name, local_port,
+                          f'type = "http"\ncustom_domains = ["{domain}"]')
+    try:
+        m = wait_log(client, rf"\[{proxy_name}\] proxy (up: http://|rejected: (.*))", 20,
+                     "burrow-client did not bring the http proxy up")
+        if m.group(2) is not None:
+            raise PeerFailed(f"proxy rejected: {m.group(2)}")
+        wait_listen(vhost_port, 5, f"vhost port {vhost_port} not listening")
+    except PeerFailed:
+        run.procs.stop(client)
+        run.procs.stop(server.proc)
+        raise
+    time.sleep(1)   # let the client fill its work-stream pool
+    return Pair(server, client, None)
+
+
+def stop_checked(run, name, proc):
+    """Stop a Burrow process, noting a crash, a slow stop or a bad exit status."""
+    res = run.procs.stop(proc, grace=5)
+    if res.exited_before:
+        run.note(f"{name} exited on its own before the end of its test (exit status {res.rc}); "
+                 "last log lines:")
+        run.add_problem_lines(tail(proc.log_path, 5))
+        return
+    if res.killed:
+        run.note(f"{name} did not exit within 5 s of SIGTERM; killed")
+    if res.rc not in (0, 143):
+        run.note(f"{name} exit status {res.rc} after SIGTERM")
+
+
+def stop_pair(run, pair, label=None):
+    """Client before server; with a label, checked (Burrow under test), else just stopped."""
+    if label:
+        stop_checked(run, f"burrow-client ({label})", pair.client)
+        stop_checked(run, f"burrow-server ({label})", pair.server.proc)
+    else:
+        run.procs.stop(pair.client)
+        run.procs.stop(pair.server.proc)
