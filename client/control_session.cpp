@@ -309,7 +309,7 @@ void control_session::open_work(std::uint32_t n) {
     if (ended_) return;
     for (std::uint32_t i = 0; i < n; ++i) {
         ++idle_work_;
-        open_work_stream(work_stub_, io_.get_executor(), *config_, run_id_, weak_from_this());
+        open_work_stream(work_stub_, io_.get_executor(), config_, run_id_, weak_from_this());
     }
 }
 
