@@ -184,31 +184,21 @@ std::string host_name() {
 }  // namespace
 
 client_config parse_client_config(std::string_view text, const std::string& path) {
-    problem_list problems(path);
     client_config cfg;
     cfg.file = path;
-    const auto doc = parse_toml(text, problems);
-    problems.throw_if_any();
-
-    table_reader root(problems, &*doc, "", doc->source().begin);
-    read_required(root, "server_addr", cfg.server_addr);
-    root.read_port("server_port", cfg.server_port, false);
-    if (root.read("client_id", cfg.client_id) == field::ok) {
-        if (auto problem = name_problem(cfg.client_id); !problem.empty())
-            root.problem(*root.get("client_id"), "client_id", std::move(problem));
-    }
-
-    {
-        auto auth = root.table("auth");
-        read_required(auth, "token", cfg.auth.token);
-        auth.finish();
-    }
-    read_tls(root, cfg);
-    read_transport(root, cfg);
-    read_log(root, cfg.log);
-    read_proxies(root, problems, cfg.proxies);
-    root.finish();
-    problems.throw_if_any();
+    read_document(text, path, [&cfg](table_reader& root, problem_list& problems) {
+        read_required(root, "server_addr", cfg.server_addr);
+        root.read_port("server_port", cfg.server_port, false);
+        if (root.read("client_id", cfg.client_id) == field::ok) {
+            if (auto problem = name_problem(cfg.client_id); !problem.empty())
+                root.problem(*root.get("client_id"), "client_id", std::move(problem));
+        }
+        read_auth(root, cfg.auth.token);
+        read_tls(root, cfg);
+        read_transport(root, cfg);
+        read_log(root, cfg.log);
+        read_proxies(root, problems, cfg.proxies);
+    });
 
     if (cfg.client_id.empty()) cfg.client_id = host_name();
     if (cfg.tls.server_name.empty()) cfg.tls.server_name = cfg.server_addr;

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/config/log_section.hpp"
+#include "common/config/sections.hpp"
 #include "common/config/problem.hpp"
 
 namespace burrow {

@@ -176,13 +176,21 @@ bool table_reader::read_uint(problem_list& problems, const toml::node& node, std
     return true;
 }
 
-std::optional<toml::table> parse_toml(std::string_view text, problem_list& problems) {
+void read_document(std::string_view text, const std::string& file,
+                   const std::function<void(table_reader& root, problem_list& problems)>& read_root) {
+    problem_list problems(file);
+    std::optional<toml::table> doc;
     try {
-        return toml::parse(text, std::string_view(problems.file()));
+        doc = toml::parse(text, std::string_view(problems.file()));
     } catch (const toml::parse_error& e) {
         problems.add(e.source().begin, "", std::string(e.description()));
-        return std::nullopt;
     }
+    problems.throw_if_any();
+
+    table_reader root(problems, &*doc, "", doc->source().begin);
+    read_root(root, problems);
+    root.finish();
+    problems.throw_if_any();
 }
 
 void require_non_empty(table_reader& r, std::string_view key, const std::string& value) {

@@ -115,8 +115,12 @@ private:
     std::vector<std::string> known_;
 };
 
-// The document, or nullopt with the syntax error added to `problems`.
-std::optional<toml::table> parse_toml(std::string_view text, problem_list& problems);
+// Reads one config document, `file` naming it in messages: a syntax error is
+// the only problem reported; otherwise read_root() reads the top-level keys,
+// the keys nobody read are reported as unknown, and every problem found is
+// thrown as one config_error.
+void read_document(std::string_view text, const std::string& file,
+                   const std::function<void(table_reader& root, problem_list& problems)>& read_root);
 
 // Reports an empty string given for a key that needs a value.
 void require_non_empty(table_reader& r, std::string_view key, const std::string& value);

@@ -48,6 +48,26 @@ void read_allow_ports(table_reader& root, problem_list& problems, std::vector<po
     }
 }
 
+// The keys of the http and https proxies (vhost_*, subdomain_host).
+void read_vhost_keys(table_reader& root, server_config& cfg) {
+    root.read_port("vhost_http_port", cfg.vhost_http_port, true);
+    root.read_port("vhost_https_port", cfg.vhost_https_port, true);
+    if (root.read("subdomain_host", cfg.subdomain_host) == field::ok && !cfg.subdomain_host.empty()) {
+        if (auto problem = subdomain_host_problem(cfg.subdomain_host); !problem.empty())
+            root.problem(*root.get("subdomain_host"), "subdomain_host", std::move(problem));
+        for (auto& c : cfg.subdomain_host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    root.read("vhost_header_timeout", cfg.vhost_header_timeout, 1, 24 * 3600);
+    root.read("vhost_max_body_size", cfg.vhost_max_body_size, 0,
+              static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+    root.read("vhost_body_timeout", cfg.vhost_body_timeout, 0, 24 * 3600);
+    root.read("vhost_body_min_rate", cfg.vhost_body_min_rate, 0, uint32_max);
+    root.read("vhost_start_grace", cfg.vhost_start_grace, 0, 24 * 3600);
+    if (cfg.vhost_http_port != 0 && cfg.vhost_http_port == cfg.vhost_https_port)
+        root.problem(*root.get("vhost_https_port"), "vhost_https_port",
+                     "must differ from vhost_http_port");
+}
+
 void read_tls(table_reader& root, server_config& cfg) {
     auto tls = root.table("tls");
     tls.read("enable", cfg.tls.enable);
@@ -68,48 +88,23 @@ void read_tls(table_reader& root, server_config& cfg) {
 }  // namespace
 
 server_config parse_server_config(std::string_view text, const std::string& path) {
-    problem_list problems(path);
     server_config cfg;
     cfg.file = path;
-    const auto doc = parse_toml(text, problems);
-    problems.throw_if_any();
-
-    table_reader root(problems, &*doc, "", doc->source().begin);
-    read_non_empty(root, "bind_addr", cfg.bind_addr);
-    root.read_port("bind_port", cfg.bind_port, true);
-    read_non_empty(root, "proxy_bind_addr", cfg.proxy_bind_addr);
-    read_allow_ports(root, problems, cfg.allow_ports);
-    read_non_empty(root, "data_dir", cfg.data_dir);
-    root.read("heartbeat_timeout", cfg.heartbeat_timeout, 1, uint32_max);
-    root.read("max_proxies_per_client", cfg.max_proxies_per_client, 1, uint32_max);
-    root.read("max_pending_connections", cfg.max_pending_connections, 1, uint32_max);
-    root.read("work_timeout", cfg.work_timeout, 1, uint32_max);
-    root.read_port("vhost_http_port", cfg.vhost_http_port, true);
-    root.read_port("vhost_https_port", cfg.vhost_https_port, true);
-    if (root.read("subdomain_host", cfg.subdomain_host) == field::ok && !cfg.subdomain_host.empty()) {
-        if (auto problem = subdomain_host_problem(cfg.subdomain_host); !problem.empty())
-            root.problem(*root.get("subdomain_host"), "subdomain_host", std::move(problem));
-        for (auto& c : cfg.subdomain_host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    root.read("vhost_header_timeout", cfg.vhost_header_timeout, 1, 24 * 3600);
-    root.read("vhost_max_body_size", cfg.vhost_max_body_size, 0,
-              static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
-    root.read("vhost_body_timeout", cfg.vhost_body_timeout, 0, 24 * 3600);
-    root.read("vhost_body_min_rate", cfg.vhost_body_min_rate, 0, uint32_max);
-    root.read("vhost_start_grace", cfg.vhost_start_grace, 0, 24 * 3600);
-    if (cfg.vhost_http_port != 0 && cfg.vhost_http_port == cfg.vhost_https_port)
-        root.problem(*root.get("vhost_https_port"), "vhost_https_port",
-                     "must differ from vhost_http_port");
-
-    {
-        auto auth = root.table("auth");
-        read_required(auth, "token", cfg.auth.token);
-        auth.finish();
-    }
-    read_tls(root, cfg);
-    read_log(root, cfg.log);
-    root.finish();
-    problems.throw_if_any();
+    read_document(text, path, [&cfg](table_reader& root, problem_list& problems) {
+        read_non_empty(root, "bind_addr", cfg.bind_addr);
+        root.read_port("bind_port", cfg.bind_port, true);
+        read_non_empty(root, "proxy_bind_addr", cfg.proxy_bind_addr);
+        read_allow_ports(root, problems, cfg.allow_ports);
+        read_non_empty(root, "data_dir", cfg.data_dir);
+        root.read("heartbeat_timeout", cfg.heartbeat_timeout, 1, uint32_max);
+        root.read("max_proxies_per_client", cfg.max_proxies_per_client, 1, uint32_max);
+        root.read("max_pending_connections", cfg.max_pending_connections, 1, uint32_max);
+        root.read("work_timeout", cfg.work_timeout, 1, uint32_max);
+        read_vhost_keys(root, cfg);
+        read_auth(root, cfg.auth.token);
+        read_tls(root, cfg);
+        read_log(root, cfg.log);
+    });
     return cfg;
 }
 

@@ -1,9 +1,15 @@
-#include "common/config/log_section.hpp"
+#include "common/config/sections.hpp"
 
 #include "common/config/checks.hpp"
 #include "common/config/reader.hpp"
 
 namespace burrow::config_reader {
+
+void read_auth(table_reader& root, std::string& token) {
+    auto auth = root.table("auth");
+    read_required(auth, "token", token);
+    auth.finish();
+}
 
 void read_log(table_reader& root, log_config& log) {
     auto r = root.table("log");

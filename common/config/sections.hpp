@@ -1,4 +1,4 @@
-// The [log] section, the same in both programs' config files.
+// The sections both programs' config files have: [auth] and [log].
 #pragma once
 
 #include <string>
@@ -11,7 +11,9 @@ struct log_config {
 
 namespace config_reader {
 class table_reader;
-// Reads root's [log] table into `log` (for the schema loaders).
+// Reads root's [auth] table: `token`, required and non-empty.
+void read_auth(table_reader& root, std::string& token);
+// Reads root's [log] table into `log`.
 void read_log(table_reader& root, log_config& log);
 }  // namespace config_reader
 
