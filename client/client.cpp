@@ -14,7 +14,7 @@
 #include <grpcpp/security/tls_credentials_options.h>
 
 #include "client/control_session.hpp"
-#include "common/config.hpp"
+#include "common/config/client.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
 #include "common/tls.hpp"
@@ -59,9 +59,10 @@ private:
 }  // namespace
 
 struct client::impl {
-    explicit impl(client_config c) : config(std::move(c)) {}
+    explicit impl(std::shared_ptr<const client_config> c) : config(std::move(c)) {}
 
-    client_config config;
+    // The immutable snapshot this client runs with; control sessions share it.
+    std::shared_ptr<const client_config> config;
     asio::io_context io;
     asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
     asio::strand<asio::io_context::executor_type> strand{asio::make_strand(io)};
@@ -71,7 +72,7 @@ struct client::impl {
     // channel per attempt would be torn down from gRPC's own callback threads
     // when its last stream ends, which gRPC 1.51 does not survive reliably.)
     std::shared_ptr<grpc::Channel> channel;
-    burrow::backoff backoff{1s, std::chrono::seconds(config.transport.max_backoff)};
+    burrow::backoff backoff{1s, std::chrono::seconds(config->transport.max_backoff)};
     std::shared_ptr<control_session> session;
     std::string previous_run_id;
     bool stopping = false;
@@ -83,7 +84,7 @@ struct client::impl {
     std::thread prober;  // joined by stop()
 
     std::shared_ptr<grpc::ChannelCredentials> make_credentials() {
-        const auto& t = config.tls;
+        const auto& t = config->tls;
         if (!t.enable) return grpc::InsecureChannelCredentials();
         if (!t.server_fingerprint.empty()) {
             grpc::experimental::TlsChannelCredentialsOptions opts;
@@ -110,23 +111,23 @@ struct client::impl {
         args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
         args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
         // Our own backoff paces the attempts; gRPC's must not add minutes to it.
-        const int max_backoff_ms = static_cast<int>(config.transport.max_backoff) * 1000;
+        const int max_backoff_ms = static_cast<int>(config->transport.max_backoff) * 1000;
         args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 1000);
         args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, std::max(1000, max_backoff_ms));
         args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
-                    static_cast<int>(config.transport.dial_timeout) * 1000);
-        if (config.tls.enable && config.tls.server_fingerprint.empty() &&
-            config.tls.server_name != config.server_addr)
-            args.SetSslTargetNameOverride(config.tls.server_name);
-        const auto target = config.server_addr.find(':') != std::string::npos
-                                ? fmt::format("[{}]:{}", config.server_addr, config.server_port)
-                                : fmt::format("{}:{}", config.server_addr, config.server_port);
+                    static_cast<int>(config->transport.dial_timeout) * 1000);
+        if (config->tls.enable && config->tls.server_fingerprint.empty() &&
+            config->tls.server_name != config->server_addr)
+            args.SetSslTargetNameOverride(config->tls.server_name);
+        const auto target = config->server_addr.find(':') != std::string::npos
+                                ? fmt::format("[{}]:{}", config->server_addr, config->server_port)
+                                : fmt::format("{}:{}", config->server_addr, config->server_port);
         return grpc::CreateCustomChannel(target, make_credentials(), args);
     }
 
     void connect() {
         if (stopping) return;
-        log::get("client").debug("connecting to {}:{}", config.server_addr, config.server_port);
+        log::get("client").debug("connecting to {}:{}", config->server_addr, config->server_port);
         session = std::make_shared<control_session>(
             io, config, channel, previous_run_id, [this](session_end e) {
                 asio::post(strand, [this, e = std::move(e)] { on_session_end(e); });
@@ -153,12 +154,12 @@ struct client::impl {
             probed = true;
             if (prober.joinable()) prober.join();
             prober = std::thread([this, e] {
-                auto found = tls::probe_server(config.server_addr, config.server_port, 2s);
+                auto found = tls::probe_server(config->server_addr, config->server_port, 2s);
                 asio::post(strand, [this, e, found] {
-                    if (config.tls.enable && found == tls::server_protocol::plain_http2)
+                    if (config->tls.enable && found == tls::server_protocol::plain_http2)
                         mismatch = "the server seems to run without TLS, but TLS is on here (set "
                                    "[tls] enable = false here too, or turn TLS on at the server)";
-                    else if (!config.tls.enable && found == tls::server_protocol::tls)
+                    else if (!config->tls.enable && found == tls::server_protocol::tls)
                         mismatch = "the server seems to use TLS, but [tls] enable = false here "
                                    "(turn it on with tls.server_fingerprint or tls.ca_file, or "
                                    "turn TLS off at the server too)";
@@ -181,7 +182,7 @@ struct client::impl {
                                : spdlog::level::warn;
         log::get("client").log(level, "{} {}:{}: {}; retrying in {:.1f} s",
                                e.logged_in ? "disconnected from" : "cannot connect to",
-                               config.server_addr, config.server_port, reason,
+                               config->server_addr, config->server_port, reason,
                                static_cast<double>(delay.count()) / 1000);
         retry_timer.expires_after(delay);
         retry_timer.async_wait([this](const boost::system::error_code& ec) {
@@ -190,7 +191,8 @@ struct client::impl {
     }
 };
 
-client::client(client_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
+client::client(std::shared_ptr<const client_config> config)
+    : impl_(std::make_unique<impl>(std::move(config))) {}
 
 client::~client() { stop(); }
 
@@ -200,8 +202,8 @@ void client::start() {
     const unsigned n = std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
     for (unsigned i = 0; i < n; ++i) im.threads.emplace_back([&im] { im.io.run(); });
     log::get("client").info("burrow-client {} starting: server {}:{}, {} proxies (tls {})",
-                            im.config.client_id, im.config.server_addr, im.config.server_port,
-                            im.config.proxies.size(), im.config.tls.enable ? "on" : "off");
+                            im.config->client_id, im.config->server_addr, im.config->server_port,
+                            im.config->proxies.size(), im.config->tls.enable ? "on" : "off");
     asio::post(im.strand, [&im] { im.connect(); });
 }
 

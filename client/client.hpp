@@ -10,7 +10,8 @@ struct client_config;
 
 class client {
 public:
-    explicit client(client_config config);
+    // `config` is the immutable snapshot the client runs with; it keeps a reference.
+    explicit client(std::shared_ptr<const client_config> config);
     ~client();
     client(const client&) = delete;
     client& operator=(const client&) = delete;

@@ -9,7 +9,7 @@
 
 #include "client/work_stream.hpp"
 #include "common/auth.hpp"
-#include "common/config.hpp"
+#include "common/config/client.hpp"
 #include "common/log.hpp"
 #include "common/vhost_router.hpp"
 
@@ -126,12 +126,13 @@ private:
     std::shared_ptr<control_session> session_;
 };
 
-control_session::control_session(asio::io_context& io, const client_config& config,
+control_session::control_session(asio::io_context& io,
+                                 std::shared_ptr<const client_config> config,
                                  std::shared_ptr<grpc::Channel> channel,
                                  std::string previous_run_id,
                                  std::function<void(session_end)> on_end)
     : io_(io),
-      config_(config),
+      config_(std::move(config)),
       strand_(asio::make_strand(io)),
       stub_(v1::Tunnel::NewStub(channel)),
       work_stub_(std::make_shared<grpc::GenericStub>(channel)),
@@ -148,7 +149,7 @@ void control_session::start() {
 
         v1::ClientMessage msg;
         auto* login = msg.mutable_login();
-        const auto& cfg = self->config_;
+        const auto& cfg = *self->config_;
         login->set_client_id(cfg.client_id);
         login->set_timestamp(auth::unix_now());
         login->set_nonce(auth::random_bytes(auth::nonce_size));
@@ -240,9 +241,9 @@ void control_session::handle(const v1::ServerMessage& msg) {
             }
             logged_in_ = true;
             run_id_ = r.run_id();
-            ctl_log().info("logged in to {}:{} as {}", config_.server_addr, config_.server_port,
-                           config_.client_id);
-            for (const auto& p : config_.proxies) {
+            ctl_log().info("logged in to {}:{} as {}", config_->server_addr, config_->server_port,
+                           config_->client_id);
+            for (const auto& p : config_->proxies) {
                 v1::ClientMessage reg;
                 auto* spec = reg.mutable_register_proxy();
                 spec->set_name(p.name);
@@ -277,7 +278,7 @@ void control_session::handle(const v1::ServerMessage& msg) {
 void control_session::tick() {
     if (ended_) return;
     const auto now = std::chrono::steady_clock::now();
-    const auto& t = config_.transport;
+    const auto& t = config_->transport;
     if (!logged_in_ && now - started_ > std::chrono::seconds(t.dial_timeout))
         return end(fmt::format("no login answer within {} s", t.dial_timeout));
     if (logged_in_) {
@@ -300,8 +301,8 @@ void control_session::tick() {
 }
 
 void control_session::top_up() {
-    if (idle_work_ < config_.transport.pool_count)
-        open_work(config_.transport.pool_count - idle_work_);
+    if (idle_work_ < config_->transport.pool_count)
+        open_work(config_->transport.pool_count - idle_work_);
 }
 
 void control_session::open_work(std::uint32_t n) {

@@ -43,7 +43,7 @@ std::pair<std::string, session_end::failure_kind> describe_status(const grpc::St
 
 class control_session : public std::enable_shared_from_this<control_session> {
 public:
-    control_session(boost::asio::io_context& io, const client_config& config,
+    control_session(boost::asio::io_context& io, std::shared_ptr<const client_config> config,
                     std::shared_ptr<grpc::Channel> channel, std::string previous_run_id,
                     std::function<void(session_end)> on_end);
     ~control_session();
@@ -71,7 +71,7 @@ private:
     void end(std::string reason);
 
     boost::asio::io_context& io_;
-    const client_config& config_;
+    const std::shared_ptr<const client_config> config_;  // immutable snapshot
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     std::shared_ptr<v1::Tunnel::Stub> stub_;       // Control
     std::shared_ptr<grpc::GenericStub> work_stub_;  // Work, raw frames

@@ -1,6 +1,6 @@
 // burrow-client: parses argv and runs the library.
 #include "client/client.hpp"
-#include "common/config.hpp"
+#include "common/config/client.hpp"
 #include "common/program.hpp"
 
 int main(int argc, char** argv) {

@@ -118,12 +118,12 @@ public:
         StartCall();
     }
 
-    void begin(const client_config& config, const std::string& run_id) {
+    void begin(std::shared_ptr<const client_config> config, const std::string& run_id) {
         v1::Frame hello;
         hello.mutable_hello()->set_run_id(run_id);
         pump_->send_head(hello.SerializeAsString());
         std::weak_ptr<stream::pump> weak = pump_;
-        pump_->read_head([this, &config, weak](std::string serialized) {
+        pump_->read_head([this, config = std::move(config), weak](std::string serialized) {
             auto b = weak.lock();
             if (!b) return;
             v1::Frame head;
@@ -136,14 +136,14 @@ public:
             const std::string peer = start.peer().substr(0, 64);
             const auto tag = fmt::format("[{}/{}]", start.proxy().substr(0, 64), start.conn_id());
             const proxy_config* proxy = nullptr;
-            for (const auto& p : config.proxies)
+            for (const auto& p : config->proxies)
                 if (p.name == start.proxy()) proxy = &p;
             if (!proxy) {
                 work_log().warn("{} unknown proxy", tag);
                 return b->fail("unknown proxy");
             }
             std::make_shared<local_dialer>(std::move(b), *proxy, tag, peer,
-                                           std::chrono::seconds(config.transport.dial_timeout))
+                                           std::chrono::seconds(config->transport.dial_timeout))
                 ->start();
         });
     }
@@ -170,10 +170,10 @@ private:
 }  // namespace
 
 void open_work_stream(std::shared_ptr<grpc::GenericStub> stub, asio::any_io_executor ex,
-                      const client_config& config, const std::string& run_id,
+                      std::shared_ptr<const client_config> config, const std::string& run_id,
                       std::weak_ptr<control_session> session) {
     auto* r = new client_work_reactor(std::move(stub), std::move(ex), std::move(session));
-    r->begin(config, run_id);
+    r->begin(std::move(config), run_id);
 }
 
 }  // namespace burrow

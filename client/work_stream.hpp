@@ -21,7 +21,7 @@ inline constexpr const char* work_method = "/burrow.v1.Tunnel/Work";
 // Opens one Work stream presenting `run_id`. It reports to `session` when it
 // is taken into use or ends unused; it owns itself until the RPC is done.
 void open_work_stream(std::shared_ptr<grpc::GenericStub> stub, boost::asio::any_io_executor ex,
-                      const client_config& config, const std::string& run_id,
+                      std::shared_ptr<const client_config> config, const std::string& run_id,
                       std::weak_ptr<control_session> session);
 
 }  // namespace burrow

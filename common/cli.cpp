@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "common/config.hpp"
+#include "common/config/problem.hpp"
 
 namespace burrow {
 

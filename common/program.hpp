@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <string>
 
 #include <fmt/format.h>
@@ -62,7 +63,9 @@ int run_program(const char* prog, const char* what_it_runs, int argc, char** arg
         log::route_grpc_logs();
         // Every connection costs a descriptor: the number bounds what the process can carry.
         log::get("main").info("open files limit: {}", open_files_limit());
-        App app(std::move(config));
+        // The App runs on an immutable snapshot of the config: whatever keeps it
+        // holds the shared_ptr, so a later reload cannot leave it dangling.
+        App app(std::make_shared<const decltype(config)>(std::move(config)));
         app.start();
         app.run_until_signal();
         return 0;

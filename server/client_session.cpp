@@ -6,6 +6,7 @@
 #include <grpcpp/support/status.h>
 
 #include "common/auth.hpp"
+#include "common/config/checks.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
 #include "common/stream/pump.hpp"
@@ -32,13 +33,6 @@ spdlog::logger& proxy_log() {
     return l;
 }
 
-bool valid_proxy_name(const std::string& name) {
-    if (name.empty() || name.size() > max_name_length) return false;
-    for (char c : name)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
-            return false;
-    return true;
-}
 }  // namespace
 
 client_session::client_session(server_state& st, control_reactor* reactor, std::string peer)
@@ -193,7 +187,7 @@ void client_session::handle_register(const v1::ProxySpec& spec) {
 
     std::string error;
     const bool vhost = spec.type() == "http" || spec.type() == "https";
-    if (!valid_proxy_name(spec.name()))
+    if (!name_problem(spec.name()).empty())  // the rule the client's config checks
         error = "invalid proxy name (1-64 of A-Z a-z 0-9 . _ -)";
     else if (spec.type() != "tcp" && !vhost)
         error = fmt::format("proxy type '{}' is not supported",

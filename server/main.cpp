@@ -1,5 +1,5 @@
 // burrow-server: parses argv and runs the library.
-#include "common/config.hpp"
+#include "common/config/server.hpp"
 #include "common/program.hpp"
 #include "server/server.hpp"
 

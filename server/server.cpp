@@ -18,7 +18,7 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
-#include "common/config.hpp"
+#include "common/config/server.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
 #include "common/program.hpp"
@@ -181,7 +181,7 @@ private:
 }  // namespace
 
 struct server::impl {
-    explicit impl(server_config c)
+    explicit impl(std::shared_ptr<const server_config> c)
         : state(std::move(c), io), gate(gate_limits()), service(state, gate), listener(io, gate) {}
 
     asio::io_context io;
@@ -220,7 +220,8 @@ struct server::impl {
     }
 };
 
-server::server(server_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
+server::server(std::shared_ptr<const server_config> config)
+    : impl_(std::make_unique<impl>(std::move(config))) {}
 
 server::~server() { stop(); }
 

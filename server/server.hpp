@@ -10,7 +10,8 @@ struct server_config;
 
 class server {
 public:
-    explicit server(server_config config);
+    // `config` is the immutable snapshot the server runs with; it keeps a reference.
+    explicit server(std::shared_ptr<const server_config> config);
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;

@@ -2,8 +2,10 @@
 
 namespace burrow {
 
-server_state::server_state(server_config cfg, boost::asio::io_context& io_context)
-    : config(std::move(cfg)),
+server_state::server_state(std::shared_ptr<const server_config> cfg,
+                           boost::asio::io_context& io_context)
+    : config_snapshot(std::move(cfg)),
+      config(*config_snapshot),
       io(io_context),
       verifier(config.auth.token),
       ports(config.proxy_bind_addr, config.allow_ports),

@@ -11,7 +11,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "common/auth.hpp"
-#include "common/config.hpp"
+#include "common/config/server.hpp"
 #include "server/port_manager.hpp"
 #include "server/vhost_table.hpp"
 
@@ -20,9 +20,14 @@ namespace burrow {
 class client_session;
 
 struct server_state {
-    server_state(server_config cfg, boost::asio::io_context& io_context);
+    server_state(std::shared_ptr<const server_config> cfg, boost::asio::io_context& io_context);
 
-    const server_config config;
+    // The configuration, an immutable snapshot. What keeps settings beyond a call
+    // (a lambda, an object of its own) holds the shared_ptr, so a later reload
+    // that publishes a new snapshot leaves no reference dangling.
+    const std::shared_ptr<const server_config> config_snapshot;
+    // *config_snapshot, for reading a setting now; valid while this server_state lives.
+    const server_config& config;
     boost::asio::io_context& io;
     auth::verifier verifier;
     port_manager ports;

@@ -1,6 +1,8 @@
 // Unit tests for common/config: every error class reports file, line, column,
 // key and a message a user can act on; valid files get their defaults.
-#include "common/config.hpp"
+#include "common/config/client.hpp"
+#include "common/config/problem.hpp"
+#include "common/config/server.hpp"
 
 #include <cctype>
 #include <cstdio>
@@ -437,28 +439,6 @@ TEST(config_parse, allow_ports_problems_name_the_element) {
 
     expect_one(server_problems("allow_ports = \"6000-6100\"\n[auth]\ntoken = \"t\"\n"), 1, 15, "allow_ports",
                "expected an array of ports and port ranges, got a string");
-}
-
-TEST(parse_port_range, is_strict) {
-    port_range r;
-    ASSERT_TRUE(parse_port_range("7022", r));
-    EXPECT_EQ(r.first, 7022);
-    EXPECT_EQ(r.last, 7022);
-    ASSERT_TRUE(parse_port_range("1-65535", r));
-    EXPECT_EQ(r.first, 1);
-    EXPECT_EQ(r.last, 65535);
-    ASSERT_TRUE(parse_port_range("6000-6100", r));
-    EXPECT_EQ(r.first, 6000);
-    EXPECT_EQ(r.last, 6100);
-
-    for (const char* bad : {"", "0", "65536", "-", "6000-", "-6100", "6100-6000", "6000 -6100", " 7022", "7022 ",
-                            "+7022", "0x50", "1-2-3", "6000--6100", "abc", "99999999999", "0-10"}) {
-        SCOPED_TRACE(bad);
-        port_range untouched{1, 2};
-        EXPECT_FALSE(parse_port_range(bad, untouched));
-        EXPECT_EQ(untouched.first, 1);  // a failed parse leaves the output alone
-        EXPECT_EQ(untouched.last, 2);
-    }
 }
 
 TEST(config_defaults, server) {

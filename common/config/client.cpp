@@ -1,0 +1,215 @@
+#include "common/config/client.hpp"
+
+#include <map>
+#include <utility>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "common/config/checks.hpp"
+#include "common/config/reader.hpp"
+#include "common/vhost_router.hpp"
+
+namespace burrow {
+
+namespace {
+
+using namespace config_reader;
+
+void read_header_table(table_reader& parent, problem_list& problems, std::string_view key,
+                       std::vector<std::pair<std::string, std::string>>& out) {
+    auto r = parent.table(key);
+    const auto* node = parent.get(key);
+    const auto* table = node != nullptr ? node->as_table() : nullptr;
+    if (table == nullptr) return;
+    for (auto&& [name, value_node] : *table) {
+        const auto path = r.key_path(name.str());
+        std::string value;
+        if (!table_reader::read_string(problems, value_node, path, value)) continue;
+        if (auto problem = header_problem(name.str(), value); !problem.empty()) {
+            problems.add(name.source().begin, path, fmt::format("header \"{}\" {}", name.str(), problem));
+            continue;
+        }
+        out.emplace_back(name.str(), std::move(value));
+    }
+}
+
+void read_http_keys(table_reader& r, problem_list& problems, proxy_config& proxy) {
+    read_string_array(r, problems, "custom_domains", proxy.custom_domains, custom_domain_problem);
+    if (r.read("subdomain", proxy.subdomain) == field::ok) {
+        if (auto problem = subdomain_problem(proxy.subdomain); !problem.empty())
+            r.problem(*r.get("subdomain"), "subdomain", std::move(problem));
+    }
+    if (proxy.custom_domains.empty() && proxy.subdomain.empty() && r.get("custom_domains") == nullptr &&
+        r.get("subdomain") == nullptr)
+        r.missing("custom_domains", fmt::format("a {} proxy needs custom_domains or subdomain", proxy.type));
+    if (proxy.type != "http") return;
+    read_string_array(r, problems, "locations", proxy.locations, location_problem);
+    r.read("host_header_rewrite", proxy.host_header_rewrite);
+    read_header_table(r, problems, "request_headers", proxy.request_headers);
+    read_header_table(r, problems, "response_headers", proxy.response_headers);
+    const auto user = r.read("http_user", proxy.http_user);
+    const auto password = r.read("http_password", proxy.http_password);
+    if (user == field::ok && password == field::absent)
+        r.missing("http_password", "required when http_user is set");
+    else if (password == field::ok && user == field::absent)
+        r.missing("http_user", "required when http_password is set");
+    r.read("response_timeout", proxy.response_timeout, 1, 24 * 3600);
+    r.read("response_idle_timeout", proxy.response_idle_timeout, 0, 7 * 24 * 3600);
+    r.read("allow_connect", proxy.allow_connect);
+}
+
+void read_proxy(table_reader& r, problem_list& problems, proxy_config& proxy) {
+    if (const auto f = r.read("name", proxy.name); f == field::absent) {
+        r.missing("name");
+    } else if (f == field::ok) {
+        if (auto problem = name_problem(proxy.name); !problem.empty())
+            r.problem(*r.get("name"), "name", "proxy name " + problem);
+    }
+    if (r.read("type", proxy.type) == field::ok && proxy.type != "tcp" && proxy.type != "http" &&
+        proxy.type != "https") {
+        r.problem(*r.get("type"), "type",
+                  fmt::format("unknown proxy type \"{}\" (expected tcp, http or https)", proxy.type));
+    }
+    read_non_empty(r, "local_addr", proxy.local_addr);
+    if (r.read_port("local_port", proxy.local_port, false) == field::absent) r.missing("local_port");
+    if (proxy.type == "tcp") {
+        r.read_port("remote_port", proxy.remote_port, true);
+    } else if (proxy.type == "http" || proxy.type == "https") {
+        if (const auto* port = r.get("remote_port"))
+            r.problem(*port, "remote_port",
+                      fmt::format("a {} proxy has no port of its own; users reach it on the server's "
+                                  "vhost_{}_port by its domain", proxy.type, proxy.type));
+        read_http_keys(r, problems, proxy);
+    }
+    // Keys of another type are reported as unknown by finish().
+    r.finish();
+}
+
+void read_proxies(table_reader& root, problem_list& problems, std::vector<proxy_config>& out) {
+    const auto* node = root.get("proxies");
+    if (node == nullptr) return;
+    const auto* array = node->as_array();
+    if (array == nullptr) {
+        root.type_problem(*node, "proxies", "an array of tables ([[proxies]])");
+        return;
+    }
+    // Where each name and remote port was first seen, to point duplicates at the original.
+    std::map<std::string, std::uint32_t> name_lines;
+    std::map<std::uint16_t, std::string> remote_port_owners;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const auto& element = *array->get(i);
+        const auto path = fmt::format("{}[{}]", root.key_path("proxies"), i);
+        const auto* table = element.as_table();
+        if (table == nullptr) {
+            problems.add(element.source().begin, path,
+                         fmt::format("expected a table, got {}", type_name(element.type())));
+            continue;
+        }
+        table_reader r(problems, table, path, table->source().begin);
+        proxy_config proxy;
+        read_proxy(r, problems, proxy);
+
+        // Only names and ports that were actually given can clash.
+        if (const auto* name = table->get("name"); name != nullptr && !proxy.name.empty()) {
+            const auto line = name->source().begin.line;
+            if (auto [it, fresh] = name_lines.emplace(proxy.name, line); !fresh) {
+                r.problem(*name, "name",
+                          fmt::format("duplicate proxy name \"{}\" (first defined at line {})",
+                                      proxy.name, it->second));
+            }
+        }
+        if (const auto* port = table->get("remote_port"); port != nullptr && proxy.remote_port != 0) {
+            const auto owner = proxy.name.empty() ? path : fmt::format("proxy \"{}\"", proxy.name);
+            if (auto [it, fresh] = remote_port_owners.emplace(proxy.remote_port, owner); !fresh) {
+                r.problem(*port, "remote_port",
+                          fmt::format("remote port {} is already claimed by {}", proxy.remote_port,
+                                      it->second));
+            }
+        }
+        out.push_back(std::move(proxy));
+    }
+}
+
+void read_tls(table_reader& root, client_config& cfg) {
+    auto tls = root.table("tls");
+    tls.read("enable", cfg.tls.enable);
+    const auto fingerprint = tls.read("server_fingerprint", cfg.tls.server_fingerprint);
+    if (fingerprint == field::ok) {
+        if (auto normal = normalize_fingerprint(cfg.tls.server_fingerprint)) {
+            cfg.tls.server_fingerprint = std::move(*normal);
+        } else {
+            tls.problem(*tls.get("server_fingerprint"), "server_fingerprint",
+                        fmt::format("malformed fingerprint \"{}\" (expected \"sha256:\" followed by "
+                                    "64 hex digits, optionally colon-separated in pairs)",
+                                    cfg.tls.server_fingerprint));
+        }
+    }
+    const auto ca = tls.read("ca_file", cfg.tls.ca_file);
+    if (ca == field::ok) require_non_empty(tls, "ca_file", cfg.tls.ca_file);
+    tls.read("server_name", cfg.tls.server_name);
+    // The client always authenticates the server; only a value that is
+    // absent (not one already reported as wrong) makes this a problem.
+    if (cfg.tls.enable && fingerprint == field::absent && ca == field::absent) {
+        tls.missing("server_fingerprint",
+                    "tls is enabled, so tls.server_fingerprint or tls.ca_file is required");
+    }
+    tls.finish();
+}
+
+void read_transport(table_reader& root, client_config& cfg) {
+    auto t = root.table("transport");
+    t.read("pool_count", cfg.transport.pool_count, 0, 64);
+    const auto interval = t.read("heartbeat_interval", cfg.transport.heartbeat_interval, 1, uint32_max);
+    const auto timeout = t.read("heartbeat_timeout", cfg.transport.heartbeat_timeout, 1, uint32_max);
+    if (interval != field::invalid && timeout != field::invalid &&
+        cfg.transport.heartbeat_timeout <= cfg.transport.heartbeat_interval) {
+        // Point at whichever of the two the file set; the timeout if both.
+        const auto* at = t.get(timeout == field::ok ? "heartbeat_timeout" : "heartbeat_interval");
+        t.problem(*at, timeout == field::ok ? "heartbeat_timeout" : "heartbeat_interval",
+                  fmt::format("heartbeat_timeout ({}) must be greater than heartbeat_interval ({})",
+                              cfg.transport.heartbeat_timeout, cfg.transport.heartbeat_interval));
+    }
+    t.read("dial_timeout", cfg.transport.dial_timeout, 1, uint32_max);
+    t.read("max_backoff", cfg.transport.max_backoff, 1, uint32_max);
+    t.finish();
+}
+
+std::string host_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "burrow-client";
+    return buf;
+}
+
+}  // namespace
+
+client_config parse_client_config(std::string_view text, const std::string& path) {
+    client_config cfg;
+    cfg.file = path;
+    read_document(text, path, [&cfg](table_reader& root, problem_list& problems) {
+        read_required(root, "server_addr", cfg.server_addr);
+        root.read_port("server_port", cfg.server_port, false);
+        if (root.read("client_id", cfg.client_id) == field::ok) {
+            if (auto problem = name_problem(cfg.client_id); !problem.empty())
+                root.problem(*root.get("client_id"), "client_id", std::move(problem));
+        }
+        read_auth(root, cfg.auth.token);
+        read_tls(root, cfg);
+        read_transport(root, cfg);
+        read_log(root, cfg.log);
+        read_proxies(root, problems, cfg.proxies);
+    });
+
+    if (cfg.client_id.empty()) cfg.client_id = host_name();
+    if (cfg.tls.server_name.empty()) cfg.tls.server_name = cfg.server_addr;
+    return cfg;
+}
+
+client_config load_client_config(const std::string& path) {
+    auto cfg = parse_client_config(read_config_file(path), path);
+    cfg.file = absolute_path(path).string();
+    resolve_path(absolute_path(path).parent_path(), cfg.tls.ca_file);
+    return cfg;
+}
+
+}  // namespace burrow

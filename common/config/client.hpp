@@ -1,0 +1,84 @@
+// burrow-client's configuration: the schema (DESIGN.md §4) and its loader.
+//
+// Loading is parse -> defaults -> validate, and does no other I/O than reading
+// the file. Defaults live in the member initialisers below. Problems are
+// reported as config_error (common/config/problem.hpp).
+//
+// The client hands a loaded config around as std::shared_ptr<const client_config>:
+// an immutable snapshot that whoever needs it keeps alive, so a later reload can
+// publish a new one without leaving references to the old one dangling.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/config/sections.hpp"
+#include "common/config/problem.hpp"
+
+namespace burrow {
+
+struct proxy_config {
+    std::string name;
+    std::string type = "tcp";             // "tcp", "http" or "https"
+    std::string local_addr = "127.0.0.1";
+    std::uint16_t local_port = 0;         // required, 1..65535
+    std::uint16_t remote_port = 0;        // tcp: 0 = the server picks one
+
+    // http and https (one of the two is required)
+    std::vector<std::string> custom_domains;
+    std::string subdomain;
+    // http only
+    std::vector<std::string> locations;   // empty = "/"
+    std::string host_header_rewrite;
+    std::vector<std::pair<std::string, std::string>> request_headers;
+    std::vector<std::pair<std::string, std::string>> response_headers;
+    std::string http_user;                // with http_password: basic auth
+    std::string http_password;
+    std::uint32_t response_timeout = 60;  // seconds until the local service's response header
+    // Longest silence between pieces of a response body (long polls, SSE); 0 = none.
+    std::uint32_t response_idle_timeout = 3600;
+    bool allow_connect = false;           // CONNECT is passed to the service (405 otherwise)
+};
+
+struct client_config {
+    std::string file;
+
+    std::string server_addr;               // required
+    std::uint16_t server_port = 7000;      // 1..65535
+    std::string client_id;                 // default: the host name
+
+    struct {
+        std::string token;  // required, non-empty
+    } auth;
+
+    struct {
+        bool enable = true;
+        std::string server_fingerprint;  // "sha256:" + 64 hex digits (colons allowed)
+        std::string ca_file;             // PEM; one of the two is required when enabled
+        std::string server_name;         // name checked against the CA-signed certificate;
+                                         // default: server_addr
+    } tls;
+
+    struct {
+        std::uint32_t pool_count = 4;          // idle Work streams kept open, 0..64
+        std::uint32_t heartbeat_interval = 10; // seconds, >= 1
+        std::uint32_t heartbeat_timeout = 30;  // seconds, > heartbeat_interval
+        std::uint32_t dial_timeout = 10;       // seconds for connect + login
+        std::uint32_t max_backoff = 30;        // seconds; reconnect delay cap
+    } transport;
+
+    log_config log;
+    std::vector<proxy_config> proxies;
+};
+
+// Reads, substitutes ${ENV}, applies defaults and validates. A relative ca_file
+// is resolved against the file's directory. Throws config_error.
+client_config load_client_config(const std::string& path);
+
+// Same, from text in memory; `path` only names the source in messages.
+client_config parse_client_config(std::string_view text, const std::string& path);
+
+}  // namespace burrow

@@ -1,0 +1,121 @@
+#include "common/config/server.hpp"
+
+#include <cctype>
+#include <limits>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "common/config/reader.hpp"
+
+namespace burrow {
+
+namespace {
+
+using namespace config_reader;
+
+void read_allow_ports(table_reader& root, problem_list& problems, std::vector<port_range>& out) {
+    const auto* node = root.get("allow_ports");
+    if (node == nullptr) return;
+    const auto* array = node->as_array();
+    if (array == nullptr) {
+        root.type_problem(*node, "allow_ports", "an array of ports and port ranges");
+        return;
+    }
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const auto& element = *array->get(i);
+        auto key = fmt::format("{}[{}]", root.key_path("allow_ports"), i);
+        if (element.is_integer()) {
+            std::uint64_t port = 0;
+            if (table_reader::read_uint(problems, element, key, 1, 65535, port)) {
+                const auto p = static_cast<std::uint16_t>(port);
+                out.push_back({p, p});
+            }
+        } else if (element.is_string()) {
+            std::string spec;
+            if (!table_reader::read_string(problems, element, key, spec)) continue;
+            port_range range;
+            if (auto problem = port_range_problem(spec, range); !problem.empty()) {
+                problems.add(element.source().begin, std::move(key), std::move(problem));
+            } else {
+                out.push_back(range);
+            }
+        } else {
+            problems.add(element.source().begin, std::move(key),
+                         fmt::format("expected a port number or a \"first-last\" range string, got {}",
+                                     type_name(element.type())));
+        }
+    }
+}
+
+// The keys of the http and https proxies (vhost_*, subdomain_host).
+void read_vhost_keys(table_reader& root, server_config& cfg) {
+    root.read_port("vhost_http_port", cfg.vhost_http_port, true);
+    root.read_port("vhost_https_port", cfg.vhost_https_port, true);
+    if (root.read("subdomain_host", cfg.subdomain_host) == field::ok && !cfg.subdomain_host.empty()) {
+        if (auto problem = subdomain_host_problem(cfg.subdomain_host); !problem.empty())
+            root.problem(*root.get("subdomain_host"), "subdomain_host", std::move(problem));
+        for (auto& c : cfg.subdomain_host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    root.read("vhost_header_timeout", cfg.vhost_header_timeout, 1, 24 * 3600);
+    root.read("vhost_max_body_size", cfg.vhost_max_body_size, 0,
+              static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+    root.read("vhost_body_timeout", cfg.vhost_body_timeout, 0, 24 * 3600);
+    root.read("vhost_body_min_rate", cfg.vhost_body_min_rate, 0, uint32_max);
+    root.read("vhost_start_grace", cfg.vhost_start_grace, 0, 24 * 3600);
+    if (cfg.vhost_http_port != 0 && cfg.vhost_http_port == cfg.vhost_https_port)
+        root.problem(*root.get("vhost_https_port"), "vhost_https_port",
+                     "must differ from vhost_http_port");
+}
+
+void read_tls(table_reader& root, server_config& cfg) {
+    auto tls = root.table("tls");
+    tls.read("enable", cfg.tls.enable);
+    const auto cert = tls.read("cert_file", cfg.tls.cert_file);
+    const auto key = tls.read("key_file", cfg.tls.key_file);
+    if (cert == field::ok) require_non_empty(tls, "cert_file", cfg.tls.cert_file);
+    if (key == field::ok) require_non_empty(tls, "key_file", cfg.tls.key_file);
+    // A certificate without its key (or the reverse) cannot be served: the
+    // other half is a required key as soon as one is given.
+    if (cert == field::ok && key == field::absent) {
+        tls.missing("key_file", "required when tls.cert_file is set");
+    } else if (key == field::ok && cert == field::absent) {
+        tls.missing("cert_file", "required when tls.key_file is set");
+    }
+    tls.finish();
+}
+
+}  // namespace
+
+server_config parse_server_config(std::string_view text, const std::string& path) {
+    server_config cfg;
+    cfg.file = path;
+    read_document(text, path, [&cfg](table_reader& root, problem_list& problems) {
+        read_non_empty(root, "bind_addr", cfg.bind_addr);
+        root.read_port("bind_port", cfg.bind_port, true);
+        read_non_empty(root, "proxy_bind_addr", cfg.proxy_bind_addr);
+        read_allow_ports(root, problems, cfg.allow_ports);
+        read_non_empty(root, "data_dir", cfg.data_dir);
+        root.read("heartbeat_timeout", cfg.heartbeat_timeout, 1, uint32_max);
+        root.read("max_proxies_per_client", cfg.max_proxies_per_client, 1, uint32_max);
+        root.read("max_pending_connections", cfg.max_pending_connections, 1, uint32_max);
+        root.read("work_timeout", cfg.work_timeout, 1, uint32_max);
+        read_vhost_keys(root, cfg);
+        read_auth(root, cfg.auth.token);
+        read_tls(root, cfg);
+        read_log(root, cfg.log);
+    });
+    return cfg;
+}
+
+server_config load_server_config(const std::string& path) {
+    auto cfg = parse_server_config(read_config_file(path), path);
+    cfg.file = absolute_path(path).string();
+    const auto dir = absolute_path(path).parent_path();
+    resolve_path(dir, cfg.data_dir);
+    resolve_path(dir, cfg.tls.cert_file);
+    resolve_path(dir, cfg.tls.key_file);
+    return cfg;
+}
+
+}  // namespace burrow
