@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/vhost_router.hpp"
+#include "common/host_names.hpp"
 
 namespace burrow {
 

@@ -8,7 +8,7 @@
 #include "common/auth.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
-#include "common/vhost_router.hpp"
+#include "common/host_names.hpp"
 #include "common/work_bridge.hpp"
 #include "server/control_reactor.hpp"
 #include "server/server_state.hpp"
