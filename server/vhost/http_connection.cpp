@@ -18,13 +18,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
-#include <fmt/format.h>
 
 #include "common/host_names.hpp"
 #include "common/inline_strand.hpp"
 #include "server/server_state.hpp"
+#include "server/vhost/error_page.hpp"
 #include "server/vhost/log.hpp"
 #include "server/vhost/relay.hpp"
 #include "server/vhost/request_rewrite.hpp"
@@ -539,20 +537,9 @@ awaitable<void> http_connection::send_error(http::status status, std::string_vie
                                             std::string_view extra_value) {
     if (ex_.response_started) co_return;  // too late for a status: just close
     ex_.response_started = true;
-    http::response<http::string_body> res{status, 11};
-    res.set(http::field::server, "burrow");
-    res.set(http::field::content_type, "text/html; charset=utf-8");
-    res.set(http::field::cache_control, "no-store");
-    if (extra != http::field::unknown) res.set(extra, extra_value);
-    const auto reason = http::obsolete_reason(status);
-    res.body() = fmt::format(
-        "<!doctype html>\n<html><head><title>{0} {1}</title></head>\n"
-        "<body><h1>{0} {1}</h1><p>{2}</p><hr><p>burrow</p></body></html>\n",
-        static_cast<unsigned>(status), std::string_view(reason.data(), reason.size()), detail);
-    res.keep_alive(keep_alive);
-    res.prepare_payload();
+    const auto page = error_page(status, detail, keep_alive, extra, extra_value);
     user_deadline(header_timeout_);
-    auto [ec, n] = co_await http::async_write(user_, res, nothrow);
+    auto [ec, n] = co_await asio::async_write(user_, asio::buffer(page), nothrow);
     dog_.user = watchdog::never;
     if (!ec && !keep_alive) co_await linger_close();
 }
