@@ -1,7 +1,7 @@
 // Picks the `type = "http"` proxy that serves a request on the vhost port, by Host and path
 // (and the `https` proxy for a TLS server name). Pure code: the listeners parse the request
-// and hand us the Host value (or SNI) and target. The name checks it applies are
-// common/host_names', which the config shares.
+// and hand us the Host value (or SNI) and target. The name checks it applies live in
+// common/host_names, which the config shares.
 #pragma once
 
 #include <cstddef>
