@@ -11,7 +11,7 @@
 #include "common/auth.hpp"
 #include "common/config/client.hpp"
 #include "common/log.hpp"
-#include "common/vhost_router.hpp"
+#include "common/host_names.hpp"
 
 #ifndef BURROW_VERSION
 #define BURROW_VERSION "dev"

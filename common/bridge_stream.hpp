@@ -23,7 +23,7 @@
 #include <boost/container/small_vector.hpp>
 #include <boost/system/system_error.hpp>
 
-#include "common/work_bridge.hpp"  // transitional: the vhost still says work_bridge
+#include "common/stream/pump.hpp"
 
 namespace burrow {
 

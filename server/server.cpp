@@ -25,7 +25,7 @@
 #include "common/tls.hpp"
 #include "server/client_gate.hpp"
 #include "server/grpc/service.hpp"
-#include "server/http_vhost.hpp"
+#include "server/vhost/listener.hpp"
 #include "server/server_state.hpp"
 
 namespace burrow {

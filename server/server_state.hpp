@@ -13,7 +13,7 @@
 #include "common/auth.hpp"
 #include "common/config/server.hpp"
 #include "server/port_manager.hpp"
-#include "server/vhost_table.hpp"
+#include "server/vhost/table.hpp"
 
 namespace burrow {
 

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "common/vhost_router.hpp"
+#include "common/host_names.hpp"
 
 namespace burrow {
 

@@ -7,7 +7,7 @@
 // to follow the key in a problem line ("must not be empty").
 //
 // Custom domains and locations are checked by custom_domain_problem() and
-// location_problem() in common/vhost_router.hpp, which the router itself uses.
+// location_problem() in common/host_names.hpp, which the router itself uses.
 #pragma once
 
 #include <cstdint>

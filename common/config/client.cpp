@@ -8,7 +8,7 @@
 
 #include "common/config/checks.hpp"
 #include "common/config/reader.hpp"
-#include "common/vhost_router.hpp"
+#include "common/host_names.hpp"
 
 namespace burrow {
 

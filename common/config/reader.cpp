@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/vhost_router.hpp"
+#include "common/host_names.hpp"
 
 namespace burrow::config_reader {
 

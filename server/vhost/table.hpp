@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/vhost_router.hpp"
+#include "server/vhost/router.hpp"
 
 namespace burrow {
 
@@ -21,8 +21,10 @@ class ProxySpec;
 struct server_config;
 class client_session;
 
+namespace vhost {
+
 // One registered http/https proxy, as the vhost listeners apply it. Immutable.
-struct vhost_target {
+struct target {
     std::string proxy;
     std::string host_header_rewrite;
     std::vector<std::pair<std::string, std::string>> request_headers;
@@ -34,9 +36,9 @@ struct vhost_target {
     std::weak_ptr<client_session> owner;  // expired: the client is offline (502)
 };
 
-class vhost_table {
+class table {
 public:
-    explicit vhost_table(const server_config& config);
+    explicit table(const server_config& config);
 
     // Registers an "http" or "https" proxy. Returns "" and fills `urls`, or
     // the reason it was refused (nothing registered then). A domain held by an
@@ -49,12 +51,12 @@ public:
     // takes the routes over, the same name registers again, or it expires.
     void set_offline(const std::string& proxy);
 
-    std::shared_ptr<const vhost_target> find_http(std::string_view host, std::string_view target);
-    std::shared_ptr<const vhost_target> find_https(std::string_view server_name);
+    std::shared_ptr<const target> find_http(std::string_view host, std::string_view request);
+    std::shared_ptr<const target> find_https(std::string_view server_name);
 
 private:
     struct entry {
-        std::shared_ptr<const vhost_target> target;
+        std::shared_ptr<const vhost::target> target;
         bool https = false;
         std::chrono::steady_clock::time_point offline_since{};  // {} = online
     };
@@ -64,11 +66,16 @@ private:
     const std::uint16_t http_port_, https_port_;
     const std::string subdomain_host_;
     std::mutex mutex_;
-    vhost_router http_, https_;
+    router http_, https_;
     std::unordered_map<std::string, entry> entries_;
 };
 
 // "Basic base64(user:password)", the Authorization value that proves them.
 std::string basic_authorization(std::string_view user, std::string_view password);
+
+}  // namespace vhost
+
+// The name server_state knows the table by.
+using vhost_table = vhost::table;
 
 }  // namespace burrow

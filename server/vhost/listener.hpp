@@ -8,16 +8,18 @@
 #include <memory>
 
 namespace burrow {
-
 struct server_state;
+}
 
-class vhost_listener {
+namespace burrow::vhost {
+
+class listener {
 public:
     enum class kind { http, https };
-    vhost_listener(server_state& st, kind k);
-    ~vhost_listener();
-    vhost_listener(const vhost_listener&) = delete;
-    vhost_listener& operator=(const vhost_listener&) = delete;
+    listener(server_state& st, kind k);
+    ~listener();
+    listener(const listener&) = delete;
+    listener& operator=(const listener&) = delete;
 
     // Binds proxy_bind_addr and the kind's port, and accepts. Throws
     // std::runtime_error when the port cannot be bound.
@@ -30,4 +32,9 @@ private:
     std::shared_ptr<impl> impl_;
 };
 
+}  // namespace burrow::vhost
+
+namespace burrow {
+// The name server.cpp knows the listener by.
+using vhost_listener = vhost::listener;
 }  // namespace burrow

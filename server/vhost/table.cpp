@@ -1,4 +1,4 @@
-#include "server/vhost_table.hpp"
+#include "server/vhost/table.hpp"
 
 #include <openssl/evp.h>
 
@@ -6,8 +6,9 @@
 
 #include "burrow.pb.h"
 #include "common/config.hpp"
+#include "common/config/checks.hpp"
 
-namespace burrow {
+namespace burrow::vhost {
 
 using namespace std::chrono_literals;
 
@@ -33,14 +34,14 @@ std::string basic_authorization(std::string_view user, std::string_view password
     return "Basic " + encoded;
 }
 
-vhost_table::vhost_table(const server_config& config)
+table::table(const server_config& config)
     : http_port_(config.vhost_http_port),
       https_port_(config.vhost_https_port),
       subdomain_host_(config.subdomain_host),
       http_(config.subdomain_host),
       https_(config.subdomain_host) {}
 
-std::string vhost_table::add(const v1::ProxySpec& spec, std::weak_ptr<client_session> owner,
+std::string table::add(const v1::ProxySpec& spec, std::weak_ptr<client_session> owner,
                              std::vector<std::string>& urls) {
     const bool https = spec.type() == "https";
     if ((https ? https_port_ : http_port_) == 0)
@@ -53,21 +54,21 @@ std::string vhost_table::add(const v1::ProxySpec& spec, std::weak_ptr<client_ses
                "basic auth need type http";
     if (spec.request_headers_size() + spec.response_headers_size() > static_cast<int>(max_headers))
         return fmt::format("at most {} request and response headers may be set", max_headers);
-    // The client validated names and values; check the ones that could break framing again.
+    // The same rule as the client's config (common/config/checks): a proxy
+    // never sets a header that frames or routes the message.
     for (const auto* headers : {&spec.request_headers(), &spec.response_headers()})
         for (const auto& [name, value] : *headers)
-            if (name.empty() || name.find_first_of(" :\r\n") != std::string::npos ||
-                value.find_first_of("\r\n") != std::string::npos || value.find('\0') != std::string::npos)
+            if (!header_problem(name, value).empty())
                 return "a header to set has an invalid name or value";
     if (spec.http_user().find(':') != std::string::npos)
         return "http_user must not contain ':'";
 
-    vhost_route_spec route{spec.name(),
+    route_spec route{spec.name(),
                            {spec.custom_domains().begin(), spec.custom_domains().end()},
                            spec.subdomain(),
                            {spec.locations().begin(), spec.locations().end()}};
 
-    auto target = std::make_shared<vhost_target>();
+    auto target = std::make_shared<vhost::target>();
     target->proxy = spec.name();
     target->host_header_rewrite = spec.host_header_rewrite();
     target->request_headers.assign(spec.request_headers().begin(), spec.request_headers().end());
@@ -111,14 +112,14 @@ std::string vhost_table::add(const v1::ProxySpec& spec, std::weak_ptr<client_ses
     return "";
 }
 
-void vhost_table::erase_locked(const std::string& proxy) {
+void table::erase_locked(const std::string& proxy) {
     auto it = entries_.find(proxy);
     if (it == entries_.end()) return;
     (it->second.https ? https_ : http_).remove(proxy);
     entries_.erase(it);
 }
 
-void vhost_table::expire_locked() {
+void table::expire_locked() {
     const auto now = std::chrono::steady_clock::now();
     std::vector<std::string> expired;
     for (const auto& [name, e] : entries_)
@@ -128,28 +129,27 @@ void vhost_table::expire_locked() {
     for (const auto& name : expired) erase_locked(name);
 }
 
-void vhost_table::remove(const std::string& proxy) {
+void table::remove(const std::string& proxy) {
     std::lock_guard lock(mutex_);
     erase_locked(proxy);
 }
 
-void vhost_table::set_offline(const std::string& proxy) {
+void table::set_offline(const std::string& proxy) {
     std::lock_guard lock(mutex_);
     if (auto it = entries_.find(proxy); it != entries_.end())
         it->second.offline_since = std::chrono::steady_clock::now();
 }
 
-std::shared_ptr<const vhost_target> vhost_table::find_http(std::string_view host,
-                                                           std::string_view target) {
+std::shared_ptr<const target> table::find_http(std::string_view host, std::string_view request) {
     std::lock_guard lock(mutex_);
-    const auto* name = http_.route(host, target);
+    const auto* name = http_.route(host, request);
     return name != nullptr ? entries_.at(*name).target : nullptr;
 }
 
-std::shared_ptr<const vhost_target> vhost_table::find_https(std::string_view server_name) {
+std::shared_ptr<const target> table::find_https(std::string_view server_name) {
     std::lock_guard lock(mutex_);
     const auto* name = https_.route(server_name, "/");
     return name != nullptr ? entries_.at(*name).target : nullptr;
 }
 
-}  // namespace burrow
+}  // namespace burrow::vhost

@@ -8,9 +8,9 @@
 
 #include <gtest/gtest.h>
 
-#include "server/vhost_internal.hpp"
+#include "server/vhost/client_hello.hpp"
 
-namespace burrow {
+namespace burrow::vhost {
 namespace {
 
 // The first flight of an OpenSSL client: one or more TLS records holding a ClientHello.
@@ -87,4 +87,4 @@ TEST(sni, other_bytes_are_malformed) {
 }
 
 }  // namespace
-}  // namespace burrow
+}  // namespace burrow::vhost

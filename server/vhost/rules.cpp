@@ -1,10 +1,10 @@
-#include "server/http_rules.hpp"
+#include "server/vhost/rules.hpp"
 
 #include <array>
 
 #include <openssl/crypto.h>
 
-namespace burrow {
+namespace burrow::vhost {
 namespace {
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -240,4 +240,4 @@ bool basic_credentials_match(std::string_view authorization, std::string_view ex
            CRYPTO_memcmp(given.data(), wanted.data(), wanted.size()) == 0;
 }
 
-}  // namespace burrow
+}  // namespace burrow::vhost

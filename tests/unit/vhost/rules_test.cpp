@@ -1,8 +1,8 @@
-#include "server/http_rules.hpp"
+#include "server/vhost/rules.hpp"
 
 #include <gtest/gtest.h>
 
-namespace burrow {
+namespace burrow::vhost {
 namespace {
 
 framing_fields fields(int version, std::size_t te_count, std::string_view te, std::size_t cl_count,
@@ -126,4 +126,4 @@ TEST(basic_credentials, scheme_is_case_insensitive_credentials_are_exact) {
 }
 
 }  // namespace
-}  // namespace burrow
+}  // namespace burrow::vhost

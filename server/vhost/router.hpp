@@ -1,6 +1,7 @@
 // Picks the `type = "http"` proxy that serves a request on the vhost port, by Host and path
 // (and the `https` proxy for a TLS server name). Pure code: the listeners parse the request
-// and hand us the Host value (or SNI) and target.
+// and hand us the Host value (or SNI) and target. The name checks it applies live in
+// common/host_names, which the config shares.
 #pragma once
 
 #include <cstddef>
@@ -10,10 +11,10 @@
 #include <unordered_map>
 #include <vector>
 
-namespace burrow {
+namespace burrow::vhost {
 
 // What one http proxy asks for.
-struct vhost_route_spec {
+struct route_spec {
     std::string proxy;                        // proxy name, unique per server
     std::vector<std::string> custom_domains;  // "nas.example.com" or "*.example.com"
     std::string subdomain;                    // "nas" = "nas.<subdomain_host>"; "" = none
@@ -22,8 +23,6 @@ struct vhost_route_spec {
 
 // A single registration may not make us store more (domains x locations) than this.
 inline constexpr std::size_t max_routes_per_proxy = 1024;
-// Longest raw Host value we look at: a 253-character name, a trailing dot and ":65535".
-inline constexpr std::size_t max_host_header = 260;
 
 // Domains: an exact name beats any wildcard, and among wildcards the longest suffix wins
 // ("*.example.com" matches names with at least one more label, never "example.com" itself).
@@ -33,11 +32,11 @@ inline constexpr std::size_t max_host_header = 260;
 // only serves "/api" leaves its other paths to "*.example.com".
 //
 // Used from one strand; no locking inside.
-class vhost_router {
+class router {
 public:
     // `subdomain_host` is the server's domain for `subdomain` registrations ("example.com");
     // empty means subdomain registrations are refused.
-    explicit vhost_router(std::string subdomain_host);
+    explicit router(std::string subdomain_host);
 
     // Registers all of `spec`'s (domain, location) routes, or none of them: returns "" on
     // success, else a message for the registering client (nothing was added then). A pair
@@ -45,7 +44,7 @@ public:
     // `replaceable(holder)` says the holder may be pushed out (an offline client's proxy):
     // then all of the holder's routes go, and its name is added to `evicted`.
     using replaceable_fn = std::function<bool(const std::string& proxy)>;
-    std::string add(const vhost_route_spec& spec, const replaceable_fn& replaceable = {},
+    std::string add(const route_spec& spec, const replaceable_fn& replaceable = {},
                     std::vector<std::string>* evicted = nullptr);
     // Drops every route of `proxy`; unknown names are ignored.
     void remove(std::string_view proxy);
@@ -92,18 +91,4 @@ private:
     std::size_t size_ = 0;
 };
 
-// Normalizes a Host header value: lowercase, no port, no trailing dot, IPv6 literals without
-// their brackets ("[::1]:80" -> "::1"). Returns false (and clears `out`) when the value is
-// malformed or over-long, so the listener can answer 400 rather than 404.
-bool normalize_host(std::string_view raw, std::string& out);
-
-// "" when a custom domain ("nas.example.com", "*.example.com") or a subdomain label can be
-// registered, else why not; config loading and the server use the same checks.
-std::string custom_domain_problem(std::string_view domain);
-std::string location_problem(std::string_view location);
-
-// Values from peers end up in logs and replies: this escapes what is not plain printable
-// ASCII and cuts them short.
-std::string printable(std::string_view s);
-
-}  // namespace burrow
+}  // namespace burrow::vhost

@@ -1,20 +1,20 @@
-#include "common/vhost_router.hpp"
+#include "server/vhost/router.hpp"
 
 #include <string>
 
 #include <gtest/gtest.h>
 
-namespace burrow {
+namespace burrow::vhost {
 namespace {
 
 // The proxy name route() picks, or "" when nothing serves the request.
-std::string served_by(const vhost_router& router, std::string_view host,
+std::string served_by(const router& r, std::string_view host,
                       std::string_view target = "/") {
-    const std::string* proxy = router.route(host, target);
+    const std::string* proxy = r.route(host, target);
     return proxy ? *proxy : "";
 }
 
-vhost_route_spec domains(std::string proxy, std::vector<std::string> custom_domains,
+route_spec domains(std::string proxy, std::vector<std::string> custom_domains,
                          std::vector<std::string> locations = {}) {
     return {std::move(proxy), std::move(custom_domains), "", std::move(locations)};
 }
@@ -23,69 +23,10 @@ bool contains(const std::string& text, std::string_view part) {
     return text.find(part) != std::string::npos;
 }
 
-std::string normalized(std::string_view raw) {
-    std::string out = "stale";
-    return normalize_host(raw, out) ? out : "<invalid:" + out + ">";
-}
-
-// ---- normalize_host ----
-
-TEST(vhost_normalize_host, lowercases_and_drops_port_and_trailing_dot) {
-    EXPECT_EQ(normalized("NAS.Example.com:8080"), "nas.example.com");
-    EXPECT_EQ(normalized("example.com."), "example.com");
-    EXPECT_EQ(normalized("Example.COM.:80"), "example.com");
-    EXPECT_EQ(normalized("localhost"), "localhost");
-    EXPECT_EQ(normalized("127.0.0.1:8080"), "127.0.0.1");
-    EXPECT_EQ(normalized("example.com:"), "example.com");  // empty port, as RFC 3986 allows
-    EXPECT_EQ(normalized("example.com:65535"), "example.com");
-}
-
-TEST(vhost_normalize_host, accepts_ipv6_literals_without_brackets) {
-    EXPECT_EQ(normalized("[::1]:80"), "::1");
-    EXPECT_EQ(normalized("[::1]"), "::1");
-    EXPECT_EQ(normalized("[2001:DB8::1]"), "2001:db8::1");
-    EXPECT_EQ(normalized("[::ffff:192.0.2.1]:8080"), "::ffff:192.0.2.1");
-}
-
-TEST(vhost_normalize_host, rejects_garbage_and_clears_the_output) {
-    const std::string_view bad_hosts[] = {
-          "", "nas example.com", " example.com", "example.com ", "exa\tmple.com",
-          std::string_view("exa\0mple.com", 12), "exa\x7fmple.com", "exa\x01mple.com", "a..b",
-          ".example.com", ".", "..", "example.com..", "user@example.com", "example.com/x",
-          "a_b.example.com", "caf\xc3\xa9.example.com", "*.example.com",
-          "example.com:http", "example.com:65536", "example.com:123456", "example.com:-1",
-          "example.com:80:80", "::1", "[::1", "[::1]x", "[::1]:x", "[]", "[127.0.0.1]",
-          "[::g]", "[::1%25eth0]"};
-    for (std::string_view bad : bad_hosts) {
-        std::string out = "stale";
-        EXPECT_FALSE(normalize_host(bad, out)) << '"' << bad << '"';
-        EXPECT_EQ(out, "") << '"' << bad << '"';
-    }
-}
-
-TEST(vhost_normalize_host, bounds_labels_names_and_the_raw_value) {
-    const std::string label63(63, 'a');
-    EXPECT_EQ(normalized(label63 + ".com"), label63 + ".com");
-    EXPECT_EQ(normalized(std::string(64, 'a') + ".com"), "<invalid:>");
-
-    // 4 x 63 + 3 dots = 255; trim to exactly 253 and 254.
-    std::string name = label63 + "." + label63 + "." + label63 + "." + label63;
-    name.resize(253);
-    ASSERT_NE(name.back(), '.');
-    EXPECT_EQ(normalized(name), name);
-    EXPECT_EQ(normalized(name + "."), name);
-    EXPECT_EQ(normalized(name + ".:65535"), name);
-    EXPECT_EQ(normalized(name + "a"), "<invalid:>");
-
-    EXPECT_EQ(normalized(std::string(100000, 'a')), "<invalid:>");
-    EXPECT_EQ(normalized("[" + std::string(100, ':') + "]"), "<invalid:>");
-    EXPECT_EQ(normalized("example.com:" + std::string(1000, '0')), "<invalid:>");
-}
-
 // ---- domains ----
 
 TEST(vhost_router, routes_exact_domains_case_insensitively_and_ignores_the_port) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("nas", {"NAS.Example.com"})), "");
     EXPECT_EQ(served_by(router, "nas.example.com"), "nas");
     EXPECT_EQ(served_by(router, "NAS.EXAMPLE.COM:8080"), "nas");
@@ -96,14 +37,14 @@ TEST(vhost_router, routes_exact_domains_case_insensitively_and_ignores_the_port)
 }
 
 TEST(vhost_router, registered_trailing_dot_is_the_same_domain) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("a", {"nas.example.com."})), "");
     EXPECT_EQ(served_by(router, "nas.example.com"), "a");
     EXPECT_NE(router.add(domains("b", {"nas.example.com"})), "");
 }
 
 TEST(vhost_router, wildcard_needs_at_least_one_more_label) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("wild", {"*.example.com"})), "");
     EXPECT_EQ(served_by(router, "a.example.com"), "wild");
     EXPECT_EQ(served_by(router, "a.b.example.com"), "wild");
@@ -114,7 +55,7 @@ TEST(vhost_router, wildcard_needs_at_least_one_more_label) {
 }
 
 TEST(vhost_router, exact_beats_any_wildcard) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("wild", {"*.example.com"})), "");
     ASSERT_EQ(router.add(domains("deep", {"*.nas.example.com"})), "");
     ASSERT_EQ(router.add(domains("nas", {"nas.example.com"})), "");
@@ -124,7 +65,7 @@ TEST(vhost_router, exact_beats_any_wildcard) {
 }
 
 TEST(vhost_router, most_specific_wildcard_wins) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("com", {"*.com"})), "");
     ASSERT_EQ(router.add(domains("example", {"*.example.com"})), "");
     ASSERT_EQ(router.add(domains("b", {"*.b.example.com"})), "");
@@ -138,7 +79,7 @@ TEST(vhost_router, most_specific_wildcard_wins) {
 }
 
 TEST(vhost_router, a_domain_without_a_matching_location_falls_through_to_wildcards) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("api", {"nas.example.com"}, {"/api"})), "");
     ASSERT_EQ(router.add(domains("wild", {"*.example.com"})), "");
     EXPECT_EQ(served_by(router, "nas.example.com", "/api/v1"), "api");
@@ -148,8 +89,8 @@ TEST(vhost_router, a_domain_without_a_matching_location_falls_through_to_wildcar
 // ---- subdomain ----
 
 TEST(vhost_router, subdomain_lives_under_subdomain_host) {
-    vhost_router router("Example.COM.");
-    vhost_route_spec spec{"nas", {}, "NAS", {}};
+    vhost::router router("Example.COM.");
+    route_spec spec{"nas", {}, "NAS", {}};
     ASSERT_EQ(router.add(spec), "");
     EXPECT_EQ(served_by(router, "nas.example.com:8080"), "nas");
     EXPECT_EQ(served_by(router, "example.com"), "");
@@ -160,8 +101,8 @@ TEST(vhost_router, subdomain_lives_under_subdomain_host) {
 }
 
 TEST(vhost_router, subdomain_with_custom_domains_registers_both) {
-    vhost_router router("example.com");
-    vhost_route_spec spec{"nas", {"nas.example.org", "nas.example.com"}, "nas", {}};
+    vhost::router router("example.com");
+    route_spec spec{"nas", {"nas.example.org", "nas.example.com"}, "nas", {}};
     ASSERT_EQ(router.add(spec), "");
     EXPECT_EQ(router.size(), 2u);  // nas.example.com named twice counts once
     EXPECT_EQ(served_by(router, "nas.example.org"), "nas");
@@ -169,7 +110,7 @@ TEST(vhost_router, subdomain_with_custom_domains_registers_both) {
 }
 
 TEST(vhost_router, subdomain_without_subdomain_host_is_an_error) {
-    vhost_router router("");
+    vhost::router router("");
     const auto err = router.add({"nas", {}, "nas", {}});
     EXPECT_TRUE(contains(err, "subdomain \"nas\"")) << err;
     EXPECT_TRUE(contains(err, "subdomain_host")) << err;
@@ -177,7 +118,7 @@ TEST(vhost_router, subdomain_without_subdomain_host_is_an_error) {
 }
 
 TEST(vhost_router, subdomain_must_be_one_label) {
-    vhost_router router("example.com");
+    vhost::router router("example.com");
     for (const char* bad : {"a.b", "*", "*.a", "a b", "a_b"})
         EXPECT_NE(router.add({"p", {}, bad, {}}), "") << bad;
     EXPECT_TRUE(contains(router.add({"p", {}, "a.b", {}}), "single label"));
@@ -186,7 +127,7 @@ TEST(vhost_router, subdomain_must_be_one_label) {
 }
 
 TEST(vhost_router, a_proxy_needs_a_domain) {
-    vhost_router router("example.com");
+    vhost::router router("example.com");
     EXPECT_EQ(router.add(domains("nas", {})),
               "proxy 'nas' has no domain: set custom_domains or subdomain");
     EXPECT_EQ(router.add(domains("", {"nas.example.com"})), "proxy name is empty");
@@ -196,14 +137,14 @@ TEST(vhost_router, a_proxy_needs_a_domain) {
 // ---- locations ----
 
 TEST(vhost_router, default_location_serves_every_path) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("nas", {"nas.example.com"})), "");
     for (const char* target : {"/", "/a", "/a/b?c=d", "/?x", "//double", "*"})
         EXPECT_EQ(served_by(router, "nas.example.com", target), "nas") << target;
 }
 
 TEST(vhost_router, longest_location_wins_on_segment_boundaries) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("root", {"nas.example.com"}, {"/"})), "");
     ASSERT_EQ(router.add(domains("api", {"nas.example.com"}, {"/api"})), "");
     ASSERT_EQ(router.add(domains("v2", {"nas.example.com"}, {"/api/v2"})), "");
@@ -223,7 +164,7 @@ TEST(vhost_router, longest_location_wins_on_segment_boundaries) {
 }
 
 TEST(vhost_router, location_with_trailing_slash_only_matches_below_it) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("dir", {"nas.example.com"}, {"/files/"})), "");
     EXPECT_EQ(served_by(router, "nas.example.com", "/files/"), "dir");
     EXPECT_EQ(served_by(router, "nas.example.com", "/files/a.txt"), "dir");
@@ -232,7 +173,7 @@ TEST(vhost_router, location_with_trailing_slash_only_matches_below_it) {
 }
 
 TEST(vhost_router, absolute_form_targets_route_by_their_path) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("root", {"nas.example.com"})), "");
     ASSERT_EQ(router.add(domains("api", {"nas.example.com"}, {"/api"})), "");
     EXPECT_EQ(served_by(router, "nas.example.com", "http://nas.example.com/api/x?y"), "api");
@@ -244,7 +185,7 @@ TEST(vhost_router, absolute_form_targets_route_by_their_path) {
 }
 
 TEST(vhost_router, rejects_invalid_locations) {
-    vhost_router router("");
+    vhost::router router("");
     EXPECT_TRUE(contains(router.add(domains("p", {"a.com"}, {"api"})), "start with '/'"));
     EXPECT_TRUE(contains(router.add(domains("p", {"a.com"}, {""})), "start with '/'"));
     EXPECT_TRUE(contains(router.add(domains("p", {"a.com"}, {"/a b"})), "spaces"));
@@ -258,7 +199,7 @@ TEST(vhost_router, rejects_invalid_locations) {
 // ---- sharing, conflicts, removal ----
 
 TEST(vhost_router, two_proxies_share_a_domain_by_location) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("web", {"nas.example.com"}, {"/"})), "");
     ASSERT_EQ(router.add(domains("api", {"nas.example.com"}, {"/api", "/graphql"})), "");
     EXPECT_EQ(served_by(router, "nas.example.com", "/index.html"), "web");
@@ -268,7 +209,7 @@ TEST(vhost_router, two_proxies_share_a_domain_by_location) {
 }
 
 TEST(vhost_router, conflict_refuses_the_newcomer_entirely) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("nas", {"nas.example.com"}, {"/api"})), "");
 
     // Its first domain is free, its second collides on /api: nothing of it may be added.
@@ -290,7 +231,7 @@ TEST(vhost_router, conflict_refuses_the_newcomer_entirely) {
 }
 
 TEST(vhost_router, wildcard_and_exact_of_the_same_name_do_not_conflict) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("wild", {"*.example.com"})), "");
     ASSERT_EQ(router.add(domains("apex", {"example.com"})), "");
     EXPECT_EQ(router.add(domains("other", {"*.Example.com"})),
@@ -300,14 +241,14 @@ TEST(vhost_router, wildcard_and_exact_of_the_same_name_do_not_conflict) {
 }
 
 TEST(vhost_router, a_proxy_name_registers_once) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("nas", {"a.example.com"})), "");
     EXPECT_EQ(router.add(domains("nas", {"b.example.com"})), "proxy 'nas' is already registered");
     EXPECT_EQ(served_by(router, "b.example.com"), "");
 }
 
 TEST(vhost_router, duplicates_within_one_proxy_count_once) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("nas", {"nas.example.com", "NAS.example.com."},
                                  {"/api", "/api", "/"})),
               "");
@@ -315,7 +256,7 @@ TEST(vhost_router, duplicates_within_one_proxy_count_once) {
 }
 
 TEST(vhost_router, remove_drops_every_route_of_the_proxy) {
-    vhost_router router("example.com");
+    vhost::router router("example.com");
     ASSERT_EQ(router.add({"nas", {"nas.example.org", "*.nas.example.org"}, "nas", {"/", "/api"}}),
               "");
     ASSERT_EQ(router.add(domains("other", {"nas.example.org"}, {"/other"})), "");
@@ -341,7 +282,7 @@ TEST(vhost_router, remove_drops_every_route_of_the_proxy) {
 // ---- hostile and odd input ----
 
 TEST(vhost_router, ipv6_and_malformed_hosts_route_nowhere) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("wild", {"*.com", "*.1", "*.2.1"})), "");
     ASSERT_EQ(router.add(domains("ip", {"127.0.0.1"})), "");
     EXPECT_EQ(served_by(router, "127.0.0.1:8080"), "ip");
@@ -356,7 +297,7 @@ TEST(vhost_router, ipv6_and_malformed_hosts_route_nowhere) {
 }
 
 TEST(vhost_router, rejects_invalid_domains_with_a_clear_message) {
-    vhost_router router("");
+    vhost::router router("");
     struct bad_domain {
         std::string domain;
         std::string reason;
@@ -404,7 +345,7 @@ TEST(vhost_router, rejects_invalid_domains_with_a_clear_message) {
 }
 
 TEST(vhost_router, bounds_the_routes_one_proxy_may_ask_for) {
-    vhost_router router("");
+    vhost::router router("");
     std::vector<std::string> many_domains;
     for (int i = 0; i < 40; ++i) many_domains.push_back("d" + std::to_string(i) + ".example.com");
     std::vector<std::string> many_locations;
@@ -421,7 +362,7 @@ TEST(vhost_router, bounds_the_routes_one_proxy_may_ask_for) {
 }
 
 TEST(vhost_router, many_proxies) {
-    vhost_router router("example.com");
+    vhost::router router("example.com");
     for (int i = 0; i < 5000; ++i)
         ASSERT_EQ(router.add({"p" + std::to_string(i), {}, "s" + std::to_string(i), {}}), "");
     EXPECT_EQ(router.size(), 5000u);
@@ -433,11 +374,11 @@ TEST(vhost_router, many_proxies) {
 }
 
 TEST(vhost_router, error_messages_escape_hostile_names) {
-    vhost_router router("");
+    vhost::router router("");
     ASSERT_EQ(router.add(domains("nas", {"nas.example.com"})), "");
     const auto err = router.add(domains("evil\n'name", {}));
     EXPECT_EQ(err, "proxy 'evil\\x0a\\x27name' has no domain: set custom_domains or subdomain");
 }
 
 }  // namespace
-}  // namespace burrow
+}  // namespace burrow::vhost

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace burrow {
+namespace burrow::vhost {
 
 // The framing headers of one message, as the parser saw them.
 struct framing_fields {
@@ -74,4 +74,4 @@ inline bool has_underscore(std::string_view name) { return name.find('_') != nam
 // compared in constant time.
 bool basic_credentials_match(std::string_view authorization, std::string_view expected);
 
-}  // namespace burrow
+}  // namespace burrow::vhost
