@@ -4,7 +4,6 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,6 +14,8 @@
 
 #include "client/control_session.hpp"
 #include "common/config/client.hpp"
+#include "common/io_threads.hpp"
+#include "common/stream/registry.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
 #include "common/tls.hpp"
@@ -63,11 +64,12 @@ struct client::impl {
 
     // The immutable snapshot this client runs with; control sessions share it.
     std::shared_ptr<const client_config> config;
-    asio::io_context io;
-    asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
+    io_threads runner;
+    // Every user connection's session, by conn id; outlives Control streams.
+    stream::registry sessions;
+    asio::io_context& io = runner.io();
     asio::strand<asio::io_context::executor_type> strand{asio::make_strand(io)};
     asio::steady_timer retry_timer{strand};
-    std::vector<std::thread> threads;
     // One channel for the client's life: gRPC reconnects it as needed. (A
     // channel per attempt would be torn down from gRPC's own callback threads
     // when its last stream ends, which gRPC 1.51 does not survive reliably.)
@@ -129,7 +131,7 @@ struct client::impl {
         if (stopping) return;
         log::get("client").debug("connecting to {}:{}", config->server_addr, config->server_port);
         session = std::make_shared<control_session>(
-            io, config, channel, previous_run_id, [this](session_end e) {
+            io, config, channel, previous_run_id, sessions, [this](session_end e) {
                 asio::post(strand, [this, e = std::move(e)] { on_session_end(e); });
             });
         session->start();
@@ -199,8 +201,7 @@ client::~client() { stop(); }
 void client::start() {
     auto& im = *impl_;
     im.channel = im.make_channel();
-    const unsigned n = std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
-    for (unsigned i = 0; i < n; ++i) im.threads.emplace_back([&im] { im.io.run(); });
+    im.runner.start();
     log::get("client").info("burrow-client {} starting: server {}:{}, {} proxies (tls {})",
                             im.config->client_id, im.config->server_addr, im.config->server_port,
                             im.config->proxies.size(), im.config->tls.enable ? "on" : "off");
@@ -223,12 +224,9 @@ void client::stop() {
         if (im.session) im.session->stop("client shutting down");
         done.set_value();
     });
-    if (!im.threads.empty()) done.get_future().wait();
+    if (im.runner.running()) done.get_future().wait();
     if (im.prober.joinable()) im.prober.join();  // its result finds `stopping` set
-    im.guard.reset();
-    im.io.stop();
-    for (auto& t : im.threads) t.join();
-    im.threads.clear();
+    im.runner.stop();
 }
 
 }  // namespace burrow

@@ -129,9 +129,10 @@ private:
 control_session::control_session(asio::io_context& io,
                                  std::shared_ptr<const client_config> config,
                                  std::shared_ptr<grpc::Channel> channel,
-                                 std::string previous_run_id,
+                                 std::string previous_run_id, stream::registry& sessions,
                                  std::function<void(session_end)> on_end)
     : io_(io),
+      sessions_(sessions),
       config_(std::move(config)),
       strand_(asio::make_strand(io)),
       stub_(v1::Tunnel::NewStub(channel)),
@@ -188,10 +189,12 @@ void control_session::on_read_done(bool ok) {
 
 void control_session::on_write_done(bool ok) {
     asio::post(strand_, [self = shared_from_this(), ok] {
-        self->writing_ = false;
-        if (self->ended_) return;
-        if (!ok) return self->end("");
-        if (!self->queue_.empty()) self->write_next();
+        if (self->ended_ || !ok) {
+            self->out_.clear();  // nothing more goes out
+            self->out_.written();
+            return self->end("");
+        }
+        if (const auto* next = self->out_.written()) self->reactor_->StartWrite(next);
     });
 }
 
@@ -206,15 +209,7 @@ void control_session::on_done(const grpc::Status& status) {
 
 void control_session::send(v1::ClientMessage msg) {
     if (ended_) return;
-    queue_.push_back(std::move(msg));
-    if (!writing_) write_next();
-}
-
-void control_session::write_next() {
-    out_ = std::move(queue_.front());
-    queue_.pop_front();
-    writing_ = true;
-    reactor_->StartWrite(&out_);
+    if (const auto* now = out_.push(std::move(msg))) reactor_->StartWrite(now);
 }
 
 void control_session::end(std::string reason) {
@@ -222,7 +217,7 @@ void control_session::end(std::string reason) {
     ended_ = true;
     end_reason_ = std::move(reason);
     tick_timer_.cancel();
-    queue_.clear();
+    out_.clear();
     std::exchange(reactor_, nullptr)->finish();
 }
 
@@ -309,7 +304,8 @@ void control_session::open_work(std::uint32_t n) {
     if (ended_) return;
     for (std::uint32_t i = 0; i < n; ++i) {
         ++idle_work_;
-        open_work_stream(work_stub_, io_.get_executor(), config_, run_id_, weak_from_this());
+        open_work_stream(work_stub_, io_.get_executor(), config_, run_id_, sessions_,
+                         weak_from_this());
     }
 }
 

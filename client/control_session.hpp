@@ -5,7 +5,6 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,8 +17,13 @@
 #include <grpcpp/generic/generic_stub.h>
 
 #include "burrow.grpc.pb.h"
+#include "common/grpc/message_queue.hpp"
 
 namespace burrow {
+
+namespace stream {
+class registry;
+}
 
 struct client_config;
 class client_control_reactor;
@@ -43,9 +47,11 @@ std::pair<std::string, session_end::failure_kind> describe_status(const grpc::St
 
 class control_session : public std::enable_shared_from_this<control_session> {
 public:
+    // `sessions` gets each user connection's session (it outlives this
+    // Control stream: a session may outlast a reconnect).
     control_session(boost::asio::io_context& io, std::shared_ptr<const client_config> config,
                     std::shared_ptr<grpc::Channel> channel, std::string previous_run_id,
-                    std::function<void(session_end)> on_end);
+                    stream::registry& sessions, std::function<void(session_end)> on_end);
     ~control_session();
 
     void start();
@@ -64,13 +70,13 @@ private:
     void read_next();
     void handle(const v1::ServerMessage& msg);
     void send(v1::ClientMessage msg);
-    void write_next();
     void tick();
     void top_up();
     void open_work(std::uint32_t n);
     void end(std::string reason);
 
     boost::asio::io_context& io_;
+    stream::registry& sessions_;
     const std::shared_ptr<const client_config> config_;  // immutable snapshot
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     std::shared_ptr<v1::Tunnel::Stub> stub_;       // Control
@@ -80,9 +86,7 @@ private:
     client_control_reactor* reactor_ = nullptr;  // valid until end()
 
     v1::ServerMessage in_;
-    v1::ClientMessage out_;
-    std::deque<v1::ClientMessage> queue_;
-    bool writing_ = false;
+    message_queue<v1::ClientMessage> out_;
 
     bool logged_in_ = false;
     bool ended_ = false;

@@ -13,6 +13,7 @@
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
+#include "common/stream/registry.hpp"
 #include "common/grpc/carrier.hpp"
 
 namespace burrow {
@@ -118,12 +119,14 @@ public:
         StartCall();
     }
 
-    void begin(std::shared_ptr<const client_config> config, const std::string& run_id) {
+    void begin(std::shared_ptr<const client_config> config, const std::string& run_id,
+               stream::registry& sessions) {
         v1::Frame hello;
         hello.mutable_hello()->set_run_id(run_id);
         pump_->send_head(hello.SerializeAsString());
         std::weak_ptr<stream::pump> weak = pump_;
-        pump_->read_head([this, config = std::move(config), weak](std::string serialized) {
+        pump_->read_head([this, config = std::move(config), &sessions,
+                          weak](std::string serialized) {
             auto b = weak.lock();
             if (!b) return;
             v1::Frame head;
@@ -142,6 +145,10 @@ public:
                 work_log().warn("{} unknown proxy", tag);
                 return b->fail("unknown proxy");
             }
+            // Ids come from the server: one restarted since may repeat an id
+            // an old session still holds; that session lives on unlisted.
+            if (!sessions.add(start.conn_id(), b))
+                work_log().debug("{} session id already in use", tag);
             std::make_shared<local_dialer>(std::move(b), *proxy, tag, peer,
                                            std::chrono::seconds(config->transport.dial_timeout))
                 ->start();
@@ -171,9 +178,9 @@ private:
 
 void open_work_stream(std::shared_ptr<grpc::GenericStub> stub, asio::any_io_executor ex,
                       std::shared_ptr<const client_config> config, const std::string& run_id,
-                      std::weak_ptr<control_session> session) {
+                      stream::registry& sessions, std::weak_ptr<control_session> session) {
     auto* r = new client_work_reactor(std::move(stub), std::move(ex), std::move(session));
-    r->begin(std::move(config), run_id);
+    r->begin(std::move(config), run_id, sessions);
 }
 
 }  // namespace burrow

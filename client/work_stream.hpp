@@ -13,15 +13,19 @@ namespace burrow {
 
 struct client_config;
 class control_session;
+namespace stream {
+class registry;
+}
 
 // Full name of the Work method, called through a generic stub so that frames
 // stay serialized ByteBuffers (frame_codec.hpp).
 inline constexpr const char* work_method = "/burrow.v1.Tunnel/Work";
 
 // Opens one Work stream presenting `run_id`. It reports to `session` when it
-// is taken into use or ends unused; it owns itself until the RPC is done.
+// is taken into use or ends unused; it owns itself until the RPC is done. The
+// user connection it gets goes into `sessions` under its conn id.
 void open_work_stream(std::shared_ptr<grpc::GenericStub> stub, boost::asio::any_io_executor ex,
                       std::shared_ptr<const client_config> config, const std::string& run_id,
-                      std::weak_ptr<control_session> session);
+                      stream::registry& sessions, std::weak_ptr<control_session> session);
 
 }  // namespace burrow

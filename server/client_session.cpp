@@ -5,11 +5,13 @@
 #include <fmt/ranges.h>
 #include <grpcpp/support/status.h>
 
+#include "burrow.pb.h"
 #include "common/auth.hpp"
 #include "common/config/checks.hpp"
+#include "common/grpc/message_queue.hpp"
+#include "common/host_names.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
-#include "common/host_names.hpp"
 #include "common/stream/pump.hpp"
 #include "server/grpc/service.hpp"
 #include "server/server_state.hpp"
@@ -35,12 +37,18 @@ spdlog::logger& proxy_log() {
 
 }  // namespace
 
+struct client_session::messages {
+    v1::ClientMessage in;
+    message_queue<v1::ServerMessage> out;
+};
+
 client_session::client_session(server_state& st, control_reactor* reactor, std::string peer)
     : st_(st),
       strand_(asio::make_strand(st.io)),
       reactor_(reactor),
       peer_(std::move(peer)),
       number_(st.next_session_no++),
+      msgs_(std::make_unique<messages>()),
       started_(std::chrono::steady_clock::now()),
       last_seen_(started_),
       tick_timer_(strand_),
@@ -50,7 +58,7 @@ client_session::client_session(server_state& st, control_reactor* reactor, std::
               msg.mutable_new_work()->set_count(count);
               send(std::move(msg));
           },
-          [this] { paired_one(); }) {}
+          [this] { paired_one(); }, st.sessions) {}
 
 client_session::~client_session() = default;
 
@@ -70,7 +78,7 @@ void client_session::start() {
 
 void client_session::read_next() {
     if (finished_ || phase_ == phase::closed) return;
-    reactor_->StartRead(&in_);
+    reactor_->StartRead(&msgs_->in);
 }
 
 void client_session::on_read_done(bool ok) {
@@ -78,17 +86,21 @@ void client_session::on_read_done(bool ok) {
         if (self->phase_ == phase::closed) return;
         if (!ok) return self->shutdown("control stream closed by the client", true);
         self->last_seen_ = std::chrono::steady_clock::now();
-        self->handle(self->in_);
+        self->handle(self->msgs_->in);
         self->read_next();
     });
 }
 
 void client_session::on_write_done(bool ok) {
     asio::post(strand_, [self = shared_from_this(), ok] {
-        self->writing_ = false;
-        if (self->finish_pending_ && (self->queue_.empty() || !ok)) return self->finish_rpc();
-        if (!ok) return self->shutdown("control stream write failed", false);
-        if (!self->queue_.empty()) self->write_next();
+        auto& out = self->msgs_->out;
+        if (!ok || (self->finish_pending_ && out.empty())) {
+            out.clear();  // nothing more goes out
+            out.written();
+            if (self->finish_pending_) return self->finish_rpc();
+            return self->shutdown("control stream write failed", false);
+        }
+        if (const auto* next = out.written()) self->reactor_->StartWrite(next);
     });
 }
 
@@ -100,15 +112,7 @@ void client_session::on_cancel() {
 
 void client_session::send(v1::ServerMessage msg) {
     if (finished_ || finish_pending_) return;
-    queue_.push_back(std::move(msg));
-    if (!writing_) write_next();
-}
-
-void client_session::write_next() {
-    out_ = std::move(queue_.front());
-    queue_.pop_front();
-    writing_ = true;
-    reactor_->StartWrite(&out_);
+    if (const auto* now = msgs_->out.push(std::move(msg))) reactor_->StartWrite(now);
 }
 
 void client_session::finish_rpc() {
@@ -291,18 +295,6 @@ bool client_session::connect(std::string proxy, std::string peer, work_pool::loc
     return room;
 }
 
-void client_session::dispatch_local(std::string proxy, std::string peer, local_handler on_ready) {
-    connect(
-        std::move(proxy), std::move(peer),
-        [on_ready = std::make_shared<local_handler>(std::move(on_ready))](
-            std::shared_ptr<stream::pump> pump, const std::string& tag) {
-            if (pump && !pump->start_local(tag, true)) return false;
-            (*on_ready)(std::move(pump));
-            return true;
-        },
-        true);
-}
-
 void client_session::paired_one() {
     // On the way back under the limit, let paused proxies accept again.
     if (waiting_-- == st_.config.max_pending_connections)
@@ -345,7 +337,7 @@ void client_session::shutdown(const std::string& reason, bool graceful) {
     // rejection, say) reach the client first; otherwise a stuck write is
     // cancelled so that Finish can follow at once.
     finish_pending_ = true;
-    if (!writing_)
+    if (!msgs_->out.writing())
         finish_rpc();
     else if (!graceful)
         reactor_->cancel();

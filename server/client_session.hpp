@@ -14,13 +14,19 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "burrow.pb.h"
 #include "common/unique_function.hpp"
 #include "server/work_pool.hpp"
 
 namespace grpc {
 class Status;
 }
+namespace burrow::v1 {
+class ClientMessage;
+class Login;
+class ProxyResult;
+class ProxySpec;
+class ServerMessage;
+}  // namespace burrow::v1
 
 namespace burrow {
 
@@ -60,11 +66,6 @@ public:
         return connect(std::move(proxy), std::move(peer),
                        work_pool::socket_end(std::move(socket), std::move(already_read)));
     }
-    // An in-process end (the HTTP vhost's upstream connections): `on_ready`
-    // gets the pump, started with start_local(), or nullptr when no Work
-    // stream comes within work_timeout or the session ends.
-    using local_handler = unique_function<void(std::shared_ptr<stream::pump>)>;
-    void dispatch_local(std::string proxy, std::string peer, local_handler on_ready);
     // Ends the session (another login took its place, server shutdown...).
     void kick(std::string reason);
 
@@ -77,7 +78,6 @@ private:
     std::string register_vhost(const v1::ProxySpec& spec, v1::ProxyResult& result);
     void handle_close_proxy(const std::string& name);
     void send(v1::ServerMessage msg);
-    void write_next();
     void tick();
     void shutdown(const std::string& reason, bool graceful);
     void finish_rpc();
@@ -89,10 +89,10 @@ private:
     const std::string peer_;
     const std::uint64_t number_;
 
-    v1::ClientMessage in_;
-    v1::ServerMessage out_;
-    std::deque<v1::ServerMessage> queue_;
-    bool writing_ = false;
+    // The Control stream's messages: the one being read, and the write queue
+    // (the generated code stays out of this header).
+    struct messages;
+    std::unique_ptr<messages> msgs_;
     bool finish_pending_ = false;
     bool finished_ = false;
 

@@ -9,7 +9,6 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -19,14 +18,15 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/config/server.hpp"
+#include "common/io_threads.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
 #include "common/program.hpp"
 #include "common/tls.hpp"
 #include "server/client_gate.hpp"
 #include "server/grpc/service.hpp"
-#include "server/vhost/listener.hpp"
 #include "server/server_state.hpp"
+#include "server/vhost/listener.hpp"
 
 namespace burrow {
 
@@ -182,11 +182,12 @@ private:
 
 struct server::impl {
     explicit impl(std::shared_ptr<const server_config> c)
-        : state(std::move(c), io), gate(gate_limits()), service(state, gate), listener(io, gate) {}
+        : state(std::move(c), runner.io()),
+          gate(gate_limits()),
+          service(state, gate),
+          listener(runner.io(), gate) {}
 
-    asio::io_context io;
-    asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-    std::vector<std::thread> threads;
+    io_threads runner;
     server_state state;
     client_gate gate;
     tunnel_service service;
@@ -257,8 +258,7 @@ void server::start() {
         throw std::runtime_error("cannot start the gRPC server for clients");
     im.listener.start(im.handoff.get());
 
-    const unsigned n = std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
-    for (unsigned i = 0; i < n; ++i) im.threads.emplace_back([&im] { im.io.run(); });
+    im.runner.start();
     log::get("server").info("listening for clients on {} (tls {})",
                             grpc_address(cfg.bind_addr, im.listener.port()),
                             cfg.tls.enable ? "on" : "off");
@@ -284,10 +284,7 @@ void server::stop() {
         im.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
         im.grpc_server->Wait();
     }
-    im.guard.reset();
-    im.io.stop();
-    for (auto& t : im.threads) t.join();
-    im.threads.clear();
+    im.runner.stop();
     im.gate.close_all();
 }
 

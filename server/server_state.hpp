@@ -12,6 +12,7 @@
 
 #include "common/auth.hpp"
 #include "common/config/server.hpp"
+#include "common/stream/registry.hpp"
 #include "server/port_manager.hpp"
 #include "server/vhost/table.hpp"
 
@@ -33,6 +34,8 @@ struct server_state {
     port_manager ports;
     vhost_table vhosts;
     std::atomic<std::uint64_t> next_conn_id{1};
+    // Every user connection's session, by conn id.
+    stream::registry sessions;
     std::atomic<std::uint64_t> next_session_no{1};
     const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 

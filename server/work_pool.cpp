@@ -3,6 +3,7 @@
 #include "burrow.pb.h"
 #include "common/log.hpp"
 #include "common/stream/pump.hpp"
+#include "common/stream/registry.hpp"
 
 namespace burrow {
 
@@ -22,8 +23,9 @@ spdlog::logger& ctl_log() {
 }
 }  // namespace
 
-work_pool::work_pool(std::function<void(std::uint32_t)> ask, std::function<void()> settled)
-    : ask_(std::move(ask)), settled_(std::move(settled)) {}
+work_pool::work_pool(std::function<void(std::uint32_t)> ask, std::function<void()> settled,
+                     stream::registry& sessions)
+    : ask_(std::move(ask)), settled_(std::move(settled)), sessions_(sessions) {}
 
 work_pool::~work_pool() = default;
 
@@ -80,7 +82,8 @@ void work_pool::pair(request r) {
         start->set_peer(r.peer);
         work->send_head(head.SerializeAsString());
         // A stream that died meanwhile leaves the connection alone: try the next one.
-        if (!r.end(std::move(work), fmt::format("[{}/{}]", r.proxy, r.conn_id))) continue;
+        if (!r.end(work, fmt::format("[{}/{}]", r.proxy, r.conn_id))) continue;
+        sessions_.add(r.conn_id, work);
         return settled_();
     }
     if (closed_) return drop(r);

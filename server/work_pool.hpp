@@ -20,6 +20,7 @@ namespace burrow {
 
 namespace stream {
 class pump;
+class registry;
 }
 
 class work_pool {
@@ -43,8 +44,10 @@ public:
     };
 
     // `ask` asks the client for `count` more streams (NewWork); `settled` is
-    // told each time a request is paired or dropped.
-    work_pool(std::function<void(std::uint32_t count)> ask, std::function<void()> settled);
+    // told each time a request is paired or dropped; a paired connection's
+    // session goes into `sessions` under its conn id.
+    work_pool(std::function<void(std::uint32_t count)> ask, std::function<void()> settled,
+              stream::registry& sessions);
     ~work_pool();
 
     // A local end for a socket; `already_read` goes to the service first.
@@ -69,6 +72,7 @@ private:
 
     std::function<void(std::uint32_t)> ask_;
     std::function<void()> settled_;
+    stream::registry& sessions_;
     bool closed_ = false;
     std::deque<std::shared_ptr<stream::pump>> idle_;
     std::deque<request> waiting_;

@@ -60,14 +60,17 @@ public:
     explicit locked(pump& p) : pump_(p), lock_(p.mutex_) {}
     ~locked() {
         auto& b = pump_;
-        if (!b.head_due_ && !b.read_due_.handler && !b.write_due_.handler) return;
+        if (!b.head_due_ && !b.read_due_.handler && !b.write_due_.handler && !b.end_due_)
+            return;
         auto head = std::move(b.head_due_);
         auto read = std::move(b.read_due_);
         auto write = std::move(b.write_due_);
+        auto ended = std::move(b.end_due_);
         lock_.unlock();
         if (head) head();
         if (read.handler) read.handler(read.ec, read.n);
         if (write.handler) write.handler(write.ec, write.n);
+        if (ended) ended();
     }
     locked(const locked&) = delete;
     locked& operator=(const locked&) = delete;
@@ -93,7 +96,7 @@ void pump::on_read_done(bool ok) {
     reaction_scope reaction;  // outlives `lock`, whose release runs completions
     locked lock(*this);
     reading_ = false;
-    if (ended_) return;
+    if (ended_ || detached_) return;  // a detached carrier's read: nothing for us
     if (!ok) {
         if (mode_ != mode::pumping) return abort("");
         // Both fins crossed: the peer may finish before our fin's OnWriteDone.
@@ -109,6 +112,7 @@ void pump::on_write_done(bool ok) {
     writing_ = false;
     const bool fin_written = out_.type == frame::kind::data && out_.fin;
     out_.clear();  // the ledger keeps what a replay needs
+    if (auto* c = std::exchange(leaving_, nullptr)) c->finish(false);
     if (end_pending_) {
         // Ending: flush a queued error frame first, then finish the carrier.
         if (ok && !control_.empty()) return write_next_control();
@@ -116,6 +120,7 @@ void pump::on_write_done(bool ok) {
         return finish_carrier(end_ok_);
     }
     if (ended_) return;
+    if (detached_) return local_may_refill();
     if (!ok && up_done_) {
         // An ack-only frame after our fin: the peer finished the stream, as
         // it may once both fins crossed. What it sent still arrives.
@@ -208,10 +213,12 @@ void pump::fail(std::string reason) {
     auto self = shared_from_this();
     locked lock(*this);
     if (ended_) return;
+    if (!carrier_) return end(false);
     write_control(frame::kind::error, std::move(reason));
     // The peer finishes the RPC when it sees the error; we end once it is written.
     ended_ = true;
     ended_flag_ = true;
+    if (on_end_) end_due_ = std::move(on_end_);
     end_pending_ = true;
     end_ok_ = true;
     fail_local_ops(asio::error::connection_reset);
@@ -225,12 +232,31 @@ void pump::close(std::string reason) {
     abort(reason);
 }
 
+void pump::detach() {
+    auto self = shared_from_this();
+    locked lock(*this);
+    if (ended_ || detached_ || mode_ != mode::pumping || !carrier_) return;
+    work_log().info("{} detached: {} B sent, {} B of them not acknowledged", tag_, ledger_.sent(),
+                    ledger_.unacked());
+    detached_ = true;
+    ready_.reset();  // its bytes are in the ledger
+    control_.clear();
+    if (ack_timer_armed_) ack_timer_.cancel();
+    auto* c = std::exchange(carrier_, nullptr);
+    c->cancel();
+    if (writing_)
+        leaving_ = c;  // a carrier is never finished with a write outstanding
+    else
+        c->finish(false);
+    local_may_refill();
+}
+
 // ---- stream -> local ----
 
 // After fin the read stays outstanding too: it returns when the RPC ends, so a
 // peer that goes away while we still send is noticed.
 void pump::issue_read() {
-    if (reading_ || ended_ || down_.full()) return;
+    if (reading_ || ended_ || !carrier_ || down_.full()) return;
     reading_ = true;
     carrier_->read(&in_);
 }
@@ -535,6 +561,7 @@ pump::up_piece pump::take_piece(pieces data, std::size_t n, bool fin) {
 
 // The piece goes out now, or waits as the next one (callers check room_for_piece()).
 void pump::send_piece(up_piece piece) {
+    if (detached_) return;  // the ledger keeps its bytes for the replay
     if (writing_ || !control_.empty()) {
         ready_ = std::move(piece);
         return;
@@ -580,6 +607,7 @@ void pump::local_may_refill() {
 }
 
 void pump::write_control(frame::kind type, std::string text) {
+    if (!carrier_) return;
     auto& f = control_.emplace_back();
     f.type = type;
     f.text = std::move(text);
@@ -600,7 +628,7 @@ void pump::write_next_control() {
 // ack_delay, so that the peer's ledger lets go of what reached us.
 void pump::ack_if_due() {
     if (ended_ || acks_stopped_ || mode_ != mode::pumping || !ledger_.ack_pending() ||
-        !writer_idle())
+        !writer_idle())  // also false while detached
         return;
     if (!ledger_.ack_due()) return arm_ack_timer();
     write_piece({ledger_.sent(), false, 0, {}});
@@ -656,6 +684,7 @@ void pump::end(bool ok) {
     }
     ended_ = true;
     ended_flag_ = true;
+    if (on_end_) end_due_ = std::move(on_end_);
     control_.clear();
     ready_.reset();
     held_.reset();
@@ -678,6 +707,15 @@ void pump::end(bool ok) {
 
 void pump::finish_carrier(bool ok) {
     if (auto* c = std::exchange(carrier_, nullptr)) c->finish(ok);
+}
+
+void pump::on_end(unique_function<void()> f) {
+    auto self = shared_from_this();
+    locked lock(*this);
+    if (ended_)
+        end_due_ = std::move(f);
+    else
+        on_end_ = std::move(f);
 }
 
 pump::totals pump::counts() {

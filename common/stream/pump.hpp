@@ -105,6 +105,12 @@ public:
     void fail(std::string reason);
     // Ends at once: closes the local end and the carrier.
     void close(std::string reason);
+    // The carrier is gone (a transport break): the session goes on without
+    // one. The carrier is abandoned (finished, !ok) once its write in flight
+    // returns; the local end stays open, and what it sends is taken into the
+    // ledger, up to its bound, for a re-attach to replay (resumption, the
+    // next issue). Only a pumping session detaches.
+    void detach();
 
     executor get_executor() const { return ex_; }
     // True on a thread that is running one of our carrier completions (and
@@ -143,6 +149,10 @@ public:
     // True when the in-process end is open, its peer has not closed it and
     // nothing unread waits: fit for another request.
     bool local_reusable();
+
+    // Runs `f` once the pump has ended (outside its lock), or at once when it
+    // has already: how a registry lets go of it.
+    void on_end(unique_function<void()> f);
 
     // The session's bookkeeping, for tests and (next) re-attachment. Under the lock.
     struct totals {
@@ -228,7 +238,7 @@ private:
     void on_socket_readable(const error_code& ec);
     up_piece take_piece(pieces data, std::size_t n, bool fin);
     void send_piece(up_piece piece);
-    bool room_for_piece() const { return !ready_ && ledger_.room(); }
+    bool room_for_piece() const { return (detached_ || !ready_) && ledger_.room(); }
     void write_piece(up_piece piece);
     void write_control(frame::kind type, std::string text);
     void write_next_control();
@@ -236,7 +246,7 @@ private:
     void local_may_refill();
     void ack_if_due();
     void arm_ack_timer();
-    bool writer_idle() const { return !writing_ && control_.empty() && !ready_; }
+    bool writer_idle() const { return carrier_ && !writing_ && control_.empty() && !ready_; }
 
     void finish_if_done();
     void socket_error(const char* what, const error_code& ec);
@@ -250,6 +260,8 @@ private:
     stream_socket socket_;
     local_kind local_ = local_kind::socket;
     carrier* carrier_ = nullptr;
+    carrier* leaving_ = nullptr;  // detached, finished once its write returns
+    bool detached_ = false;
     head_handler on_head_;
     mode mode_ = mode::head;
     ledger ledger_;
@@ -260,7 +272,8 @@ private:
         error_code ec;
         std::size_t n = 0;
     };
-    unique_function<void()> head_due_;
+    unique_function<void()> head_due_, end_due_;
+    unique_function<void()> on_end_;
     completion read_due_, write_due_;
 
     // carrier -> local

@@ -5,7 +5,7 @@
 //
 // The local service is reached through a Work stream of the owning client
 // session, as for a tcp proxy (the client dials the service), whose
-// in-process end Beast reads and writes as a stream (bridge_stream): pooling,
+// in-process end Beast reads and writes as a stream (stream::local_stream): pooling,
 // backpressure, half-close and timeouts are the tcp proxies' own, without a
 // socket in between. One upstream connection is kept per user connection and
 // reused while requests go to the same proxy; idle ones wait in a pool.
@@ -110,7 +110,7 @@ private:
     beast::flat_buffer user_buffer_;
     std::string peer_ip_, peer_;
 
-    std::optional<bridge_stream> upstream_;
+    std::optional<stream::local_stream> upstream_;
     std::string upstream_proxy_;
     const void* upstream_owner_ = nullptr;
     bool upstream_reusable_ = false;  // its last exchange ended cleanly, the service keeps it

@@ -1,7 +1,7 @@
 // How the http connection moves bytes: a message relayed from one end to the
 // other through its parser, and after a switch (101, CONNECT) a plain pipe.
 // Templates over the two kinds of end (the user's socket, the in-process
-// bridge_stream to the service); used by http_connection.cpp only.
+// stream::local_stream to the service); used by http_connection.cpp only.
 #pragma once
 
 #include <algorithm>
@@ -21,7 +21,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 
-#include "common/bridge_stream.hpp"
+#include "common/stream/local_stream.hpp"
 #include "common/net_util.hpp"
 #include "server/vhost/body_budget.hpp"
 #include "server/vhost/message.hpp"
@@ -133,7 +133,7 @@ awaitable<error_code> read_more(Stream& stream, beast::flat_buffer& buffer,
                                 http::basic_parser<is_request>& parser, timing t) {
     // The in-process end is tried at once (no syscall); a socket goes
     // straight to the reactor, which tries once itself.
-    constexpr bool in_process = std::is_same_v<Stream, bridge_stream>;
+    constexpr bool in_process = std::is_same_v<Stream, stream::local_stream>;
     const auto space = buffer.prepare(parser.is_header_done() ? relay_chunk : header_read);
     error_code ec;
     std::size_t n = 0;

@@ -29,24 +29,27 @@ void close_all(std::vector<std::shared_ptr<stream::pump>>& closing) {
     for (auto& b : closing) b->close_local();
 }
 
-// Asks `owner` for a Work stream to `proxy` with an in-process end; completes
-// with the started bridge, or nullptr when none can be had.
+// Asks `owner` for a Work stream to `proxy` with an in-process end (the
+// pump started with start_local); completes with that pump, or nullptr when
+// none can be had. Logged at debug level: the requests are what matters.
 template <class Token>
-auto async_dispatch_local(client_session& owner, std::string proxy, std::string peer,
-                          Token&& token) {
+auto async_connect_local(client_session& owner, std::string proxy, std::string peer,
+                         Token&& token) {
     return asio::async_initiate<Token, void(std::shared_ptr<stream::pump>)>(
         [&owner](auto handler, std::string name, std::string from) {
             auto ex = asio::prefer(asio::get_associated_executor(handler),
                                    asio::execution::outstanding_work.tracked);
-            owner.dispatch_local(
+            // A local_end may be tried on several streams: the handler is shared.
+            auto h = std::make_shared<decltype(handler)>(std::move(handler));
+            owner.connect(
                 std::move(name), std::move(from),
-                [h = std::move(handler),
-                 ex = std::move(ex)](std::shared_ptr<stream::pump> b) mutable {
+                [h, ex = std::move(ex)](std::shared_ptr<stream::pump> p, const std::string& tag) {
+                    if (p && !p->start_local(tag, true)) return false;
                     // Posted: inline, it would run nested in the session's strand.
-                    asio::post(ex, [h = std::move(h), b = std::move(b)]() mutable {
-                        std::move(h)(std::move(b));
-                    });
-                });
+                    asio::post(ex, [h, p = std::move(p)]() mutable { std::move(*h)(std::move(p)); });
+                    return true;
+                },
+                true);
         },
         token, std::move(proxy), std::move(peer));
 }
@@ -59,7 +62,7 @@ asio::awaitable<std::shared_ptr<stream::pump>> upstream_pool::obtain(const key& 
                                                                     client_session& owner,
                                                                     const std::string& peer) {
     if (auto bridge = take(k)) co_return bridge;
-    co_return co_await async_dispatch_local(owner, k.proxy, peer, asio::use_awaitable);
+    co_return co_await async_connect_local(owner, k.proxy, peer, asio::use_awaitable);
 }
 
 void upstream_pool::put(const key& k, std::shared_ptr<stream::pump> bridge) {

@@ -4,7 +4,7 @@
 // upstream keep-alive does. Taken most recent first; stale ones are closed.
 //
 // This file and its .cpp are the only places that know an upstream is a
-// stream::pump of a client session; http_connection sees a bridge_stream.
+// stream::pump of a client session; http_connection sees a stream::local_stream.
 #pragma once
 
 #include <compare>

@@ -3,6 +3,7 @@
 // acknowledges. The fake completes every call later, on the io_context's
 // thread, as the carrier contract demands.
 #include "common/stream/pump.hpp"
+#include "common/stream/registry.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -214,10 +215,11 @@ protected:
         ::fcntl(user_, F_SETFL, flags);
         return n > 0 ? static_cast<std::size_t>(n) : 0;
     }
-    // Reads from the user's end until `n` bytes or EOF (bounded by a deadline).
-    std::string user_read(std::size_t n, bool* eof = nullptr) {
+    // Reads from the user's end until `n` bytes, EOF or `limit`.
+    std::string user_read(std::size_t n, bool* eof = nullptr,
+                          std::chrono::milliseconds limit = 5s) {
         std::string got;
-        const auto until = std::chrono::steady_clock::now() + 5s;
+        const auto until = std::chrono::steady_clock::now() + limit;
         char buf[65536];
         while (got.size() < n && std::chrono::steady_clock::now() < until) {
             const auto r = ::recv(user_, buf, sizeof buf, MSG_DONTWAIT);
@@ -365,6 +367,54 @@ TEST_F(pump_lab, delivered_bytes_are_acknowledged_alone_when_nothing_goes_back) 
                 return true;
         return false;
     }));
+}
+
+TEST_F(pump_lab, a_detached_session_keeps_its_socket_and_a_bounded_replay) {
+    constexpr std::size_t limit = 1u << 20;
+    start(limit);
+    ASSERT_EQ(user_write_some("before"), 6u);
+    ASSERT_TRUE(eventually([&] { return carrier_->data_sent() == "before"; }));
+
+    pump_->detach();
+    ASSERT_TRUE(eventually([&] { return carrier_->finishes() == 1; }));
+    EXPECT_FALSE(carrier_->finish_ok());  // abandoned, not ended
+    EXPECT_FALSE(pump_->ended());
+    const auto frames = carrier_->writes().size();
+
+    // The user goes on sending: the pump keeps reading, into the ledger
+    // only, up to its bound, and leaves the rest in the socket.
+    const std::string block(256u << 10, 'd');
+    std::size_t pushed = 6;
+    for (int i = 0; i < 40; ++i) {
+        pushed += user_write_some(block);
+        std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_TRUE(eventually([&] { return pump_->counts().unacked >= limit; }));
+    const auto c = pump_->counts();
+    EXPECT_LT(c.unacked, limit + max_chunk + 1);
+    EXPECT_LT(c.sent, pushed);
+    EXPECT_EQ(carrier_->writes().size(), frames);  // nothing went to the old carrier
+    EXPECT_EQ(carrier_->finishes(), 1);
+    // The user's connection is still open: nothing arrives, no EOF.
+    bool eof = false;
+    EXPECT_EQ(user_read(1, &eof, 300ms), "");
+    EXPECT_FALSE(eof);
+}
+
+TEST_F(pump_lab, the_registry_keeps_a_session_until_its_pump_ends) {
+    start();
+    registry sessions;
+    ASSERT_TRUE(sessions.add(7, pump_));
+    EXPECT_FALSE(sessions.add(7, pump_));  // one session per id
+    EXPECT_EQ(sessions.find(7), pump_);
+    EXPECT_EQ(sessions.size(), 1u);
+
+    pump_->close("gone");
+    ASSERT_TRUE(eventually([&] { return sessions.size() == 0; }));
+    EXPECT_EQ(sessions.find(7), nullptr);
+    // A pump that has ended already is let go at once.
+    EXPECT_TRUE(sessions.add(8, pump_));
+    EXPECT_EQ(sessions.size(), 0u);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// bridge_stream: an Asio stream (AsyncReadStream + AsyncWriteStream) over a
-// stream::pump's in-process end. The HTTP vhost speaks HTTP/1.1 to a local
+// local_stream: an Asio stream (AsyncReadStream + AsyncWriteStream) over a
+// pump's in-process end. The HTTP vhost speaks HTTP/1.1 to a local
 // service through it with Beast, as it would over a socket, while the bytes
 // go straight into Work-stream frames: no socketpair, no extra syscalls, no
 // hand-off between threads beyond the one that delivers a completion.
@@ -25,32 +25,32 @@
 
 #include "common/stream/pump.hpp"
 
-namespace burrow {
+namespace burrow::stream {
 
-class bridge_stream {
+class local_stream {
 public:
     using executor_type = boost::asio::any_io_executor;
     using error_code = boost::system::error_code;
 
-    // `bridge` has been started with start_local(); `ex` is the user's strand.
-    bridge_stream(std::shared_ptr<stream::pump> bridge, executor_type ex)
-        : bridge_(std::move(bridge)), ex_(std::move(ex)) {}
-    ~bridge_stream() { close(); }
-    bridge_stream(bridge_stream&& other) noexcept = default;
-    bridge_stream& operator=(bridge_stream&&) = delete;
+    // `p` has been started with start_local(); `ex` is the user's strand.
+    local_stream(std::shared_ptr<pump> p, executor_type ex)
+        : pump_(std::move(p)), ex_(std::move(ex)) {}
+    ~local_stream() { close(); }
+    local_stream(local_stream&& other) noexcept = default;
+    local_stream& operator=(local_stream&&) = delete;
 
     executor_type get_executor() const noexcept { return ex_; }
 
     template <class MutableBufferSequence, class ReadToken>
     auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
-        return initiate(token, [into = first_of(buffers)](stream::pump& b, auto* later) {
+        return initiate(token, [into = first_of(buffers)](pump& b, auto* later) {
             return b.read_some(into, later);
         });
     }
 
     template <class ConstBufferSequence, class WriteToken>
     auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
-        return initiate(token, [from = all_of(buffers)](stream::pump& b, auto* later) {
+        return initiate(token, [from = all_of(buffers)](pump& b, auto* later) {
             return b.write_some(span_of(from), later);
         });
     }
@@ -59,13 +59,13 @@ public:
     // operation would have to wait (SyncReadStream / SyncWriteStream).
     template <class MutableBufferSequence>
     std::size_t read_some(const MutableBufferSequence& buffers, error_code& ec) {
-        const auto r = bridge_ ? bridge_->read_some(first_of(buffers), nullptr) : closed();
+        const auto r = pump_ ? pump_->read_some(first_of(buffers), nullptr) : closed();
         ec = r.ec;
         return r.n;
     }
     template <class ConstBufferSequence>
     std::size_t write_some(const ConstBufferSequence& buffers, error_code& ec) {
-        const auto r = bridge_ ? bridge_->write_some(span_of(all_of(buffers)), nullptr) : closed();
+        const auto r = pump_ ? pump_->write_some(span_of(all_of(buffers)), nullptr) : closed();
         ec = r.ec;
         return r.n;
     }
@@ -83,22 +83,22 @@ public:
     // Only shutdown_send has a meaning here: fin after what was written.
     void shutdown(boost::asio::socket_base::shutdown_type what, error_code& ec) {
         ec = {};
-        if (!bridge_) ec = boost::asio::error::bad_descriptor;
-        else if (what != boost::asio::socket_base::shutdown_receive) bridge_->shutdown_send();
+        if (!pump_) ec = boost::asio::error::bad_descriptor;
+        else if (what != boost::asio::socket_base::shutdown_receive) pump_->shutdown_send();
     }
-    // Pending operations fail with operation_aborted; see stream::pump::close_local().
+    // Pending operations fail with operation_aborted; see pump::close_local().
     void close(error_code& ec) {
         ec = {};
         close();
     }
     void close() {
-        if (auto b = std::exchange(bridge_, nullptr)) b->close_local();
+        if (auto b = std::exchange(pump_, nullptr)) b->close_local();
     }
-    bool is_open() const noexcept { return bridge_ != nullptr; }
+    bool is_open() const noexcept { return pump_ != nullptr; }
     // Open, not closed by the service, nothing unread: fit for another request.
-    bool reusable() const { return bridge_ && bridge_->local_reusable(); }
-    // Hands the bridge over (to a pool of idle upstreams); the stream is closed after.
-    std::shared_ptr<stream::pump> release() noexcept { return std::exchange(bridge_, nullptr); }
+    bool reusable() const { return pump_ && pump_->local_reusable(); }
+    // Hands the pump over (to a pool of idle upstreams); the stream is closed after.
+    std::shared_ptr<pump> release() noexcept { return std::exchange(pump_, nullptr); }
 
 private:
     // One buffer is enough for a read: a short read is a read.
@@ -124,18 +124,18 @@ private:
         return n;
     }
 
-    // Starts `op` (a bridge call) for an Asio completion token.
+    // Starts `op` (a pump call) for an Asio completion token.
     template <class Token, class Op>
     auto initiate(Token& token, Op op) {
         return boost::asio::async_initiate<Token, void(error_code, std::size_t)>(
             [this](auto handler, Op call) {
                 auto later = wrap(std::move(handler));
-                finish(bridge_ ? call(*bridge_, &later) : closed(), later);
+                finish(pump_ ? call(*pump_, &later) : closed(), later);
             },
             token, op);
     }
 
-    static stream::pump::io_result closed() {
+    static pump::io_result closed() {
         return {true, boost::asio::error::bad_descriptor, 0};
     }
 
@@ -143,12 +143,12 @@ private:
     // meanwhile. Dispatched (inline when that executor allows) when a frame
     // from the stream completes it; posted when the owner's own call did.
     template <class Handler>
-    stream::pump::io_handler wrap(Handler handler) const {
+    pump::io_handler wrap(Handler handler) const {
         auto ex = boost::asio::prefer(boost::asio::get_associated_executor(handler, ex_),
                                       boost::asio::execution::outstanding_work.tracked);
         return [h = std::move(handler), ex = std::move(ex)](error_code ec, std::size_t n) mutable {
             auto run = [h = std::move(h), ec, n]() mutable { std::move(h)(ec, n); };
-            if (stream::pump::in_reaction())
+            if (pump::in_reaction())
                 boost::asio::dispatch(ex, std::move(run));
             else
                 boost::asio::post(ex, std::move(run));
@@ -156,13 +156,13 @@ private:
     }
 
     // A result known at once is posted: never complete inside the initiation.
-    void finish(const stream::pump::io_result& r, stream::pump::io_handler& later) const {
+    void finish(const pump::io_result& r, pump::io_handler& later) const {
         if (!r.done) return;
         boost::asio::post(ex_, [later = std::move(later), r]() mutable { later(r.ec, r.n); });
     }
 
-    std::shared_ptr<stream::pump> bridge_;
+    std::shared_ptr<pump> pump_;
     executor_type ex_;
 };
 
-}  // namespace burrow
+}  // namespace burrow::stream
