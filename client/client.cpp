@@ -201,6 +201,7 @@ client::~client() { stop(); }
 void client::start() {
     auto& im = *impl_;
     im.channel = im.make_channel();
+    im.sessions.sweep_acks_every(im.io.get_executor(), std::chrono::seconds(1));
     im.runner.start();
     log::get("client").info("burrow-client {} starting: server {}:{}, {} proxies (tls {})",
                             im.config->client_id, im.config->server_addr, im.config->server_port,

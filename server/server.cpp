@@ -258,6 +258,7 @@ void server::start() {
         throw std::runtime_error("cannot start the gRPC server for clients");
     im.listener.start(im.handoff.get());
 
+    im.state.sessions.sweep_acks_every(im.runner.io().get_executor(), std::chrono::seconds(1));
     im.runner.start();
     log::get("server").info("listening for clients on {} (tls {})",
                             grpc_address(cfg.bind_addr, im.listener.port()),

@@ -22,9 +22,6 @@ spdlog::logger& work_log() {
 
 // The first read after a wake-up; larger reads ask the socket what it holds.
 constexpr std::size_t first_read = 16u << 10;
-// How long delivered bytes may wait for a data frame to carry their
-// acknowledgement before an ack-only frame goes (see ledger.hpp).
-constexpr auto ack_delay = std::chrono::milliseconds(50);
 
 // Drops the first `n` bytes of a buffer sequence.
 template <class Buffers>
@@ -83,8 +80,7 @@ private:
 pump::pump(executor ex, std::size_t replay_limit)
     : ex_(std::move(ex)),
       socket_(ex_),
-      ledger_(replay_limit),
-      ack_timer_(ex_) {}
+      ledger_(replay_limit) {}
 
 pump::~pump() = default;
 
@@ -241,7 +237,6 @@ void pump::detach() {
     detached_ = true;
     ready_.reset();  // its bytes are in the ledger
     control_.clear();
-    if (ack_timer_armed_) ack_timer_.cancel();
     auto* c = std::exchange(carrier_, nullptr);
     c->cancel();
     if (writing_)
@@ -624,28 +619,23 @@ void pump::write_next_control() {
 // ---- acknowledgements ----
 
 // Acknowledgements ride on data frames. With nothing going the other way, an
-// ack-only frame goes at once when many bytes wait for one, or after
-// ack_delay, so that the peer's ledger lets go of what reached us.
+// ack-only frame goes at once when many bytes wait for one (ledger::ack_every),
+// and the registry's sweep sends the rest of them (flush_ack).
 void pump::ack_if_due() {
+    if (ledger_.ack_due()) send_ack_alone();
+}
+
+void pump::send_ack_alone() {
     if (ended_ || acks_stopped_ || mode_ != mode::pumping || !ledger_.ack_pending() ||
         !writer_idle())  // also false while detached
         return;
-    if (!ledger_.ack_due()) return arm_ack_timer();
     write_piece({ledger_.sent(), false, 0, {}});
 }
 
-void pump::arm_ack_timer() {
-    if (ack_timer_armed_) return;
-    ack_timer_armed_ = true;
-    ack_timer_.expires_after(ack_delay);
-    ack_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-        locked lock(*self);
-        self->ack_timer_armed_ = false;
-        if (ec || self->ended_ || self->acks_stopped_ || !self->ledger_.ack_pending() ||
-            !self->writer_idle())
-            return;
-        self->write_piece({self->ledger_.sent(), false, 0, {}});
-    });
+void pump::flush_ack() {
+    auto self = shared_from_this();
+    locked lock(*this);
+    send_ack_alone();
 }
 
 // ---- ending ----
@@ -689,7 +679,6 @@ void pump::end(bool ok) {
     ready_.reset();
     held_.reset();
     ledger_.drop_replay();  // nobody will ask for a replay
-    if (ack_timer_armed_) ack_timer_.cancel();
     fail_local_ops(local_closed_ ? asio::error::operation_aborted
                                  : asio::error::connection_reset);
     error_code ignored;

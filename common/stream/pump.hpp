@@ -51,7 +51,6 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "common/stream/carrier.hpp"
 #include "common/stream/ledger.hpp"
@@ -150,6 +149,9 @@ public:
     // nothing unread waits: fit for another request.
     bool local_reusable();
 
+    // Sends an ack-only frame if delivered bytes wait for an acknowledgement
+    // and nothing goes the other way (the registry's sweep calls it).
+    void flush_ack();
     // Runs `f` once the pump has ended (outside its lock), or at once when it
     // has already: how a registry lets go of it.
     void on_end(unique_function<void()> f);
@@ -245,7 +247,7 @@ private:
     void after_write();
     void local_may_refill();
     void ack_if_due();
-    void arm_ack_timer();
+    void send_ack_alone();
     bool writer_idle() const { return carrier_ && !writing_ && control_.empty() && !ready_; }
 
     void finish_if_done();
@@ -291,8 +293,6 @@ private:
     bool socket_waiting_ = false;        // a socket wait is outstanding
     bool sent_fin_ = false;              // the local end hit EOF / shut down
     bool up_done_ = false;               // the fin frame was written
-    boost::asio::steady_timer ack_timer_;  // a delayed ack-only frame
-    bool ack_timer_armed_ = false;
     bool acks_stopped_ = false;  // the peer finished the stream after our fin
 
     // The in-process end's pending operations.

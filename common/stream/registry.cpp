@@ -1,8 +1,35 @@
 #include "common/stream/registry.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "common/stream/pump.hpp"
 
 namespace burrow::stream {
+
+struct registry::sweeper {
+    sweeper(boost::asio::any_io_executor ex, std::chrono::milliseconds p) : timer(ex), period(p) {}
+    boost::asio::steady_timer timer;
+    std::chrono::milliseconds period;
+};
+
+registry::registry() = default;
+registry::~registry() = default;
+
+void registry::sweep_acks_every(boost::asio::any_io_executor ex,
+                                std::chrono::milliseconds period) {
+    sweeper_ = std::make_unique<sweeper>(std::move(ex), period);
+    sweep_later();
+}
+
+void registry::sweep_later() {
+    sweeper_->timer.expires_after(sweeper_->period);
+    // A cancelled wait (the registry is going) touches nothing.
+    sweeper_->timer.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        for (const auto& p : all()) p->flush_ack();
+        sweep_later();
+    });
+}
 
 bool registry::add(std::uint64_t id, const std::shared_ptr<pump>& p) {
     {

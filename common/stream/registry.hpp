@@ -5,6 +5,7 @@
 // Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -13,6 +14,7 @@
 
 #include <absl/base/thread_annotations.h>
 #include <absl/synchronization/mutex.h>
+#include <boost/asio/any_io_executor.hpp>
 
 namespace burrow::stream {
 
@@ -20,7 +22,8 @@ class pump;
 
 class registry {
 public:
-    registry() = default;
+    registry();
+    ~registry();
     registry(const registry&) = delete;
     registry& operator=(const registry&) = delete;
 
@@ -31,9 +34,17 @@ public:
     std::size_t size() const;
     // The sessions now, for listing (the dashboard, tests).
     std::vector<std::shared_ptr<pump>> all() const;
+    // Every `period`, each session sends the acknowledgement its peer still
+    // waits for (pump::flush_ack), so that an idle session's peer lets go of
+    // its replay bytes: one timer for the process rather than one per session.
+    // Runs on `ex` until the registry goes or its io_context stops.
+    void sweep_acks_every(boost::asio::any_io_executor ex, std::chrono::milliseconds period);
 
 private:
     void remove(std::uint64_t id, const pump* p);
+    void sweep_later();
+    struct sweeper;
+    std::unique_ptr<sweeper> sweeper_;
 
     mutable absl::Mutex mutex_;
     std::unordered_map<std::uint64_t, std::shared_ptr<pump>> sessions_ ABSL_GUARDED_BY(mutex_);

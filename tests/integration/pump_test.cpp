@@ -235,6 +235,7 @@ protected:
         return got;
     }
 
+    registry sessions_;  // outlives the io thread (TearDown joins it first)
     asio::io_context io_;
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_{
         io_.get_executor()};
@@ -356,17 +357,39 @@ TEST_F(pump_lab, unacknowledged_bytes_are_kept_and_bounded_until_the_peer_acks) 
     EXPECT_LT(pump_->counts().unacked, limit + max_chunk + 1);
 }
 
+bool ack_only_with(fake_carrier& c, std::uint64_t ack) {
+    for (const auto& w : c.writes())
+        if (w.type == frame::kind::data && w.bytes.empty() && !w.fin && w.ack == ack) return true;
+    return false;
+}
+
 TEST_F(pump_lab, delivered_bytes_are_acknowledged_alone_when_nothing_goes_back) {
     start();
     carrier_->push_data(0, std::string(1000, 'a'), false, 0);
     EXPECT_EQ(user_read(1000).size(), 1000u);
-    // No data from the user: an ack-only frame goes after the delay.
-    ASSERT_TRUE(eventually([&] {
-        for (const auto& w : carrier_->writes())
-            if (w.type == frame::kind::data && w.bytes.empty() && !w.fin && w.ack == 1000)
-                return true;
-        return false;
-    }));
+    // A few bytes wait for a data frame to carry their acknowledgement...
+    EXPECT_FALSE(ack_only_with(*carrier_, 1000));
+    // ...until the sweep asks for an ack-only frame.
+    pump_->flush_ack();
+    ASSERT_TRUE(eventually([&] { return ack_only_with(*carrier_, 1000); }));
+    // Many bytes get one at once.
+    const std::string lots(ledger::ack_every, 'b');
+    for (std::size_t at = 0; at < lots.size(); at += 512u << 10)
+        carrier_->push_data(1000 + at, lots.substr(at, 512u << 10), false, 0);
+    EXPECT_EQ(user_read(lots.size()).size(), lots.size());
+    ASSERT_TRUE(eventually([&] { return ack_only_with(*carrier_, 1000 + lots.size()); }));
+}
+
+TEST_F(pump_lab, the_registry_sweep_acknowledges_for_idle_sessions) {
+    start();
+    auto& sessions = sessions_;
+    ASSERT_TRUE(sessions.add(1, pump_));
+    sessions.sweep_acks_every(io_.get_executor(), 20ms);
+    carrier_->push_data(0, "xyz", false, 0);
+    EXPECT_EQ(user_read(3), "xyz");
+    ASSERT_TRUE(eventually([&] { return ack_only_with(*carrier_, 3); }));
+    pump_->close("test over");
+    ASSERT_TRUE(eventually([&] { return sessions.size() == 0; }));
 }
 
 TEST_F(pump_lab, a_detached_session_keeps_its_socket_and_a_bounded_replay) {
@@ -403,7 +426,7 @@ TEST_F(pump_lab, a_detached_session_keeps_its_socket_and_a_bounded_replay) {
 
 TEST_F(pump_lab, the_registry_keeps_a_session_until_its_pump_ends) {
     start();
-    registry sessions;
+    auto& sessions = sessions_;
     ASSERT_TRUE(sessions.add(7, pump_));
     EXPECT_FALSE(sessions.add(7, pump_));  // one session per id
     EXPECT_EQ(sessions.find(7), pump_);
