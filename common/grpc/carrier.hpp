@@ -23,8 +23,8 @@ public:
         into_ = into;
         this->StartRead(&in_);
     }
-    void write(const stream::frame* f) override {
-        grpc_frames::encode(*f, out_);
+    void write(const stream::frame& f) override {
+        grpc_frames::encode(f, out_);
         this->StartWrite(&out_);
     }
 

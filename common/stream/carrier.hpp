@@ -34,8 +34,9 @@ public:
     // Receives the next frame into `*into`, which stays the caller's and
     // must live until on_read_done.
     virtual void read(frame* into) = 0;
-    // Sends `*f`, which must live, unchanged, until on_write_done.
-    virtual void write(const frame* f) = 0;
+    // Sends `f`: the carrier takes what it needs (references to the payload
+    // chunks) before it returns, so `f` is the caller's again at once.
+    virtual void write(const frame& f) = 0;
     virtual void cancel() = 0;
     // Ends the stream: ok, both sides finished; !ok, abandoned (the peer
     // sees it reset).

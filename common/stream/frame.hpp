@@ -17,9 +17,10 @@ inline constexpr std::size_t max_frame_data = 1u << 20;
 // What a sender reads from a socket into one frame.
 inline constexpr std::size_t max_chunk = 256u << 10;
 
-// A frame's payload: one chunk as a rule, two when a socket read filled the
-// first (kept inline: an allocation per frame showed in profiles).
-using pieces = boost::container::small_vector<chunk, 2>;
+// A frame's payload: one chunk as a rule (kept inline), two when a socket read
+// filled the first. Inline room for one only: every byte of a pump counts in
+// the memory an idle connection costs, and slots keep their capacity.
+using pieces = boost::container::small_vector<chunk, 1>;
 
 struct frame {
     enum class kind : std::uint8_t {

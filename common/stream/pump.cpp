@@ -1,5 +1,7 @@
 #include "common/stream/pump.hpp"
 
+#include "common/stream/pump_locked.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,15 +25,6 @@ spdlog::logger& work_log() {
 // The first read after a wake-up; larger reads ask the socket what it holds.
 constexpr std::size_t first_read = 16u << 10;
 
-// Drops the first `n` bytes of a buffer sequence.
-template <class Buffers>
-void consume(Buffers& buffers, std::size_t n) {
-    auto it = buffers.begin();
-    for (; it != buffers.end() && n >= it->size(); ++it) n -= it->size();
-    if (it != buffers.end()) *it += n;
-    buffers.erase(buffers.begin(), it);
-}
-
 thread_local bool reacting = false;
 
 // Marks the thread as running a reaction, for as long as it lasts.
@@ -48,34 +41,6 @@ private:
 }  // namespace
 
 bool pump::in_reaction() noexcept { return reacting; }
-
-// Holds the bridge's lock; on leaving, releases it and then runs what became
-// due meanwhile (head handler, in-process completions), so that those may
-// call back into the bridge.
-class pump::locked {
-public:
-    explicit locked(pump& p) : pump_(p), lock_(p.mutex_) {}
-    ~locked() {
-        auto& b = pump_;
-        if (!b.head_due_ && !b.read_due_.handler && !b.write_due_.handler && !b.end_due_)
-            return;
-        auto head = std::move(b.head_due_);
-        auto read = std::move(b.read_due_);
-        auto write = std::move(b.write_due_);
-        auto ended = std::move(b.end_due_);
-        lock_.unlock();
-        if (head) head();
-        if (read.handler) read.handler(read.ec, read.n);
-        if (write.handler) write.handler(write.ec, write.n);
-        if (ended) ended();
-    }
-    locked(const locked&) = delete;
-    locked& operator=(const locked&) = delete;
-
-private:
-    pump& pump_;
-    std::unique_lock<std::mutex> lock_;
-};
 
 pump::pump(executor ex, std::size_t replay_limit)
     : ex_(std::move(ex)),
@@ -106,8 +71,7 @@ void pump::on_write_done(bool ok) {
     reaction_scope reaction;
     locked lock(*this);
     writing_ = false;
-    const bool fin_written = out_.type == frame::kind::data && out_.fin;
-    out_.clear();  // the ledger keeps what a replay needs
+    const bool fin_written = std::exchange(writing_fin_, false);
     if (auto* c = std::exchange(leaving_, nullptr)) c->finish(false);
     if (end_pending_) {
         // Ending: flush a queued error frame first, then finish the carrier.
@@ -361,140 +325,6 @@ void pump::chunk_delivered() {
     ack_if_due();
 }
 
-// ---- the in-process end ----
-
-void pump::deliver_local() {
-    if (!local_read_ || down_.empty()) return;
-    const auto r = take_down(local_read_into_);
-    read_due_ = {std::move(local_read_), r.ec, r.n};
-    after_take();
-}
-
-// Moves bytes of the front chunk into `into`; eof once the reader reaches fin.
-pump::io_result pump::take_down(asio::mutable_buffer into) {
-    io_result r{true, {}, 0};
-    auto& chunk = down_.front();
-    r.n = asio::buffer_copy(into, chunk.buffers);
-    consume(chunk.buffers, r.n);
-    ledger_.delivered(r.n);
-    if (chunk.buffers.empty()) {
-        const bool fin = chunk.fin;
-        down_.pop();
-        if (fin) {
-            down_done_ = true;
-            if (r.n == 0) r.ec = asio::error::eof;
-        }
-    }
-    return r;
-}
-
-void pump::after_take() {
-    if (down_done_) finish_if_done();
-    issue_read();
-    ack_if_due();
-}
-
-pump::io_result pump::read_some(asio::mutable_buffer into, io_handler* later) {
-    auto self = shared_from_this();
-    locked lock(*this);
-    if (local_ != local_kind::in_process || local_read_)
-        return {true, asio::error::invalid_argument, 0};
-    if (local_closed_) return {true, asio::error::operation_aborted, 0};
-    if (into.size() == 0) return {true, {}, 0};
-    if (down_.empty()) {
-        if (down_done_) return {true, asio::error::eof, 0};
-        if (ended_) return {true, asio::error::connection_reset, 0};
-        if (!later) return {true, asio::error::would_block, 0};
-        local_read_ = std::move(*later);
-        local_read_into_ = into;
-        return {};
-    }
-    const auto r = take_down(into);
-    after_take();
-    return r;
-}
-
-pump::io_result pump::write_some(std::span<const asio::const_buffer> from,
-                                               io_handler* later) {
-    auto self = shared_from_this();
-    locked lock(*this);
-    if (local_ != local_kind::in_process || local_write_)
-        return {true, asio::error::invalid_argument, 0};
-    if (local_closed_) return {true, asio::error::operation_aborted, 0};
-    if (ended_) return {true, asio::error::connection_reset, 0};
-    if (sent_fin_) return {true, asio::error::broken_pipe, 0};
-    std::size_t total = 0;
-    for (const auto& b : from) total += b.size();
-    const std::size_t n = std::min(total, max_chunk);
-    if (n == 0) return {true, {}, 0};
-    if (!room_for_piece() && !later) return {true, asio::error::would_block, 0};
-
-    auto bytes = chunk::allocate(n);
-    asio::buffer_copy(asio::buffer(bytes.writable(), n), from);
-    auto piece = take_piece(pieces{std::move(bytes)}, n, false);
-    if (room_for_piece()) {
-        send_piece(std::move(piece));
-        return {true, {}, n};
-    }
-    // Two frames wait already: the writer waits for the stream (backpressure).
-    held_ = std::move(piece);
-    local_write_ = std::move(*later);
-    return {};
-}
-
-void pump::shutdown_send() {
-    auto self = shared_from_this();
-    locked lock(*this);
-    if (local_ != local_kind::in_process || ended_ || sent_fin_) return;
-    queue_fin();
-}
-
-// fin rides on the last frame still waiting, or goes alone.
-void pump::queue_fin() {
-    sent_fin_ = true;
-    ledger_.sent_fin();
-    if (held_)
-        held_->fin = true;
-    else if (ready_)
-        ready_->fin = true;
-    else
-        send_piece(take_piece({}, 0, true));
-}
-
-void pump::close_local() {
-    auto self = shared_from_this();
-    locked lock(*this);
-    if (local_ != local_kind::in_process || local_closed_) return;
-    local_closed_ = true;
-    // What the writer was still waiting to send was never reported written.
-    held_.reset();
-    fail_local_ops(asio::error::operation_aborted);
-    if (ended_) return;
-    // Unread input would reset a socket on close; so it does here.
-    if (down_.has_bytes()) return abort("");
-    if (!down_.empty()) down_done_ = true;  // only the peer's fin was unread
-    down_.clear();
-    if (!sent_fin_) queue_fin();
-    if (ledger_.inbound_finished()) down_done_ = true;
-    finish_if_done();
-}
-
-bool pump::local_reusable() {
-    auto self = shared_from_this();
-    locked lock(*this);
-    return local_ == local_kind::in_process && !ended_ && !local_closed_ && !sent_fin_ &&
-           down_.empty() && !ledger_.inbound_finished();
-}
-
-void pump::fail_local_ops(const error_code& ec) {
-    if (local_read_) read_due_ = {std::move(local_read_), ec, 0};
-    if (local_write_) {
-        held_.reset();
-        write_due_ = {std::move(local_write_), ec, 0};
-    }
-}
-
-
 // ---- local -> stream ----
 
 void pump::read_socket() {
@@ -565,14 +395,15 @@ void pump::send_piece(up_piece piece) {
 }
 
 void pump::write_piece(up_piece piece) {
-    out_.type = frame::kind::data;
-    out_.offset = piece.offset;
-    out_.ack = ledger_.take_ack();
-    out_.fin = piece.fin;
-    out_.size = piece.size;
-    out_.data = std::move(piece.data);
+    frame out;
+    out.offset = piece.offset;
+    out.ack = ledger_.take_ack();
+    out.fin = piece.fin;
+    out.size = piece.size;
+    out.data = std::move(piece.data);
+    writing_fin_ = piece.fin;
     writing_ = true;
-    carrier_->write(&out_);
+    carrier_->write(out);
 }
 
 // The carrier took a frame: send the next one, and let the local end refill.
@@ -610,10 +441,10 @@ void pump::write_control(frame::kind type, std::string text) {
 }
 
 void pump::write_next_control() {
-    out_ = std::move(control_.front());
+    const frame out = std::move(control_.front());
     control_.erase(control_.begin());
     writing_ = true;
-    carrier_->write(&out_);
+    carrier_->write(out);
 }
 
 // ---- acknowledgements ----

@@ -286,7 +286,7 @@ private:
     bool down_done_ = false;       // fin delivered (socket write side shut / reader saw eof)
 
     // local -> carrier
-    frame out_;                          // source of the outstanding carrier write
+    bool writing_fin_ = false;           // the outstanding carrier write carries fin
     std::optional<up_piece> ready_;      // next data frame, read ahead
     std::vector<frame> control_;         // head/error frames, first
     bool writing_ = false;               // a carrier write is outstanding

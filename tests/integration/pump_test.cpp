@@ -66,12 +66,12 @@ public:
         into_ = into;
         deliver_locked();
     }
-    void write(const frame* f) override {
+    void write(const frame& f) override {
         std::lock_guard lock(mutex_);
         EXPECT_FALSE(writing_) << "two writes outstanding";
         writing_ = true;
-        writes_.push_back({f->type, f->offset, f->ack, f->fin, text_of(f->data)});
-        if (f->type != frame::kind::data) writes_.back().bytes = f->text;
+        writes_.push_back({f.type, f.offset, f.ack, f.fin, text_of(f.data)});
+        if (f.type != frame::kind::data) writes_.back().bytes = f.text;
         if (auto_complete_) complete_write_locked(true);
     }
     void cancel() override {
