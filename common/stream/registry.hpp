@@ -37,7 +37,8 @@ public:
     // Every `period`, each session sends the acknowledgement its peer still
     // waits for (pump::flush_ack), so that an idle session's peer lets go of
     // its replay bytes: one timer for the process rather than one per session.
-    // Runs on `ex` until the registry goes or its io_context stops.
+    // Runs on `ex` until the registry goes or its io_context stops; the
+    // registry must go before that io_context (its timer lives on it).
     void sweep_acks_every(boost::asio::any_io_executor ex, std::chrono::milliseconds period);
 
 private:

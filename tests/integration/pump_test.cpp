@@ -235,8 +235,8 @@ protected:
         return got;
     }
 
-    registry sessions_;  // outlives the io thread (TearDown joins it first)
     asio::io_context io_;
+    registry sessions_;  // goes before the io_context its sweep timer uses
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_{
         io_.get_executor()};
     std::thread runner_;
