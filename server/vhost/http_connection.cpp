@@ -8,7 +8,8 @@
 // in-process end Beast reads and writes as a stream (stream::local_stream): pooling,
 // backpressure, half-close and timeouts are the tcp proxies' own, without a
 // socket in between. One upstream connection is kept per user connection and
-// reused while requests go to the same proxy; idle ones wait in a pool.
+// reused while requests go to the same proxy (upstream_link.hpp); idle ones
+// wait in a pool.
 #include "server/vhost/http_connection.hpp"
 
 #include <array>
@@ -28,7 +29,7 @@
 #include "server/vhost/request_rewrite.hpp"
 #include "server/vhost/rules.hpp"
 #include "server/vhost/table.hpp"
-#include "server/vhost/upstream_pool.hpp"
+#include "server/vhost/upstream_link.hpp"
 
 namespace burrow::vhost {
 
@@ -50,9 +51,9 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
 public:
     http_connection(server_state& st, tcp::socket socket, std::shared_ptr<upstream_pool> pool)
         : st_(st),
-          pool_(std::move(pool)),
           strand_(make_inline_strand(st.io)),
           user_(std::move(socket)),
+          upstream_(std::move(pool), strand_),
           dog_(strand_),
           header_timeout_(std::chrono::seconds(st.config.vhost_header_timeout)) {
         error_code ec;
@@ -96,13 +97,7 @@ private:
     }
     void user_deadline(clock::duration d) { dog_.set(dog_.user, clock::now() + d); }
 
-    awaitable<bool> open_upstream(const target& route, client_session& owner);
-    void release_upstream();
-    bool upstream_usable(const std::string& proxy, const void* owner);
-    void close_upstream();
-
     server_state& st_;
-    std::shared_ptr<upstream_pool> pool_;
     // Completions (a frame from the service, say) run on the thread that
     // delivers them when the connection is not busy: no thread wake-up each.
     asio::any_io_executor strand_;
@@ -110,11 +105,7 @@ private:
     beast::flat_buffer user_buffer_;
     std::string peer_ip_, peer_;
 
-    std::optional<stream::local_stream> upstream_;
-    std::string upstream_proxy_;
-    const void* upstream_owner_ = nullptr;
-    bool upstream_reusable_ = false;  // its last exchange ended cleanly, the service keeps it
-    beast::flat_buffer upstream_buffer_;
+    upstream_link upstream_;
     // The header of the request and of the response in flight, as they go out.
     std::string request_head_, response_head_;
 
@@ -184,10 +175,10 @@ awaitable<void> http_connection::run() {
         }
         if (ec) break;
         keep = co_await serve(parser);
-        for (auto* b : {&user_buffer_, &upstream_buffer_})
+        for (auto* b : {&user_buffer_, &upstream_.buffer()})
             if (b->size() == 0 && b->capacity() > header_read) b->shrink_to_fit();
     }
-    release_upstream();
+    upstream_.release();
     closed_ = true;
     dog_.timer.cancel();
     error_code ignored;
@@ -200,37 +191,10 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
     // request had no body left to read.
     const bool can_continue = req.keep_alive() && parser.is_done();
     const bool connect = req.method() == http::verb::connect;
-    // A length that a service could read differently from Burrow would let
-    // the rest of a body become a request of its own on a shared upstream
-    // connection (smuggling): refused, and the connection closed.
-    if (const auto problem = request_framing_problem(framing_of(req)); !problem.empty()) {
-        vhost_log().info("400 for {}: {}", peer_, problem);
-        co_await send_error(http::status::bad_request, "The request framing is invalid.", false);
-        co_return false;
-    }
-    if (const auto hosts = req.count(http::field::host);
-        hosts > 1 || (hosts == 0 && req.version() >= 11)) {
-        co_await send_error(http::status::bad_request, "The request needs exactly one Host header.",
-                            false);
-        co_return false;
-    }
-    // Credentials are one value: with two, which one was checked is a guess.
-    if (req.count(http::field::authorization) > 1) {
-        co_await send_error(http::status::bad_request,
-                            "The request has more than one Authorization header.", false);
-        co_return false;
-    }
-    // Routed by the normalised path, and by the target's authority when it
-    // has one (RFC 9112 3.2.2); the service gets what was routed.
     request_target where;
-    const std::string_view raw_target(req.target().data(), req.target().size());
-    if (connect) {
-        where.path = "/";  // authority-form, forwarded as it came
-    } else if (auto problem = parse_request_target(raw_target, where);
-               !problem.empty() || (where.asterisk && req.method() != http::verb::options)) {
-        if (problem.empty()) problem = "the asterisk form with a method other than OPTIONS";
-        vhost_log().info("400 for {}: {} ('{}')", peer_, problem, printable(raw_target));
-        co_await send_error(http::status::bad_request, "The request target is invalid.", false);
+    if (const auto refused = refuse_request(req, where)) {
+        if (!refused->log.empty()) vhost_log().info("400 for {}: {}", peer_, refused->log);
+        co_await send_error(http::status::bad_request, refused->detail, false);
         co_return false;
     }
     const std::string_view host =
@@ -267,9 +231,12 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
     const bool switching = connect || upgrade;
     ex_.user_keeps = req.keep_alive();
     write_request_head(req, connection,
-                       connect ? raw_target : std::string_view(where.origin_form()), route,
+                       connect ? std::string_view(req.target().data(), req.target().size())
+                               : std::string_view(where.origin_form()),
+                       route,
                        {host, peer_ip_}, upgrade, request_head_);
-    if (!upstream_usable(route.proxy, owner.get()) && !co_await open_upstream(route, *owner)) {
+    if (!upstream_.usable_for(route.proxy, owner.get()) &&
+        !co_await upstream_.open(route.proxy, *owner, peer_)) {
         co_await send_error(http::status::bad_gateway, "The service cannot be reached.", false);
         co_return false;
     }
@@ -284,8 +251,8 @@ awaitable<bool> http_connection::serve(request_parser& parser) {
     }
     // An answer that came before the whole request went out leaves the
     // service's side of the connection mid-request: never reuse it.
-    upstream_reusable_ = ex_.upstream_keeps && ex_.request_sent;
-    if (!ex_.keep_alive) release_upstream();
+    upstream_.mark_reusable(ex_.upstream_keeps && ex_.request_sent);
+    if (!ex_.keep_alive) upstream_.release();
     // A request that asked to switch but got a plain answer is one like any
     // other: what the user pipelined behind it is served next. After a
     // switch, pipe() has ended the connection (keep_alive is false).
@@ -319,46 +286,6 @@ awaitable<bool> http_connection::no_route(std::string_view host, bool can_contin
     co_return can_continue;
 }
 
-// ---- upstream ----
-
-bool http_connection::upstream_usable(const std::string& proxy, const void* owner) {
-    if (!upstream_ || !upstream_->is_open() || upstream_proxy_ != proxy || upstream_owner_ != owner)
-        return false;
-    // A kept-alive upstream the service has closed meanwhile (or that has
-    // stray bytes) must not get the next request.
-    if (upstream_buffer_.size() == 0 && upstream_->reusable()) return true;
-    close_upstream();
-    return false;
-}
-
-void http_connection::release_upstream() {
-    if (upstream_ && upstream_reusable_ && upstream_->is_open() && upstream_buffer_.size() == 0)
-        pool_->put({upstream_proxy_, upstream_owner_}, upstream_->release());
-    close_upstream();
-    upstream_.reset();
-    upstream_reusable_ = false;
-}
-
-awaitable<bool> http_connection::open_upstream(const target& route, client_session& owner) {
-    release_upstream();
-    upstream_proxy_ = route.proxy;
-    upstream_owner_ = &owner;
-    upstream_buffer_.clear();
-    // Named, not a temporary of the co_await expression (GCC 12 destroys those twice).
-    const upstream_pool::key key{route.proxy, &owner};
-    auto bridge = co_await pool_->obtain(key, owner, peer_);
-    if (!bridge) co_return false;
-    upstream_.emplace(std::move(bridge), strand_);
-    co_return true;
-}
-
-// Only closes: a pending operation may still refer to the socket, which
-// stays until open_upstream() replaces it between exchanges.
-void http_connection::close_upstream() {
-    error_code ignored;
-    if (upstream_) upstream_->close(ignored);
-}
-
 // The service must make progress while we wait on it: an answer within
 // response_timeout once the request is sent, and no longer stalls while the
 // response body comes. The user gets vhost_header_timeout for each step.
@@ -371,7 +298,7 @@ awaitable<void> http_connection::watch() {
         if (now >= dog_.upstream) {
             dog_.upstream = watchdog::never;
             ex_.upstream_timed_out = true;
-            close_upstream();
+            upstream_.close();
         }
         if (now >= dog_.user) {
             dog_.user = watchdog::never;
@@ -396,8 +323,8 @@ awaitable<error_code> http_connection::write_head(std::string_view head) {
 awaitable<void> http_connection::send_request(request_parser& parser) {
     // The header goes alone only when no body bytes are here yet (the user
     // may wait for 100 Continue); otherwise it leaves with the first piece.
-    const auto end = co_await relay(user_, user_buffer_, parser, request_body_timing(), *upstream_,
-                                    request_head_, {});
+    const auto end = co_await relay(user_, user_buffer_, parser, request_body_timing(),
+                                    upstream_.stream(), request_head_, {});
     if (end.read) {
         if (user_timed_out_ && ex_.budget.on && ex_.budget.left() <= clock::duration::zero())
             vhost_log().info(
@@ -411,10 +338,10 @@ awaitable<void> http_connection::send_request(request_parser& parser) {
                                  end.read == http::error::partial_message
                              ? request_fault::user_gone
                              : request_fault::malformed;
-        co_return close_upstream();
+        co_return upstream_.close();
     }
     // A failed write means the upstream is gone; the response side reports it.
-    if (end.write) co_return close_upstream();
+    if (end.write) co_return upstream_.close();
     ex_.request_sent = true;
     if (ex_.awaiting_response)
         dog_.set(dog_.upstream, clock::now() + ex_.route->response_timeout);
@@ -437,10 +364,10 @@ awaitable<void> http_connection::relay_response(const request_parser& sent, bool
                                                  : watchdog::never);
         // The header as it came: it goes on unchanged unless Burrow changes it.
         response_head_.clear();
-        auto ec = parse_header(upstream_buffer_, parser, &response_head_);
+        auto ec = parse_header(upstream_.buffer(), parser, &response_head_);
         while (ec == http::error::need_more) {
-            ec = co_await read_more(*upstream_, upstream_buffer_, parser, {});
-            if (!ec) ec = parse_header(upstream_buffer_, parser, &response_head_);
+            ec = co_await read_more(upstream_.stream(), upstream_.buffer(), parser, {});
+            if (!ec) ec = parse_header(upstream_.buffer(), parser, &response_head_);
         }
         ex_.awaiting_response = false;
         dog_.upstream = watchdog::never;
@@ -480,7 +407,7 @@ awaitable<void> http_connection::relay_response(const request_parser& sent, bool
             finish();
             vhost_log().info("[{}] 502 for {}: the service's response has {}", ex_.route->proxy,
                              peer_, problem.empty() ? "101 without an upgrade" : problem);
-            close_upstream();
+            upstream_.close();
             co_await send_error(http::status::bad_gateway, "The service's answer is malformed.",
                                 false);
             co_return;
@@ -494,7 +421,7 @@ awaitable<void> http_connection::relay_response(const request_parser& sent, bool
             rewrite({}, parser.keep_alive());
             if (co_await write_head(response_head_)) {
                 finish();
-                co_return close_upstream();
+                co_return upstream_.close();
             }
             continue;
         }
@@ -503,7 +430,7 @@ awaitable<void> http_connection::relay_response(const request_parser& sent, bool
             rewrite(ex_.route->response_headers, parser.keep_alive());
             if (!co_await write_head(response_head_)) {
                 dog_.user = watchdog::never;
-                co_await pipe(user_, user_buffer_, *upstream_, upstream_buffer_);
+                co_await pipe(user_, user_buffer_, upstream_.stream(), upstream_.buffer());
             }
             co_return;
         }
@@ -515,17 +442,18 @@ awaitable<void> http_connection::relay_response(const request_parser& sent, bool
         // The header goes alone only when the body is not here yet (a stream
         // of events, say); otherwise it leaves with the first piece.
         ex_.response_started = true;
-        const auto end = co_await relay(*upstream_, upstream_buffer_, parser, response_body_timing(),
-                                        user_, response_head_, user_timing());
+        const auto end = co_await relay(upstream_.stream(), upstream_.buffer(), parser,
+                                        response_body_timing(), user_, response_head_,
+                                        user_timing());
         if (end.read || end.write) {
             // Cut short: the user sees the connection close.
             ex_.keep_alive = false;
-            close_upstream();
+            upstream_.close();
         }
         finish();
         ex_.upstream_keeps =
-            upstream_keeps && upstream_->is_open() && upstream_buffer_.size() == 0;
-        if (!ex_.upstream_keeps) close_upstream();
+            upstream_keeps && upstream_.is_open() && upstream_.buffer().size() == 0;
+        if (!ex_.upstream_keeps) upstream_.close();
         co_return;
     }
 }

@@ -5,6 +5,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
+#include "common/host_names.hpp"
 #include "server/vhost/table.hpp"
 
 namespace burrow::vhost {
@@ -123,6 +124,29 @@ framing_fields framing_of(const request& req) {
         if (f.cl_count++ == 0) f.cl = v;
     });
     return f;
+}
+
+std::optional<refusal> refuse_request(const request& req, request_target& where) {
+    if (const auto problem = request_framing_problem(framing_of(req)); !problem.empty())
+        return refusal{"The request framing is invalid.", std::string(problem)};
+    if (const auto hosts = req.count(http::field::host);
+        hosts > 1 || (hosts == 0 && req.version() >= 11))
+        return refusal{"The request needs exactly one Host header.", {}};
+    if (req.count(http::field::authorization) > 1)
+        return refusal{"The request has more than one Authorization header.", {}};
+    if (req.method() == http::verb::connect) {
+        where = {};
+        where.path = "/";  // authority-form, forwarded as it came
+        return std::nullopt;
+    }
+    const std::string_view raw(req.target().data(), req.target().size());
+    auto problem = parse_request_target(raw, where);
+    if (problem.empty() && where.asterisk && req.method() != http::verb::options)
+        problem = "the asterisk form with a method other than OPTIONS";
+    if (!problem.empty())
+        return refusal{"The request target is invalid.",
+                       std::string(problem) + " ('" + printable(raw) + "')"};
+    return std::nullopt;
 }
 
 }  // namespace burrow::vhost

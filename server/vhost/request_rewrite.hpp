@@ -5,6 +5,7 @@
 // what comes out.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,5 +46,18 @@ void write_request_head(const request& req, const token_list_view& connection,
 
 // The framing headers of a request, for request_framing_problem().
 framing_fields framing_of(const request& req);
+
+// Why a request is refused before it is routed (400, and the connection
+// closed): a length a service could read differently from Burrow (on a
+// shared upstream connection the rest of a body would become a request of its
+// own: smuggling), no Host or two, two Authorization headers (which one was
+// checked would be a guess), or a target that cannot be routed safely.
+struct refusal {
+    std::string_view detail;  // for the user's error page
+    std::string log;          // for the server's log ("" when there is nothing to add)
+};
+// Nothing when the request may be routed; then `where` is its target as
+// routed (RFC 9112 3.2.2: by the target's authority when it has one).
+std::optional<refusal> refuse_request(const request& req, request_target& where);
 
 }  // namespace burrow::vhost

@@ -3,6 +3,7 @@
 #include "server/vhost/request_rewrite.hpp"
 
 #include <memory_resource>
+#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -185,6 +186,70 @@ TEST(request_rewrite, framing_of_counts_and_keeps_the_first_of_each) {
     EXPECT_EQ(g.te_count, 1u);
     EXPECT_EQ(g.te, "chunked");
     EXPECT_TRUE(request_framing_problem(g).empty());
+}
+
+// The refusal of `text`, or nullopt; `where` gets the routed target (its
+// `query` points into the request, which is gone on return).
+std::optional<refusal> refused(std::string_view text, request_target& where) {
+    parsed req(text);
+    return refuse_request(req.get(), where);
+}
+
+TEST(request_rewrite, a_plain_request_is_routed_by_its_normalised_target) {
+    request_target where;
+    {
+        parsed req("GET /a/../b?q=1 HTTP/1.1\r\nHost: h\r\n\r\n");  // `query` points into it
+        EXPECT_FALSE(refuse_request(req.get(), where));
+        EXPECT_EQ(where.path, "/b");
+        EXPECT_EQ(where.query, "q=1");
+    }
+    EXPECT_TRUE(where.authority.empty());
+
+    EXPECT_FALSE(refused("GET http://nas.example.com/x HTTP/1.1\r\nHost: h\r\n\r\n", where));
+    EXPECT_EQ(where.authority, "nas.example.com");
+    EXPECT_EQ(where.path, "/x");
+
+    EXPECT_FALSE(refused("CONNECT nas.example.com:443 HTTP/1.1\r\nHost: h\r\n\r\n", where));
+    EXPECT_EQ(where.path, "/");
+
+    EXPECT_FALSE(refused("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", where));
+    EXPECT_TRUE(where.asterisk);
+    // HTTP/1.0 has no Host requirement.
+    EXPECT_FALSE(refused("GET / HTTP/1.0\r\n\r\n", where));
+}
+
+TEST(request_rewrite, ambiguous_requests_are_refused_with_the_reason) {
+    request_target where;
+    const auto framing = refused(
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", where);
+    ASSERT_TRUE(framing);
+    EXPECT_EQ(framing->detail, "The request framing is invalid.");
+    EXPECT_FALSE(framing->log.empty());
+
+    for (const auto* text :
+         {"GET / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"}) {
+        const auto hosts = refused(text, where);
+        ASSERT_TRUE(hosts) << text;
+        EXPECT_EQ(hosts->detail, "The request needs exactly one Host header.");
+    }
+
+    const auto auth = refused(
+        "GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Basic a\r\nAuthorization: Basic b\r\n\r\n",
+        where);
+    ASSERT_TRUE(auth);
+    EXPECT_EQ(auth->detail, "The request has more than one Authorization header.");
+}
+
+TEST(request_rewrite, targets_that_cannot_be_routed_safely_are_refused) {
+    request_target where;
+    const auto slash = refused("GET /a%2Fb HTTP/1.1\r\nHost: h\r\n\r\n", where);
+    ASSERT_TRUE(slash);
+    EXPECT_EQ(slash->detail, "The request target is invalid.");
+    EXPECT_NE(slash->log.find("'/a%2Fb'"), std::string::npos) << slash->log;
+
+    const auto asterisk = refused("GET * HTTP/1.1\r\nHost: h\r\n\r\n", where);
+    ASSERT_TRUE(asterisk);
+    EXPECT_NE(asterisk->log.find("asterisk"), std::string::npos) << asterisk->log;
 }
 
 }  // namespace
