@@ -64,7 +64,8 @@ bool work_pool::offer(std::shared_ptr<stream::pump> work) {
         work->close("too many idle work streams");
         return false;
     }
-    work->watch_idle();
+    // No read is kept outstanding while idle: the stream's cancellation tells
+    // of a lost one, and a splice can take the carrier over (pump::hand_over).
     idle_.push_back(std::move(work));
     return true;
 }

@@ -29,25 +29,34 @@ public:
     }
 
     // No shared_from_this() in the reactions: gRPC calls OnDone (which drops
-    // our reference to the pump) only after every reaction has returned.
+    // our references) only after every reaction has returned.
+    // A pump handed the stream over (pump::hand_over): completions go to
+    // `e` from now on. Only with no operation outstanding.
+    void set_events(std::shared_ptr<stream::carrier::events> e) override {
+        events_ = std::move(e);
+    }
+
     void OnReadDone(bool ok) override {
         if (ok) grpc_frames::decode(in_, *into_);
-        pump_->on_read_done(ok);
+        events_->on_read_done(ok);
     }
     void OnWriteDone(bool ok) override {
         out_.Clear();  // the pump's ledger keeps what it needs
-        pump_->on_write_done(ok);
+        events_->on_write_done(ok);
     }
 
 protected:
-    explicit grpc_carrier(std::shared_ptr<stream::pump> pump) : pump_(std::move(pump)) {
+    explicit grpc_carrier(std::shared_ptr<stream::pump> pump)
+        : pump_(std::move(pump)), events_(pump_) {
         pump_->attach(this);
     }
     ~grpc_carrier() = default;
 
+    // The stream's pump, until the reactor is done (also after a hand-over).
     std::shared_ptr<stream::pump> pump_;
 
 private:
+    std::shared_ptr<stream::carrier::events> events_;  // the pump, or who took the stream over
     grpc::ByteBuffer in_, out_;
     stream::frame* into_ = nullptr;
 };

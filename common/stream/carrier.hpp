@@ -13,6 +13,8 @@
 //    follows it, and no completion either, except a read already outstanding.
 #pragma once
 
+#include <memory>
+
 #include "common/stream/frame.hpp"
 
 namespace burrow::stream {
@@ -38,6 +40,10 @@ public:
     // chunks) before it returns, so `f` is the caller's again at once.
     virtual void write(const frame& f) = 0;
     virtual void cancel() = 0;
+    // Completions go to `e` from now on (a session's carrier handed to a
+    // splice); it is kept alive until the carrier is done. Only with no
+    // operation outstanding.
+    virtual void set_events(std::shared_ptr<events> e) = 0;
     // Ends the stream: ok, both sides finished; !ok, abandoned (the peer
     // sees it reset).
     virtual void finish(bool ok) = 0;

@@ -31,6 +31,8 @@ enum field : std::uint32_t {
     f_ack = 5,
     f_fin = 6,
     f_error = 7,
+    f_visit = 8,    // head frames of a Visit stream
+    f_visited = 9,
 };
 
 // Header of a data frame: everything before the payload bytes.

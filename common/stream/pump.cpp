@@ -80,6 +80,11 @@ void pump::on_write_done(bool ok) {
         return finish_carrier(end_ok_);
     }
     if (ended_) return;
+    if (hand_over_) {
+        if (!ok) return abort("stream write failed");
+        if (!control_.empty()) return write_next_control();
+        return complete_hand_over();
+    }
     if (detached_) return local_may_refill();
     if (!ok && up_done_) {
         // An ack-only frame after our fin: the peer finished the stream, as
@@ -103,21 +108,34 @@ void pump::send_head(std::string serialized_head) {
     if (!ended_) write_control(frame::kind::head, std::move(serialized_head));
 }
 
-void pump::read_head(head_handler on_head) {
+void pump::read_head(head_handler on_head, unique_function<void(std::string)> on_refused) {
     auto self = shared_from_this();
     locked lock(*this);
     if (ended_) return;
     mode_ = mode::head;
     on_head_ = std::move(on_head);
+    on_refused_ = std::move(on_refused);
     issue_read();
 }
 
-void pump::watch_idle() {
+void pump::hand_over(unique_function<void(carrier*)> to) {
     auto self = shared_from_this();
     locked lock(*this);
-    if (ended_ || mode_ == mode::pumping) return;
-    mode_ = mode::idle;
-    issue_read();
+    if (ended_ || mode_ != mode::idle || reading_ || !carrier_) {
+        head_due_ = [to = std::move(to)]() mutable { to(nullptr); };
+        return;
+    }
+    hand_over_ = std::move(to);
+    if (!writing_ && control_.empty()) complete_hand_over();
+}
+
+// The writes before the hand-over are out: the carrier goes, the pump ends.
+void pump::complete_hand_over() {
+    auto* c = std::exchange(carrier_, nullptr);
+    ended_ = true;
+    ended_flag_ = true;
+    if (on_end_) end_due_ = std::move(on_end_);
+    head_due_ = [to = std::exchange(hand_over_, {}), c]() mutable { to(c); };
 }
 
 bool pump::start(stream_socket& socket, std::string tag, std::string already_read,
@@ -258,6 +276,12 @@ void pump::handle_control() {
     auto& f = in_;
     if (f.type == frame::kind::malformed) return abort("protocol error: " + f.text);
     if (mode_ == mode::head) {
+        if (f.type == frame::kind::error && on_refused_) {
+            head_due_ = [r = std::exchange(on_refused_, {}), text = std::move(f.text)]() mutable {
+                r(std::move(text));
+            };
+            return abort("");
+        }
         if (f.type != frame::kind::head) return abort("protocol error: first frame has no head");
         mode_ = mode::idle;
         head_due_ = [h = std::move(on_head_), text = std::move(f.text)]() mutable {
@@ -506,6 +530,7 @@ void pump::end(bool ok) {
     ended_ = true;
     ended_flag_ = true;
     if (on_end_) end_due_ = std::move(on_end_);
+    if (hand_over_) head_due_ = [to = std::exchange(hand_over_, {})]() mutable { to(nullptr); };
     control_.clear();
     ready_.reset();
     held_.reset();

@@ -85,11 +85,16 @@ public:
     // Writes a head frame (a serialized hello/start) ahead of any data.
     void send_head(std::string serialized_head);
     // Reads the first frame and passes it to `on_head` (outside the lock, on a
-    // carrier thread). A failed read, or a first frame that is no head, ends the pump.
-    void read_head(head_handler on_head);
-    // Keeps a read outstanding while idle: a frame before start() is a
-    // protocol error, a failed read means the carrier is gone.
-    void watch_idle();
+    // carrier thread). A failed read, or a first frame that is no head, ends
+    // the pump; an error frame instead (the peer refuses) goes to
+    // `on_refused` first, when given.
+    void read_head(head_handler on_head, unique_function<void(std::string why)> on_refused = {});
+    // Gives the carrier to another user (the server's visitor splice, which
+    // passes frames on unchanged) once what was written before (a head) is
+    // out: `to` gets it then, outside the lock, or nullptr when the pump ended
+    // first or is not idle (its head read, not started, no read outstanding).
+    // The pump ends without finishing the carrier, which is `to`'s now.
+    void hand_over(unique_function<void(carrier*)> to);
     // Starts pumping between `socket` and the carrier; `already_read` (bytes
     // taken from the socket before, such as a TLS ClientHello) goes first.
     // Returns false, leaving `socket` as it is, when the pump has already
@@ -250,6 +255,7 @@ private:
     void send_ack_alone();
     bool writer_idle() const { return carrier_ && !writing_ && control_.empty() && !ready_; }
 
+    void complete_hand_over();
     void finish_if_done();
     void socket_error(const char* what, const error_code& ec);
     void abort(const std::string& reason);
@@ -267,14 +273,17 @@ private:
     head_handler on_head_;
     mode mode_ = mode::head;
     ledger ledger_;
-    // Run by `locked` once the lock is released: the head handler's call and
-    // the in-process end's completions (one read and one write at most).
+    // Run by `locked` once the lock is released: the head handler's call (or
+    // the refusal's, or the hand-over's: head_due_) and the in-process end's
+    // completions (one read and one write at most).
     struct completion {
         io_handler handler;
         error_code ec;
         std::size_t n = 0;
     };
     unique_function<void()> head_due_, end_due_;
+    unique_function<void(std::string)> on_refused_;
+    unique_function<void(carrier*)> hand_over_;
     unique_function<void()> on_end_;
     completion read_due_, write_due_;
 
