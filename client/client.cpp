@@ -1,6 +1,8 @@
 #include "client/client.hpp"
 
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -8,11 +10,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
 #include "client/control_session.hpp"
+#include "client/visitor.hpp"
 #include "common/config/client.hpp"
 #include "common/io_threads.hpp"
 #include "common/stream/registry.hpp"
@@ -77,6 +81,27 @@ struct client::impl {
     burrow::backoff backoff{1s, std::chrono::seconds(config->transport.max_backoff)};
     std::shared_ptr<control_session> session;
     std::string previous_run_id;
+    // Visitors, and what their visits need: a stub on the channel and the
+    // current run id (guarded: visits start on any thread).
+    std::vector<std::shared_ptr<visitor_listener>> visitors;
+    std::shared_ptr<grpc::GenericStub> visit_stub;
+    std::mutex run_mutex;
+    std::condition_variable run_changed;
+    std::string run_id;  // "" while not logged in
+
+    void set_run(const std::string& id) {
+        {
+            std::lock_guard lock(run_mutex);
+            run_id = id;
+        }
+        run_changed.notify_all();
+    }
+    visit_context visits() {
+        return {visit_stub, config->client_id, [this] {
+                    std::lock_guard lock(run_mutex);
+                    return run_id;
+                }};
+    }
     bool stopping = false;
     bool stopped = false;
     // Until the next login: whether we asked the server port what it speaks,
@@ -132,8 +157,10 @@ struct client::impl {
         log::get("client").debug("connecting to {}:{}", config->server_addr, config->server_port);
         session = std::make_shared<control_session>(
             io, config, channel, previous_run_id, sessions, [this](session_end e) {
+                set_run({});
                 asio::post(strand, [this, e = std::move(e)] { on_session_end(e); });
             });
+        session->on_login([this](const std::string& id) { set_run(id); });
         session->start();
     }
 
@@ -201,11 +228,21 @@ client::~client() { stop(); }
 void client::start() {
     auto& im = *impl_;
     im.channel = im.make_channel();
+    im.visit_stub = std::make_shared<grpc::GenericStub>(im.channel);
     im.sessions.sweep_acks_every(im.io.get_executor(), std::chrono::seconds(1));
-    im.runner.start();
-    log::get("client").info("burrow-client {} starting: server {}:{}, {} proxies (tls {})",
+    log::get("client").info("burrow-client {} starting: server {}:{}, {} proxies, {} visitors "
+                            "(tls {})",
                             im.config->client_id, im.config->server_addr, im.config->server_port,
-                            im.config->proxies.size(), im.config->tls.enable ? "on" : "off");
+                            im.config->proxies.size(), im.config->visitors.size(),
+                            im.config->tls.enable ? "on" : "off");
+    // A visitor whose port cannot be had is a start-up error, like a bad config.
+    for (const auto& v : im.config->visitors) {
+        if (v.bind_port == 0) continue;  // only for `burrow-client connect`
+        auto l = std::make_shared<visitor_listener>(im.io.get_executor(), im.visits(), v);
+        l->start();
+        im.visitors.push_back(std::move(l));
+    }
+    im.runner.start();
     asio::post(im.strand, [&im] { im.connect(); });
 }
 
@@ -222,6 +259,7 @@ void client::stop() {
     asio::post(im.strand, [&im, &done] {
         im.stopping = true;
         im.retry_timer.cancel();
+        for (auto& l : im.visitors) l->stop();
         if (im.session) im.session->stop("client shutting down");
         done.set_value();
     });
@@ -229,5 +267,15 @@ void client::stop() {
     if (im.prober.joinable()) im.prober.join();  // its result finds `stopping` set
     im.runner.stop();
 }
+
+bool client::wait_until_logged_in(std::chrono::milliseconds timeout) {
+    auto& im = *impl_;
+    std::unique_lock lock(im.run_mutex);
+    return im.run_changed.wait_for(lock, timeout, [&im] { return !im.run_id.empty(); });
+}
+
+visit_context client::visits() { return impl_->visits(); }
+
+boost::asio::any_io_executor client::executor() { return impl_->io.get_executor(); }
 
 }  // namespace burrow

@@ -2,11 +2,15 @@
 // reconnecting with capped exponential backoff, and serves its proxies.
 #pragma once
 
+#include <chrono>
 #include <memory>
+
+#include <boost/asio/any_io_executor.hpp>
 
 namespace burrow {
 
 struct client_config;
+struct visit_context;
 
 class client {
 public:
@@ -22,6 +26,12 @@ public:
     // Blocks until SIGINT/SIGTERM, then stops.
     void run_until_signal();
     void stop();
+
+    // For `burrow-client connect`: waits until the client has logged in
+    // (false when `timeout` passed first); what a visit needs; where it runs.
+    bool wait_until_logged_in(std::chrono::milliseconds timeout);
+    visit_context visits();
+    boost::asio::any_io_executor executor();
 
 private:
     struct impl;

@@ -39,6 +39,10 @@ void fill_spec(const proxy_config& p, v1::ProxySpec& spec) {
     spec.set_response_timeout_ms(p.response_timeout * 1000);
     spec.set_response_idle_timeout_ms(p.response_idle_timeout * 1000);
     spec.set_allow_connect(p.allow_connect);
+    if (p.type == "secret") {
+        spec.set_visit_key(auth::visit_key(p.secret_key));  // the key itself stays here
+        for (const auto& id : p.allow_clients) spec.add_allow_clients(id);
+    }
 }
 constexpr std::uint32_t max_extra_work = 256;  // bound on one NewWork request
 
@@ -238,6 +242,7 @@ void control_session::handle(const v1::ServerMessage& msg) {
             run_id_ = r.run_id();
             ctl_log().info("logged in to {}:{} as {}", config_->server_addr, config_->server_port,
                            config_->client_id);
+            if (on_login_) on_login_(run_id_);
             for (const auto& p : config_->proxies) {
                 v1::ClientMessage reg;
                 auto* spec = reg.mutable_register_proxy();
@@ -252,7 +257,9 @@ void control_session::handle(const v1::ServerMessage& msg) {
             auto& l = log::get("proxy");
             // Texts from the server are cut; the log sink escapes control characters.
             const auto name = printable(r.name());
-            if (r.ok() && r.urls_size() > 0)
+            if (r.ok() && r.urls_size() == 0 && r.remote_port() == 0)
+                l.info("[{}] proxy up: secret, reached through visitors", name);
+            else if (r.ok() && r.urls_size() > 0)
                 l.info("[{}] proxy up: {}", name, fmt::join(r.urls(), ", "));
             else if (r.ok())
                 l.info("[{}] proxy up: remote port {}", name, r.remote_port());

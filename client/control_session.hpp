@@ -54,6 +54,8 @@ public:
                     stream::registry& sessions, std::function<void(session_end)> on_end);
     ~control_session();
 
+    // Told the run id once the login succeeded (before start()).
+    void on_login(std::function<void(const std::string& run_id)> f) { on_login_ = std::move(f); }
     void start();
     void stop(std::string reason);
 
@@ -83,6 +85,7 @@ private:
     std::shared_ptr<grpc::GenericStub> work_stub_;  // Work, raw frames
     std::string previous_run_id_;
     std::function<void(session_end)> on_end_;
+    std::function<void(const std::string&)> on_login_;
     client_control_reactor* reactor_ = nullptr;  // valid until end()
 
     v1::ServerMessage in_;

@@ -1,10 +1,14 @@
 // burrow-client: parses argv and runs the library.
 #include "client/client.hpp"
+#include "client/connect.hpp"
 #include "common/config/client.hpp"
 #include "common/program.hpp"
 
 int main(int argc, char** argv) {
+    using burrow::client_config;
     return burrow::run_program<burrow::client>(
-        "burrow-client", "connect to the server and serve the configured proxies", argc, argv,
-        burrow::load_client_config);
+        "burrow-client", "connect to the server; serve the configured proxies and visitors",
+        argc, argv, burrow::load_client_config,
+        {{"connect", "connect -c FILE NAME",
+          "the visitor NAME on stdin/stdout (ssh -o ProxyCommand=...)", 1, burrow::run_connect}});
 }

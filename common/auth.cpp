@@ -5,7 +5,9 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <initializer_list>
 #include <stdexcept>
+#include <utility>
 
 namespace burrow::auth {
 
@@ -16,21 +18,47 @@ std::string random_bytes(std::size_t n) {
     return out;
 }
 
-std::string make_proof(std::string_view token, std::string_view client_id,
-                       std::int64_t timestamp, std::string_view nonce) {
-    std::string msg;
-    msg.reserve(client_id.size() + nonce.size() + 24);
-    msg.append(client_id);
-    msg.push_back('\0');
-    msg.append(std::to_string(timestamp));
-    msg.push_back('\0');
-    msg.append(nonce);
+namespace {
 
+std::string hmac_sha256(std::string_view key, std::string_view msg) {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    HMAC(EVP_sha256(), token.data(), static_cast<int>(token.size()),
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
          reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
     return std::string(reinterpret_cast<const char*>(mac), len);
+}
+
+// The fields joined by NUL bytes (none of them holds one but the nonce, which comes last).
+std::string joined(std::initializer_list<std::string_view> fields) {
+    std::string msg;
+    bool first = true;
+    for (const auto f : fields) {
+        if (!std::exchange(first, false)) msg.push_back('\0');
+        msg.append(f);
+    }
+    return msg;
+}
+
+}  // namespace
+
+std::string make_proof(std::string_view token, std::string_view client_id,
+                       std::int64_t timestamp, std::string_view nonce) {
+    return hmac_sha256(token, joined({client_id, std::to_string(timestamp), nonce}));
+}
+
+std::string visit_key(std::string_view secret_key) {
+    return hmac_sha256(secret_key, "burrow visit key v1");
+}
+
+std::string make_visit_proof(std::string_view visit_key, std::string_view visitor_id,
+                             std::string_view server_name, std::int64_t timestamp,
+                             std::string_view nonce) {
+    return hmac_sha256(visit_key,
+                       joined({"visit", visitor_id, server_name, std::to_string(timestamp), nonce}));
+}
+
+bool same_proof(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 const char* to_string(verdict v) {
@@ -44,22 +72,14 @@ const char* to_string(verdict v) {
     return "?";
 }
 
-verifier::verifier(std::string token, std::size_t max_nonces)
-    : token_(std::move(token)), max_nonces_(max_nonces) {}
-
-verdict verifier::check(std::string_view client_id, std::int64_t timestamp,
-                        std::string_view nonce, std::string_view proof,
-                        std::int64_t now) {
-    if (nonce.size() != nonce_size || proof.size() != 32 || client_id.empty() ||
-        client_id.size() > 256)
-        return verdict::malformed;
+bool nonce_window::in_window(std::int64_t timestamp, std::int64_t now) {
     const std::int64_t skew = max_clock_skew.count();
-    if (timestamp < now - skew || timestamp > now + skew) return verdict::clock_skew;
+    return timestamp >= now - skew && timestamp <= now + skew;
+}
 
-    const std::string expected = make_proof(token_, client_id, timestamp, nonce);
-    if (CRYPTO_memcmp(expected.data(), proof.data(), expected.size()) != 0)
-        return verdict::bad_proof;
-
+verdict nonce_window::admit(std::int64_t timestamp, std::string_view nonce, std::int64_t now) {
+    if (!in_window(timestamp, now)) return verdict::clock_skew;
+    const std::int64_t skew = max_clock_skew.count();
     std::lock_guard lock(mutex_);
     // Forget nonces whose timestamp can no longer pass the window check.
     while (!by_age_.empty() &&
@@ -70,6 +90,21 @@ verdict verifier::check(std::string_view client_id, std::int64_t timestamp,
     if (!seen_.emplace(nonce).second) return verdict::replayed;
     by_age_.emplace_back(timestamp, std::string(nonce));
     return verdict::ok;
+}
+
+verifier::verifier(std::string token, std::size_t max_nonces)
+    : token_(std::move(token)), nonces_(max_nonces) {}
+
+verdict verifier::check(std::string_view client_id, std::int64_t timestamp,
+                        std::string_view nonce, std::string_view proof,
+                        std::int64_t now) {
+    if (nonce.size() != nonce_size || proof.size() != 32 || client_id.empty() ||
+        client_id.size() > 256)
+        return verdict::malformed;
+    if (!nonce_window::in_window(timestamp, now)) return verdict::clock_skew;
+    if (!same_proof(make_proof(token_, client_id, timestamp, nonce), proof))
+        return verdict::bad_proof;
+    return nonces_.admit(timestamp, nonce, now);
 }
 
 std::int64_t unix_now() {

@@ -22,12 +22,41 @@ std::string random_bytes(std::size_t n);
 std::string make_proof(std::string_view token, std::string_view client_id,
                        std::int64_t timestamp, std::string_view nonce);
 
+// A secret proxy's key as the server knows it: derived from secret_key, which
+// never leaves the home client and the visitor.
+// visit_key = HMAC-SHA256(secret_key, "burrow visit key v1")
+std::string visit_key(std::string_view secret_key);
+// A visitor's proof that it knows the key of `server_name`:
+// HMAC-SHA256(visit_key, "visit" 0x00 visitor_id 0x00 server_name 0x00
+//             decimal(timestamp) 0x00 nonce)
+std::string make_visit_proof(std::string_view visit_key, std::string_view visitor_id,
+                             std::string_view server_name, std::int64_t timestamp,
+                             std::string_view nonce);
+// Constant-time comparison of two proofs.
+bool same_proof(std::string_view a, std::string_view b);
+
 enum class verdict { ok, bad_proof, clock_skew, replayed, malformed };
 const char* to_string(verdict v);
 
-// Checks proofs and remembers nonces for twice the skew window. Thread-safe.
-// Memory is bounded: nonces older than the window are forgotten (a proof that
-// old is rejected for its timestamp anyway), and at most `max_nonces` are kept.
+// The replay half of a check: a timestamp inside the +-max_clock_skew window,
+// and a nonce never seen before. Nonces are remembered for twice the window
+// (one that old fails the timestamp check anyway), at most `max_nonces` of
+// them. Thread-safe.
+class nonce_window {
+public:
+    explicit nonce_window(std::size_t max_nonces = 1 << 20) : max_nonces_(max_nonces) {}
+    static bool in_window(std::int64_t timestamp, std::int64_t now);
+    // ok, clock_skew or replayed; an ok nonce is remembered.
+    verdict admit(std::int64_t timestamp, std::string_view nonce, std::int64_t now);
+
+private:
+    std::size_t max_nonces_;
+    std::mutex mutex_;
+    std::unordered_set<std::string> seen_;
+    std::deque<std::pair<std::int64_t, std::string>> by_age_;  // (timestamp, nonce), arrival order
+};
+
+// Checks login proofs against the shared token.
 class verifier {
 public:
     explicit verifier(std::string token, std::size_t max_nonces = 1 << 20);
@@ -37,10 +66,7 @@ public:
 
 private:
     std::string token_;
-    std::size_t max_nonces_;
-    std::mutex mutex_;
-    std::unordered_set<std::string> seen_;
-    std::deque<std::pair<std::int64_t, std::string>> by_age_;  // (timestamp, nonce), arrival order
+    nonce_window nonces_;
 };
 
 std::int64_t unix_now();

@@ -67,6 +67,8 @@ cli_args parse_cli(int argc, char** argv, const std::vector<std::string>& comman
             for (const auto& c : commands) known = known || c == a;
             if (!known) out.error = fmt::format("unknown command '{}'", a);
             out.command = std::string(a);
+        } else if (!a.starts_with("-") && !out.command.empty()) {
+            out.operands.emplace_back(a);
         } else {
             out.error = fmt::format("unknown argument '{}'", a);
         }

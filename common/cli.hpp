@@ -1,5 +1,5 @@
 // Command-line parsing shared by burrow-server and burrow-client:
-//   PROG [COMMAND] -c FILE [-l LEVEL]   |   PROG --version   |   PROG --help
+//   PROG [COMMAND] -c FILE [-l LEVEL] [OPERAND...]   |   PROG --version   |   PROG --help
 #pragma once
 
 #include <string>
@@ -13,6 +13,7 @@ struct cli_args {
     std::string log_level;   // -l / --log-level; "" = from config
     bool help = false;
     bool version = false;
+    std::vector<std::string> operands;  // after a command (connect NAME)
     std::string error;       // non-empty when argv is malformed
 };
 

@@ -191,12 +191,13 @@ void client_session::handle_register(const v1::ProxySpec& spec) {
 
     std::string error;
     const bool vhost = spec.type() == "http" || spec.type() == "https";
+    const bool secret = spec.type() == "secret";
     if (!name_problem(spec.name()).empty())  // the rule the client's config checks
         error = "invalid proxy name (1-64 of A-Z a-z 0-9 . _ -)";
-    else if (spec.type() != "tcp" && !vhost)
+    else if (spec.type() != "tcp" && !vhost && !secret)
         error = fmt::format("proxy type '{}' is not supported",
                             printable(spec.type().substr(0, 16)));
-    else if (spec.remote_port() > 65535 || (vhost && spec.remote_port() != 0))
+    else if (spec.remote_port() > 65535 || ((vhost || secret) && spec.remote_port() != 0))
         error = "remote_port out of range";
     else if (proxies_.count(spec.name()))
         error = "duplicate proxy name";
@@ -204,7 +205,9 @@ void client_session::handle_register(const v1::ProxySpec& spec) {
         error = fmt::format("too many proxies (max {})", st_.config.max_proxies_per_client);
     else if (!st_.claim_name(spec.name(), run_id_))
         error = "proxy name already used by another client";
-    else if (error = vhost ? register_vhost(spec, *result) : register_tcp(spec, *result);
+    else if (error = vhost    ? register_vhost(spec, *result)
+                     : secret ? register_secret(spec, *result)
+                              : register_tcp(spec, *result);
              !error.empty())
         st_.release_name(spec.name(), run_id_);
 
@@ -242,13 +245,42 @@ std::string client_session::register_vhost(const v1::ProxySpec& spec, v1::ProxyR
     return "";
 }
 
+std::string client_session::register_secret(const v1::ProxySpec& spec, v1::ProxyResult& result) {
+    if (spec.visit_key().size() != 32) return "a secret proxy needs a 32-byte visit_key";
+    if (spec.allow_clients_size() > 256) return "too many allow_clients (max 256)";
+    secret_table::proxy p{client_id_, weak_from_this(), spec.visit_key(), {}};
+    for (const auto& id : spec.allow_clients()) {
+        if (!name_problem(id).empty()) return "invalid client id in allow_clients";
+        p.allow_clients.push_back(id);
+    }
+    const auto allowed = p.allow_clients.empty()
+                             ? std::string("any client")
+                             : fmt::format("{}", fmt::join(p.allow_clients, ", "));
+    st_.secrets.add(spec.name(), std::move(p));
+    result.set_ok(true);
+    proxies_.emplace(spec.name(), nullptr);
+    secrets_.insert(spec.name());
+    proxy_log().info("[{}] proxy up: secret, for visitors of {}, served by client {}", spec.name(),
+                     allowed, who());
+    return "";
+}
+
+void client_session::remove_listenerless(const std::string& name, bool for_good) {
+    if (secrets_.erase(name) > 0)
+        st_.secrets.remove(name, this);
+    else if (for_good)
+        st_.vhosts.remove(name);
+    else
+        st_.vhosts.set_offline(name);
+}
+
 void client_session::handle_close_proxy(const std::string& name) {
     auto it = proxies_.find(name);
     if (it == proxies_.end()) return;
     if (it->second)
         it->second->stop();
     else
-        st_.vhosts.remove(name);
+        remove_listenerless(name, true);
     st_.release_name(name, run_id_);
     proxy_log().info("[{}] proxy down: closed by client {}", name, who());
     proxies_.erase(it);
@@ -321,7 +353,7 @@ void client_session::shutdown(const std::string& reason, bool graceful) {
                 if (proxy)
                     proxy->stop();
                 else
-                    st_.vhosts.set_offline(name);
+                    remove_listenerless(name, false);
                 st_.release_name(name, run_id_);
                 proxy_log().info("[{}] proxy down: client {} gone", name, who());
             }

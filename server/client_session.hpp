@@ -7,6 +7,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -68,6 +69,9 @@ public:
     }
     // Ends the session (another login took its place, server shutdown...).
     void kick(std::string reason);
+    // The client's id, as logged in (set once at login, before the run is
+    // published: safe to read for whoever found the session by its run).
+    const std::string& client_id() const { return client_id_; }
 
 private:
     void read_next();
@@ -76,6 +80,9 @@ private:
     void handle_register(const v1::ProxySpec& spec);
     std::string register_tcp(const v1::ProxySpec& spec, v1::ProxyResult& result);
     std::string register_vhost(const v1::ProxySpec& spec, v1::ProxyResult& result);
+    std::string register_secret(const v1::ProxySpec& spec, v1::ProxyResult& result);
+    // Takes a proxy without a listener of its own off the vhost or secret table.
+    void remove_listenerless(const std::string& name, bool for_good);
     void handle_close_proxy(const std::string& name);
     void send(v1::ServerMessage msg);
     void tick();
@@ -102,8 +109,10 @@ private:
     std::chrono::steady_clock::time_point started_, last_seen_;
     boost::asio::steady_timer tick_timer_;
 
-    // http/https proxies have no listener of their own: nullptr (see vhost_table).
+    // http/https and secret proxies have no listener of their own: nullptr
+    // (see vhost_table, secret_table).
     std::map<std::string, std::shared_ptr<tcp_proxy>> proxies_;
+    std::set<std::string> secrets_;  // the names of the secret ones
     work_pool pool_;
     // Connections accepted and not yet paired; read by the proxies' strands.
     std::atomic<std::uint32_t> waiting_{0};

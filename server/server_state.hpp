@@ -14,6 +14,7 @@
 #include "common/config/server.hpp"
 #include "common/stream/registry.hpp"
 #include "server/port_manager.hpp"
+#include "server/visit/secret_table.hpp"
 #include "server/vhost/table.hpp"
 
 namespace burrow {
@@ -33,6 +34,7 @@ struct server_state {
     auth::verifier verifier;
     port_manager ports;
     vhost_table vhosts;
+    secret_table secrets;
     std::atomic<std::uint64_t> next_conn_id{1};
     // Every user connection's session, by conn id.
     stream::registry sessions;

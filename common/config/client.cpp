@@ -1,5 +1,6 @@
 #include "common/config/client.hpp"
 
+#include <functional>
 #include <map>
 #include <utility>
 
@@ -59,6 +60,12 @@ void read_http_keys(table_reader& r, problem_list& problems, proxy_config& proxy
     r.read("allow_connect", proxy.allow_connect);
 }
 
+// A secret_key: required, and long enough that guessing it is not the way in.
+void read_secret_key(table_reader& r, std::string& key) {
+    if (read_required(r, "secret_key", key); !key.empty() && key.size() < 8)
+        r.problem(*r.get("secret_key"), "secret_key", "must be at least 8 bytes long");
+}
+
 void read_proxy(table_reader& r, problem_list& problems, proxy_config& proxy) {
     if (const auto f = r.read("name", proxy.name); f == field::absent) {
         r.missing("name");
@@ -67,9 +74,10 @@ void read_proxy(table_reader& r, problem_list& problems, proxy_config& proxy) {
             r.problem(*r.get("name"), "name", "proxy name " + problem);
     }
     if (r.read("type", proxy.type) == field::ok && proxy.type != "tcp" && proxy.type != "http" &&
-        proxy.type != "https") {
+        proxy.type != "https" && proxy.type != "secret") {
         r.problem(*r.get("type"), "type",
-                  fmt::format("unknown proxy type \"{}\" (expected tcp, http or https)", proxy.type));
+                  fmt::format("unknown proxy type \"{}\" (expected tcp, http, https or secret)",
+                              proxy.type));
     }
     read_non_empty(r, "local_addr", proxy.local_addr);
     if (r.read_port("local_port", proxy.local_port, false) == field::absent) r.missing("local_port");
@@ -81,25 +89,33 @@ void read_proxy(table_reader& r, problem_list& problems, proxy_config& proxy) {
                       fmt::format("a {} proxy has no port of its own; users reach it on the server's "
                                   "vhost_{}_port by its domain", proxy.type, proxy.type));
         read_http_keys(r, problems, proxy);
+    } else if (proxy.type == "secret") {
+        if (const auto* port = r.get("remote_port"))
+            r.problem(*port, "remote_port",
+                      "a secret proxy has no public port; visitors reach it through the server");
+        read_secret_key(r, proxy.secret_key);
+        read_string_array(r, problems, "allow_clients", proxy.allow_clients, name_problem);
+        r.read("p2p", proxy.p2p);
     }
     // Keys of another type are reported as unknown by finish().
     r.finish();
 }
 
-void read_proxies(table_reader& root, problem_list& problems, std::vector<proxy_config>& out) {
-    const auto* node = root.get("proxies");
+// Calls `read` with a reader for each table of the array of tables `key`
+// ([[proxies]], [[visitors]]) and its path ("proxies[2]").
+void for_each_table(table_reader& root, problem_list& problems, std::string_view key,
+                    const std::function<void(table_reader&, const toml::table&,
+                                             const std::string& path)>& read) {
+    const auto* node = root.get(key);
     if (node == nullptr) return;
     const auto* array = node->as_array();
     if (array == nullptr) {
-        root.type_problem(*node, "proxies", "an array of tables ([[proxies]])");
+        root.type_problem(*node, key, fmt::format("an array of tables ([[{}]])", key));
         return;
     }
-    // Where each name and remote port was first seen, to point duplicates at the original.
-    std::map<std::string, std::uint32_t> name_lines;
-    std::map<std::uint16_t, std::string> remote_port_owners;
     for (std::size_t i = 0; i < array->size(); ++i) {
         const auto& element = *array->get(i);
-        const auto path = fmt::format("{}[{}]", root.key_path("proxies"), i);
+        const auto path = fmt::format("{}[{}]", root.key_path(key), i);
         const auto* table = element.as_table();
         if (table == nullptr) {
             problems.add(element.source().begin, path,
@@ -107,28 +123,91 @@ void read_proxies(table_reader& root, problem_list& problems, std::vector<proxy_
             continue;
         }
         table_reader r(problems, table, path, table->source().begin);
-        proxy_config proxy;
-        read_proxy(r, problems, proxy);
-
-        // Only names and ports that were actually given can clash.
-        if (const auto* name = table->get("name"); name != nullptr && !proxy.name.empty()) {
-            const auto line = name->source().begin.line;
-            if (auto [it, fresh] = name_lines.emplace(proxy.name, line); !fresh) {
-                r.problem(*name, "name",
-                          fmt::format("duplicate proxy name \"{}\" (first defined at line {})",
-                                      proxy.name, it->second));
-            }
-        }
-        if (const auto* port = table->get("remote_port"); port != nullptr && proxy.remote_port != 0) {
-            const auto owner = proxy.name.empty() ? path : fmt::format("proxy \"{}\"", proxy.name);
-            if (auto [it, fresh] = remote_port_owners.emplace(proxy.remote_port, owner); !fresh) {
-                r.problem(*port, "remote_port",
-                          fmt::format("remote port {} is already claimed by {}", proxy.remote_port,
-                                      it->second));
-            }
-        }
-        out.push_back(std::move(proxy));
+        read(r, *table, path);
     }
+}
+
+// Where each name or port was first seen, to point a duplicate at the original.
+template <class Key>
+class first_seen {
+public:
+    explicit first_seen(std::string what) : what_(std::move(what)) {}
+    // Reports `node` when `key` was claimed before (by `owner`, for the message).
+    void claim(table_reader& r, const toml::node& node, std::string_view field, const Key& key,
+               std::string owner) {
+        auto [it, fresh] = seen_.emplace(key, std::move(owner));
+        if (!fresh) r.problem(node, field, fmt::format(fmt::runtime(what_), key, it->second));
+    }
+
+private:
+    std::string what_;  // a format of the key and the first owner
+    std::map<Key, std::string> seen_;
+};
+
+std::string line_of(const toml::node& node) {
+    return fmt::format("line {}", node.source().begin.line);
+}
+
+void read_proxies(table_reader& root, problem_list& problems, std::vector<proxy_config>& out) {
+    first_seen<std::string> names("duplicate proxy name \"{}\" (first defined at {})");
+    first_seen<std::uint16_t> ports("remote port {} is already claimed by {}");
+    for_each_table(root, problems, "proxies",
+                   [&](table_reader& r, const toml::table& table, const std::string& path) {
+                       proxy_config proxy;
+                       read_proxy(r, problems, proxy);
+                       // Only names and ports that were actually given can clash.
+                       if (const auto* name = table.get("name"); name && !proxy.name.empty())
+                           names.claim(r, *name, "name", proxy.name, line_of(*name));
+                       if (const auto* port = table.get("remote_port");
+                           port && proxy.remote_port != 0)
+                           ports.claim(r, *port, "remote_port", proxy.remote_port,
+                                       proxy.name.empty()
+                                           ? path
+                                           : fmt::format("proxy \"{}\"", proxy.name));
+                       out.push_back(std::move(proxy));
+                   });
+}
+
+void read_visitor(table_reader& r, visitor_config& v) {
+    if (const auto f = r.read("name", v.name); f == field::absent) {
+        r.missing("name");
+    } else if (f == field::ok) {
+        if (auto problem = name_problem(v.name); !problem.empty())
+            r.problem(*r.get("name"), "name", "visitor name " + problem);
+    }
+    if (const auto f = r.read("server_name", v.server_name); f == field::absent) {
+        r.missing("server_name", "the name of the secret proxy to visit is required");
+    } else if (f == field::ok) {
+        if (auto problem = name_problem(v.server_name); !problem.empty())
+            r.problem(*r.get("server_name"), "server_name", "proxy name " + problem);
+    }
+    if (r.read("server_client", v.server_client) == field::ok) {
+        if (auto problem = name_problem(v.server_client); !problem.empty())
+            r.problem(*r.get("server_client"), "server_client", std::move(problem));
+    }
+    read_secret_key(r, v.secret_key);
+    read_non_empty(r, "bind_addr", v.bind_addr);
+    r.read_port("bind_port", v.bind_port, true);
+    r.read("p2p", v.p2p);
+    r.finish();
+}
+
+void read_visitors(table_reader& root, problem_list& problems, std::vector<visitor_config>& out) {
+    first_seen<std::string> names("duplicate visitor name \"{}\" (first defined at {})");
+    first_seen<std::string> binds("{} is already the bind address of {}");
+    for_each_table(root, problems, "visitors",
+                   [&](table_reader& r, const toml::table& table, const std::string& path) {
+                       visitor_config v;
+                       read_visitor(r, v);
+                       if (const auto* name = table.get("name"); name && !v.name.empty())
+                           names.claim(r, *name, "name", v.name, line_of(*name));
+                       if (const auto* port = table.get("bind_port"); port && v.bind_port != 0)
+                           binds.claim(r, *port, "bind_port",
+                                       fmt::format("{}:{}", v.bind_addr, v.bind_port),
+                                       v.name.empty() ? path
+                                                      : fmt::format("visitor \"{}\"", v.name));
+                       out.push_back(std::move(v));
+                   });
 }
 
 void read_tls(table_reader& root, client_config& cfg) {
@@ -198,6 +277,7 @@ client_config parse_client_config(std::string_view text, const std::string& path
         read_transport(root, cfg);
         read_log(root, cfg.log);
         read_proxies(root, problems, cfg.proxies);
+        read_visitors(root, problems, cfg.visitors);
     });
 
     if (cfg.client_id.empty()) cfg.client_id = host_name();

@@ -22,7 +22,7 @@ namespace burrow {
 
 struct proxy_config {
     std::string name;
-    std::string type = "tcp";             // "tcp", "http" or "https"
+    std::string type = "tcp";             // "tcp", "http", "https" or "secret"
     std::string local_addr = "127.0.0.1";
     std::uint16_t local_port = 0;         // required, 1..65535
     std::uint16_t remote_port = 0;        // tcp: 0 = the server picks one
@@ -41,6 +41,24 @@ struct proxy_config {
     // Longest silence between pieces of a response body (long polls, SSE); 0 = none.
     std::uint32_t response_idle_timeout = 3600;
     bool allow_connect = false;           // CONNECT is passed to the service (405 otherwise)
+
+    // secret only: no public port; reached through a visitor that proves it
+    // knows secret_key (never sent: the server gets a key derived from it).
+    std::string secret_key;                // required, at least 8 bytes
+    std::vector<std::string> allow_clients; // client_ids that may visit; empty = any logged-in one
+    bool p2p = false;                      // also accept a direct path (the P2P issue)
+};
+
+// A local port (or `burrow-client connect`'s stdin/stdout) that reaches a
+// secret proxy of another client through the server.
+struct visitor_config {
+    std::string name;                 // required; unique among visitors
+    std::string server_name;          // required: the secret proxy's name
+    std::string server_client;        // its client_id, when two clients hold that name
+    std::string secret_key;           // required: the proxy's secret_key
+    std::string bind_addr = "127.0.0.1";
+    std::uint16_t bind_port = 0;      // 0 = no listener (only `burrow-client connect`)
+    bool p2p = false;                 // try a direct path (the P2P issue)
 };
 
 struct client_config {
@@ -72,6 +90,7 @@ struct client_config {
 
     log_config log;
     std::vector<proxy_config> proxies;
+    std::vector<visitor_config> visitors;
 };
 
 // Reads, substitutes ${ENV}, applies defaults and validates. A relative ca_file

@@ -6,6 +6,7 @@
 #include "common/net_util.hpp"
 #include "server/client_gate.hpp"
 #include "server/client_session.hpp"
+#include "server/grpc/visit_reactor.hpp"
 #include "server/grpc/work_reactor.hpp"
 #include "server/server_state.hpp"
 
@@ -90,6 +91,13 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* tunnel_service::Wor
     const auto ticket = gate_.open_stream(ctx->peer());
     if (!ticket) return new refused_reactor<grpc::ByteBuffer, grpc::ByteBuffer>();
     return make_work_reactor(ctx, st_, gate_, *ticket);
+}
+
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* tunnel_service::Visit(
+    grpc::CallbackServerContext* ctx) {
+    const auto ticket = gate_.open_stream(ctx->peer());
+    if (!ticket) return new refused_reactor<grpc::ByteBuffer, grpc::ByteBuffer>();
+    return make_visit_reactor(ctx, st_, gate_, *ticket);
 }
 
 void tunnel_service::stop_sessions(const std::string& reason) {

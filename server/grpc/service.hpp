@@ -54,16 +54,19 @@ private:
     std::shared_ptr<client_session> session_;
 };
 
-// Work is a raw method: its frames stay serialized ByteBuffers (frame_codec.hpp).
+// Work and Visit are raw methods: their frames stay serialized ByteBuffers
+// (frame_codec.hpp).
 class tunnel_service final
-    : public v1::Tunnel::WithCallbackMethod_Control<
-          v1::Tunnel::WithRawCallbackMethod_Work<v1::Tunnel::Service>> {
+    : public v1::Tunnel::WithCallbackMethod_Control<v1::Tunnel::WithRawCallbackMethod_Work<
+          v1::Tunnel::WithRawCallbackMethod_Visit<v1::Tunnel::Service>>> {
 public:
     tunnel_service(server_state& st, client_gate& gate) : st_(st), gate_(gate) {}
 
     grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* Control(
         grpc::CallbackServerContext* ctx) override;
     grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Work(
+        grpc::CallbackServerContext* ctx) override;
+    grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Visit(
         grpc::CallbackServerContext* ctx) override;
 
     // Ends every Control stream, telling its client `reason` (server stop).

@@ -13,8 +13,12 @@ TEST(cli, verify_accepts_the_example_configs) {
     setenv("NAS_PASSWORD", "example-password", 1);
     auto s = run({bin("burrow-server"), "verify", "-c", std::string(BURROW_SOURCE_DIR) + "/conf/server.toml"});
     EXPECT_EQ(s.code, 0) << s.output;
+    setenv("SSH_SECRET", "example-secret", 1);
     auto c = run({bin("burrow-client"), "verify", "-c", std::string(BURROW_SOURCE_DIR) + "/conf/client.toml"});
     EXPECT_EQ(c.code, 0) << c.output;
+    auto v = run({bin("burrow-client"), "verify", "-c",
+                  std::string(BURROW_SOURCE_DIR) + "/conf/visitor.toml"});
+    EXPECT_EQ(v.code, 0) << v.output;
 }
 
 TEST(cli, verify_names_file_line_column_and_key_and_exits_1) {

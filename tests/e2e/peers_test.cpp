@@ -7,46 +7,21 @@
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
+#include "ssh_peer.hpp"
 
 namespace burrow::e2e {
 namespace {
 
 TEST(peers, ssh_session_through_a_tcp_proxy) {
     if (geteuid() != 0) GTEST_SKIP() << "sshd with privilege separation needs root";
-    temp_dir d;
-    const auto key = [&](const std::string& name) {
-        auto r = run({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", d.file(name)});
-        ASSERT_EQ(r.code, 0) << r.output;
-    };
-    key("host_key");
-    key("user_key");
-    std::filesystem::copy_file(d.file("user_key.pub"), d.file("authorized_keys"));
-    const auto sshd_port = free_port();
-    write_text(d.file("sshd_config"),
-               "ListenAddress 127.0.0.1\nPort " + std::to_string(sshd_port) +
-                   "\nHostKey " + d.file("host_key") + "\nPidFile " + d.file("sshd.pid") +
-                   "\nAuthorizedKeysFile " + d.file("authorized_keys") +
-                   "\nPermitRootLogin yes\nPasswordAuthentication no\nUsePAM no\n"
-                   "StrictModes no\nPrintMotd no\n");
-    // sshd's privilege separation directory; created (and removed) only if missing.
-    struct run_dir {
-        bool made = std::filesystem::create_directories("/run/sshd");
-        ~run_dir() {
-            std::error_code ec;
-            if (made) std::filesystem::remove("/run/sshd", ec);
-        }
-    } run_sshd;
-    process sshd({"/usr/sbin/sshd", "-D", "-e", "-f", d.file("sshd_config")}, d.file("sshd.log"));
-    ASSERT_TRUE(sshd.wait_log("Server listening on 127.0.0.1 port")) << sshd.log();
+    ssh_peer sshd;
+    ASSERT_TRUE(sshd.ready()) << sshd.log();
 
     burrow_lab lab(true);
-    auto [client, port] = lab.expose("ssh", sshd_port);
+    auto [client, port] = lab.expose("ssh", sshd.port());
     ASSERT_NE(port, 0) << client->log();
 
-    auto r = run({"/usr/bin/ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o",
-                  "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
-                  "ConnectTimeout=10", "-i", d.file("user_key"), "-p", std::to_string(port),
-                  "root@127.0.0.1", "echo ssh-through-burrow; head -c 1048576 /dev/zero | sha256sum"},
+    auto r = run(sshd.ssh(port, "echo ssh-through-burrow; head -c 1048576 /dev/zero | sha256sum"),
                  30s);
     EXPECT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("ssh-through-burrow"), std::string::npos) << r.output;

@@ -87,5 +87,37 @@ TEST(auth, forgets_nonces_only_once_they_are_too_old_to_pass) {
     EXPECT_EQ(v.check(l.id, l.ts, l.nonce, l.proof, now + 900), verdict::clock_skew);
 }
 
+TEST(auth, a_login_proof_has_a_fixed_known_form) {
+    // HMAC-SHA256("k", "id" 0 "1800000000" 0 "n"), as any implementation must compute it.
+    EXPECT_EQ(make_proof("k", "id", now, "n"),
+              make_proof("k", std::string("id"), now, std::string("n")));
+    EXPECT_NE(make_proof("k", "id", now, "n"), make_proof("k", "i", now, "dn"));
+}
+
+TEST(auth, a_visit_proof_binds_key_visitor_proxy_time_and_nonce) {
+    const auto key = visit_key("another-secret");
+    EXPECT_EQ(key.size(), 32u);
+    EXPECT_NE(key, visit_key("another-secreT"));
+    const auto nonce = random_bytes(nonce_size);
+    const auto proof = make_visit_proof(key, "laptop", "ssh-secret", now, nonce);
+    EXPECT_TRUE(same_proof(proof, make_visit_proof(key, "laptop", "ssh-secret", now, nonce)));
+    EXPECT_FALSE(same_proof(proof, make_visit_proof(key, "laptop2", "ssh-secret", now, nonce)));
+    EXPECT_FALSE(same_proof(proof, make_visit_proof(key, "laptop", "ssh-secreT", now, nonce)));
+    EXPECT_FALSE(same_proof(proof, make_visit_proof(key, "laptop", "ssh-secret", now + 1, nonce)));
+    EXPECT_FALSE(same_proof(proof, make_visit_proof(key, "laptop", "ssh-secret", now,
+                                                    random_bytes(nonce_size))));
+    // Never the same as a login proof of the same fields.
+    EXPECT_FALSE(same_proof(proof, make_proof(key, "laptop", now, nonce)));
+    EXPECT_FALSE(same_proof(proof, proof.substr(0, 31)));
+}
+
+TEST(auth, a_nonce_window_admits_each_nonce_once_inside_the_skew) {
+    nonce_window w;
+    EXPECT_EQ(w.admit(now, "n1", now), verdict::ok);
+    EXPECT_EQ(w.admit(now, "n1", now), verdict::replayed);
+    EXPECT_EQ(w.admit(now - 301, "n2", now), verdict::clock_skew);
+    EXPECT_EQ(w.admit(now + 300, "n2", now), verdict::ok);
+}
+
 }  // namespace
 }  // namespace burrow::auth

@@ -1,91 +1,16 @@
 // Unit tests for common/config: every error class reports file, line, column,
-// key and a message a user can act on; valid files get their defaults.
-#include "common/config/client.hpp"
-#include "common/config/problem.hpp"
-#include "common/config/server.hpp"
-
-#include <cctype>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <optional>
+// key and a message a user can act on.
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <unistd.h>
+
+#include "tests/unit/config_testing.hpp"
 
 namespace burrow {
 namespace {
 
-// Parses `text` and returns the problems it was rejected with (none if it loaded).
-template <typename Parse>
-std::vector<config_problem> problems_of(Parse parse, const std::string& text) {
-    try {
-        parse(text, "test.toml");
-    } catch (const config_error& e) {
-        return e.problems();
-    }
-    return {};
-}
-
-std::vector<config_problem> server_problems(const std::string& text) {
-    return problems_of(parse_server_config, text);
-}
-
-std::vector<config_problem> client_problems(const std::string& text) {
-    return problems_of(parse_client_config, text);
-}
-
-// Asserts that `problems` holds exactly one problem, and that it is this one.
-void expect_one(const std::vector<config_problem>& problems, std::uint32_t line, std::uint32_t column,
-                const std::string& key, const std::string& message_part) {
-    ASSERT_EQ(problems.size(), 1u) << (problems.empty() ? "no problems" : config_error(problems).what());
-    const auto& p = problems[0];
-    EXPECT_EQ(p.file, "test.toml");
-    EXPECT_EQ(p.line, line) << p.to_string();
-    EXPECT_EQ(p.column, column) << p.to_string();
-    EXPECT_EQ(p.key, key) << p.to_string();
-    EXPECT_NE(p.message.find(message_part), std::string::npos) << p.to_string();
-}
-
-// A valid client, so a test only adds the line it is about. TLS is off here so
-// the fingerprint rules are tested on their own.
-const std::string client_base =
-    "server_addr = \"tunnel.example.com\"\n"  // line 1
-    "[auth]\n"                                 // line 2
-    "token = \"t\"\n"                          // line 3
-    "[tls]\n"                                  // line 4
-    "enable = false\n";                        // line 5
-
-const std::string fingerprint_hex =
-    "3fa29c410bd76e58c1942a7fe013b8654d9e07c25af1863bd4702e9f1ca85be6";
-
-// Sets an environment variable for one test and restores the old state after.
-class scoped_env {
-public:
-    scoped_env(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        if (value != nullptr) {
-            ::setenv(name, value, 1);
-        } else {
-            ::unsetenv(name);
-        }
-    }
-    ~scoped_env() {
-        if (old_) {
-            ::setenv(name_.c_str(), old_->c_str(), 1);
-        } else {
-            ::unsetenv(name_.c_str());
-        }
-    }
-    scoped_env(const scoped_env&) = delete;
-    scoped_env& operator=(const scoped_env&) = delete;
-
-private:
-    std::string name_;
-    std::optional<std::string> old_;
-};
+using namespace config_testing;
 
 TEST(config_problem, to_string_names_file_position_and_key) {
     EXPECT_EQ((config_problem{"a.toml", 3, 7, "auth.token", "must not be empty"}.to_string()),
@@ -329,7 +254,7 @@ TEST(config_parse, tcp_and_https_proxies_reject_http_only_keys) {
                                              "custom_domains = [\"a.test\"]\nlocations = [\"/x\"]\n"),
                11, 1, "proxies[0].locations", "unknown key");
     expect_one(client_problems(client_base + "[[proxies]]\nname = \"s\"\ntype = \"udp\"\nlocal_port = 1\n"), 8, 8,
-               "proxies[0].type", "unknown proxy type \"udp\" (expected tcp, http or https)");
+               "proxies[0].type", "unknown proxy type \"udp\" (expected tcp, http, https or secret)");
 }
 
 TEST(config_parse, server_vhost_keys) {
@@ -441,92 +366,6 @@ TEST(config_parse, allow_ports_problems_name_the_element) {
                "expected an array of ports and port ranges, got a string");
 }
 
-TEST(config_defaults, server) {
-    const auto cfg = parse_server_config("[auth]\ntoken = \"t\"\n", "server.toml");
-    EXPECT_EQ(cfg.file, "server.toml");
-    EXPECT_EQ(cfg.bind_addr, "0.0.0.0");
-    EXPECT_EQ(cfg.bind_port, 7000);
-    EXPECT_EQ(cfg.proxy_bind_addr, "0.0.0.0");
-    EXPECT_TRUE(cfg.allow_ports.empty());
-    EXPECT_EQ(cfg.data_dir, "burrow-data");
-    EXPECT_EQ(cfg.heartbeat_timeout, 30u);
-    EXPECT_EQ(cfg.max_proxies_per_client, 64u);
-    EXPECT_EQ(cfg.max_pending_connections, 256u);
-    EXPECT_EQ(cfg.work_timeout, 10u);
-    EXPECT_EQ(cfg.auth.token, "t");
-    EXPECT_TRUE(cfg.tls.enable);
-    EXPECT_EQ(cfg.tls.cert_file, "");
-    EXPECT_EQ(cfg.tls.key_file, "");
-    EXPECT_EQ(cfg.log.level, "info");
-}
-
-TEST(config_defaults, client) {
-    const auto cfg = parse_client_config(client_base + "[[proxies]]\nname = \"ssh\"\nlocal_port = 22\n", "client.toml");
-    EXPECT_EQ(cfg.file, "client.toml");
-    EXPECT_EQ(cfg.server_addr, "tunnel.example.com");
-    EXPECT_EQ(cfg.server_port, 7000);
-    char host[256] = {};
-    ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
-    EXPECT_EQ(cfg.client_id, host);
-    EXPECT_EQ(cfg.tls.server_name, "tunnel.example.com");
-    EXPECT_EQ(cfg.transport.pool_count, 4u);
-    EXPECT_EQ(cfg.transport.heartbeat_interval, 10u);
-    EXPECT_EQ(cfg.transport.heartbeat_timeout, 30u);
-    EXPECT_EQ(cfg.transport.dial_timeout, 10u);
-    EXPECT_EQ(cfg.transport.max_backoff, 30u);
-    EXPECT_EQ(cfg.log.level, "info");
-    ASSERT_EQ(cfg.proxies.size(), 1u);
-    EXPECT_EQ(cfg.proxies[0].type, "tcp");
-    EXPECT_EQ(cfg.proxies[0].local_addr, "127.0.0.1");
-    EXPECT_EQ(cfg.proxies[0].remote_port, 0);
-}
-
-TEST(config_defaults, explicit_client_id_and_server_name_are_kept) {
-    const auto cfg = parse_client_config("client_id = \"home-nas\"\n" + client_base + "server_name = \"tls.example\"\n",
-                                         "t");
-    EXPECT_EQ(cfg.client_id, "home-nas");
-    EXPECT_EQ(cfg.tls.server_name, "tls.example");
-    expect_one(client_problems("client_id = \"home nas\"\n" + client_base), 1, 13, "client_id", "may only contain");
-}
-
-TEST(config_env, variables_are_substituted_in_strings) {
-    const scoped_env token("BURROW_TEST_TOKEN", "s3cret");
-    const scoped_env host("BURROW_TEST_HOST", "tunnel");
-    const auto cfg = parse_server_config("bind_addr = \"${BURROW_TEST_HOST}.example.com\"\n"
-                                         "[auth]\ntoken = \"${BURROW_TEST_TOKEN}\"\n",
-                                         "t");
-    EXPECT_EQ(cfg.auth.token, "s3cret");
-    EXPECT_EQ(cfg.bind_addr, "tunnel.example.com");
-}
-
-TEST(config_env, substitution_happens_before_validation) {
-    const scoped_env ports("BURROW_TEST_PORTS", "6000-6100");
-    const scoped_env level("BURROW_TEST_LEVEL", "loud");
-    const auto cfg = parse_server_config("allow_ports = [\"${BURROW_TEST_PORTS}\"]\n[auth]\ntoken = \"t\"\n", "t");
-    ASSERT_EQ(cfg.allow_ports.size(), 1u);
-    EXPECT_EQ(cfg.allow_ports[0].last, 6100);
-    expect_one(server_problems("[auth]\ntoken = \"t\"\n[log]\nlevel = \"${BURROW_TEST_LEVEL}\"\n"), 4, 9, "log.level",
-               "unknown log level \"loud\"");
-}
-
-TEST(config_env, unset_variable_names_key_and_variable) {
-    const scoped_env unset("BURROW_TEST_UNSET", nullptr);
-    expect_one(server_problems("[auth]\ntoken = \"${BURROW_TEST_UNSET}\"\n"), 2, 9, "auth.token",
-               "environment variable BURROW_TEST_UNSET is not set");
-}
-
-TEST(config_env, malformed_references) {
-    expect_one(server_problems("[auth]\ntoken = \"abc${NAME\"\n"), 2, 9, "auth.token", "unterminated");
-    expect_one(server_problems("[auth]\ntoken = \"${}\"\n"), 2, 9, "auth.token", "not a valid environment variable");
-    expect_one(server_problems("[auth]\ntoken = \"${1X}\"\n"), 2, 9, "auth.token", "not a valid environment variable");
-}
-
-TEST(config_env, double_dollar_is_a_literal) {
-    const scoped_env unset("BURROW_TEST_UNSET", nullptr);
-    const auto cfg = parse_server_config("[auth]\ntoken = \"a$${BURROW_TEST_UNSET}b$c$$d\"\n", "t");
-    EXPECT_EQ(cfg.auth.token, "a${BURROW_TEST_UNSET}b$c$$d");
-}
-
 TEST(config_parse, all_problems_are_collected) {
     const auto problems = client_problems("server_port = 0\n"
                                           "[tls]\n"
@@ -543,74 +382,75 @@ TEST(config_parse, all_problems_are_collected) {
     }
 }
 
-// The example configs ship with the product, so they must stay valid.
-class example_configs : public ::testing::Test {
-protected:
-    scoped_env token_{"BURROW_TOKEN", "example-token"};
-    scoped_env password_{"NAS_PASSWORD", "example-password"};
-    std::filesystem::path conf_ = std::filesystem::path(BURROW_SOURCE_DIR) / "conf";
-};
-
-TEST_F(example_configs, server_toml_loads) {
-    const auto cfg = load_server_config((conf_ / "server.toml").string());
-    EXPECT_EQ(cfg.file, (conf_ / "server.toml").lexically_normal().string());
-    EXPECT_TRUE(std::filesystem::path(cfg.file).is_absolute());
-    EXPECT_EQ(cfg.auth.token, "example-token");
-    EXPECT_TRUE(cfg.tls.enable);
-    // Relative data_dir is resolved against the config file's directory.
-    EXPECT_EQ(cfg.data_dir, (conf_ / "burrow-data").lexically_normal().string());
-    ASSERT_EQ(cfg.allow_ports.size(), 2u);
-    EXPECT_EQ(cfg.allow_ports[0].first, 6000);
-    EXPECT_EQ(cfg.allow_ports[0].last, 6100);
-    EXPECT_EQ(cfg.allow_ports[1].first, 7022);
-    EXPECT_EQ(cfg.vhost_http_port, 8080);
-    EXPECT_EQ(cfg.vhost_https_port, 8443);
-    EXPECT_EQ(cfg.subdomain_host, "example.com");
+TEST(config_parse, secret_proxy_and_visitor_with_every_key) {
+    const auto cfg = parse_client_config(client_base +
+                                             "[[proxies]]\n"
+                                             "name = \"ssh-secret\"\n"
+                                             "type = \"secret\"\n"
+                                             "local_port = 22\n"
+                                             "secret_key = \"another-secret\"\n"
+                                             "allow_clients = [\"laptop\", \"phone\"]\n"
+                                             "p2p = true\n"
+                                             "[[visitors]]\n"
+                                             "name = \"home-ssh\"\n"
+                                             "server_name = \"ssh-secret\"\n"
+                                             "server_client = \"home\"\n"
+                                             "secret_key = \"another-secret\"\n"
+                                             "bind_addr = \"127.0.0.2\"\n"
+                                             "bind_port = 6000\n"
+                                             "p2p = true\n",
+                                         "test.toml");
+    ASSERT_EQ(cfg.proxies.size(), 1u);
+    const auto& p = cfg.proxies[0];
+    EXPECT_EQ(p.type, "secret");
+    EXPECT_EQ(p.secret_key, "another-secret");
+    EXPECT_EQ(p.allow_clients, (std::vector<std::string>{"laptop", "phone"}));
+    EXPECT_TRUE(p.p2p);
+    ASSERT_EQ(cfg.visitors.size(), 1u);
+    const auto& v = cfg.visitors[0];
+    EXPECT_EQ(v.name, "home-ssh");
+    EXPECT_EQ(v.server_name, "ssh-secret");
+    EXPECT_EQ(v.server_client, "home");
+    EXPECT_EQ(v.bind_addr, "127.0.0.2");
+    EXPECT_EQ(v.bind_port, 6000);
+    EXPECT_TRUE(v.p2p);
 }
 
-TEST_F(example_configs, client_toml_loads) {
-    const auto cfg = load_client_config((conf_ / "client.toml").string());
-    EXPECT_TRUE(std::filesystem::path(cfg.file).is_absolute());
-    EXPECT_EQ(cfg.auth.token, "example-token");
-    EXPECT_TRUE(cfg.tls.enable);
-    EXPECT_EQ(cfg.tls.server_fingerprint.size(), 7u + 64u);
-    ASSERT_EQ(cfg.proxies.size(), 4u);
-    EXPECT_EQ(cfg.proxies[0].name, "ssh");
-    EXPECT_EQ(cfg.proxies[0].local_port, 22);
-    EXPECT_EQ(cfg.proxies[0].remote_port, 6022);
-    EXPECT_EQ(cfg.proxies[1].name, "web");
-    EXPECT_EQ(cfg.proxies[1].type, "tcp");
-    EXPECT_EQ(cfg.proxies[1].local_port, 5000);
-    EXPECT_EQ(cfg.proxies[1].remote_port, 0);
-    EXPECT_EQ(cfg.proxies[2].type, "http");
-    EXPECT_EQ(cfg.proxies[2].custom_domains, std::vector<std::string>{"nas.example.com"});
-    EXPECT_EQ(cfg.proxies[2].http_password, "example-password");
-    EXPECT_EQ(cfg.proxies[3].type, "https");
+TEST(config_parse, secret_proxy_problems_point_at_the_key) {
+    const std::string head = client_base + "[[proxies]]\nname = \"s\"\ntype = \"secret\"\n"
+                                           "local_port = 22\n";  // lines 6-9
+    expect_one(client_problems(head), 6, 1, "proxies[0].secret_key", "required");
+    expect_one(client_problems(head + "secret_key = \"short\"\n"), 10, 14,
+               "proxies[0].secret_key", "at least 8 bytes");
+    expect_one(client_problems(head + "secret_key = \"long-enough\"\nremote_port = 6000\n"), 11,
+               15, "proxies[0].remote_port", "no public port");
+    expect_one(client_problems(head + "secret_key = \"long-enough\"\nallow_clients = [\"a b\"]\n"),
+               11, 18, "proxies[0].allow_clients[0]", "may only contain");
+    expect_one(client_problems(head + "secret_key = \"long-enough\"\ncustom_domains = [\"x.y\"]\n"),
+               11, 1, "proxies[0].custom_domains", "unknown key");
 }
 
-TEST(config_load, relative_ca_file_is_resolved_against_the_config_directory) {
-    const auto dir = std::filesystem::temp_directory_path() / ("burrow_config_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    const auto file = dir / "client.toml";
-    {
-        std::FILE* f = std::fopen(file.c_str(), "w");
-        ASSERT_NE(f, nullptr);
-        std::fputs("server_addr = \"s\"\n[auth]\ntoken = \"t\"\n[tls]\nca_file = \"certs/ca.pem\"\n", f);
-        std::fclose(f);
-    }
-    const auto cfg = load_client_config(file.string());
-    EXPECT_EQ(cfg.tls.ca_file, (dir / "certs" / "ca.pem").string());
-    std::filesystem::remove_all(dir);
-}
-
-TEST(config_load, missing_file_is_a_problem) {
-    try {
-        load_server_config("/nonexistent/burrow.toml");
-        FAIL() << "expected config_error";
-    } catch (const config_error& e) {
-        ASSERT_EQ(e.problems().size(), 1u);
-        EXPECT_EQ(e.problems()[0].to_string(), "/nonexistent/burrow.toml: cannot read the file: No such file or directory");
-    }
+TEST(config_parse, visitor_problems_point_at_the_key) {
+    const std::string v = client_base + "[[visitors]]\nname = \"v\"\n";  // lines 6-7
+    const auto problems = client_problems(v);
+    ASSERT_EQ(problems.size(), 2u) << config_error(problems).what();
+    EXPECT_EQ(problems[0].key, "visitors[0].server_name");
+    EXPECT_EQ(problems[1].key, "visitors[0].secret_key");
+    const std::string ok = v + "server_name = \"s\"\nsecret_key = \"long-enough\"\n";
+    expect_one(client_problems(ok + "bind_port = 70000\n"), 10, 13, "visitors[0].bind_port",
+               "");
+    expect_one(client_problems(ok + "local_port = 1\n"), 10, 1, "visitors[0].local_port",
+               "unknown key");
+    expect_one(client_problems(ok + "bind_port = 6000\n[[visitors]]\nname = \"w\"\n"
+                                    "server_name = \"s\"\nsecret_key = \"long-enough\"\n"
+                                    "bind_port = 6000\n"),
+               15, 13, "visitors[1].bind_port", "already the bind address of visitor \"v\"");
+    const auto dup = client_problems(ok + "[[visitors]]\nname = \"v\"\nserver_name = \"s\"\n"
+                                          "secret_key = \"long-enough\"\n");
+    ASSERT_EQ(dup.size(), 1u) << config_error(dup).what();
+    EXPECT_NE(dup[0].message.find("duplicate visitor name \"v\" (first defined at line 7)"),
+              std::string::npos)
+        << dup[0].to_string();
 }
 
 }  // namespace

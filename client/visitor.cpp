@@ -1,0 +1,169 @@
+#include "client/visitor.hpp"
+
+#include <stdexcept>
+
+#include <boost/asio/strand.hpp>
+#include <fmt/format.h>
+#include <grpcpp/generic/generic_stub.h>
+
+#include "burrow.pb.h"
+#include "common/auth.hpp"
+#include "common/grpc/carrier.hpp"
+#include "common/host_names.hpp"
+#include "common/log.hpp"
+#include "common/net_util.hpp"
+
+namespace burrow {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+// Full name of the Visit method (raw frames, like Work: work_stream.hpp).
+constexpr const char* visit_method = "/burrow.v1.Tunnel/Visit";
+
+spdlog::logger& visit_log() {
+    static spdlog::logger& l = log::get("visitor");
+    return l;
+}
+
+class client_visit_reactor final
+    : public grpc_carrier<grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>> {
+public:
+    client_visit_reactor(grpc::GenericStub& stub, asio::any_io_executor ex)
+        : grpc_carrier(std::make_shared<stream::pump>(std::move(ex))) {
+        stub.PrepareBidiStreamingCall(&ctx_, visit_method, grpc::StubOptions(), this);
+        AddHold();
+        StartCall();
+    }
+
+    // Sends `hello`, and once the server answers starts pumping `socket`.
+    void begin(std::string hello, stream::pump::stream_socket socket, std::string tag,
+               std::string server_name, std::function<void(visit_end)> on_end) {
+        struct state {
+            stream::pump::stream_socket socket;
+            std::function<void(visit_end)> on_end;
+            std::atomic<bool> refused{false}, started{false};
+        };
+        auto st = std::make_shared<state>(std::move(socket), std::move(on_end));
+        pump_->send_head(std::move(hello));
+        std::weak_ptr<stream::pump> weak = pump_;
+        pump_->read_head(
+            [weak, st, tag, server_name](std::string serialized) {
+                auto p = weak.lock();
+                if (!p) return;
+                v1::Frame head;
+                if (!head.ParseFromString(serialized) || !head.has_visited())
+                    return p->close("protocol error: expected visited");
+                visit_log().info("{} connected to {} of client {} ({} on the server)", tag,
+                                 server_name, printable(head.visited().client().substr(0, 64)),
+                                 printable(head.visited().tag().substr(0, 80)));
+                st->started = true;
+                p->start(st->socket, tag);
+            },
+            [st, tag](std::string why) {
+                st->refused = true;
+                visit_log().warn("{} {}", tag, printable(why));
+            });
+        pump_->on_end([st, tag] {
+            if (!st->started && !st->refused)
+                visit_log().warn("{} the server ended the visit before it started", tag);
+            error_code ignored;
+            st->socket.close(ignored);  // at once, when the visit never started
+            if (st->on_end)
+                st->on_end(st->refused   ? visit_end::refused
+                           : st->started ? visit_end::closed
+                                         : visit_end::failed);
+        });
+    }
+
+    void cancel() override { ctx_.TryCancel(); }
+    void finish(bool ok) override {
+        if (!ok) ctx_.TryCancel();
+        RemoveHold();
+    }
+    void OnDone(const grpc::Status&) override { delete this; }
+
+private:
+    grpc::ClientContext ctx_;
+};
+
+}  // namespace
+
+void open_visit(const visit_context& ctx, asio::any_io_executor ex, const visitor_config& v,
+                asio::generic::stream_protocol::socket socket, const std::string& tag,
+                const std::string& peer, std::function<void(visit_end)> on_end) {
+    const auto run_id = ctx.run_id();
+    if (run_id.empty()) {
+        visit_log().warn("{} not connected to the server yet: closing the connection from {}",
+                         tag, peer);
+        if (on_end) on_end(visit_end::failed);
+        return;
+    }
+    v1::Frame head;
+    auto* hello = head.mutable_visit();
+    hello->set_run_id(run_id);
+    hello->set_server_name(v.server_name);
+    hello->set_server_client(v.server_client);
+    const auto timestamp = auth::unix_now();
+    const auto nonce = auth::random_bytes(auth::nonce_size);
+    hello->set_timestamp(timestamp);
+    hello->set_nonce(nonce);
+    hello->set_proof(auth::make_visit_proof(auth::visit_key(v.secret_key), ctx.client_id,
+                                            v.server_name, timestamp, nonce));
+    visit_log().debug("{} visiting {} for {}", tag, v.server_name, peer);
+    auto* r = new client_visit_reactor(*ctx.stub, std::move(ex));
+    r->begin(head.SerializeAsString(), std::move(socket), tag, v.server_name, std::move(on_end));
+}
+
+visitor_listener::visitor_listener(asio::any_io_executor ex, visit_context ctx, visitor_config v)
+    : ex_(std::move(ex)),
+      ctx_(std::move(ctx)),
+      v_(std::move(v)),
+      acceptor_(asio::make_strand(ex_)) {}
+
+void visitor_listener::start() {
+    error_code ec;
+    const auto address = asio::ip::make_address(v_.bind_addr, ec);
+    const asio::ip::tcp::endpoint at(address, v_.bind_port);
+    if (!ec) acceptor_.open(at.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(at, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        throw std::runtime_error(fmt::format("visitor {}: cannot listen on {}:{}: {}", v_.name,
+                                             v_.bind_addr, v_.bind_port, ec.message()));
+    visit_log().info("[{}] visitor listening on {} for {}{}", v_.name,
+                     to_string(acceptor_.local_endpoint()), v_.server_name,
+                     v_.server_client.empty() ? "" : " of client " + v_.server_client);
+    accept();
+}
+
+void visitor_listener::stop() {
+    asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+        error_code ignored;
+        self->acceptor_.close(ignored);
+    });
+}
+
+void visitor_listener::accept() {
+    acceptor_.async_accept(ex_, [self = shared_from_this()](const error_code& ec,
+                                                           asio::ip::tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+        if (!ec) {
+            error_code ignored;
+            socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+            const auto peer = socket.remote_endpoint(ignored);
+            const auto tag = fmt::format("[{}/{}]", self->v_.name, ++self->count_);
+            open_visit(self->ctx_, self->ex_, self->v_,
+                       asio::generic::stream_protocol::socket(std::move(socket)), tag,
+                       to_string(peer));
+        } else {
+            visit_log().warn("[{}] accept failed: {}", self->v_.name, ec.message());
+        }
+        self->accept();
+    });
+}
+
+}  // namespace burrow

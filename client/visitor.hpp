@@ -1,0 +1,60 @@
+// Visitors: a local port (or, for `burrow-client connect`, stdin/stdout)
+// that reaches a secret proxy of another client through the server. Each
+// local connection opens a Visit stream whose first frame proves, with an
+// HMAC over a fresh nonce, that this client knows the proxy's secret_key
+// (never sent); the server splices it onto a Work stream of the client that
+// serves the proxy. A refused visit closes that local connection at once.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <grpcpp/generic/generic_stub.h>
+
+#include "common/config/client.hpp"
+
+namespace burrow {
+
+// What a visit needs of the running client.
+struct visit_context {
+    std::shared_ptr<grpc::GenericStub> stub;
+    std::string client_id;
+    // The current run id, "" while not logged in.
+    std::function<std::string()> run_id;
+};
+
+// How a visit ended, for `connect`'s exit code.
+enum class visit_end { closed, refused, failed };
+
+// Opens one Visit stream for `socket` (from `peer`, for the logs), tagged
+// "[visitor/n]". `on_end`, when given, is told once how it ended.
+void open_visit(const visit_context& ctx, boost::asio::any_io_executor ex,
+                const visitor_config& v, boost::asio::generic::stream_protocol::socket socket,
+                const std::string& tag, const std::string& peer,
+                std::function<void(visit_end)> on_end = {});
+
+// A visitor's listener: accepts on bind_addr:bind_port and opens a visit for
+// each connection. Thread-safe start/stop.
+class visitor_listener : public std::enable_shared_from_this<visitor_listener> {
+public:
+    visitor_listener(boost::asio::any_io_executor ex, visit_context ctx, visitor_config v);
+    // Binds, or throws std::runtime_error naming the visitor and the address.
+    void start();
+    void stop();
+
+private:
+    void accept();
+
+    boost::asio::any_io_executor ex_;
+    visit_context ctx_;
+    const visitor_config v_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::atomic<std::uint64_t> count_{0};
+};
+
+}  // namespace burrow

@@ -1,0 +1,96 @@
+#include "server/grpc/visit_reactor.hpp"
+
+#include <fmt/format.h>
+
+#include "burrow.pb.h"
+#include "common/host_names.hpp"
+#include "common/log.hpp"
+#include "common/net_util.hpp"
+#include "common/stream/splice.hpp"
+#include "server/client_session.hpp"
+#include "server/grpc/stream_reactor.hpp"
+
+namespace burrow {
+
+namespace {
+
+spdlog::logger& visit_log() {
+    static spdlog::logger& l = log::get("visit");
+    return l;
+}
+
+// Asks the serving client for a Work stream and splices the Visit stream
+// onto it; the visitor gets `visited` (or an error frame) first.
+void start_visit(std::shared_ptr<stream::pump> visit, client_session& owner,
+                 const std::string& proxy, const std::string& served_by, std::string peer) {
+    owner.connect(proxy, std::move(peer),
+                  [visit, served_by](std::shared_ptr<stream::pump> work, const std::string& tag) {
+                      if (!work) {
+                          visit->fail("the proxy's client has no stream for it now");
+                          return true;
+                      }
+                      if (work->ended()) return false;  // try the next stream
+                      auto splice = std::make_shared<stream::splice>(
+                          [tag](bool ok, const std::string& why, const stream::splice::totals& t,
+                                double secs) {
+                              visit_log().info("{} visit {}: {} B to the service, {} B to the "
+                                               "visitor, {:.2f} s",
+                                               tag, ok ? "closed" : "aborted (" + why + ")",
+                                               t.to_service, t.to_visitor, secs);
+                          });
+                      v1::Frame head;
+                      head.mutable_visited()->set_tag(tag);
+                      head.mutable_visited()->set_client(served_by);
+                      visit->send_head(head.SerializeAsString());
+                      visit->hand_over([splice](stream::carrier* c) {
+                          splice->attach(stream::splice::visitor, c);
+                      });
+                      work->hand_over([splice](stream::carrier* c) {
+                          splice->attach(stream::splice::service, c);
+                      });
+                      return true;
+                  });
+}
+
+void on_visit_head(server_state& st, client_gate& gate, std::shared_ptr<stream::pump> p,
+                   const std::string& serialized, const std::string& grpc_peer) {
+    v1::Frame head;
+    if (!head.ParseFromString(serialized) || !head.has_visit())
+        return p->close("protocol error: expected visit");
+    const auto& hello = head.visit();
+    const auto source = client_gate::parse_grpc_peer(grpc_peer);
+    const std::string from = source ? to_string(*source) : std::string("?");
+    auto visitor = st.find_run(hello.run_id());
+    if (!visitor) {
+        visit_log().warn("visit from {} refused: unknown run id (not logged in)", from);
+        return p->fail("visit refused: not logged in to the server");
+    }
+    gate.logged_in(grpc_peer);  // a live run id is as good as a login
+    const auto& visitor_id = visitor->client_id();
+    const secret_table::visit v{visitor_id,        hello.server_name(), hello.server_client(),
+                                hello.timestamp(), hello.nonce(),       hello.proof()};
+    auto verdict = st.secrets.check(v, source ? source->address() : boost::asio::ip::address(),
+                                    secret_table::clock::now(), auth::unix_now());
+    const auto name = printable(hello.server_name().substr(0, 64));
+    if (!verdict.owner) {
+        visit_log().warn("visit to '{}' from client {} at {} refused: {}", name, visitor_id, from,
+                         verdict.refusal);
+        return p->fail("visit refused: " + verdict.refusal);
+    }
+    start_visit(std::move(p), *verdict.owner, hello.server_name(), verdict.client_id,
+                fmt::format("{}@{}", visitor_id, from));
+}
+
+}  // namespace
+
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* make_visit_reactor(
+    grpc::CallbackServerContext* ctx, server_state& st, client_gate& gate, std::uint64_t ticket) {
+    return new server_stream_reactor(
+        ctx, st, gate, ticket,
+        [&st, &gate](std::shared_ptr<stream::pump> p, std::string serialized,
+                     const std::string& peer) {
+            on_visit_head(st, gate, std::move(p), serialized, peer);
+        });
+}
+
+}  // namespace burrow
