@@ -6,8 +6,7 @@
 #include "common/net_util.hpp"
 #include "server/client_gate.hpp"
 #include "server/client_session.hpp"
-#include "server/grpc/visit_reactor.hpp"
-#include "server/grpc/work_reactor.hpp"
+#include "server/grpc/streams.hpp"
 #include "server/server_state.hpp"
 
 namespace burrow {

@@ -1,4 +1,4 @@
-#include "server/grpc/visit_reactor.hpp"
+#include "server/grpc/streams.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "server/grpc/work_reactor.hpp"
+#include "server/grpc/streams.hpp"
 
 #include "burrow.pb.h"
 #include "server/client_session.hpp"

@@ -336,6 +336,30 @@ TEST(grpc_port, many_login_less_streams_on_one_connection_are_cut_off) {
     EXPECT_TRUE(echo_works(port));
 }
 
+// Visit streams face the internet like Control and Work: before a login
+// they count against the same bounds, and one that never presents a live
+// run id gets nothing.
+TEST(grpc_port, login_less_visit_streams_are_bounded_like_the_others) {
+    burrow_lab lab;
+    int fd = h2_connect(lab.server_port());
+    ASSERT_GE(fd, 0);
+    std::string burst;
+    for (std::uint32_t i = 0; i < 10000; ++i)
+        burst += frame(frame_headers, flag_end_headers, 2 * i + 1, grpc_request_headers("Visit"));
+    send_all(fd, burst.data(), burst.size());
+    EXPECT_TRUE(closed_within(fd, 5s));
+    close(fd);
+    fd = h2_connect(lab.server_port());
+    ASSERT_GE(fd, 0);
+    open_stream(fd, 1, "Visit");
+    EXPECT_TRUE(closed_within(fd, 14s));  // the login deadline, as for any stream
+    close(fd);
+    tcp_service service(echo_handler);
+    auto [client, port] = lab.expose("echo", service.port());
+    ASSERT_NE(port, 0) << client->log();
+    EXPECT_TRUE(echo_works(port));
+}
+
 TEST(grpc_port, a_connection_flood_under_a_low_fd_limit_leaves_room_for_users) {
     limited_server server(256);
     EXPECT_TRUE(server.proc->wait_log(R"(open files limit: 256\b)", 1s)) << server.proc->log();

@@ -17,9 +17,9 @@ from .console import log
 from .context import Run
 from .errors import BenchError
 from .signals import Interrupted
-from .sections import http, longpath, mem, tcp
+from .sections import http, longpath, mem, tcp, visitor
 
-SECTIONS = {"tcp": tcp, "mem": mem, "http": http, "longpath": longpath}
+SECTIONS = {"tcp": tcp, "mem": mem, "http": http, "longpath": longpath, "visitor": visitor}
 # What the report searches Burrow's logs (the build under test's) for.
 PROBLEM = re.compile(r"\b(warn|warning|error|critical)\b|^[EWF][0-9]{4} ")
 TLS_OFF_WARNING = "TLS is off: client traffic and logins are not encrypted"
@@ -103,7 +103,8 @@ def _problems(tmp):
     found = []
     if (tmp / "problems.txt").exists():
         found += (tmp / "problems.txt").read_text(errors="replace").splitlines()
-    tags = ["plain", "tls", "mem", "http"] + sorted(
+    tags = ["plain", "tls", "mem", "http", "vplain", "vtls"] + [
+        f"v{m}-{side}" for m in ("plain", "tls") for side in ("home", "laptop")] + sorted(
         {f.name.rsplit("-", 1)[0] for f in tmp.glob("lp*-*.log")
          if re.fullmatch(r"lp[0-9]+-(plain|tls)-(server|client)\.log", f.name)},
         key=lambda t: (int(t[2:t.index("-")]), t))

@@ -53,16 +53,19 @@ def start_server(run, tag, tls, binary, name, vhost_port=None):
     return Server(proc, port, fp)
 
 
-def start_client(run, tag, server, binary, proxy_name, local_port, proxy_lines, server_port=None):
+def start_client(run, tag, server, binary, proxy_name, local_port, proxy_lines, server_port=None,
+                 tables=None):
     """burrow-client for one proxy, dialing server_port (default: the server's own; the long
-    path section puts a delay line there)."""
+    path section puts a delay line there); `tables` replaces the proxy with [[proxies]] and
+    [[visitors]] tables of its own."""
     tls = (f'enable = true\nserver_fingerprint = "{server.fingerprint}"' if server.fingerprint
            else "enable = false")
+    if tables is None:
+        tables = f'[[proxies]]\nname = "{proxy_name}"\nlocal_port = {local_port}\n{proxy_lines}\n'
     (_dir(run, tag) / "client.toml").write_text(
         f'server_addr = "127.0.0.1"\nserver_port = {server_port or server.port}\n'
         f'client_id = "bench-{tag}"\n[auth]\ntoken = "{TOKEN}"\n[tls]\n{tls}\n'
-        f"[transport]\npool_count = 8\n[[proxies]]\n"
-        f'name = "{proxy_name}"\nlocal_port = {local_port}\n{proxy_lines}\n')
+        f"[transport]\npool_count = 8\n{tables}")
     return run.procs.start(f"{tag}-client", [binary, "-c", run.tmp / tag / "client.toml", "-l", "info"])
 
 

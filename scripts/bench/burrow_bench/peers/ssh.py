@@ -84,6 +84,19 @@ def start_forward(run, tag, sshd, target_port, ssh_port=None):
     return Forward(sshd, proc, port)
 
 
+def start_local_forward(run, tag, sshd, target_port):
+    """ssh -L from a free local port, through the sshd, to 127.0.0.1:target_port."""
+    port = free_ports(1)[0]
+    proc = run.procs.start(f"{tag}-ssh", [
+        "ssh", "-N", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "ExitOnForwardFailure=yes", "-o", "ConnectTimeout=10",
+        "-i", sshd.keys / "client_key", "-p", sshd.port,
+        "-L", f"127.0.0.1:{port}:127.0.0.1:{target_port}", "root@127.0.0.1"])
+    wait_listen(port, 15, f"ssh -L ({tag}) port {port} not listening")
+    return Forward(sshd, proc, port)
+
+
 def start(run, tag, target_port, dial=None):
     """A private sshd and an ssh -R to target_port through it. dial(sshd_port) -> the port the ssh
     client connects to instead."""
