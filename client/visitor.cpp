@@ -121,7 +121,8 @@ visitor_listener::visitor_listener(asio::any_io_executor ex, visit_context ctx, 
     : ex_(std::move(ex)),
       ctx_(std::move(ctx)),
       v_(std::move(v)),
-      acceptor_(asio::make_strand(ex_)) {}
+      acceptor_(asio::make_strand(ex_)),
+      retry_(acceptor_.get_executor()) {}
 
 void visitor_listener::start() {
     error_code ec;
@@ -144,6 +145,7 @@ void visitor_listener::stop() {
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
         error_code ignored;
         self->acceptor_.close(ignored);
+        self->retry_.cancel();
     });
 }
 
@@ -160,7 +162,13 @@ void visitor_listener::accept() {
                        asio::generic::stream_protocol::socket(std::move(socket)), tag,
                        to_string(peer));
         } else {
+            // Out of descriptors and the like: back off instead of spinning.
             visit_log().warn("[{}] accept failed: {}", self->v_.name, ec.message());
+            self->retry_.expires_after(std::chrono::milliseconds(200));
+            self->retry_.async_wait([self](const error_code& e) {
+                if (!e) self->accept();
+            });
+            return;
         }
         self->accept();
     });

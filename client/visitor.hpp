@@ -14,6 +14,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <grpcpp/generic/generic_stub.h>
 
 #include "common/config/client.hpp"
@@ -54,6 +55,7 @@ private:
     visit_context ctx_;
     const visitor_config v_;
     boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::steady_timer retry_;  // after a failed accept (out of descriptors)
     std::atomic<std::uint64_t> count_{0};
 };
 
