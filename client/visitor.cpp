@@ -47,9 +47,21 @@ public:
             std::atomic<bool> refused{false}, started{false};
         };
         auto st = std::make_shared<state>(std::move(socket), std::move(on_end));
-        pump_->send_head(std::move(hello));
-        std::weak_ptr<stream::pump> weak = pump_;
-        pump_->read_head(
+        // Once the hello is on its way the visit may end, and this reactor be
+        // deleted, at any moment: from here on only `pump` is used.
+        auto pump = pump_;
+        std::weak_ptr<stream::pump> weak = pump;
+        pump->on_end([st, tag] {
+            if (!st->started && !st->refused)
+                visit_log().warn("{} the server ended the visit before it started", tag);
+            error_code ignored;
+            st->socket.close(ignored);  // at once, when the visit never started
+            if (st->on_end)
+                st->on_end(st->refused   ? visit_end::refused
+                           : st->started ? visit_end::closed
+                                         : visit_end::failed);
+        });
+        pump->read_head(
             [weak, st, tag, server_name](std::string serialized) {
                 auto p = weak.lock();
                 if (!p) return;
@@ -66,16 +78,7 @@ public:
                 st->refused = true;
                 visit_log().warn("{} {}", tag, printable(why));
             });
-        pump_->on_end([st, tag] {
-            if (!st->started && !st->refused)
-                visit_log().warn("{} the server ended the visit before it started", tag);
-            error_code ignored;
-            st->socket.close(ignored);  // at once, when the visit never started
-            if (st->on_end)
-                st->on_end(st->refused   ? visit_end::refused
-                           : st->started ? visit_end::closed
-                                         : visit_end::failed);
-        });
+        pump->send_head(std::move(hello));
     }
 
     void cancel() override { ctx_.TryCancel(); }

@@ -121,12 +121,15 @@ public:
 
     void begin(std::shared_ptr<const client_config> config, const std::string& run_id,
                stream::registry& sessions) {
+        // Once the hello is on its way the stream may end, and this reactor
+        // be deleted, at any moment: from here on only `pump` is used.
+        auto pump = pump_;
+        std::weak_ptr<stream::pump> weak = pump;
         v1::Frame hello;
         hello.mutable_hello()->set_run_id(run_id);
-        pump_->send_head(hello.SerializeAsString());
-        std::weak_ptr<stream::pump> weak = pump_;
-        pump_->read_head([this, config = std::move(config), &sessions,
-                          weak](std::string serialized) {
+        // The head handler runs inside a read's reaction, while the reactor lives.
+        pump->read_head([this, config = std::move(config), &sessions,
+                         weak](std::string serialized) {
             auto b = weak.lock();
             if (!b) return;
             v1::Frame head;
@@ -153,6 +156,7 @@ public:
                                            std::chrono::seconds(config->transport.dial_timeout))
                 ->start();
         });
+        pump->send_head(hello.SerializeAsString());
     }
 
     void cancel() override { ctx_.TryCancel(); }
