@@ -76,9 +76,12 @@ int run_connect(std::shared_ptr<const client_config> config,
     }
     boost::asio::generic::stream_protocol::socket end(
         c.executor(), boost::asio::generic::stream_protocol(AF_UNIX, SOCK_STREAM), fds[0]);
-    std::promise<visit_end> ended;
+    // Shared with the handler: set_value may still be running on an io
+    // thread when this thread, woken by it, returns.
+    auto ended = std::make_shared<std::promise<visit_end>>();
+    auto how_it_ended = ended->get_future();
     open_visit(c.visits(), c.executor(), visitor, std::move(end), "[" + name + "]",
-               "stdin/stdout", [&ended](visit_end e) { ended.set_value(e); });
+               "stdin/stdout", [ended](visit_end e) { ended->set_value(e); });
     // stdin to the visit, with a half-close at its end; it may still be
     // blocked reading stdin when the visit is over, so it is left to exit.
     std::thread([fd = fds[1]] {
@@ -87,9 +90,14 @@ int run_connect(std::shared_ptr<const client_config> config,
     }).detach();
     copy(fds[1], STDOUT_FILENO);  // until the visit closes its end
     ::close(STDOUT_FILENO);
-    const auto how = ended.get_future().get();
+    const auto how = how_it_ended.get();
     c.stop();
-    return how == visit_end::closed ? 0 : 1;
+    // The visit's stream may still be winding down on gRPC's threads, with
+    // sockets of the client's io_context (a refused visit ends at once): a
+    // one-shot process leaves now rather than destroy that io_context under
+    // them. Nothing is left to flush but stdio.
+    std::fflush(nullptr);
+    ::_exit(how == visit_end::closed ? 0 : 1);
 }
 
 }  // namespace burrow
