@@ -100,30 +100,14 @@ public:
         if (!bytes.empty())
             f.data.push_back(
                 chunk::copy_of({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}));
-        std::lock_guard lock(mutex_);
-        inbox_.push_back(std::move(f));
-        deliver_locked();
+        push(std::move(f));
     }
-    void push_error(const std::string& text) {
-        frame f;
-        f.type = frame::kind::error;
-        f.text = text;
-        std::lock_guard lock(mutex_);
-        inbox_.push_back(std::move(f));
-        deliver_locked();
-    }
+    void push_error(const std::string& text) { push_control(frame::kind::error, text); }
+    void push_head(const std::string& serialized) { push_control(frame::kind::head, serialized); }
     // Frames pushed and not read yet.
     std::size_t unread() {
         std::lock_guard lock(mutex_);
         return inbox_.size();
-    }
-    void push_head(const std::string& serialized) {
-        frame f;
-        f.type = frame::kind::head;
-        f.text = serialized;
-        std::lock_guard lock(mutex_);
-        inbox_.push_back(std::move(f));
-        deliver_locked();
     }
     // The transport breaks: the outstanding read fails.
     void break_read() {
@@ -165,6 +149,17 @@ public:
     }
 
 private:
+    void push_control(frame::kind type, const std::string& text) {
+        frame f;
+        f.type = type;
+        f.text = text;
+        push(std::move(f));
+    }
+    void push(frame f) {
+        std::lock_guard lock(mutex_);
+        inbox_.push_back(std::move(f));
+        deliver_locked();
+    }
     void deliver_locked() {
         if (!into_ || inbox_.empty()) return;
         *into_ = std::move(inbox_.front());

@@ -65,15 +65,19 @@ LogLevel INFO
     return Sshd(proc, port, keys)
 
 
-def start_forward(run, tag, sshd, target_port, ssh_port=None):
-    """ssh -R from a free port on the sshd side to 127.0.0.1:target_port. ssh_port: where the
-    ssh client connects (default: the sshd; the long path section puts a delay line there)."""
-    proc = run.procs.start(f"{tag}-ssh", [
+def _forwarder(run, tag, sshd, forward, ssh_port=None):
+    """An ssh client with one forward option (["-R", spec] or ["-L", spec]) and no command."""
+    return run.procs.start(f"{tag}-ssh", [
         "ssh", "-N", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
         "-o", "ExitOnForwardFailure=yes", "-o", "ConnectTimeout=10",
-        "-i", sshd.keys / "client_key", "-p", ssh_port or sshd.port,
-        "-R", f"127.0.0.1:0:127.0.0.1:{target_port}", "root@127.0.0.1"])
+        "-i", sshd.keys / "client_key", "-p", ssh_port or sshd.port, *forward, "root@127.0.0.1"])
+
+
+def start_forward(run, tag, sshd, target_port, ssh_port=None):
+    """ssh -R from a free port on the sshd side to 127.0.0.1:target_port. ssh_port: where the
+    ssh client connects (default: the sshd; the long path section puts a delay line there)."""
+    proc = _forwarder(run, tag, sshd, ["-R", f"127.0.0.1:0:127.0.0.1:{target_port}"], ssh_port)
     try:
         m = wait_log(proc, r"Allocated port ([0-9]+) for remote forward", 15, f"ssh -R ({tag}) did not come up")
     except PeerFailed:
@@ -87,12 +91,7 @@ def start_forward(run, tag, sshd, target_port, ssh_port=None):
 def start_local_forward(run, tag, sshd, target_port):
     """ssh -L from a free local port, through the sshd, to 127.0.0.1:target_port."""
     port = free_ports(1)[0]
-    proc = run.procs.start(f"{tag}-ssh", [
-        "ssh", "-N", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "ExitOnForwardFailure=yes", "-o", "ConnectTimeout=10",
-        "-i", sshd.keys / "client_key", "-p", sshd.port,
-        "-L", f"127.0.0.1:{port}:127.0.0.1:{target_port}", "root@127.0.0.1"])
+    proc = _forwarder(run, tag, sshd, ["-L", f"127.0.0.1:{port}:127.0.0.1:{target_port}"])
     wait_listen(port, 15, f"ssh -L ({tag}) port {port} not listening")
     return Forward(sshd, proc, port)
 
