@@ -56,13 +56,17 @@ pump::~pump() = default;
 void pump::on_read_done(bool ok) {
     reaction_scope reaction;  // outlives `lock`, whose release runs completions
     locked lock(*this);
+    if (std::exchange(old_read_, false)) {
+        in_.clear();  // a detached carrier's read: what it got is replayed
+        return attach_waiting();
+    }
     reading_ = false;
-    if (ended_ || detached_) return;  // a detached carrier's read: nothing for us
+    if (ended_ || detached_) return;
     if (!ok) {
         if (mode_ != mode::pumping) return abort("");
         // Both fins crossed: the peer may finish before our fin's OnWriteDone.
         if (ledger_.inbound_finished() && sent_fin_) return;
-        return abort("stream closed by the peer");
+        return broken("stream closed by the peer");
     }
     handle_frame();
 }
@@ -70,9 +74,12 @@ void pump::on_read_done(bool ok) {
 void pump::on_write_done(bool ok) {
     reaction_scope reaction;
     locked lock(*this);
+    if (std::exchange(old_write_, false)) {
+        if (auto* c = std::exchange(leaving_, nullptr)) c->finish(false);
+        return attach_waiting();
+    }
     writing_ = false;
     const bool fin_written = std::exchange(writing_fin_, false);
-    if (auto* c = std::exchange(leaving_, nullptr)) c->finish(false);
     if (end_pending_) {
         // Ending: flush a queued error frame first, then finish the carrier.
         if (ok && !control_.empty()) return write_next_control();
@@ -85,14 +92,13 @@ void pump::on_write_done(bool ok) {
         if (!control_.empty()) return write_next_control();
         return complete_hand_over();
     }
-    if (detached_) return local_may_refill();
     if (!ok && up_done_) {
         // An ack-only frame after our fin: the peer finished the stream, as
         // it may once both fins crossed. What it sent still arrives.
         acks_stopped_ = true;
         return;
     }
-    if (!ok) return abort("stream write failed");
+    if (!ok) return broken("stream write failed");
     if (fin_written) {
         up_done_ = true;
         return finish_if_done();
@@ -213,19 +219,7 @@ void pump::close(std::string reason) {
 void pump::detach() {
     auto self = shared_from_this();
     locked lock(*this);
-    if (ended_ || detached_ || mode_ != mode::pumping || !carrier_) return;
-    work_log().info("{} detached: {} B sent, {} B of them not acknowledged", tag_, ledger_.sent(),
-                    ledger_.unacked());
-    detached_ = true;
-    ready_.reset();  // its bytes are in the ledger
-    control_.clear();
-    auto* c = std::exchange(carrier_, nullptr);
-    c->cancel();
-    if (writing_)
-        leaving_ = c;  // a carrier is never finished with a write outstanding
-    else
-        c->finish(false);
-    local_may_refill();
+    detach_locked("detached by its owner");
 }
 
 // ---- stream -> local ----
@@ -411,7 +405,7 @@ pump::up_piece pump::take_piece(pieces data, std::size_t n, bool fin) {
 // The piece goes out now, or waits as the next one (callers check room_for_piece()).
 void pump::send_piece(up_piece piece) {
     if (detached_) return;  // the ledger keeps its bytes for the replay
-    if (writing_ || !control_.empty()) {
+    if (writing_ || !control_.empty() || replaying()) {
         ready_ = std::move(piece);
         return;
     }
@@ -433,7 +427,9 @@ void pump::write_piece(up_piece piece) {
 // The carrier took a frame: send the next one, and let the local end refill.
 void pump::after_write() {
     if (!control_.empty()) return write_next_control();
-    if (ready_) {
+    if (replaying()) {
+        write_replay();
+    } else if (ready_) {
         auto next = std::move(*ready_);
         ready_.reset();
         write_piece(std::move(next));
@@ -496,7 +492,9 @@ void pump::flush_ack() {
 // ---- ending ----
 
 void pump::finish_if_done() {
-    if (up_done_ && down_done_ && !ended_) end(true);
+    // A detached session may not have got its last bytes through: it waits
+    // for a re-attach to tell.
+    if (up_done_ && down_done_ && !ended_ && !detached_) end(true);
 }
 
 // A reset or broken pipe is how TCP connections often end (iperf3, browsers):
@@ -535,6 +533,10 @@ void pump::end(bool ok) {
     ready_.reset();
     held_.reset();
     ledger_.drop_replay();  // nobody will ask for a replay
+    if (resume_) {
+        if (auto* waiting = std::exchange(resume_->waiting, nullptr)) waiting->finish(false);
+        if (resume_->timer) resume_->timer->cancel();
+    }
     fail_local_ops(local_closed_ ? asio::error::operation_aborted
                                  : asio::error::connection_reset);
     error_code ignored;
@@ -567,7 +569,7 @@ pump::totals pump::counts() {
     auto self = shared_from_this();
     locked lock(*this);
     return {ledger_.sent(), ledger_.acked(), ledger_.received(), ledger_.delivered(),
-            ledger_.unacked()};
+            ledger_.unacked(), resume_ ? resume_->resumptions : 0u};
 }
 
 }  // namespace burrow::stream

@@ -41,6 +41,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -112,9 +113,39 @@ public:
     // The carrier is gone (a transport break): the session goes on without
     // one. The carrier is abandoned (finished, !ok) once its write in flight
     // returns; the local end stays open, and what it sends is taken into the
-    // ledger, up to its bound, for a re-attach to replay (resumption, the
-    // next issue). Only a pumping session detaches.
+    // ledger, up to its bound, for a re-attach to replay. Only a pumping
+    // session detaches.
     void detach();
+
+    // ---- resumption (DESIGN.md §1; pump_resume.cpp) ----
+    // Makes the session outlive its carrier: a carrier that breaks while
+    // pumping detaches the pump instead of ending it. `key` is what a
+    // re-attach must present (the owner compares it: resume_key()). Detached
+    // for `keep` without a re-attach, the pump resets its local end (RST, so
+    // nobody mistakes a lost session for a finished one). `on_detached` runs,
+    // outside the lock, each time the pump detaches.
+    void set_resumable(std::string key, std::chrono::milliseconds keep,
+                       std::function<void()> on_detached = {});
+    // How much of a stream one end holds: a re-attach starts from there.
+    struct resume_point {
+        std::uint64_t received = 0;
+        bool fin = false;
+    };
+    // What we hold of the peer's stream (a re-attach request carries it).
+    resume_point received_so_far();
+    // Re-attaches `c` (taken over from a fresh stream's pump, hand_over):
+    // the peer holds `peer` of what we sent, the rest is replayed; then the
+    // session goes on. `answer`, when given, makes the head frame that goes
+    // first, from our own resume point. A carrier still attached is dropped
+    // (the new one proved the key). Returns "" or why not; then `c` is not
+    // taken (the caller finishes it).
+    std::string reattach(carrier* c, resume_point peer,
+                         unique_function<std::string(resume_point)> answer = {});
+    // The key given to set_resumable ("" when the session is not resumable).
+    std::string resume_key();
+    // Ends the session with a reset local end (a re-attach was refused).
+    void reset(std::string reason);
+    bool detached() const noexcept { return detached_flag_.load(std::memory_order_relaxed); }
 
     executor get_executor() const { return ex_; }
     // True on a thread that is running one of our carrier completions (and
@@ -165,6 +196,7 @@ public:
     struct totals {
         std::uint64_t sent = 0, acked = 0, received = 0, delivered = 0;
         std::size_t unacked = 0;
+        unsigned resumptions = 0;
     };
     totals counts();
 
@@ -227,6 +259,7 @@ private:
         pieces data;
     };
     class locked;
+    struct resume_state;
 
     void begin_pumping(local_kind local, std::string tag, bool quiet);
     void issue_read();
@@ -247,13 +280,23 @@ private:
     void send_piece(up_piece piece);
     bool room_for_piece() const { return (detached_ || !ready_) && ledger_.room(); }
     void write_piece(up_piece piece);
+    bool replaying() const noexcept;
+    void write_replay();
+    void broken(const std::string& why);
+    void detach_locked(const std::string& why);
+    void attach_waiting();
+    void attach_now();
+    void on_keep_expired();
+    void reset_locked(const std::string& why);
     void write_control(frame::kind type, std::string text);
     void write_next_control();
     void after_write();
     void local_may_refill();
     void ack_if_due();
     void send_ack_alone();
-    bool writer_idle() const { return carrier_ && !writing_ && control_.empty() && !ready_; }
+    bool writer_idle() const {
+        return carrier_ && !writing_ && control_.empty() && !ready_ && !replaying();
+    }
 
     void complete_hand_over();
     void finish_if_done();
@@ -270,6 +313,12 @@ private:
     carrier* carrier_ = nullptr;
     carrier* leaving_ = nullptr;  // detached, finished once its write returns
     bool detached_ = false;
+    // A detached carrier's operations still outstanding: their completions
+    // are not the next carrier's.
+    bool old_read_ = false, old_write_ = false;
+    std::atomic<bool> detached_flag_{false};
+    // Only for a resumable session (set_resumable), so that others pay nothing.
+    std::unique_ptr<resume_state> resume_;
     head_handler on_head_;
     mode mode_ = mode::head;
     ledger ledger_;
@@ -281,7 +330,7 @@ private:
         error_code ec;
         std::size_t n = 0;
     };
-    unique_function<void()> head_due_, end_due_;
+    unique_function<void()> head_due_, end_due_, detached_due_;
     unique_function<void(std::string)> on_refused_;
     unique_function<void(carrier*)> hand_over_;
     unique_function<void()> on_end_;

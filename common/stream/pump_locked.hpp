@@ -2,6 +2,9 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
+
+#include <boost/asio/steady_timer.hpp>
 
 #include "common/stream/pump.hpp"
 
@@ -16,6 +19,24 @@ inline void consume(Buffers& buffers, std::size_t n) {
     buffers.erase(buffers.begin(), it);
 }
 
+// What a resumable session keeps beside the pump (pump_resume.cpp).
+struct pump::resume_state {
+    std::string key;
+    std::chrono::milliseconds keep{};
+    std::function<void()> on_detached;
+    std::optional<boost::asio::steady_timer> timer;  // while detached: the give-up
+    std::chrono::steady_clock::time_point detached_at{};
+    unsigned resumptions = 0;
+    // A re-attach waiting for the old carrier's operations to return.
+    carrier* waiting = nullptr;
+    resume_point peer;
+    unique_function<std::string(resume_point)> answer;
+    // The replay after a re-attach: bytes [next, end) of the ledger, then
+    // fin when the peer has not got it.
+    std::uint64_t replay_next = 0, replay_end = 0;
+    bool replay_fin = false;
+};
+
 // Holds the pump's lock; on leaving, releases it and then runs what became
 // due meanwhile (head handler, in-process completions), so that those may
 // call back into the pump.
@@ -24,13 +45,16 @@ public:
     explicit locked(pump& p) : pump_(p), lock_(p.mutex_) {}
     ~locked() {
         auto& b = pump_;
-        if (!b.head_due_ && !b.read_due_.handler && !b.write_due_.handler && !b.end_due_)
+        if (!b.head_due_ && !b.read_due_.handler && !b.write_due_.handler && !b.end_due_ &&
+            !b.detached_due_)
             return;
         auto head = std::move(b.head_due_);
         auto read = std::move(b.read_due_);
         auto write = std::move(b.write_due_);
         auto ended = std::move(b.end_due_);
+        auto detached = std::move(b.detached_due_);
         lock_.unlock();
+        if (detached) detached();
         if (head) head();
         if (read.handler) read.handler(read.ec, read.n);
         if (write.handler) write.handler(write.ec, write.n);

@@ -62,6 +62,7 @@ public:
         std::lock_guard lock(mutex_);
         EXPECT_EQ(into_, nullptr) << "two reads outstanding";
         into_ = into;
+        if (broken_) return fail_read_locked();
         deliver_locked();
     }
     void write(const frame& f) override {
@@ -109,7 +110,7 @@ public:
         std::lock_guard lock(mutex_);
         return inbox_.size();
     }
-    // The transport breaks: the outstanding read fails.
+    // The transport breaks: the outstanding read fails, and every later one.
     void break_read() {
         std::lock_guard lock(mutex_);
         broken_ = true;

@@ -5,6 +5,7 @@
 #include "common/stream/pump.hpp"
 #include "common/stream/registry.hpp"
 #include "tests/integration/fake_carrier.hpp"
+#include "tests/integration/pump_lab.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -30,72 +31,6 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 using namespace fakes;
-
-// A pump between one end of a socket pair and a fake carrier, started as
-// the server starts one: head exchanged, then pumping.
-class pump_lab : public ::testing::Test {
-protected:
-    void SetUp() override {
-        runner_ = std::thread([this] { io_.run(); });
-    }
-    void TearDown() override {
-        if (user_ >= 0) ::close(user_);
-        guard_.reset();
-        if (pump_) pump_->close("test over");
-        pump_.reset();
-        carrier_.reset();
-        io_.stop();
-        runner_.join();
-    }
-
-    void start(std::size_t replay_limit = ledger::default_replay_limit) {
-        int fds[2];
-        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-        user_ = fds[0];
-        pump_ = std::make_shared<pump>(io_.get_executor(), replay_limit);
-        carrier_ = std::make_unique<fake_carrier>(io_);
-        carrier_->bind(pump_);
-        pump::stream_socket local(io_, asio::generic::stream_protocol(AF_UNIX, 0), fds[1]);
-        ASSERT_TRUE(pump_->start(local, "[test/1]"));
-    }
-
-    // Writes to the user's end without blocking; returns what went.
-    std::size_t user_write_some(const std::string& bytes) {
-        const int flags = ::fcntl(user_, F_GETFL);
-        ::fcntl(user_, F_SETFL, flags | O_NONBLOCK);
-        const auto n = ::send(user_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-        ::fcntl(user_, F_SETFL, flags);
-        return n > 0 ? static_cast<std::size_t>(n) : 0;
-    }
-    // Reads from the user's end until `n` bytes, EOF or `limit`.
-    std::string user_read(std::size_t n, bool* eof = nullptr,
-                          std::chrono::milliseconds limit = 5s) {
-        std::string got;
-        const auto until = std::chrono::steady_clock::now() + limit;
-        char buf[65536];
-        while (got.size() < n && std::chrono::steady_clock::now() < until) {
-            const auto r = ::recv(user_, buf, sizeof buf, MSG_DONTWAIT);
-            if (r == 0) {
-                if (eof) *eof = true;
-                break;
-            }
-            if (r > 0)
-                got.append(buf, static_cast<std::size_t>(r));
-            else
-                std::this_thread::sleep_for(1ms);
-        }
-        return got;
-    }
-
-    asio::io_context io_;
-    registry sessions_;  // goes before the io_context its sweep timer uses
-    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_{
-        io_.get_executor()};
-    std::thread runner_;
-    std::shared_ptr<pump> pump_;
-    std::unique_ptr<fake_carrier> carrier_;
-    int user_ = -1;
-};
 
 TEST_F(pump_lab, bytes_flow_both_ways_with_offsets_and_acks) {
     start();

@@ -1,0 +1,201 @@
+// The pump's resumption: detaching when the carrier breaks, re-attaching a
+// new one, and replaying what the peer has not got (DESIGN.md §1).
+//
+// Both ends of a session know how much of the other's stream they hold
+// (ledger::received). A re-attach exchanges those numbers: each side drops
+// from its replay ring what the other holds and sends the rest, then goes on
+// with new bytes. Nothing is sent twice (the receiver's ledger rejects any
+// frame that does not continue its stream exactly) and nothing is lost (the
+// ring keeps every byte until the peer acknowledged it, or said it holds it).
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/log.hpp"
+#include "common/stream/pump.hpp"
+#include "common/stream/pump_locked.hpp"
+
+namespace burrow::stream {
+
+namespace asio = boost::asio;
+
+namespace {
+spdlog::logger& work_log() {
+    static spdlog::logger& l = log::get("work");
+    return l;
+}
+}  // namespace
+
+void pump::set_resumable(std::string key, std::chrono::milliseconds keep,
+                         std::function<void()> on_detached) {
+    auto self = shared_from_this();
+    locked lock(*this);
+    if (!resume_) resume_ = std::make_unique<resume_state>();
+    resume_->key = std::move(key);
+    resume_->keep = keep;
+    resume_->on_detached = std::move(on_detached);
+}
+
+std::string pump::resume_key() {
+    auto self = shared_from_this();
+    locked lock(*this);
+    return resume_ ? resume_->key : std::string();
+}
+
+pump::resume_point pump::received_so_far() {
+    auto self = shared_from_this();
+    locked lock(*this);
+    return {ledger_.received(), ledger_.inbound_finished()};
+}
+
+// The carrier broke under a pumping session: a resumable one waits for a
+// new carrier, any other ends.
+void pump::broken(const std::string& why) {
+    if (resume_ && !local_closed_ && mode_ == mode::pumping) return detach_locked(why);
+    abort(why);
+}
+
+void pump::detach_locked(const std::string& why) {
+    if (ended_ || detached_ || mode_ != mode::pumping || !carrier_) return;
+    work_log().info("{} detached ({}): {} B sent, {} B of them not acknowledged", tag_, why,
+                    ledger_.sent(), ledger_.unacked());
+    detached_ = true;
+    detached_flag_ = true;
+    ready_.reset();  // its bytes are in the ledger
+    control_.clear();
+    auto* c = std::exchange(carrier_, nullptr);
+    c->cancel();
+    // What is outstanding on the old carrier completes later, and is not the
+    // next carrier's: a read is dropped (the peer replays it), a write
+    // finishes the carrier (never finished with one outstanding).
+    old_read_ = std::exchange(reading_, false);
+    old_write_ = std::exchange(writing_, false);
+    writing_fin_ = false;
+    if (old_write_)
+        leaving_ = c;
+    else
+        c->finish(false);
+    if (resume_) {
+        auto& r = *resume_;
+        r.detached_at = std::chrono::steady_clock::now();
+        r.replay_next = r.replay_end = 0;
+        r.replay_fin = false;
+        r.timer.emplace(ex_, r.keep);
+        r.timer->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec) return;
+            locked lock(*self);
+            self->on_keep_expired();
+        });
+        if (r.on_detached) detached_due_ = [f = r.on_detached] { f(); };
+    }
+    local_may_refill();
+}
+
+void pump::on_keep_expired() {
+    if (!detached_ || ended_) return;
+    reset_locked(fmt::format("not resumed within {:.1f} s",
+                             std::chrono::duration<double>(resume_->keep).count()));
+}
+
+void pump::reset(std::string reason) {
+    auto self = shared_from_this();
+    locked lock(*this);
+    reset_locked(reason);
+}
+
+// A lost session ends with a reset, never with a FIN its application could
+// take for a complete transfer.
+void pump::reset_locked(const std::string& why) {
+    if (ended_) return;
+    boost::system::error_code ignored;
+    if (socket_.is_open()) socket_.set_option(asio::socket_base::linger(true, 0), ignored);
+    work_log().warn("{} reset: {}", tag_, why);
+    end(false);
+}
+
+std::string pump::reattach(carrier* c, resume_point peer,
+                           unique_function<std::string(resume_point)> answer) {
+    auto self = shared_from_this();
+    locked lock(*this);
+    if (ended_ || !resume_) return "no such session";
+    if (mode_ != mode::pumping) return "the session has not started";
+    if (peer.received < ledger_.acked() || peer.received > ledger_.sent())
+        return fmt::format("resume point {} outside the {}..{} bytes sent", peer.received,
+                           ledger_.acked(), ledger_.sent());
+    if (peer.fin && !ledger_.outbound_finished()) return "resume point has a fin never sent";
+    if (!detached_) detach_locked("re-attached on a new stream");
+    auto& r = *resume_;
+    // An earlier attempt still waiting for the old carrier loses to this one.
+    if (auto* earlier = std::exchange(r.waiting, c)) earlier->finish(false);
+    r.peer = peer;
+    r.answer = std::move(answer);
+    attach_waiting();
+    return {};
+}
+
+void pump::attach_waiting() {
+    if (!resume_ || !resume_->waiting || old_read_ || old_write_ || ended_) return;
+    attach_now();
+}
+
+void pump::attach_now() {
+    auto& r = *resume_;
+    auto* c = std::exchange(r.waiting, nullptr);
+    c->set_events(shared_from_this());
+    carrier_ = c;
+    detached_ = false;
+    detached_flag_ = false;
+    acks_stopped_ = false;
+    r.timer.reset();
+    ++r.resumptions;
+    // Validated by reattach(); the ledger has not moved since (no carrier).
+    if (auto err = ledger_.acknowledged(r.peer.received); !err.empty())
+        return abort("resume: " + err);
+    r.replay_next = r.peer.received;
+    r.replay_end = ledger_.sent();
+    r.replay_fin = ledger_.outbound_finished() && !r.peer.fin;
+    up_done_ = ledger_.outbound_finished() && r.peer.fin;
+    const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - r.detached_at);
+    work_log().info("{} resumed after {} ms: {} B to replay, {} B received so far", tag_,
+                    gap.count(), r.replay_end - r.replay_next, ledger_.received());
+    if (r.answer)
+        write_control(frame::kind::head,
+                      std::exchange(r.answer, {})({ledger_.received(), ledger_.inbound_finished()}));
+    else
+        after_write();  // starts the replay
+    issue_read();
+    finish_if_done();
+}
+
+bool pump::replaying() const noexcept {
+    return resume_ && (resume_->replay_next < resume_->replay_end || resume_->replay_fin);
+}
+
+// The next frame of the replay: up to max_chunk bytes of the ring from
+// replay_next, with fin once the replay reaches its end.
+void pump::write_replay() {
+    auto& r = *resume_;
+    up_piece piece;
+    piece.offset = r.replay_next;
+    std::uint64_t at = ledger_.acked();
+    for (const auto& c : ledger_.replay()) {
+        const std::uint64_t end = at + c.size();
+        if (end > r.replay_next) {
+            const auto from = static_cast<std::size_t>(r.replay_next - at);
+            if (piece.size > 0 && piece.size + c.size() - from > max_chunk) break;
+            piece.data.push_back(from == 0 ? c : c.sub(from, c.size()));
+            piece.size += c.size() - from;
+            r.replay_next = end;
+        }
+        at = end;
+        if (at >= r.replay_end) break;
+    }
+    if (r.replay_fin && r.replay_next >= r.replay_end) {
+        piece.fin = true;
+        r.replay_fin = false;
+    }
+    write_piece(std::move(piece));
+}
+
+}  // namespace burrow::stream

@@ -1,0 +1,175 @@
+// Resumption in the pump, over fake carriers: a resumable session outlives
+// its carrier, re-attaches a new one, replays exactly what the peer lacks and
+// takes exactly what it lacks itself; one left detached too long is reset.
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <chrono>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "common/stream/pump.hpp"
+#include "tests/integration/fake_carrier.hpp"
+#include "tests/integration/pump_lab.hpp"
+
+namespace burrow::stream {
+namespace {
+
+using namespace fakes;
+using namespace std::chrono_literals;
+
+class resume_lab : public pump_lab {
+protected:
+    // A started session, resumable, that has sent `out` and received `in`.
+    void start_resumable(const std::string& out, const std::string& in,
+                         std::chrono::milliseconds keep = 30s) {
+        start(ledger::default_replay_limit, true);
+        pump_->set_resumable("key", keep, [this] { ++detaches_; });
+        if (!out.empty()) {
+            ASSERT_EQ(user_write_some(out), out.size());
+            ASSERT_TRUE(eventually([&] { return carrier_->data_sent() == out; }));
+        }
+        if (!in.empty()) {
+            carrier_->push_data(0, in, false, 0);
+            ASSERT_EQ(user_read(in.size()), in);
+        }
+    }
+    // The transport breaks: the pump must detach, not end.
+    void cut() {
+        carrier_->break_read();
+        ASSERT_TRUE(eventually([&] { return pump_->detached(); }));
+        ASSERT_TRUE(eventually([&] { return carrier_->finishes() == 1; }));
+        EXPECT_FALSE(carrier_->finish_ok());
+        EXPECT_FALSE(pump_->ended());
+    }
+    // A second carrier for the re-attach (its events are set by the pump).
+    fake_carrier& fresh() {
+        next_ = std::make_unique<fake_carrier>(io_);
+        return *next_;
+    }
+    void TearDown() override {
+        if (pump_) pump_->close("test over");
+        ASSERT_TRUE(eventually([&] { return !next_ || !next_->writing(); }));
+        pump_lab::TearDown();
+        next_.reset();
+    }
+
+    std::unique_ptr<fake_carrier> next_;
+    std::atomic<int> detaches_{0};
+};
+
+TEST_F(resume_lab, a_reattached_session_replays_what_the_peer_lacks_and_goes_on) {
+    start_resumable("abcdef", "xyz");
+    cut();
+    EXPECT_EQ(detaches_, 1);
+    // The user goes on sending while detached: kept for the replay.
+    ASSERT_EQ(user_write_some("ghi"), 3u);
+    ASSERT_TRUE(eventually([&] { return pump_->counts().sent == 9; }));
+    const auto here = pump_->received_so_far();
+    EXPECT_EQ(here.received, 3u);
+    EXPECT_FALSE(here.fin);
+
+    auto& c2 = fresh();
+    ASSERT_EQ(pump_->reattach(&c2, {3, false}), "");  // the peer holds "abc"
+    ASSERT_TRUE(eventually([&] { return c2.data_sent() == "defghi"; }));
+    EXPECT_EQ(c2.writes().front().offset, 3u);
+    EXPECT_FALSE(pump_->detached());
+    EXPECT_EQ(pump_->counts().resumptions, 1u);
+
+    // The peer continues its own stream where we said we are.
+    c2.push_data(3, "uvw", false, 9);
+    EXPECT_EQ(user_read(3), "uvw");
+    ASSERT_TRUE(eventually([&] { return pump_->counts().unacked == 0; }));
+    // New bytes follow the replay, at the next offset.
+    ASSERT_EQ(user_write_some("jk"), 2u);
+    ASSERT_TRUE(eventually([&] { return c2.data_sent() == "defghijk"; }));
+    EXPECT_EQ(c2.writes().back().offset, 9u);
+}
+
+TEST_F(resume_lab, a_replayed_duplicate_from_the_peer_ends_the_session) {
+    start_resumable("", "xyz");
+    cut();
+    auto& c2 = fresh();
+    ASSERT_EQ(pump_->reattach(&c2, {0, false}), "");
+    c2.push_data(0, "xyz", false, 0);  // bytes we said we hold
+    ASSERT_TRUE(eventually([&] { return pump_->ended(); }));
+    bool eof = false;
+    EXPECT_EQ(user_read(3, &eof, 300ms), "");  // nothing delivered twice
+}
+
+TEST_F(resume_lab, the_answer_head_goes_first_with_our_resume_point) {
+    start_resumable("ab", "hello");
+    cut();
+    auto& c2 = fresh();
+    ASSERT_EQ(pump_->reattach(&c2, {1, false},
+                              [](pump::resume_point p) {
+                                  return "resumed " + std::to_string(p.received);
+                              }),
+              "");
+    ASSERT_TRUE(eventually([&] { return c2.data_sent() == "b"; }));
+    const auto w = c2.writes();
+    ASSERT_GE(w.size(), 2u);
+    EXPECT_EQ(w[0].type, frame::kind::head);
+    EXPECT_EQ(w[0].bytes, "resumed 5");
+    EXPECT_EQ(w[1].offset, 1u);
+}
+
+TEST_F(resume_lab, a_resume_point_outside_what_was_sent_is_refused) {
+    start_resumable("abc", "");
+    cut();
+    auto& c2 = fresh();
+    EXPECT_NE(pump_->reattach(&c2, {4, false}), "");  // beyond what was sent
+    EXPECT_NE(pump_->reattach(&c2, {3, true}), "");   // a fin never sent
+    EXPECT_TRUE(pump_->detached());
+    EXPECT_TRUE(c2.writes().empty());
+    EXPECT_EQ(c2.finishes(), 0);  // not taken: the caller's to finish
+}
+
+TEST_F(resume_lab, a_lost_fin_is_replayed) {
+    start_resumable("abc", "");
+    ASSERT_EQ(::shutdown(user_, SHUT_WR), 0);
+    ASSERT_TRUE(eventually([&] { return carrier_->fin_sent(); }));
+    cut();
+    auto& c2 = fresh();
+    ASSERT_EQ(pump_->reattach(&c2, {3, false}), "");  // the bytes arrived, the fin did not
+    ASSERT_TRUE(eventually([&] { return c2.fin_sent(); }));
+    const auto w = c2.writes();
+    EXPECT_EQ(w.back().offset, 3u);
+    EXPECT_EQ(w.back().bytes, "");
+    // The peer's fin ends the session cleanly.
+    c2.push_data(0, "", true, 3);
+    ASSERT_TRUE(eventually([&] { return c2.finishes() == 1; }));
+    EXPECT_TRUE(c2.finish_ok());
+}
+
+TEST_F(resume_lab, a_carrier_still_attached_gives_way_to_the_new_one) {
+    start_resumable("abc", "");
+    auto& c2 = fresh();
+    ASSERT_EQ(pump_->reattach(&c2, {3, false}), "");  // the old stream never broke here
+    ASSERT_TRUE(eventually([&] { return carrier_->finishes() == 1; }));
+    ASSERT_EQ(user_write_some("d"), 1u);
+    ASSERT_TRUE(eventually([&] { return c2.data_sent() == "d"; }));
+    EXPECT_EQ(carrier_->data_sent(), "abc");
+}
+
+TEST_F(resume_lab, a_session_not_resumed_in_time_is_reset) {
+    start_resumable("abc", "", 200ms);
+    cut();
+    ASSERT_TRUE(eventually([&] { return pump_->ended(); }));
+    char b;
+    errno = 0;
+    const auto n = ::recv(user_, &b, 1, 0);
+    EXPECT_EQ(n, -1);  // a reset, not an orderly EOF
+    EXPECT_EQ(errno, ECONNRESET);
+}
+
+TEST_F(resume_lab, a_session_that_is_not_resumable_ends_when_its_carrier_breaks) {
+    start();
+    carrier_->break_read();
+    ASSERT_TRUE(eventually([&] { return pump_->ended(); }));
+    EXPECT_FALSE(pump_->detached());
+}
+
+}  // namespace
+}  // namespace burrow::stream
