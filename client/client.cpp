@@ -16,6 +16,7 @@
 #include <grpcpp/security/tls_credentials_options.h>
 
 #include "client/control_session.hpp"
+#include "client/resumer.hpp"
 #include "client/visitor.hpp"
 #include "common/config/client.hpp"
 #include "common/io_threads.hpp"
@@ -85,6 +86,9 @@ struct client::impl {
     // current run id (guarded: visits start on any thread).
     std::vector<std::shared_ptr<visitor_listener>> visitors;
     std::shared_ptr<grpc::GenericStub> visit_stub;
+    // Re-attaches sessions after a break (on the same channel).
+    std::shared_ptr<resumer> resumes;
+    std::promise<void> session_gone;  // set once the last session has ended, when stopping
     std::mutex run_mutex;
     std::condition_variable run_changed;
     std::string run_id;  // "" while not logged in
@@ -158,21 +162,27 @@ struct client::impl {
         session = std::make_shared<control_session>(
             io, config, channel, previous_run_id, sessions, [this](session_end e) {
                 set_run({});
+                resumes->logged_out();
                 asio::post(strand, [this, e = std::move(e)] { on_session_end(e); });
             });
-        session->on_login([this](const std::string& id) { set_run(id); });
+        session->set_resumer(resumes);
+        session->on_login([this](const std::string& id) {
+            set_run(id);
+            resumes->logged_in(id);
+        });
         session->start();
     }
 
     void on_session_end(const session_end& e) {
         session.reset();
+        if (e.forget_run) previous_run_id.clear();  // log in afresh
         if (e.logged_in) {
             backoff.reset();
             previous_run_id = e.run_id;
             probed = false;
             mismatch.clear();
         }
-        if (stopping) return;
+        if (stopping) return session_gone.set_value();
         // A server that closes the connection on a client without TLS, or
         // answers a TLS client with no TLS, may simply have TLS set the other
         // way: ask it once, off the io threads, before saying so.
@@ -229,6 +239,7 @@ void client::start() {
     auto& im = *impl_;
     im.channel = im.make_channel();
     im.visit_stub = std::make_shared<grpc::GenericStub>(im.channel);
+    im.resumes = std::make_shared<resumer>(im.io.get_executor(), im.visit_stub, im.sessions);
     im.sessions.sweep_acks_every(im.io.get_executor(), std::chrono::seconds(1));
     log::get("client").info("burrow-client {} starting: server {}:{}, {} proxies, {} visitors "
                             "(tls {})",
@@ -256,14 +267,22 @@ void client::stop() {
     if (im.stopped) return;
     im.stopped = true;
     std::promise<void> done;
-    asio::post(im.strand, [&im, &done] {
+    bool logging_out = false;
+    asio::post(im.strand, [&im, &done, &logging_out] {
         im.stopping = true;
         im.retry_timer.cancel();
         for (auto& l : im.visitors) l->stop();
-        if (im.session) im.session->stop("client shutting down");
+        if (im.session) {
+            im.session->stop("client shutting down");  // logs out first
+            logging_out = true;
+        }
         done.set_value();
     });
-    if (im.runner.running()) done.get_future().wait();
+    if (im.runner.running()) {
+        done.get_future().wait();
+        // The server lets the run go at once when it hears the Logout.
+        if (logging_out) im.session_gone.get_future().wait_for(3s);
+    }
     if (im.prober.joinable()) im.prober.join();  // its result finds `stopping` set
     im.runner.stop();
 }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "client/resumer.hpp"
 #include "client/work_stream.hpp"
 #include "common/auth.hpp"
 #include "common/config/client.hpp"
@@ -171,7 +172,13 @@ void control_session::start() {
 
 void control_session::stop(std::string reason) {
     asio::post(strand_, [self = shared_from_this(), reason = std::move(reason)] {
-        self->end(reason);
+        if (!self->logged_in_ || self->ended_) return self->end(reason);
+        v1::ClientMessage bye;
+        bye.mutable_logout()->set_reason(reason);
+        self->send(std::move(bye));
+        self->leaving_ = true;
+        self->leave_reason_ = reason;
+        self->leave_at_ = std::chrono::steady_clock::now();
     });
 }
 
@@ -198,13 +205,16 @@ void control_session::on_write_done(bool ok) {
             self->out_.written();
             return self->end("");
         }
-        if (const auto* next = self->out_.written()) self->reactor_->StartWrite(next);
+        if (const auto* next = self->out_.written())
+            self->reactor_->StartWrite(next);
+        else if (self->leaving_)
+            self->end(self->leave_reason_);  // the Logout is out
     });
 }
 
 void control_session::on_done(const grpc::Status& status) {
     asio::post(strand_, [self = shared_from_this(), described = describe_status(status)] {
-        session_end e{self->logged_in_, self->run_id_, self->end_reason_};
+        session_end e{self->logged_in_, self->run_id_, self->login_rejected_, self->end_reason_};
         if (e.reason.empty()) std::tie(e.reason, e.failure) = described;
         auto cb = std::move(self->on_end_);
         if (cb) cb(std::move(e));
@@ -234,15 +244,19 @@ void control_session::handle(const v1::ServerMessage& msg) {
             const auto& r = msg.login_result();
             if (logged_in_) return end("protocol error: second login result");
             if (!r.ok()) {
+                login_rejected_ = true;
                 ctl_log().error("login failed: the server answered '{}' (check [auth] token "
                                 "and the clock)", r.error().substr(0, 200));
                 return end("login rejected");
             }
             logged_in_ = true;
             run_id_ = r.run_id();
-            ctl_log().info("logged in to {}:{} as {}", config_->server_addr, config_->server_port,
-                           config_->client_id);
+            resume_timeout_ = r.resume_timeout();
+            ctl_log().info("logged in to {}:{} as {}{}", config_->server_addr,
+                           config_->server_port, config_->client_id,
+                           r.resumed() ? " (run resumed: proxies kept)" : "");
             if (on_login_) on_login_(run_id_);
+            if (r.resumed()) return top_up();
             for (const auto& p : config_->proxies) {
                 v1::ClientMessage reg;
                 auto* spec = reg.mutable_register_proxy();
@@ -283,6 +297,7 @@ void control_session::tick() {
     const auto& t = config_->transport;
     if (!logged_in_ && now - started_ > std::chrono::seconds(t.dial_timeout))
         return end(fmt::format("no login answer within {} s", t.dial_timeout));
+    if (leaving_ && now - leave_at_ > 1s) return end(leave_reason_);  // the Logout is stuck
     if (logged_in_) {
         if (now - last_seen_ > std::chrono::seconds(t.heartbeat_timeout))
             return end(fmt::format("server silent for {} s", t.heartbeat_timeout));
@@ -321,6 +336,15 @@ void control_session::on_work_started() {
         if (self->idle_work_ > 0) --self->idle_work_;
         if (!self->ended_) self->top_up();
     });
+}
+
+void control_session::make_resumable(const std::shared_ptr<stream::pump>& p, std::uint64_t id,
+                                     const std::string& secret) {
+    // Beyond the server's own limit: its refusal is what normally ends it.
+    constexpr std::uint32_t margin = 15;
+    if (resumer_)
+        resumer_->make_resumable(p, id, secret,
+                                 std::chrono::seconds(resume_timeout_.load() + margin));
 }
 
 void control_session::on_work_lost() {

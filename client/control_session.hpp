@@ -4,6 +4,7 @@
 // State lives on the session's strand.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -22,15 +23,18 @@
 namespace burrow {
 
 namespace stream {
+class pump;
 class registry;
 }
 
 struct client_config;
 class client_control_reactor;
+class resumer;
 
 struct session_end {
     bool logged_in = false;   // the login had succeeded
-    std::string run_id;       // the run to replace on the next login
+    std::string run_id;       // the run to resume on the next login
+    bool forget_run = false;  // the server refused the login: resume no run
     std::string reason;       // one plain line
     // How the connection failed, when that says more than `reason`: a
     // connection closed or a TLS handshake failed before login may be TLS
@@ -56,7 +60,10 @@ public:
 
     // Told the run id once the login succeeded (before start()).
     void on_login(std::function<void(const std::string& run_id)> f) { on_login_ = std::move(f); }
+    // Where resumable sessions are re-attached from (before start()).
+    void set_resumer(std::shared_ptr<resumer> r) { resumer_ = std::move(r); }
     void start();
+    // Logs out (the server lets the run go at once), then ends.
     void stop(std::string reason);
 
     // ---- reactions of the Control stream (gRPC threads) ----
@@ -67,6 +74,9 @@ public:
     // ---- from Work streams ----
     void on_work_started();  // an idle stream got a user connection
     void on_work_lost();     // an idle stream ended unused
+    // A session the server made resumable (its start carried `secret`).
+    void make_resumable(const std::shared_ptr<stream::pump>& p, std::uint64_t id,
+                        const std::string& secret);
 
 private:
     void read_next();
@@ -86,6 +96,12 @@ private:
     std::string previous_run_id_;
     std::function<void(session_end)> on_end_;
     std::function<void(const std::string&)> on_login_;
+    std::shared_ptr<resumer> resumer_;
+    std::atomic<std::uint32_t> resume_timeout_{0};  // the server's, from the login
+    bool leaving_ = false;  // a Logout is on its way
+    bool login_rejected_ = false;
+    std::string leave_reason_;
+    std::chrono::steady_clock::time_point leave_at_;
     client_control_reactor* reactor_ = nullptr;  // valid until end()
 
     v1::ServerMessage in_;

@@ -8,7 +8,7 @@
 
 #include "burrow.pb.h"
 #include "common/auth.hpp"
-#include "common/grpc/carrier.hpp"
+#include "client/stream_call.hpp"
 #include "common/host_names.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
@@ -20,77 +20,54 @@ using boost::system::error_code;
 
 namespace {
 
-// Full name of the Visit method (raw frames, like Work: work_stream.hpp).
-constexpr const char* visit_method = "/burrow.v1.Tunnel/Visit";
-
 spdlog::logger& visit_log() {
     static spdlog::logger& l = log::get("visitor");
     return l;
 }
 
-class client_visit_reactor final
-    : public grpc_carrier<grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>> {
-public:
-    client_visit_reactor(grpc::GenericStub& stub, asio::any_io_executor ex)
-        : grpc_carrier(std::make_shared<stream::pump>(std::move(ex))) {
-        stub.PrepareBidiStreamingCall(&ctx_, visit_method, grpc::StubOptions(), this);
-        AddHold();
-        StartCall();
-    }
-
-    // Sends `hello`, and once the server answers starts pumping `socket`.
-    void begin(std::string hello, stream::pump::stream_socket socket, std::string tag,
-               std::string server_name, std::function<void(visit_end)> on_end) {
-        struct state {
-            stream::pump::stream_socket socket;
-            std::function<void(visit_end)> on_end;
-            std::atomic<bool> refused{false}, started{false};
-        };
-        auto st = std::make_shared<state>(std::move(socket), std::move(on_end));
-        // Once the hello is on its way the visit may end, and this reactor be
-        // deleted, at any moment: from here on only `pump` is used.
-        auto pump = pump_;
-        std::weak_ptr<stream::pump> weak = pump;
-        pump->on_end([st, tag] {
-            if (!st->started && !st->refused)
-                visit_log().warn("{} the server ended the visit before it started", tag);
-            error_code ignored;
-            st->socket.close(ignored);  // at once, when the visit never started
-            if (st->on_end)
-                st->on_end(st->refused   ? visit_end::refused
-                           : st->started ? visit_end::closed
-                                         : visit_end::failed);
+// Sends `hello` on a new Visit call, and once the server answers starts
+// pumping `socket`.
+void begin_visit(grpc::GenericStub& stub, asio::any_io_executor ex, std::string hello,
+                 stream::pump::stream_socket socket, std::string tag, std::string server_name,
+                 std::function<void(visit_end)> on_end) {
+    struct state {
+        stream::pump::stream_socket socket;
+        std::function<void(visit_end)> on_end;
+        std::atomic<bool> refused{false}, started{false};
+    };
+    auto st = std::make_shared<state>(std::move(socket), std::move(on_end));
+    auto* call = new stream_call(stub, visit_method, std::move(ex));
+    auto pump = call->pump();  // `call` may be gone once the hello is on its way
+    std::weak_ptr<stream::pump> weak = pump;
+    pump->on_end([st, tag] {
+        if (!st->started && !st->refused)
+            visit_log().warn("{} the server ended the visit before it started", tag);
+        error_code ignored;
+        st->socket.close(ignored);  // at once, when the visit never started
+        if (st->on_end)
+            st->on_end(st->refused   ? visit_end::refused
+                       : st->started ? visit_end::closed
+                                     : visit_end::failed);
+    });
+    pump->read_head(
+        [weak, st, tag, server_name](std::string serialized) {
+            auto p = weak.lock();
+            if (!p) return;
+            v1::Frame head;
+            if (!head.ParseFromString(serialized) || !head.has_visited())
+                return p->close("protocol error: expected visited");
+            visit_log().info("{} connected to {} of client {} ({} on the server)", tag,
+                             server_name, printable(head.visited().client().substr(0, 64)),
+                             printable(head.visited().tag().substr(0, 80)));
+            st->started = true;
+            p->start(st->socket, tag);
+        },
+        [st, tag](std::string why) {
+            st->refused = true;
+            visit_log().warn("{} {}", tag, printable(why));
         });
-        pump->read_head(
-            [weak, st, tag, server_name](std::string serialized) {
-                auto p = weak.lock();
-                if (!p) return;
-                v1::Frame head;
-                if (!head.ParseFromString(serialized) || !head.has_visited())
-                    return p->close("protocol error: expected visited");
-                visit_log().info("{} connected to {} of client {} ({} on the server)", tag,
-                                 server_name, printable(head.visited().client().substr(0, 64)),
-                                 printable(head.visited().tag().substr(0, 80)));
-                st->started = true;
-                p->start(st->socket, tag);
-            },
-            [st, tag](std::string why) {
-                st->refused = true;
-                visit_log().warn("{} {}", tag, printable(why));
-            });
-        pump->send_head(std::move(hello));
-    }
-
-    void cancel() override { ctx_.TryCancel(); }
-    void finish(bool ok) override {
-        if (!ok) ctx_.TryCancel();
-        RemoveHold();
-    }
-    void OnDone(const grpc::Status&) override { delete this; }
-
-private:
-    grpc::ClientContext ctx_;
-};
+    pump->send_head(std::move(hello));
+}
 
 }  // namespace
 
@@ -116,8 +93,8 @@ void open_visit(const visit_context& ctx, asio::any_io_executor ex, const visito
     hello->set_proof(auth::make_visit_proof(auth::visit_key(v.secret_key), ctx.client_id,
                                             v.server_name, timestamp, nonce));
     visit_log().debug("{} visiting {} for {}", tag, v.server_name, peer);
-    auto* r = new client_visit_reactor(*ctx.stub, std::move(ex));
-    r->begin(head.SerializeAsString(), std::move(socket), tag, v.server_name, std::move(on_end));
+    begin_visit(*ctx.stub, std::move(ex), head.SerializeAsString(), std::move(socket), tag,
+                v.server_name, std::move(on_end));
 }
 
 visitor_listener::visitor_listener(asio::any_io_executor ex, visit_context ctx, visitor_config v)

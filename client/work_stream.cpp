@@ -10,11 +10,11 @@
 
 #include "burrow.pb.h"
 #include "client/control_session.hpp"
+#include "client/stream_call.hpp"
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
 #include "common/stream/registry.hpp"
-#include "common/grpc/carrier.hpp"
 
 namespace burrow {
 
@@ -106,85 +106,59 @@ private:
     bool timed_out_ = false;
 };
 
-class client_work_reactor final
-    : public grpc_carrier<grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>> {
-public:
-    client_work_reactor(std::shared_ptr<grpc::GenericStub> stub, asio::any_io_executor ex,
-                        std::weak_ptr<control_session> session)
-        : grpc_carrier(std::make_shared<stream::pump>(std::move(ex))),
-          stub_(std::move(stub)),
-          session_(std::move(session)) {
-        stub_->PrepareBidiStreamingCall(&ctx_, work_method, grpc::StubOptions(), this);
-        AddHold();
-        StartCall();
+// The head of a Work stream: the server's start names the proxy and the
+// session; its local service is dialled and the session pumped.
+void on_start(const std::shared_ptr<stream::pump>& p, const std::string& serialized,
+              const client_config& config, stream::registry& sessions,
+              const std::shared_ptr<control_session>& session) {
+    v1::Frame head;
+    if (!head.ParseFromString(serialized) || !head.has_start())
+        return p->close("protocol error: expected start");
+    if (session) session->on_work_started();
+
+    const auto& start = head.start();
+    const std::string peer = start.peer().substr(0, 64);
+    const auto tag = fmt::format("[{}/{}]", start.proxy().substr(0, 64), start.conn_id());
+    const proxy_config* proxy = nullptr;
+    for (const auto& c : config.proxies)
+        if (c.name == start.proxy()) proxy = &c;
+    if (!proxy) {
+        work_log().warn("{} unknown proxy", tag);
+        return p->fail("unknown proxy");
     }
-
-    void begin(std::shared_ptr<const client_config> config, const std::string& run_id,
-               stream::registry& sessions) {
-        // Once the hello is on its way the stream may end, and this reactor
-        // be deleted, at any moment: from here on only `pump` is used.
-        auto pump = pump_;
-        std::weak_ptr<stream::pump> weak = pump;
-        v1::Frame hello;
-        hello.mutable_hello()->set_run_id(run_id);
-        // The head handler runs inside a read's reaction, while the reactor lives.
-        pump->read_head([this, config = std::move(config), &sessions,
-                         weak](std::string serialized) {
-            auto b = weak.lock();
-            if (!b) return;
-            v1::Frame head;
-            if (!head.ParseFromString(serialized) || !head.has_start())
-                return b->close("protocol error: expected start");
-            started_ = true;
-            if (auto s = session_.lock()) s->on_work_started();
-
-            const auto& start = head.start();
-            const std::string peer = start.peer().substr(0, 64);
-            const auto tag = fmt::format("[{}/{}]", start.proxy().substr(0, 64), start.conn_id());
-            const proxy_config* proxy = nullptr;
-            for (const auto& p : config->proxies)
-                if (p.name == start.proxy()) proxy = &p;
-            if (!proxy) {
-                work_log().warn("{} unknown proxy", tag);
-                return b->fail("unknown proxy");
-            }
-            // Ids come from the server: one restarted since may repeat an id
-            // an old session still holds; that session lives on unlisted.
-            if (!sessions.add(start.conn_id(), b))
-                work_log().debug("{} session id already in use", tag);
-            std::make_shared<local_dialer>(std::move(b), *proxy, tag, peer,
-                                           std::chrono::seconds(config->transport.dial_timeout))
-                ->start();
-        });
-        pump->send_head(hello.SerializeAsString());
-    }
-
-    void cancel() override { ctx_.TryCancel(); }
-    void finish(bool ok) override {
-        if (!ok) ctx_.TryCancel();
-        RemoveHold();
-    }
-
-    void OnDone(const grpc::Status&) override {
-        if (!started_)
-            if (auto s = session_.lock()) s->on_work_lost();
-        delete this;
-    }
-
-private:
-    grpc::ClientContext ctx_;
-    std::shared_ptr<grpc::GenericStub> stub_;
-    std::weak_ptr<control_session> session_;
-    std::atomic<bool> started_{false};
-};
+    if (!start.session_secret().empty() && session)
+        session->make_resumable(p, start.conn_id(), start.session_secret());
+    // Ids come from the server: one restarted since may repeat an id
+    // an old session still holds; that session lives on unlisted.
+    if (!sessions.add(start.conn_id(), p)) work_log().debug("{} session id already in use", tag);
+    std::make_shared<local_dialer>(p, *proxy, tag, peer,
+                                   std::chrono::seconds(config.transport.dial_timeout))
+        ->start();
+}
 
 }  // namespace
 
 void open_work_stream(std::shared_ptr<grpc::GenericStub> stub, asio::any_io_executor ex,
                       std::shared_ptr<const client_config> config, const std::string& run_id,
                       stream::registry& sessions, std::weak_ptr<control_session> session) {
-    auto* r = new client_work_reactor(std::move(stub), std::move(ex), std::move(session));
-    r->begin(std::move(config), run_id, sessions);
+    // Until a start arrives the stream is idle; one that ends so is lost.
+    auto started = std::make_shared<std::atomic<bool>>(false);
+    auto* call = new stream_call(*stub, work_method, std::move(ex), [session, started] {
+        if (!*started)
+            if (auto s = session.lock()) s->on_work_lost();
+    });
+    auto pump = call->pump();  // `call` may be gone once the hello is on its way
+    std::weak_ptr<stream::pump> weak = pump;
+    v1::Frame hello;
+    hello.mutable_hello()->set_run_id(run_id);
+    pump->read_head([config = std::move(config), &sessions, weak, session,
+                     started](std::string serialized) {
+        auto p = weak.lock();
+        if (!p) return;
+        *started = true;
+        on_start(p, serialized, *config, sessions, session.lock());
+    });
+    pump->send_head(hello.SerializeAsString());
 }
 
 }  // namespace burrow

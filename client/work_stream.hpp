@@ -17,10 +17,6 @@ namespace stream {
 class registry;
 }
 
-// Full name of the Work method, called through a generic stub so that frames
-// stay serialized ByteBuffers (frame_codec.hpp).
-inline constexpr const char* work_method = "/burrow.v1.Tunnel/Work";
-
 // Opens one Work stream presenting `run_id`. It reports to `session` when it
 // is taken into use or ends unused; it owns itself until the RPC is done. The
 // user connection it gets goes into `sessions` under its conn id.

@@ -48,7 +48,7 @@ client_session::client_session(server_state& st, control_reactor* reactor, std::
       reactor_(reactor),
       peer_(std::move(peer)),
       number_(st.next_session_no++),
-      msgs_(std::make_unique<messages>()),
+      msgs_(std::make_shared<messages>()),
       started_(std::chrono::steady_clock::now()),
       last_seen_(started_),
       tick_timer_(strand_),
@@ -77,36 +77,38 @@ void client_session::start() {
 // ---- Control stream ----
 
 void client_session::read_next() {
-    if (finished_ || phase_ == phase::closed) return;
+    if (finished_ || phase_ == phase::closed || retiring_ > 0) return;
     reactor_->StartRead(&msgs_->in);
 }
 
-void client_session::on_read_done(bool ok) {
-    asio::post(strand_, [self = shared_from_this(), ok] {
-        if (self->phase_ == phase::closed) return;
-        if (!ok) return self->shutdown("control stream closed by the client", true);
+void client_session::on_read_done(control_reactor* from, bool ok) {
+    asio::post(strand_, [self = shared_from_this(), from, ok] {
+        if (self->phase_ == phase::closed || from != self->reactor_) return;
+        if (!ok) return self->stream_lost("control stream closed by the client", true);
         self->last_seen_ = std::chrono::steady_clock::now();
         self->handle(self->msgs_->in);
         self->read_next();
     });
 }
 
-void client_session::on_write_done(bool ok) {
-    asio::post(strand_, [self = shared_from_this(), ok] {
+void client_session::on_write_done(control_reactor* from, bool ok) {
+    asio::post(strand_, [self = shared_from_this(), from, ok] {
+        if (from != self->reactor_) return;
         auto& out = self->msgs_->out;
         if (!ok || (self->finish_pending_ && out.empty())) {
             out.clear();  // nothing more goes out
             out.written();
             if (self->finish_pending_) return self->finish_rpc();
-            return self->shutdown("control stream write failed", false);
+            return self->stream_lost("control stream write failed", false);
         }
         if (const auto* next = out.written()) self->reactor_->StartWrite(next);
     });
 }
 
-void client_session::on_cancel() {
-    asio::post(strand_, [self = shared_from_this()] {
-        self->shutdown("control stream cancelled", false);
+void client_session::on_cancel(control_reactor* from) {
+    asio::post(strand_, [self = shared_from_this(), from] {
+        if (from != self->reactor_) return;
+        self->stream_lost("control stream cancelled", false);
     });
 }
 
@@ -137,6 +139,10 @@ void client_session::handle(v1::ClientMessage& msg) {
     switch (msg.msg_case()) {
         case M::kRegisterProxy: return handle_register(msg.register_proxy());
         case M::kCloseProxy: return handle_close_proxy(msg.close_proxy().name());
+        case M::kLogout:
+            return shutdown(fmt::format("logged out ({})",
+                                        printable(msg.logout().reason().substr(0, 80))),
+                            true);
         case M::kHeartbeat: {
             v1::ServerMessage reply;
             reply.mutable_heartbeat()->set_sent_at_ms(msg.heartbeat().sent_at_ms());
@@ -166,22 +172,106 @@ void client_session::handle_login(const v1::Login& login) {
 
     // Only shown in logs; even with the token, a client id may not forge a line.
     client_id_ = printable(login.client_id());
+    client_version_ = printable(login.version().substr(0, 32));
     reactor_->logged_in();
-    run_id_ = random_hex(16);
     pool_.set_target(std::clamp<std::size_t>(login.pool_count(), 1, 64));
+    if (take_over_previous(login)) return;  // the stream went to the run it named
+    run_id_ = random_hex(16);
     phase_ = phase::active;
-    if (!login.previous_run_id().empty()) {
+    // A client that restarted while a run of its own is away: that run ends
+    // first, so that its names and ports are free for this one.
+    for (auto& old : st_.runs_of(client_id_)) {
+        if (!old->away()) continue;
+        ++retiring_;
+        old->retire(fmt::format("replaced by a new login from {}", peer_),
+                    [self = shared_from_this()] {
+                        asio::post(self->strand_, [self] {
+                            if (--self->retiring_ > 0 || self->phase_ != phase::active) return;
+                            self->complete_login();
+                            self->read_next();
+                        });
+                    });
+    }
+    if (retiring_ == 0) complete_login();
+}
+
+// A login that names a run this server still keeps, of the same client: the
+// Control stream moves to that run (resume_run), and this session, which
+// never was a run, is done.
+bool client_session::take_over_previous(const v1::Login& login) {
+    if (login.previous_run_id().empty()) return false;
+    auto old = st_.find_run(login.previous_run_id());
+    if (!old) return false;
+    if (st_.config.resume_timeout == 0 || old->client_id() != client_id_) {
         // The same client process reconnected before we noticed its old
         // connection die: free the old run's ports for it right away.
-        if (auto old = st_.find_run(login.previous_run_id()))
-            old->kick(fmt::format("replaced by a new login from {}", peer_));
+        old->kick(fmt::format("replaced by a new login from {}", peer_));
+        return false;
     }
-    st_.add_run(run_id_, shared_from_this());
-    ctl_log().info("client login: {} version {}", who(), printable(login.version().substr(0, 32)));
+    phase_ = phase::closed;
+    finished_ = true;  // the stream is the old run's now
+    tick_timer_.cancel();
+    auto* r = std::exchange(reactor_, nullptr);
+    r->hand_to(old);
+    old->resume_run(r, peer_, pool_.target());
+    return true;
+}
 
+void client_session::complete_login() {
+    st_.add_run(run_id_, shared_from_this());
+    pool_.set_resume(run_id_, std::chrono::seconds(st_.config.resume_timeout));
+    ctl_log().info("client login: {} version {}", who(), client_version_);
+    v1::ServerMessage reply;
+    auto* result = reply.mutable_login_result();
     result->set_ok(true);
     result->set_run_id(run_id_);
+    result->set_resume_timeout(st_.config.resume_timeout);
     send(std::move(reply));
+}
+
+void client_session::resume_run(control_reactor* r, std::string peer, std::size_t pool_count) {
+    asio::post(strand_, [self = shared_from_this(), r, peer = std::move(peer), pool_count] {
+        self->continue_run(r, peer, pool_count);
+    });
+}
+
+void client_session::continue_run(control_reactor* r, const std::string& peer,
+                                  std::size_t pool_count) {
+    const auto now = std::chrono::steady_clock::now();
+    // The stream this run had, if it has not ended yet (a silent cut, or a
+    // finish waiting for a write), is left to end by itself.
+    if (!finished_) {
+        std::exchange(reactor_, nullptr)->abandon(msgs_->out.writing(), msgs_);
+        finished_ = true;
+    }
+    msgs_ = std::make_shared<messages>();
+    reactor_ = r;
+    finished_ = finish_pending_ = false;
+    peer_ = peer;
+    v1::ServerMessage reply;
+    auto* result = reply.mutable_login_result();
+    if (phase_ == phase::closed) {
+        // Ended meanwhile (resume_timeout ran out): the client logs in afresh.
+        result->set_ok(false);
+        result->set_error("the previous run has ended; log in again");
+        send(std::move(reply));
+        return finish_stream(true);
+    }
+    const auto gap = phase_ == phase::away ? now - away_since_ : std::chrono::nanoseconds(0);
+    phase_ = phase::active;
+    away_flag_ = false;
+    last_seen_ = now;
+    pool_.set_target(pool_count);
+    pool_.resumed();
+    ctl_log().info("client {} back after {} ms: run resumed, {} proxies kept", who(),
+                   std::chrono::duration_cast<std::chrono::milliseconds>(gap).count(),
+                   proxies_.size());
+    result->set_ok(true);
+    result->set_run_id(run_id_);
+    result->set_resumed(true);
+    result->set_resume_timeout(st_.config.resume_timeout);
+    send(std::move(reply));
+    read_next();
 }
 
 void client_session::handle_register(const v1::ProxySpec& spec) {
@@ -297,7 +387,12 @@ void client_session::tick() {
     }
     if (phase_ == phase::active &&
         now - last_seen_ > std::chrono::seconds(st_.config.heartbeat_timeout))
-        return shutdown(fmt::format("no heartbeat for {} s", st_.config.heartbeat_timeout), false);
+        stream_lost(fmt::format("no heartbeat for {} s", st_.config.heartbeat_timeout), false);
+    if (phase_ == phase::closed) return;
+    // An away run is kept alive by this timer alone.
+    if (phase_ == phase::away && now - away_since_ > std::chrono::seconds(st_.config.resume_timeout))
+        return shutdown(fmt::format("did not come back within {} s", st_.config.resume_timeout),
+                        false);
 
     pool_.tick(now, std::chrono::seconds(st_.config.work_timeout), who());
 
@@ -311,16 +406,17 @@ void client_session::tick() {
 
 void client_session::offer_work(std::shared_ptr<stream::pump> work) {
     asio::post(strand_, [self = shared_from_this(), work = std::move(work)]() mutable {
-        if (self->phase_ != phase::active) return work->close("session closed");
+        if (self->phase_ == phase::closed || self->phase_ == phase::login)
+            return work->close("session closed");
         self->pool_.offer(std::move(work));
     });
 }
 
 bool client_session::connect(std::string proxy, std::string peer, work_pool::local_end end,
-                             bool quiet) {
+                             bool quiet, bool resumable) {
     const bool room = ++waiting_ < st_.config.max_pending_connections;
     work_pool::request r{std::move(proxy), st_.next_conn_id++, std::move(peer), std::move(end),
-                         quiet};
+                         quiet, resumable};
     asio::post(strand_, [self = shared_from_this(), r = std::move(r)]() mutable {
         self->pool_.add(std::move(r));
     });
@@ -342,12 +438,45 @@ void client_session::kick(std::string reason) {
     });
 }
 
+void client_session::retire(std::string reason, std::function<void()> done) {
+    asio::post(strand_, [self = shared_from_this(), reason = std::move(reason),
+                         done = std::move(done)]() mutable {
+        // The listeners close on their own strands: `done` follows the last.
+        std::vector<std::shared_ptr<tcp_proxy>> listeners;
+        for (auto& [_, proxy] : self->proxies_)
+            if (proxy) listeners.push_back(proxy);
+        self->shutdown(reason, false);
+        auto left = std::make_shared<std::size_t>(listeners.size());
+        if (listeners.empty()) return done();
+        auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
+        for (auto& l : listeners)
+            l->when_stopped([left, shared_done] {
+                if (--*left == 0) (*shared_done)();
+            });
+    });
+}
+
+// The Control stream broke (or went silent): the run waits for its client
+// for resume_timeout, with its proxies and sessions, unless resumption is off.
+void client_session::stream_lost(const std::string& reason, bool graceful) {
+    if (phase_ != phase::active || st_.config.resume_timeout == 0)
+        return shutdown(reason, graceful);
+    phase_ = phase::away;
+    away_flag_ = true;
+    away_since_ = std::chrono::steady_clock::now();
+    pool_.close_idle("control stream lost");  // they were on the lost connection
+    ctl_log().info("client {} away: {}; its run, {} proxies and sessions are kept for {} s",
+                   who(), reason, proxies_.size(), st_.config.resume_timeout);
+    finish_stream(graceful);
+}
+
 void client_session::shutdown(const std::string& reason, bool graceful) {
     if (phase_ != phase::closed) {
-        const bool was_active = phase_ == phase::active;
+        const bool had_run = phase_ == phase::active || phase_ == phase::away;
         phase_ = phase::closed;
+        away_flag_ = false;
         tick_timer_.cancel();
-        if (was_active) {
+        if (had_run) {
             st_.remove_run(run_id_);
             for (auto& [name, proxy] : proxies_) {
                 if (proxy)
@@ -359,11 +488,24 @@ void client_session::shutdown(const std::string& reason, bool graceful) {
             }
             proxies_.clear();
             pool_.close_all("session closed");
+            end_sessions();
             ctl_log().info("client logout: {}: {}", who(), reason);
         } else {
             ctl_log().debug("control stream from {} ended before login: {}", peer_, reason);
         }
     }
+    finish_stream(graceful);
+}
+
+// The run is over: its sessions can no longer be re-attached, and the
+// detached ones are reset now rather than at the end of resume_timeout.
+void client_session::end_sessions() {
+    const auto prefix = run_id_ + '\0';
+    for (auto& p : st_.sessions.all())
+        if (p->resume_key().starts_with(prefix)) p->end_resumption("its client has left");
+}
+
+void client_session::finish_stream(bool graceful) {
     if (finished_) return;
     // Finish may not overlap a write. A graceful end lets queued messages (a
     // rejection, say) reach the client first; otherwise a stuck write is

@@ -1,11 +1,18 @@
 // One logged-in (or logging-in) client on the server: its Control stream,
 // its proxies, its idle Work streams and the user connections waiting for one.
 // All state lives on the session's strand; public methods post to it.
+//
+// A run outlives a broken Control stream: the session is *away* for up to
+// resume_timeout, its proxies stay registered and their ports open, and the
+// client's next login that names this run (Login.previous_run_id) moves its
+// new Control stream here (resume_run) instead of starting over. A Logout,
+// a kick or the end of resume_timeout ends the run for good.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 #include <memory>
@@ -45,10 +52,11 @@ public:
 
     void start();
 
-    // ---- reactions of the Control stream (gRPC threads) ----
-    void on_read_done(bool ok);
-    void on_write_done(bool ok);
-    void on_cancel();
+    // ---- reactions of the Control stream `from` (gRPC threads) ----
+    // Those of a stream the run has left behind are ignored.
+    void on_read_done(control_reactor* from, bool ok);
+    void on_write_done(control_reactor* from, bool ok);
+    void on_cancel(control_reactor* from);
 
     // A Work stream that presented this session's run id.
     void offer_work(std::shared_ptr<stream::pump> work);
@@ -58,8 +66,10 @@ public:
     // (work_pool::local_end), on the session's strand. `quiet`: logged at
     // debug level (the HTTP vhost's upstreams). Returns false when the proxy
     // should pause accepting until resume().
+    // `resumable`: the session survives a break of the client's connection
+    // (not a visit: the server only splices those).
     bool connect(std::string proxy, std::string peer, work_pool::local_end end,
-                 bool quiet = false);
+                 bool quiet = false, bool resumable = true);
     // An accepted TCP connection (or an https one after its ClientHello,
     // which is `already_read`).
     bool dispatch(std::string proxy, stream_socket socket, std::string peer,
@@ -69,6 +79,13 @@ public:
     }
     // Ends the session (another login took its place, server shutdown...).
     void kick(std::string reason);
+    // Ends an away run for good, then runs `done` once its ports are free.
+    void retire(std::string reason, std::function<void()> done);
+    // The client came back on a new Control stream (`r`, whose login named
+    // this run): the run goes on there.
+    void resume_run(control_reactor* r, std::string peer, std::size_t pool_count);
+    // The run lost its Control stream and waits for the client (relaxed).
+    bool away() const noexcept { return away_flag_.load(std::memory_order_relaxed); }
     // The client's id, as logged in (set once at login, before the run is
     // published: safe to read for whoever found the session by its run).
     const std::string& client_id() const { return client_id_; }
@@ -77,6 +94,12 @@ private:
     void read_next();
     void handle(v1::ClientMessage& msg);
     void handle_login(const v1::Login& login);
+    bool take_over_previous(const v1::Login& login);
+    void continue_run(control_reactor* r, const std::string& peer, std::size_t pool_count);
+    void complete_login();
+    void stream_lost(const std::string& reason, bool graceful);
+    void finish_stream(bool graceful);
+    void end_sessions();
     void handle_register(const v1::ProxySpec& spec);
     std::string register_tcp(const v1::ProxySpec& spec, v1::ProxyResult& result);
     std::string register_vhost(const v1::ProxySpec& spec, v1::ProxyResult& result);
@@ -93,19 +116,23 @@ private:
     server_state& st_;
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     control_reactor* reactor_;  // valid until finish_rpc()
-    const std::string peer_;
+    std::string peer_;          // of the current Control stream
     const std::uint64_t number_;
 
     // The Control stream's messages: the one being read, and the write queue
     // (the generated code stays out of this header).
     struct messages;
-    std::unique_ptr<messages> msgs_;
+    std::shared_ptr<messages> msgs_;  // shared: a stream left behind may still use its own
     bool finish_pending_ = false;
     bool finished_ = false;
 
-    enum class phase { login, active, closed } phase_ = phase::login;
+    enum class phase { login, active, away, closed } phase_ = phase::login;
+    std::atomic<bool> away_flag_{false};
+    std::chrono::steady_clock::time_point away_since_{};
+    std::size_t retiring_ = 0;  // away runs of this client still ending before our login completes
     std::string run_id_;
     std::string client_id_;
+    std::string client_version_;
     std::chrono::steady_clock::time_point started_, last_seen_;
     boost::asio::steady_timer tick_timer_;
 

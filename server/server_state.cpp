@@ -1,5 +1,7 @@
 #include "server/server_state.hpp"
 
+#include "server/client_session.hpp"
+
 namespace burrow {
 
 server_state::server_state(std::shared_ptr<const server_config> cfg,
@@ -25,6 +27,14 @@ std::shared_ptr<client_session> server_state::find_run(const std::string& run_id
     std::lock_guard lock(mutex_);
     auto it = runs_.find(run_id);
     return it == runs_.end() ? nullptr : it->second.lock();
+}
+
+std::vector<std::shared_ptr<client_session>> server_state::runs_of(const std::string& client_id) {
+    std::vector<std::shared_ptr<client_session>> found;
+    std::lock_guard lock(mutex_);
+    for (auto& [_, weak] : runs_)
+        if (auto s = weak.lock(); s && s->client_id() == client_id) found.push_back(std::move(s));
+    return found;
 }
 
 bool server_state::claim_name(const std::string& name, const std::string& run_id) {

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 
@@ -45,6 +46,8 @@ struct server_state {
     void add_run(const std::string& run_id, std::shared_ptr<client_session> s);
     void remove_run(const std::string& run_id);
     std::shared_ptr<client_session> find_run(const std::string& run_id);
+    // The runs of client `client_id` (only read after their login).
+    std::vector<std::shared_ptr<client_session>> runs_of(const std::string& client_id);
 
     // Proxy names are unique on the server. Returns false when another run holds it.
     bool claim_name(const std::string& name, const std::string& run_id);

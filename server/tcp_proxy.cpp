@@ -1,6 +1,7 @@
 #include "server/tcp_proxy.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 
 #include "common/log.hpp"
 #include "common/net_util.hpp"
@@ -27,6 +28,10 @@ void tcp_proxy::stop() {
         self->acceptor_.close(ignored);
         self->retry_timer_.cancel();
     });
+}
+
+void tcp_proxy::when_stopped(std::function<void()> f) {
+    asio::post(acceptor_.get_executor(), std::move(f));
 }
 
 void tcp_proxy::resume() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,9 @@ public:
 
     void start();
     void stop();  // idempotent; closes the listener, open connections live on
+    // Runs `f` on the listener's strand after what was asked of it before
+    // (after stop(): once the port is free).
+    void when_stopped(std::function<void()> f);
     // Accepting pauses while the owner has too many connections waiting for a
     // work stream (the kernel's listen backlog holds the rest); resume() goes on.
     void resume();

@@ -1,6 +1,7 @@
 #include "server/work_pool.hpp"
 
 #include "burrow.pb.h"
+#include "common/auth.hpp"
 #include "common/log.hpp"
 #include "common/stream/pump.hpp"
 #include "common/stream/registry.hpp"
@@ -12,6 +13,7 @@ using namespace std::chrono_literals;
 namespace {
 constexpr std::size_t max_idle_work = 256;
 constexpr auto surplus_grace = 5s;
+constexpr std::size_t session_secret_size = 16;
 
 spdlog::logger& proxy_log() {
     static spdlog::logger& l = log::get("proxy");
@@ -81,6 +83,12 @@ void work_pool::pair(request r) {
         start->set_proxy(r.proxy);
         start->set_conn_id(r.conn_id);
         start->set_peer(r.peer);
+        if (r.resumable && keep_.count() > 0) {
+            // The secret is the client's alone: a guessed session id re-attaches nothing.
+            auto secret = auth::random_bytes(session_secret_size);
+            start->set_session_secret(secret);
+            work->set_resumable(run_id_ + '\0' + secret, keep_);
+        }
         work->send_head(head.SerializeAsString());
         // A stream that died meanwhile leaves the connection alone: try the next one.
         if (!r.end(work, fmt::format("[{}/{}]", r.proxy, r.conn_id))) continue;
@@ -138,6 +146,18 @@ void work_pool::trim(clock::time_point now, const std::string& who) {
         idle_.pop_front();
     }
     surplus_since_ = {};
+}
+
+void work_pool::close_idle(const std::string& reason) {
+    for (auto& w : idle_) w->close(reason);
+    idle_.clear();
+}
+
+void work_pool::resumed() {
+    requested_ = 0;
+    if (waiting_.empty()) return;
+    requested_ = static_cast<std::uint32_t>(waiting_.size());
+    ask_(requested_);
 }
 
 void work_pool::close_all(const std::string& reason) {

@@ -40,6 +40,7 @@ public:
         std::string peer;
         local_end end;
         bool quiet = false;  // an http upstream: logged at debug level
+        bool resumable = true;  // not a visit (the server only splices those)
         clock::time_point since{};
     };
 
@@ -62,6 +63,18 @@ public:
     // of idle streams; `who` names the client in log lines.
     void tick(clock::time_point now, std::chrono::seconds work_timeout, const std::string& who);
     void set_target(std::size_t pool_count) { target_ = pool_count; }
+    std::size_t target() const { return target_; }
+    // Sessions paired from now on are resumable for `keep` (0: not), with
+    // keys of run `run_id` (pump::set_resumable).
+    void set_resume(std::string run_id, std::chrono::seconds keep) {
+        run_id_ = std::move(run_id);
+        keep_ = keep;
+    }
+    // The client's connection broke: its idle streams went with it.
+    void close_idle(const std::string& reason);
+    // The client is back: streams asked for on the lost connection will not
+    // come, so the waiting connections ask again.
+    void resumed();
     // The session ended: streams are closed, requests dropped.
     void close_all(const std::string& reason);
 
@@ -78,6 +91,8 @@ private:
     std::deque<request> waiting_;
     std::uint32_t requested_ = 0;  // NewWork asked for and not yet arrived
     std::size_t target_ = 1;       // the client's pool_count
+    std::string run_id_;
+    std::chrono::seconds keep_{0};
     clock::time_point surplus_since_{};  // idle_ above target since
 };
 

@@ -100,6 +100,7 @@ server_config parse_server_config(std::string_view text, const std::string& path
         root.read("max_proxies_per_client", cfg.max_proxies_per_client, 1, uint32_max);
         root.read("max_pending_connections", cfg.max_pending_connections, 1, uint32_max);
         root.read("work_timeout", cfg.work_timeout, 1, uint32_max);
+        root.read("resume_timeout", cfg.resume_timeout, 0, 86400);
         read_vhost_keys(root, cfg);
         read_auth(root, cfg.auth.token);
         read_tls(root, cfg);

@@ -34,6 +34,10 @@ struct server_config {
     // At the limit its proxies stop accepting; the kernel backlog holds the rest.
     std::uint32_t max_pending_connections = 256;
     std::uint32_t work_timeout = 10;       // seconds a user connection waits for a work stream
+    // Seconds a client that lost its connection keeps its proxies, ports and
+    // open sessions, waiting for it to come back and re-attach them; then the
+    // sessions are reset. 0 = no resumption: they go at once.
+    std::uint32_t resume_timeout = 60;
 
     // http/https proxies; both listen on proxy_bind_addr.
     std::uint16_t vhost_http_port = 0;     // 0 = off; routed by Host

@@ -112,7 +112,7 @@ std::string decode(const std::vector<bytes>& parts, decoded& out, std::size_t ma
         const auto type = static_cast<std::uint32_t>(key & 7);
         if (number == 0) return "field number 0";
 
-        const bool known = number >= f_hello && number <= f_visited;
+        const bool known = number >= f_hello && number <= f_resumed;
         const std::uint32_t expected =
             number == f_offset || number == f_ack || number == f_fin ? varint : length_delimited;
         if (known && type != expected)
@@ -139,9 +139,7 @@ std::string decode(const std::vector<bytes>& parts, decoded& out, std::size_t ma
                     out.data_size = static_cast<std::size_t>(len);
                     if (!r.take(out.data_size, &out.data)) return "truncated data";
                 } else {
-                    if (number == f_hello || number == f_start || number == f_visit ||
-                        number == f_visited)
-                        out.has_head = true;
+                    if (is_head_field(number)) out.has_head = true;
                     if (number == f_error) out.has_error = true;
                     if (len > max_data || !r.take(static_cast<std::size_t>(len), nullptr))
                         return fmt::format("truncated field {}", number);

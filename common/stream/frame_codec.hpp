@@ -33,7 +33,14 @@ enum field : std::uint32_t {
     f_error = 7,
     f_visit = 8,    // head frames of a Visit stream
     f_visited = 9,
+    f_resume = 10,  // head frames of a Work stream that re-attaches a session
+    f_resumed = 11,
 };
+
+// The fields that make a frame a head frame (parsed with protobuf).
+constexpr bool is_head_field(std::uint32_t number) {
+    return number == f_hello || number == f_start || (number >= f_visit && number <= f_resumed);
+}
 
 // Header of a data frame: everything before the payload bytes.
 struct header {
@@ -45,7 +52,7 @@ header encode_data_header(std::uint64_t offset, std::uint64_t ack, bool fin,
                           std::size_t data_size);
 
 struct decoded {
-    bool has_head = false;   // hello or start present: parse with protobuf instead
+    bool has_head = false;   // a head field present (is_head_field): parse with protobuf instead
     bool has_error = false;  // error present: parse with protobuf instead
     std::uint64_t offset = 0;
     std::uint64_t ack = 0;

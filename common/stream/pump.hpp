@@ -143,8 +143,14 @@ public:
                          unique_function<std::string(resume_point)> answer = {});
     // The key given to set_resumable ("" when the session is not resumable).
     std::string resume_key();
+    // The carrier is gone (its RPC was cancelled): a resumable session
+    // detaches, any other ends.
+    void lost(const std::string& why);
     // Ends the session with a reset local end (a re-attach was refused).
     void reset(std::string reason);
+    // No re-attach can come any more (the peer's run is over): a detached
+    // session is reset now, an attached one ends when its carrier breaks.
+    void end_resumption(const std::string& why);
     bool detached() const noexcept { return detached_flag_.load(std::memory_order_relaxed); }
 
     executor get_executor() const { return ex_; }

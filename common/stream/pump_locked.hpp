@@ -27,6 +27,7 @@ struct pump::resume_state {
     std::optional<boost::asio::steady_timer> timer;  // while detached: the give-up
     std::chrono::steady_clock::time_point detached_at{};
     unsigned resumptions = 0;
+    bool over = false;  // end_resumption()
     // A re-attach waiting for the old carrier's operations to return.
     carrier* waiting = nullptr;
     resume_point peer;

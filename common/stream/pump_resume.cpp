@@ -51,7 +51,8 @@ pump::resume_point pump::received_so_far() {
 // The carrier broke under a pumping session: a resumable one waits for a
 // new carrier, any other ends.
 void pump::broken(const std::string& why) {
-    if (resume_ && !local_closed_ && mode_ == mode::pumping) return detach_locked(why);
+    if (resume_ && !resume_->over && !local_closed_ && mode_ == mode::pumping)
+        return detach_locked(why);
     abort(why);
 }
 
@@ -97,6 +98,23 @@ void pump::on_keep_expired() {
                              std::chrono::duration<double>(resume_->keep).count()));
 }
 
+void pump::lost(const std::string& why) {
+    auto self = shared_from_this();
+    locked lock(*this);
+    if (mode_ == mode::pumping)
+        broken(why);
+    else
+        abort("");
+}
+
+void pump::end_resumption(const std::string& why) {
+    auto self = shared_from_this();
+    locked lock(*this);
+    if (!resume_) return;
+    resume_->over = true;
+    if (detached_) reset_locked(why);
+}
+
 void pump::reset(std::string reason) {
     auto self = shared_from_this();
     locked lock(*this);
@@ -117,7 +135,7 @@ std::string pump::reattach(carrier* c, resume_point peer,
                            unique_function<std::string(resume_point)> answer) {
     auto self = shared_from_this();
     locked lock(*this);
-    if (ended_ || !resume_) return "no such session";
+    if (ended_ || !resume_ || resume_->over) return "no such session";
     if (mode_ != mode::pumping) return "the session has not started";
     if (peer.received < ledger_.acked() || peer.received > ledger_.sent())
         return fmt::format("resume point {} outside the {}..{} bytes sent", peer.received,

@@ -70,4 +70,9 @@ std::vector<std::shared_ptr<pump>> registry::all() const {
     return out;
 }
 
+std::vector<std::pair<std::uint64_t, std::shared_ptr<pump>>> registry::entries() const {
+    absl::MutexLock lock(&mutex_);
+    return {sessions_.begin(), sessions_.end()};
+}
+
 }  // namespace burrow::stream

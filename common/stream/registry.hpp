@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <absl/base/thread_annotations.h>
@@ -34,6 +35,8 @@ public:
     std::size_t size() const;
     // The sessions now, for listing (the dashboard, tests).
     std::vector<std::shared_ptr<pump>> all() const;
+    // The same with their ids.
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<pump>>> entries() const;
     // Every `period`, each session sends the acknowledgement its peer still
     // waits for (pump::flush_ack), so that an idle session's peer lets go of
     // its replay bytes: one timer for the process rather than one per session.

@@ -47,9 +47,42 @@ control_reactor::control_reactor(grpc::CallbackServerContext* ctx, server_state&
     session_->start();
 }
 
-void control_reactor::OnReadDone(bool ok) { session_->on_read_done(ok); }
-void control_reactor::OnWriteDone(bool ok) { session_->on_write_done(ok); }
-void control_reactor::OnCancel() { session_->on_cancel(); }
+std::shared_ptr<client_session> control_reactor::session() {
+    absl::MutexLock lock(&session_mutex_);
+    return session_;
+}
+
+void control_reactor::OnReadDone(bool ok) {
+    if (auto s = session()) s->on_read_done(this, ok);
+}
+void control_reactor::OnWriteDone(bool ok) {
+    if (auto s = session()) return s->on_write_done(this, ok);
+    bool finish_now = false;
+    {
+        absl::MutexLock lock(&session_mutex_);
+        finish_now = std::exchange(finish_after_write_, false);
+    }
+    if (finish_now) finish();
+}
+void control_reactor::OnCancel() {
+    if (auto s = session()) s->on_cancel(this);
+}
+
+void control_reactor::hand_to(std::shared_ptr<client_session> s) {
+    absl::MutexLock lock(&session_mutex_);
+    session_ = std::move(s);
+}
+
+void control_reactor::abandon(bool write_outstanding, std::shared_ptr<void> keep) {
+    {
+        absl::MutexLock lock(&session_mutex_);
+        session_.reset();
+        keep_ = std::move(keep);
+        finish_after_write_ = write_outstanding;
+    }
+    ctx_->TryCancel();
+    if (!write_outstanding) finish();
+}
 
 void control_reactor::OnDone() {
     {
@@ -67,6 +100,11 @@ void control_reactor::finish() {
         absl::MutexLock lock(&service_.mutex_);
         finishing_ = true;
     }
+    std::shared_ptr<client_session> gone;  // released outside the lock
+    {
+        absl::MutexLock lock(&session_mutex_);
+        gone = std::move(session_);
+    }
     if (server_stopping_)
         Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
     else
@@ -75,7 +113,7 @@ void control_reactor::finish() {
 
 void control_reactor::stop(const std::string& reason) {
     server_stopping_ = true;
-    session_->kick(reason);
+    if (auto s = session()) s->kick(reason);
 }
 
 grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* tunnel_service::Control(

@@ -37,8 +37,16 @@ public:
     // The session's login succeeded: the connection is no longer bounded as
     // one that has not logged in.
     void logged_in();
-    // Ends the RPC; the client learns why when the server is stopping.
+    // Ends the RPC; the client learns why when the server is stopping. The
+    // session hears nothing more of this stream.
     void finish();
+    // The client resumed the run of `s` on this stream (client_session.hpp):
+    // its reactions go there from now on.
+    void hand_to(std::shared_ptr<client_session> s);
+    // The session moved on to a newer stream: this one ends by itself, once
+    // the write outstanding, if any, returns; `keep` is what that write and
+    // any read outstanding use.
+    void abandon(bool write_outstanding, std::shared_ptr<void> keep);
     // The server is stopping: the session ends and tells the client so.
     void stop(const std::string& reason);
 
@@ -51,7 +59,11 @@ private:
     const std::uint64_t ticket_;
     std::atomic<bool> server_stopping_{false};
     bool finishing_ = false;  // finish() was called; guarded by the service's mutex_
-    std::shared_ptr<client_session> session_;
+    std::shared_ptr<client_session> session();
+    absl::Mutex session_mutex_;
+    std::shared_ptr<client_session> session_ ABSL_GUARDED_BY(session_mutex_);
+    bool finish_after_write_ ABSL_GUARDED_BY(session_mutex_) = false;
+    std::shared_ptr<void> keep_ ABSL_GUARDED_BY(session_mutex_);
 };
 
 // Work and Visit are raw methods: their frames stay serialized ByteBuffers

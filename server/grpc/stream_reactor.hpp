@@ -52,8 +52,10 @@ public:
         Finish(ok ? grpc::Status::OK : grpc::Status(grpc::StatusCode::CANCELLED, "closed"));
     }
 
-    // A stream handed over (a splice) learns of this from its failed operations.
-    void OnCancel() override { pump_->close(""); }
+    // An idle stream has no read outstanding to fail: it learns here. A
+    // stream handed over (a splice, a re-attach) learns of this from its
+    // failed operations.
+    void OnCancel() override { pump_->lost("stream cancelled"); }
     void OnDone() override {
         gate_.close_stream(grpc_peer_, ticket_);
         delete this;

@@ -49,7 +49,8 @@ void start_visit(std::shared_ptr<stream::pump> visit, client_session& owner,
                           splice->attach(stream::splice::service, c);
                       });
                       return true;
-                  });
+                  },
+                  false, /*resumable=*/false);
 }
 
 void on_visit_head(server_state& st, client_gate& gate, std::shared_ptr<stream::pump> p,

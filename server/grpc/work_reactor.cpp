@@ -1,10 +1,56 @@
 #include "server/grpc/streams.hpp"
 
+#include <fmt/format.h>
+
 #include "burrow.pb.h"
+#include "common/auth.hpp"
+#include "common/log.hpp"
+#include "common/net_util.hpp"
+#include "common/stream/pump.hpp"
 #include "server/client_session.hpp"
 #include "server/grpc/stream_reactor.hpp"
 
 namespace burrow {
+
+namespace {
+
+spdlog::logger& work_log() {
+    static spdlog::logger& l = log::get("work");
+    return l;
+}
+
+// A Work stream whose first frame re-attaches a session after a break: the
+// run must be live, the session this run's, the secret the one WorkStart
+// gave. Then the stream's carrier goes to the session's pump, which answers
+// `resumed` with what it holds and replays what the client lacks.
+void resume_session(server_state& st, std::shared_ptr<stream::pump> p, const v1::Resume& r,
+                    const std::string& from) {
+    auto run = st.find_run(r.run_id());
+    if (!run) return p->fail("resume refused: not logged in to the server");
+    auto session = st.sessions.find(r.session_id());
+    const auto key = r.run_id() + '\0' + r.session_secret();
+    if (!session || !auth::same_proof(session->resume_key(), key)) {
+        work_log().warn("re-attach of session {} from client {} at {} refused: no such session",
+                        r.session_id(), run->client_id(), from);
+        return p->fail("resume refused: no such session");
+    }
+    const stream::pump::resume_point point{r.received(), r.received_fin()};
+    p->hand_over([session, point, id = r.session_id()](stream::carrier* c) {
+        if (!c) return;
+        auto answer = [](stream::pump::resume_point mine) {
+            v1::Frame head;
+            head.mutable_resumed()->set_received(mine.received);
+            head.mutable_resumed()->set_received_fin(mine.fin);
+            return head.SerializeAsString();
+        };
+        if (auto err = session->reattach(c, point, answer); !err.empty()) {
+            work_log().warn("re-attach of session {} refused: {}", id, err);
+            c->finish(false);
+        }
+    });
+}
+
+}  // namespace
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* make_work_reactor(
     grpc::CallbackServerContext* ctx, server_state& st, client_gate& gate, std::uint64_t ticket) {
@@ -13,13 +59,19 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* make_work_reactor(
         [&st, &gate](std::shared_ptr<stream::pump> p, std::string serialized,
                      const std::string& peer) {
             v1::Frame head;
-            if (!head.ParseFromString(serialized) || !head.has_hello())
+            if (!head.ParseFromString(serialized) || (!head.has_hello() && !head.has_resume()))
                 return p->close("protocol error: expected hello");
-            auto session = st.find_run(head.hello().run_id());
+            const auto& run_id = head.has_hello() ? head.hello().run_id() : head.resume().run_id();
+            auto session = st.find_run(run_id);
             if (!session) return p->close("unknown run id");
             // A live run id is as good as a login (a client's streams may
             // reach the server on a connection of their own).
             gate.logged_in(peer);
+            if (head.has_resume()) {
+                const auto source = client_gate::parse_grpc_peer(peer);
+                return resume_session(st, std::move(p), head.resume(),
+                                      source ? to_string(*source) : std::string("?"));
+            }
             session->offer_work(std::move(p));
         });
 }

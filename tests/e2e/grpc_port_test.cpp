@@ -220,21 +220,6 @@ struct limited_server {
     }
 };
 
-bool echo_works(std::uint16_t port, std::size_t n = 4096) {
-    int fd = connect_tcp(port);
-    if (fd < 0) return false;
-    fd_deadline guard(fd, 10s);
-    const auto data = random_bytes(n, 11);
-    std::thread writer([&] {
-        send_all(fd, data.data(), data.size());
-        shutdown(fd, SHUT_WR);
-    });
-    const auto got = recv_all(fd, 10s);
-    writer.join();
-    close(fd);
-    return got == data;
-}
-
 // ---- item 10: connections and streams that never log in ----
 
 // How many of `fds` the server has closed by `deadline`; closes them all.

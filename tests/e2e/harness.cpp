@@ -309,6 +309,21 @@ tcp_service::~tcp_service() {
     for (auto& w : workers_) w.join();
 }
 
+bool echo_works(std::uint16_t port, std::size_t n) {
+    int fd = connect_tcp(port);
+    if (fd < 0) return false;
+    fd_deadline guard(fd, 10s);
+    const auto data = random_bytes(n, 11);
+    std::thread writer([&] {
+        send_all(fd, data.data(), data.size());
+        shutdown(fd, SHUT_WR);
+    });
+    const auto got = recv_all(fd, 10s);
+    writer.join();
+    close(fd);
+    return got == data;
+}
+
 void echo_handler(int fd) {
     char buf[65536];
     for (;;) {

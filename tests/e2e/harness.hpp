@@ -130,6 +130,9 @@ private:
 
 // Echo until EOF, then half-close.
 void echo_handler(int fd);
+// Sends `n` random bytes through 127.0.0.1:port and expects them back (an
+// echo service behind it), within 10 s.
+bool echo_works(std::uint16_t port, std::size_t n = 4096);
 
 // ---- burrow ----
 struct proxy_spec {

@@ -374,7 +374,9 @@ TEST(http, local_service_refusing_gets_502) {
 }
 
 TEST(http, offline_client_gets_502_until_it_comes_back) {
-    error_lab e;
+    // Without resumption: a client that is gone is gone at once (with it, its
+    // run waits resume_timeout for it: resume_test.cpp).
+    error_lab e("resume_timeout = 0");
     app_peer app("gone");
     const auto gone_proxy = proxy("gone", app.port(), domains(R"("gone.test")"));
     auto gone = e.v.client(gone_proxy, {"gone"});

@@ -25,15 +25,6 @@ std::string exchange(int fd, const std::string& data) {
     return got;
 }
 
-bool echo_works(std::uint16_t port, std::size_t n = 4096) {
-    int fd = connect_tcp(port);
-    if (fd < 0) return false;
-    const auto data = random_bytes(n, 7);
-    const auto got = exchange(fd, data);
-    close(fd);
-    return got == data;
-}
-
 int threads_of(int pid) { return static_cast<int>(proc_status(pid, "Threads")); }
 
 TEST(tunnel, moves_64_mib_each_way_intact) {
@@ -130,8 +121,10 @@ TEST(tunnel, keeps_half_close_end_to_end) {
 }
 
 TEST(tunnel, client_killed_and_restarted_serves_again_on_the_same_port) {
+    // Without resumption the server frees the port as soon as it notices; with
+    // it, the new process takes the port over (resume_test.cpp).
     tcp_service service(echo_handler);
-    burrow_lab lab;
+    burrow_lab lab(false, "resume_timeout = 0");
     const auto remote = free_port();
     const auto config = lab.client_config({{"echo", service.port(), remote}});
     auto client = lab.start_client(config);
@@ -152,8 +145,9 @@ TEST(tunnel, client_killed_and_restarted_serves_again_on_the_same_port) {
 TEST(tunnel, a_silent_client_is_dropped_after_the_heartbeat_timeout) {
     // SIGSTOP keeps the client's TCP connection open but silent, like a home
     // router that lost power: only heartbeats can tell.
+    // Without resumption (resume_timeout = 0) the run ends at once.
     tcp_service service(echo_handler);
-    burrow_lab lab;  // heartbeat_timeout = 6 s
+    burrow_lab lab(false, "resume_timeout = 0");  // heartbeat_timeout = 6 s
     const auto remote = free_port();
     auto client = lab.start_client(lab.client_config({{"echo", service.port(), remote}}));
     ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), remote);
@@ -167,6 +161,36 @@ TEST(tunnel, a_silent_client_is_dropped_after_the_heartbeat_timeout) {
     // Woken up, the client finds its session gone, reconnects and serves again.
     client->kill(SIGCONT);
     ASSERT_EQ(burrow_lab::proxy_port(*client, "echo", 2, 30s), remote) << client->log();
+    EXPECT_TRUE(echo_works(remote));
+}
+
+TEST(tunnel, a_silent_client_is_away_and_resumes_its_run_with_the_same_port) {
+    // With resumption (resume_timeout 60 s by default) the run waits for its
+    // client: the port stays open, a user connecting meanwhile waits (up to
+    // work_timeout) and is served once the client is back.
+    tcp_service service(echo_handler);
+    burrow_lab lab;  // heartbeat_timeout = 6 s
+    const auto remote = free_port();
+    auto client = lab.start_client(lab.client_config({{"echo", service.port(), remote}}));
+    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), remote);
+
+    client->kill(SIGSTOP);
+    ASSERT_TRUE(lab.server().wait_log(R"(client .* away: no heartbeat for 6 s)", 20s))
+        << lab.server().log();
+    const int user = connect_tcp(remote);
+    ASSERT_GE(user, 0) << "the port was freed";
+    fd_deadline guard(user, 30s);
+    ASSERT_TRUE(send_all(user, "ping", 4));
+    ::shutdown(user, SHUT_WR);
+
+    client->kill(SIGCONT);
+    ASSERT_TRUE(lab.server().wait_log(R"(client .* back after \d+ ms: run resumed)", 20s))
+        << lab.server().log();
+    EXPECT_EQ(recv_all(user, 20s), "ping");
+    ::close(user);
+    EXPECT_TRUE(client->wait_log(R"(run resumed: proxies kept)", 5s)) << client->log();
+    EXPECT_EQ(client->count_log(R"(\[echo\] proxy up)"), 1);  // registered once
+    EXPECT_EQ(lab.server().count_log(R"(\[echo\] proxy down)"), 0);
     EXPECT_TRUE(echo_works(remote));
 }
 

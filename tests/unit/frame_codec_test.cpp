@@ -83,6 +83,19 @@ TEST(frame_codec, flags_head_and_error_frames_for_protobuf) {
     ASSERT_EQ(decode({bytes(w1)}, d), "");
     EXPECT_TRUE(d.has_head);
 
+    // Every kind of head: a visit, its answer, a re-attach and its answer.
+    v1::Frame heads[4];
+    heads[0].mutable_visit()->set_server_name("s");
+    heads[1].mutable_visited()->set_tag("[s/1]");
+    heads[2].mutable_resume()->set_session_id(7);
+    heads[3].mutable_resumed()->set_received(5);
+    for (const auto& h : heads) {
+        const auto w = to_vec(h.SerializeAsString());
+        decoded dh;
+        ASSERT_EQ(decode({bytes(w)}, dh), "");
+        EXPECT_TRUE(dh.has_head) << h.ShortDebugString();
+    }
+
     v1::Frame err;
     err.set_error("local service unreachable");
     const auto w2 = to_vec(err.SerializeAsString());

@@ -1,0 +1,53 @@
+// One client-side Work or Visit call as the carrier of a pump (raw frames,
+// common/grpc/carrier.hpp). It owns itself until gRPC is done with it. Once
+// the first frame is on its way the call may end, and be deleted, at any
+// moment: callers keep only its pump() from then on.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <utility>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <grpcpp/generic/generic_stub.h>
+
+#include "common/grpc/carrier.hpp"
+
+namespace burrow {
+
+class stream_call final
+    : public grpc_carrier<grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>> {
+public:
+    // Calls `method` ("/burrow.v1.Tunnel/Work"); `on_done` runs when gRPC is
+    // done with the call.
+    stream_call(grpc::GenericStub& stub, const char* method, boost::asio::any_io_executor ex,
+                std::function<void()> on_done = {})
+        : grpc_carrier(std::make_shared<stream::pump>(std::move(ex))),
+          on_done_(std::move(on_done)) {
+        stub.PrepareBidiStreamingCall(&ctx_, method, grpc::StubOptions(), this);
+        AddHold();
+        StartCall();
+    }
+
+    const std::shared_ptr<stream::pump>& pump() const { return pump_; }
+
+    void cancel() override { ctx_.TryCancel(); }
+    void finish(bool ok) override {
+        if (!ok) ctx_.TryCancel();
+        RemoveHold();
+    }
+    void OnDone(const grpc::Status&) override {
+        if (on_done_) on_done_();
+        delete this;
+    }
+
+private:
+    grpc::ClientContext ctx_;
+    std::function<void()> on_done_;
+};
+
+// Full names of the raw methods.
+inline constexpr const char* work_method = "/burrow.v1.Tunnel/Work";
+inline constexpr const char* visit_method = "/burrow.v1.Tunnel/Visit";
+
+}  // namespace burrow
