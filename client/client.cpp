@@ -80,6 +80,9 @@ struct client::impl {
     // when its last stream ends, which gRPC 1.51 does not survive reliably.)
     std::shared_ptr<grpc::Channel> channel;
     burrow::backoff backoff{1s, std::chrono::seconds(config->transport.max_backoff)};
+    // Until then the server keeps the run we lost: try twice a second, so that
+    // open sessions stall as briefly as the network allows.
+    std::chrono::steady_clock::time_point resumable_until{};
     std::shared_ptr<control_session> session;
     std::string previous_run_id;
     // Visitors, and what their visits need: a stub on the channel and the
@@ -179,6 +182,7 @@ struct client::impl {
         if (e.logged_in) {
             backoff.reset();
             previous_run_id = e.run_id;
+            resumable_until = std::chrono::steady_clock::now() + std::chrono::seconds(e.resume_timeout);
             probed = false;
             mismatch.clear();
         }
@@ -211,7 +215,8 @@ struct client::impl {
     }
 
     void retry(const session_end& e) {
-        const auto delay = backoff.next();
+        auto delay = backoff.next();
+        if (std::chrono::steady_clock::now() < resumable_until) delay = std::min(delay, 500ms);
         const bool suspect = e.failure == session_end::failure_kind::closed ||
                              e.failure == session_end::failure_kind::tls_handshake;
         const auto& reason = suspect && !mismatch.empty() ? mismatch : e.reason;
@@ -223,9 +228,15 @@ struct client::impl {
                                e.logged_in ? "disconnected from" : "cannot connect to",
                                config->server_addr, config->server_port, reason,
                                static_cast<double>(delay.count()) / 1000);
+        const bool resuming = std::chrono::steady_clock::now() < resumable_until;
         retry_timer.expires_after(delay);
-        retry_timer.async_wait([this](const boost::system::error_code& ec) {
-            if (!ec) connect();
+        retry_timer.async_wait([this, resuming](const boost::system::error_code& ec) {
+            if (ec) return;
+            // gRPC paces its own connection attempts too (growing up to
+            // max_backoff) and fails calls fast in between: while a run waits
+            // for us, each of our attempts is a real one.
+            if (resuming) grpc::experimental::ChannelResetConnectionBackoff(channel.get());
+            connect();
         });
     }
 };

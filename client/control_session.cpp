@@ -214,7 +214,8 @@ void control_session::on_write_done(bool ok) {
 
 void control_session::on_done(const grpc::Status& status) {
     asio::post(strand_, [self = shared_from_this(), described = describe_status(status)] {
-        session_end e{self->logged_in_, self->run_id_, self->login_rejected_, self->end_reason_};
+        session_end e{self->logged_in_, self->run_id_, self->login_rejected_,
+                      self->resume_timeout_.load(), self->end_reason_};
         if (e.reason.empty()) std::tie(e.reason, e.failure) = described;
         auto cb = std::move(self->on_end_);
         if (cb) cb(std::move(e));

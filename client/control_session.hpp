@@ -35,6 +35,7 @@ struct session_end {
     bool logged_in = false;   // the login had succeeded
     std::string run_id;       // the run to resume on the next login
     bool forget_run = false;  // the server refused the login: resume no run
+    std::uint32_t resume_timeout = 0;  // seconds the server keeps the run (from the login)
     std::string reason;       // one plain line
     // How the connection failed, when that says more than `reason`: a
     // connection closed or a TLS handshake failed before login may be TLS

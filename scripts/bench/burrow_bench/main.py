@@ -17,9 +17,10 @@ from .console import log
 from .context import Run
 from .errors import BenchError
 from .signals import Interrupted
-from .sections import http, longpath, mem, tcp, visitor
+from .sections import http, longpath, mem, resume, tcp, visitor
 
-SECTIONS = {"tcp": tcp, "mem": mem, "http": http, "longpath": longpath, "visitor": visitor}
+SECTIONS = {"tcp": tcp, "mem": mem, "http": http, "longpath": longpath, "visitor": visitor,
+            "resume": resume}
 # What the report searches Burrow's logs (the build under test's) for.
 PROBLEM = re.compile(r"\b(warn|warning|error|critical)\b|^[EWF][0-9]{4} ")
 TLS_OFF_WARNING = "TLS is off: client traffic and logins are not encrypted"
