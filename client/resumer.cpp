@@ -25,9 +25,7 @@ resumer::resumer(asio::any_io_executor ex, std::shared_ptr<grpc::GenericStub> st
 
 void resumer::make_resumable(const std::shared_ptr<stream::pump>& p, std::uint64_t id,
                              const std::string& secret, std::chrono::seconds keep) {
-    p->set_resumable(secret, keep, [weak = weak_from_this(), id] {
-        if (auto r = weak.lock()) r->detached(id);
-    });
+    p->set_resumable(secret, nullptr, keep, weak_from_this(), id);
 }
 
 void resumer::logged_in(std::string run_id) {
@@ -64,7 +62,7 @@ void resumer::attempt(std::uint64_t id, std::shared_ptr<stream::pump> session,
     auto* r = head.mutable_resume();
     r->set_run_id(run_id);
     r->set_session_id(id);
-    r->set_session_secret(session->resume_key());
+    r->set_session_secret(session->resume_secret());
     r->set_received(mine.received);
     r->set_received_fin(mine.fin);
 

@@ -19,16 +19,17 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "common/stream/pump.hpp"
+
 #include <grpcpp/generic/generic_stub.h>
 
 namespace burrow {
 
 namespace stream {
-class pump;
 class registry;
 }  // namespace stream
 
-class resumer : public std::enable_shared_from_this<resumer> {
+class resumer : public std::enable_shared_from_this<resumer>, public stream::resume_listener {
 public:
     resumer(boost::asio::any_io_executor ex, std::shared_ptr<grpc::GenericStub> stub,
             stream::registry& sessions);
@@ -41,8 +42,10 @@ public:
     void logged_in(std::string run_id);
     void logged_out();
 
+    // A session detached: re-attached at once while logged in, else at the next login.
+    void detached(std::uint64_t id) override;
+
 private:
-    void detached(std::uint64_t id);
     void attempt(std::uint64_t id, std::shared_ptr<stream::pump> p, const std::string& run_id);
     void attempt_over(std::uint64_t id, bool retry);
 

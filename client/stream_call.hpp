@@ -4,13 +4,14 @@
 // moment: callers keep only its pump() from then on.
 #pragma once
 
-#include <functional>
+#include <atomic>
 #include <memory>
 #include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <grpcpp/generic/generic_stub.h>
 
+#include "client/control_session.hpp"
 #include "common/grpc/carrier.hpp"
 
 namespace burrow {
@@ -18,18 +19,19 @@ namespace burrow {
 class stream_call final
     : public grpc_carrier<grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>> {
 public:
-    // Calls `method` ("/burrow.v1.Tunnel/Work"); `on_done` runs when gRPC is
-    // done with the call.
+    // Calls `method` ("/burrow.v1.Tunnel/Work"). An idle Work stream of
+    // `pool` that ends before it was started (started()) is reported lost.
     stream_call(grpc::GenericStub& stub, const char* method, boost::asio::any_io_executor ex,
-                std::function<void()> on_done = {})
-        : grpc_carrier(std::make_shared<stream::pump>(std::move(ex))),
-          on_done_(std::move(on_done)) {
+                std::weak_ptr<control_session> pool = {})
+        : grpc_carrier(std::make_shared<stream::pump>(std::move(ex))), pool_(std::move(pool)) {
         stub.PrepareBidiStreamingCall(&ctx_, method, grpc::StubOptions(), this);
         AddHold();
         StartCall();
     }
 
     const std::shared_ptr<stream::pump>& pump() const { return pump_; }
+    // From a head handler (it runs inside a reaction, while the call lives).
+    void started() { started_ = true; }
 
     void cancel() override { ctx_.TryCancel(); }
     void finish(bool ok) override {
@@ -37,13 +39,15 @@ public:
         RemoveHold();
     }
     void OnDone(const grpc::Status&) override {
-        if (on_done_) on_done_();
+        if (!started_)
+            if (auto s = pool_.lock()) s->on_work_lost();
         delete this;
     }
 
 private:
     grpc::ClientContext ctx_;
-    std::function<void()> on_done_;
+    std::weak_ptr<control_session> pool_;
+    std::atomic<bool> started_{false};
 };
 
 // Full names of the raw methods.

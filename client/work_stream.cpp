@@ -142,20 +142,16 @@ void open_work_stream(std::shared_ptr<grpc::GenericStub> stub, asio::any_io_exec
                       std::shared_ptr<const client_config> config, const std::string& run_id,
                       stream::registry& sessions, std::weak_ptr<control_session> session) {
     // Until a start arrives the stream is idle; one that ends so is lost.
-    auto started = std::make_shared<std::atomic<bool>>(false);
-    auto* call = new stream_call(*stub, work_method, std::move(ex), [session, started] {
-        if (!*started)
-            if (auto s = session.lock()) s->on_work_lost();
-    });
+    auto* call = new stream_call(*stub, work_method, std::move(ex), session);
     auto pump = call->pump();  // `call` may be gone once the hello is on its way
     std::weak_ptr<stream::pump> weak = pump;
     v1::Frame hello;
     hello.mutable_hello()->set_run_id(run_id);
     pump->read_head([config = std::move(config), &sessions, weak, session,
-                     started](std::string serialized) {
+                     call](std::string serialized) {
         auto p = weak.lock();
         if (!p) return;
-        *started = true;
+        call->started();  // the head handler runs inside the call's reaction
         on_start(p, serialized, *config, sessions, session.lock());
     });
     pump->send_head(hello.SerializeAsString());

@@ -219,7 +219,7 @@ bool client_session::take_over_previous(const v1::Login& login) {
 
 void client_session::complete_login() {
     st_.add_run(run_id_, shared_from_this());
-    pool_.set_resume(run_id_, std::chrono::seconds(st_.config.resume_timeout));
+    pool_.set_resume(this, std::chrono::seconds(st_.config.resume_timeout));
     ctl_log().info("client login: {} version {}", who(), client_version_);
     v1::ServerMessage reply;
     auto* result = reply.mutable_login_result();
@@ -500,9 +500,8 @@ void client_session::shutdown(const std::string& reason, bool graceful) {
 // The run is over: its sessions can no longer be re-attached, and the
 // detached ones are reset now rather than at the end of resume_timeout.
 void client_session::end_sessions() {
-    const auto prefix = run_id_ + '\0';
     for (auto& p : st_.sessions.all())
-        if (p->resume_key().starts_with(prefix)) p->end_resumption("its client has left");
+        if (p->resume_owned_by(this)) p->end_resumption("its client has left");
 }
 
 void client_session::finish_stream(bool graceful) {

@@ -13,7 +13,6 @@ using namespace std::chrono_literals;
 namespace {
 constexpr std::size_t max_idle_work = 256;
 constexpr auto surplus_grace = 5s;
-constexpr std::size_t session_secret_size = 16;
 
 spdlog::logger& proxy_log() {
     static spdlog::logger& l = log::get("proxy");
@@ -85,9 +84,9 @@ void work_pool::pair(request r) {
         start->set_peer(r.peer);
         if (r.resumable && keep_.count() > 0) {
             // The secret is the client's alone: a guessed session id re-attaches nothing.
-            auto secret = auth::random_bytes(session_secret_size);
+            auto secret = auth::random_bytes(stream::pump::secret_size);
             start->set_session_secret(secret);
-            work->set_resumable(run_id_ + '\0' + secret, keep_);
+            work->set_resumable(secret, owner_, keep_);
         }
         work->send_head(head.SerializeAsString());
         // A stream that died meanwhile leaves the connection alone: try the next one.

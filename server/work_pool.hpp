@@ -64,10 +64,10 @@ public:
     void tick(clock::time_point now, std::chrono::seconds work_timeout, const std::string& who);
     void set_target(std::size_t pool_count) { target_ = pool_count; }
     std::size_t target() const { return target_; }
-    // Sessions paired from now on are resumable for `keep` (0: not), with
-    // keys of run `run_id` (pump::set_resumable).
-    void set_resume(std::string run_id, std::chrono::seconds keep) {
-        run_id_ = std::move(run_id);
+    // Sessions paired from now on are resumable for `keep` (0: not), by the
+    // run `owner` only (pump::set_resumable).
+    void set_resume(const void* owner, std::chrono::seconds keep) {
+        owner_ = owner;
         keep_ = keep;
     }
     // The client's connection broke: its idle streams went with it.
@@ -91,7 +91,7 @@ private:
     std::deque<request> waiting_;
     std::uint32_t requested_ = 0;  // NewWork asked for and not yet arrived
     std::size_t target_ = 1;       // the client's pool_count
-    std::string run_id_;
+    const void* owner_ = nullptr;
     std::chrono::seconds keep_{0};
     clock::time_point surplus_since_{};  // idle_ above target since
 };

@@ -480,7 +480,7 @@ void pump::send_ack_alone() {
     if (ended_ || acks_stopped_ || mode_ != mode::pumping || !ledger_.ack_pending() ||
         !writer_idle())  // also false while detached
         return;
-    write_piece({ledger_.sent(), false, 0, {}});
+    write_piece({ledger_.sent(), 0, {}, false});
 }
 
 void pump::flush_ack() {

@@ -47,6 +47,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -58,6 +59,15 @@
 #include "common/unique_function.hpp"
 
 namespace burrow::stream {
+
+// Told when a resumable session detaches (the client's resumer).
+class resume_listener {
+public:
+    virtual void detached(std::uint64_t session_id) = 0;
+
+protected:
+    virtual ~resume_listener() = default;
+};
 
 class pump : public std::enable_shared_from_this<pump>, public carrier::events {
 public:
@@ -118,14 +128,17 @@ public:
     void detach();
 
     // ---- resumption (DESIGN.md §1; pump_resume.cpp) ----
+    static constexpr std::size_t secret_size = 16;
     // Makes the session outlive its carrier: a carrier that breaks while
-    // pumping detaches the pump instead of ending it. `key` is what a
-    // re-attach must present (the owner compares it: resume_key()). Detached
-    // for `keep` without a re-attach, the pump resets its local end (RST, so
-    // nobody mistakes a lost session for a finished one). `on_detached` runs,
-    // outside the lock, each time the pump detaches.
-    void set_resumable(std::string key, std::chrono::milliseconds keep,
-                       std::function<void()> on_detached = {});
+    // pumping detaches the pump instead of ending it. A re-attach must
+    // present `secret` (secret_size bytes; resume_secret_is) and come from
+    // `owner` (an opaque identity: the server's run; resume_owned_by).
+    // Detached for `keep` without a re-attach, the pump resets its local end
+    // (RST, so nobody mistakes a lost session for a finished one).
+    // `listener`, when given, is told (outside the lock) each time the pump
+    // detaches, with `id`. Costs nothing until a first detach.
+    void set_resumable(std::string_view secret, const void* owner, std::chrono::milliseconds keep,
+                       std::weak_ptr<resume_listener> listener = {}, std::uint64_t id = 0);
     // How much of a stream one end holds: a re-attach starts from there.
     struct resume_point {
         std::uint64_t received = 0;
@@ -141,8 +154,10 @@ public:
     // taken (the caller finishes it).
     std::string reattach(carrier* c, resume_point peer,
                          unique_function<std::string(resume_point)> answer = {});
-    // The key given to set_resumable ("" when the session is not resumable).
-    std::string resume_key();
+    bool resume_owned_by(const void* owner);
+    // Compared in constant time; false when the session is not resumable.
+    bool resume_secret_is(std::string_view secret);
+    std::string resume_secret();
     // The carrier is gone (its RPC was cancelled): a resumable session
     // detaches, any other ends.
     void lost(const std::string& why);
@@ -207,8 +222,8 @@ public:
     totals counts();
 
 private:
-    enum class mode { head, idle, pumping };
-    enum class local_kind { socket, in_process };
+    enum class mode : std::uint8_t { head, idle, pumping };
+    enum class local_kind : std::uint8_t { socket, in_process };
 
     // A received data frame on its way to the local end.
     struct down_chunk {
@@ -239,7 +254,7 @@ private:
         void push() noexcept { ++count_; }
         void pop() {
             slots_[head_].clear();
-            head_ = (head_ + 1) % capacity;
+            head_ = static_cast<std::uint8_t>((head_ + 1) % capacity);
             --count_;
         }
         void clear() {
@@ -254,15 +269,15 @@ private:
 
     private:
         std::array<down_chunk, capacity> slots_;
-        std::size_t head_ = 0, count_ = 0;
+        std::uint8_t head_ = 0, count_ = 0;
     };
     // Bytes from the local end for the next data frame; the frame's ack is
     // filled in when it goes out, so that it is current.
     struct up_piece {
         std::uint64_t offset = 0;
-        bool fin = false;
         std::size_t size = 0;
         pieces data;
+        bool fin = false;
     };
     class locked;
     struct resume_state;
@@ -315,18 +330,17 @@ private:
     std::mutex mutex_;
     executor ex_;
     stream_socket socket_;
-    local_kind local_ = local_kind::socket;
     carrier* carrier_ = nullptr;
     carrier* leaving_ = nullptr;  // detached, finished once its write returns
-    bool detached_ = false;
-    // A detached carrier's operations still outstanding: their completions
-    // are not the next carrier's.
-    bool old_read_ = false, old_write_ = false;
-    std::atomic<bool> detached_flag_{false};
-    // Only for a resumable session (set_resumable), so that others pay nothing.
+    // Resumption: what set_resumable gave, kept small (every session has
+    // it); the rest only once detached (resume_state).
+    std::array<std::uint8_t, secret_size> resume_secret_{};
+    const void* resume_owner_ = nullptr;
+    std::uint64_t resume_id_ = 0;
+    std::weak_ptr<resume_listener> resume_listener_;
     std::unique_ptr<resume_state> resume_;
+    bool resumable() const noexcept { return resume_keep_ms_ > 0 && !resume_over_; }
     head_handler on_head_;
-    mode mode_ = mode::head;
     ledger ledger_;
     // Run by `locked` once the lock is released: the head handler's call (or
     // the refusal's, or the hand-over's: head_due_) and the in-process end's
@@ -336,44 +350,54 @@ private:
         error_code ec;
         std::size_t n = 0;
     };
-    unique_function<void()> head_due_, end_due_, detached_due_;
+    unique_function<void()> head_due_, end_due_;
     unique_function<void(std::string)> on_refused_;
     unique_function<void(carrier*)> hand_over_;
     unique_function<void()> on_end_;
     completion read_due_, write_due_;
 
-    // carrier -> local
-    frame in_;          // target of the outstanding carrier read
+    frame in_;          // carrier -> local: target of the outstanding carrier read
     down_queue down_;   // received, not yet delivered
-    bool reading_ = false;         // a carrier read is outstanding
-    bool socket_writing_ = false;  // down_.front() is being written to the socket
-    bool down_done_ = false;       // fin delivered (socket write side shut / reader saw eof)
-
-    // local -> carrier
-    bool writing_fin_ = false;           // the outstanding carrier write carries fin
-    std::optional<up_piece> ready_;      // next data frame, read ahead
+    std::optional<up_piece> ready_;      // local -> carrier: next data frame, read ahead
     std::vector<frame> control_;         // head/error frames, first
-    bool writing_ = false;               // a carrier write is outstanding
-    bool socket_waiting_ = false;        // a socket wait is outstanding
-    bool sent_fin_ = false;              // the local end hit EOF / shut down
-    bool up_done_ = false;               // the fin frame was written
-    bool acks_stopped_ = false;  // the peer finished the stream after our fin
 
     // The in-process end's pending operations.
     io_handler local_read_;
     boost::asio::mutable_buffer local_read_into_;
     io_handler local_write_;        // waits for room; its bytes are in held_
     std::optional<up_piece> held_;  // taken from the writer, waiting for room
-    bool local_closed_ = false;     // close_local() was called
-
-    bool ended_ = false;
-    bool end_pending_ = false;  // the carrier is finished once the write in flight returns
-    bool end_ok_ = false;
-    std::atomic<bool> ended_flag_{false};
 
     std::string tag_;
-    bool quiet_ = false;
     std::chrono::steady_clock::time_point started_at_;
+
+    // Flags and small state, side by side: every byte of a pump counts in
+    // what an idle connection costs.
+    std::uint32_t resume_keep_ms_ = 0;  // 0: not resumable
+    mode mode_ = mode::head;
+    local_kind local_ = local_kind::socket;
+    bool detached_ = false;
+    // A detached carrier's operations still outstanding: their completions
+    // are not the next carrier's.
+    bool old_read_ = false, old_write_ = false;
+    bool resume_over_ = false;     // end_resumption()
+    // carrier -> local
+    bool reading_ = false;         // a carrier read is outstanding
+    bool socket_writing_ = false;  // down_.front() is being written to the socket
+    bool down_done_ = false;       // fin delivered (socket write side shut / reader saw eof)
+    // local -> carrier
+    bool writing_fin_ = false;     // the outstanding carrier write carries fin
+    bool writing_ = false;         // a carrier write is outstanding
+    bool socket_waiting_ = false;  // a socket wait is outstanding
+    bool sent_fin_ = false;        // the local end hit EOF / shut down
+    bool up_done_ = false;         // the fin frame was written
+    bool acks_stopped_ = false;    // the peer finished the stream after our fin
+    bool local_closed_ = false;    // close_local() was called
+    bool ended_ = false;
+    bool end_pending_ = false;     // the carrier is finished once the write in flight returns
+    bool end_ok_ = false;
+    bool quiet_ = false;
+    std::atomic<bool> ended_flag_{false};
+    std::atomic<bool> detached_flag_{false};
 };
 
 }  // namespace burrow::stream

@@ -19,15 +19,11 @@ inline void consume(Buffers& buffers, std::size_t n) {
     buffers.erase(buffers.begin(), it);
 }
 
-// What a resumable session keeps beside the pump (pump_resume.cpp).
+// What a resumable session keeps from its first detach on (pump_resume.cpp).
 struct pump::resume_state {
-    std::string key;
-    std::chrono::milliseconds keep{};
-    std::function<void()> on_detached;
     std::optional<boost::asio::steady_timer> timer;  // while detached: the give-up
     std::chrono::steady_clock::time_point detached_at{};
     unsigned resumptions = 0;
-    bool over = false;  // end_resumption()
     // A re-attach waiting for the old carrier's operations to return.
     carrier* waiting = nullptr;
     resume_point peer;
@@ -46,16 +42,13 @@ public:
     explicit locked(pump& p) : pump_(p), lock_(p.mutex_) {}
     ~locked() {
         auto& b = pump_;
-        if (!b.head_due_ && !b.read_due_.handler && !b.write_due_.handler && !b.end_due_ &&
-            !b.detached_due_)
+        if (!b.head_due_ && !b.read_due_.handler && !b.write_due_.handler && !b.end_due_)
             return;
         auto head = std::move(b.head_due_);
         auto read = std::move(b.read_due_);
         auto write = std::move(b.write_due_);
         auto ended = std::move(b.end_due_);
-        auto detached = std::move(b.detached_due_);
         lock_.unlock();
-        if (detached) detached();
         if (head) head();
         if (read.handler) read.handler(read.ec, read.n);
         if (write.handler) write.handler(write.ec, write.n);

@@ -26,20 +26,41 @@ spdlog::logger& work_log() {
 }
 }  // namespace
 
-void pump::set_resumable(std::string key, std::chrono::milliseconds keep,
-                         std::function<void()> on_detached) {
+void pump::set_resumable(std::string_view secret, const void* owner,
+                         std::chrono::milliseconds keep, std::weak_ptr<resume_listener> listener,
+                         std::uint64_t id) {
     auto self = shared_from_this();
     locked lock(*this);
-    if (!resume_) resume_ = std::make_unique<resume_state>();
-    resume_->key = std::move(key);
-    resume_->keep = keep;
-    resume_->on_detached = std::move(on_detached);
+    std::fill(resume_secret_.begin(), resume_secret_.end(), 0);
+    std::copy_n(secret.begin(), std::min(secret.size(), resume_secret_.size()),
+                resume_secret_.begin());
+    resume_owner_ = owner;
+    resume_keep_ms_ = static_cast<std::uint32_t>(
+        std::clamp<std::chrono::milliseconds::rep>(keep.count(), 1, UINT32_MAX));
+    resume_listener_ = std::move(listener);
+    resume_id_ = id;
 }
 
-std::string pump::resume_key() {
+bool pump::resume_owned_by(const void* owner) {
     auto self = shared_from_this();
     locked lock(*this);
-    return resume_ ? resume_->key : std::string();
+    return resumable() && resume_owner_ == owner;
+}
+
+bool pump::resume_secret_is(std::string_view secret) {
+    auto self = shared_from_this();
+    locked lock(*this);
+    if (!resumable() || secret.size() != resume_secret_.size()) return false;
+    unsigned char diff = 0;  // constant time: no early exit on the first difference
+    for (std::size_t i = 0; i < secret.size(); ++i)
+        diff |= static_cast<unsigned char>(secret[i]) ^ resume_secret_[i];
+    return diff == 0;
+}
+
+std::string pump::resume_secret() {
+    auto self = shared_from_this();
+    locked lock(*this);
+    return {reinterpret_cast<const char*>(resume_secret_.data()), resume_secret_.size()};
 }
 
 pump::resume_point pump::received_so_far() {
@@ -51,8 +72,7 @@ pump::resume_point pump::received_so_far() {
 // The carrier broke under a pumping session: a resumable one waits for a
 // new carrier, any other ends.
 void pump::broken(const std::string& why) {
-    if (resume_ && !resume_->over && !local_closed_ && mode_ == mode::pumping)
-        return detach_locked(why);
+    if (resumable() && !local_closed_ && mode_ == mode::pumping) return detach_locked(why);
     abort(why);
 }
 
@@ -76,26 +96,36 @@ void pump::detach_locked(const std::string& why) {
         leaving_ = c;
     else
         c->finish(false);
-    if (resume_) {
+    if (resumable()) {
+        if (!resume_) resume_ = std::make_unique<resume_state>();
         auto& r = *resume_;
         r.detached_at = std::chrono::steady_clock::now();
         r.replay_next = r.replay_end = 0;
         r.replay_fin = false;
-        r.timer.emplace(ex_, r.keep);
+        r.timer.emplace(ex_, std::chrono::milliseconds(resume_keep_ms_));
         r.timer->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
             if (ec) return;
             locked lock(*self);
             self->on_keep_expired();
         });
-        if (r.on_detached) detached_due_ = [f = r.on_detached] { f(); };
+        // Told once the lock is released (the head slot is free while pumping).
+        if (auto l = resume_listener_.lock()) {
+            auto told = [l, id = resume_id_] { l->detached(id); };
+            if (head_due_)
+                head_due_ = [first = std::move(head_due_), told]() mutable {
+                    first();
+                    told();
+                };
+            else
+                head_due_ = std::move(told);
+        }
     }
     local_may_refill();
 }
 
 void pump::on_keep_expired() {
     if (!detached_ || ended_) return;
-    reset_locked(fmt::format("not resumed within {:.1f} s",
-                             std::chrono::duration<double>(resume_->keep).count()));
+    reset_locked(fmt::format("not resumed within {:.1f} s", resume_keep_ms_ / 1000.0));
 }
 
 void pump::lost(const std::string& why) {
@@ -110,8 +140,8 @@ void pump::lost(const std::string& why) {
 void pump::end_resumption(const std::string& why) {
     auto self = shared_from_this();
     locked lock(*this);
-    if (!resume_) return;
-    resume_->over = true;
+    if (resume_keep_ms_ == 0) return;
+    resume_over_ = true;
     if (detached_) reset_locked(why);
 }
 
@@ -135,13 +165,14 @@ std::string pump::reattach(carrier* c, resume_point peer,
                            unique_function<std::string(resume_point)> answer) {
     auto self = shared_from_this();
     locked lock(*this);
-    if (ended_ || !resume_ || resume_->over) return "no such session";
+    if (ended_ || !resumable()) return "no such session";
     if (mode_ != mode::pumping) return "the session has not started";
     if (peer.received < ledger_.acked() || peer.received > ledger_.sent())
         return fmt::format("resume point {} outside the {}..{} bytes sent", peer.received,
                            ledger_.acked(), ledger_.sent());
     if (peer.fin && !ledger_.outbound_finished()) return "resume point has a fin never sent";
     if (!detached_) detach_locked("re-attached on a new stream");
+    if (!resume_) return "no such session";  // (detach_locked made it)
     auto& r = *resume_;
     // An earlier attempt still waiting for the old carrier loses to this one.
     if (auto* earlier = std::exchange(r.waiting, c)) earlier->finish(false);

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "burrow.pb.h"
-#include "common/auth.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
 #include "common/stream/pump.hpp"
@@ -28,8 +27,8 @@ void resume_session(server_state& st, std::shared_ptr<stream::pump> p, const v1:
     auto run = st.find_run(r.run_id());
     if (!run) return p->fail("resume refused: not logged in to the server");
     auto session = st.sessions.find(r.session_id());
-    const auto key = r.run_id() + '\0' + r.session_secret();
-    if (!session || !auth::same_proof(session->resume_key(), key)) {
+    if (!session || !session->resume_owned_by(run.get()) ||
+        !session->resume_secret_is(r.session_secret())) {
         work_log().warn("re-attach of session {} from client {} at {} refused: no such session",
                         r.session_id(), run->client_id(), from);
         return p->fail("resume refused: no such session");

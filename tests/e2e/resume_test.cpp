@@ -66,6 +66,14 @@ bool within(const std::function<bool()>& cond, milliseconds limit) {
     return true;
 }
 
+// Sends `bytes` on `fd` (an echo behind it) and reads as many back.
+std::string echo_once(int fd, const std::string& bytes) {
+    if (!send_all(fd, bytes.data(), bytes.size())) return {};
+    std::string back(bytes.size(), '\0');
+    const auto n = ::recv(fd, back.data(), back.size(), MSG_WAITALL);
+    return n == static_cast<ssize_t>(back.size()) ? back : std::string();
+}
+
 // The client's config, pointed at the relay instead of the server.
 std::string via(const std::string& config, std::uint16_t relay_port) {
     return std::regex_replace(config, std::regex("server_port = \\d+"),
@@ -200,14 +208,13 @@ TEST(resume, a_cut_longer_than_resume_timeout_resets_sessions_and_frees_the_port
     const int user = connect_tcp(remote);
     ASSERT_GE(user, 0);
     fd_deadline guard(user, 60s);
-    ASSERT_TRUE(send_all(user, "abc", 3));
-    char buf[3];
-    ASSERT_EQ(::recv(user, buf, 3, MSG_WAITALL), 3);
+    ASSERT_EQ(echo_once(user, "abc"), "abc");
 
     link.cut();
     ASSERT_TRUE(lab.server().wait_log("did not come back within 2 s", 15s)) << lab.server().log();
     errno = 0;
-    EXPECT_EQ(::recv(user, buf, 1, 0), -1);
+    char b;
+    EXPECT_EQ(::recv(user, &b, 1, 0), -1);
     EXPECT_EQ(errno, ECONNRESET);
     ::close(user);
     EXPECT_EQ(connect_tcp(remote), -1);  // the port is free
@@ -262,9 +269,7 @@ TEST(resume, a_reattach_with_a_wrong_session_secret_is_refused) {
     const int user = connect_tcp(port);
     ASSERT_GE(user, 0);
     fd_deadline guard(user, 60s);
-    ASSERT_TRUE(send_all(user, "one", 3));
-    char buf[3];
-    ASSERT_EQ(::recv(user, buf, 3, MSG_WAITALL), 3);
+    ASSERT_EQ(echo_once(user, "one"), "one");
     const auto id = lab.server().wait_log(R"(\[echo/(\d+)\] open from)");
     ASSERT_TRUE(id);
 
@@ -305,9 +310,7 @@ TEST(resume, a_reattach_with_a_wrong_session_secret_is_refused) {
     control_ctx.TryCancel();
 
     // The session itself is untouched.
-    ASSERT_TRUE(send_all(user, "two", 3));
-    ASSERT_EQ(::recv(user, buf, 3, MSG_WAITALL), 3);
-    EXPECT_EQ(std::string(buf, 3), "two");
+    EXPECT_EQ(echo_once(user, "two"), "two");
     ::close(user);
 }
 

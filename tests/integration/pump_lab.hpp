@@ -35,10 +35,12 @@ protected:
         if (user_ >= 0) ::close(user_);
         guard_.reset();
         if (pump_) pump_->close("test over");
-        pump_.reset();
-        carrier_.reset();
+        // The pump may still finish its carrier from a completion on the io
+        // thread: that thread stops before the carrier goes.
         io_.stop();
         runner_.join();
+        pump_.reset();
+        carrier_.reset();
     }
 
     // `tcp`: the two ends are a TCP connection on loopback (a reset is

@@ -25,7 +25,7 @@ protected:
     void start_resumable(const std::string& out, const std::string& in,
                          std::chrono::milliseconds keep = 30s) {
         start(ledger::default_replay_limit, true);
-        pump_->set_resumable("key", keep, [this] { ++detaches_; });
+        pump_->set_resumable("0123456789abcdef", nullptr, keep, counter_, 7);
         if (!out.empty()) {
             ASSERT_EQ(user_write_some(out), out.size());
             ASSERT_TRUE(eventually([&] { return carrier_->data_sent() == out; }));
@@ -49,20 +49,27 @@ protected:
         return *next_;
     }
     void TearDown() override {
-        if (pump_) pump_->close("test over");
-        ASSERT_TRUE(eventually([&] { return !next_ || !next_->writing(); }));
-        pump_lab::TearDown();
+        pump_lab::TearDown();  // the io thread is stopped before the carriers go
         next_.reset();
     }
 
+    struct counter : resume_listener {
+        void detached(std::uint64_t id) override {
+            if (id == 7) ++count;
+        }
+        std::atomic<int> count{0};
+    };
     std::unique_ptr<fake_carrier> next_;
-    std::atomic<int> detaches_{0};
+    std::shared_ptr<counter> counter_ = std::make_shared<counter>();
 };
 
 TEST_F(resume_lab, a_reattached_session_replays_what_the_peer_lacks_and_goes_on) {
     start_resumable("abcdef", "xyz");
     cut();
-    EXPECT_EQ(detaches_, 1);
+    EXPECT_EQ(counter_->count, 1);
+    EXPECT_TRUE(pump_->resume_secret_is("0123456789abcdef"));
+    EXPECT_FALSE(pump_->resume_secret_is("0123456789abcdeX"));
+    EXPECT_FALSE(pump_->resume_secret_is(""));
     // The user goes on sending while detached: kept for the replay.
     ASSERT_EQ(user_write_some("ghi"), 3u);
     ASSERT_TRUE(eventually([&] { return pump_->counts().sent == 9; }));
