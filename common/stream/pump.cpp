@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
 #include "common/log.hpp"
@@ -285,6 +286,7 @@ void pump::handle_control() {
         return;
     }
     if (f.type == frame::kind::head) return abort("protocol error: second head");
+    peer_gone_ = true;  // it ended the session: nothing to tell it
     return abort("peer: " + f.text);
 }
 
@@ -541,6 +543,22 @@ void pump::end(bool ok) {
                                  : asio::error::connection_reset);
     error_code ignored;
     socket_.close(ignored);
+    // A resumable peer takes a stream that just stops for a transport break
+    // (and waits for a re-attach): one that ends for a reason of its own
+    // says so first, after the write in flight, and leaves the stream to the
+    // peer to finish (a cancel could overtake the frame). A write that never
+    // returns (the peer reads nothing) is cancelled after a while.
+    if (!ok && carrier_ && resume_keep_ms_ > 0 && !peer_gone_ && mode_ == mode::pumping) {
+        end_pending_ = true;
+        end_ok_ = true;
+        write_control(frame::kind::error, "session reset");
+        auto stuck = std::make_shared<asio::steady_timer>(ex_, std::chrono::seconds(5));
+        stuck->async_wait([self = shared_from_this(), stuck](const error_code& ec) {
+            locked lock(*self);
+            if (!ec && self->end_pending_ && self->carrier_) self->carrier_->cancel();
+        });
+        return;
+    }
     // A carrier is not finished with a write outstanding: wait for it,
     // cancelling on an abort so that a stuck write returns.
     if (writing_) {

@@ -396,6 +396,7 @@ private:
     bool end_pending_ = false;     // the carrier is finished once the write in flight returns
     bool end_ok_ = false;
     bool quiet_ = false;
+    bool peer_gone_ = false;       // the peer ended the session (an error frame)
     std::atomic<bool> ended_flag_{false};
     std::atomic<bool> detached_flag_{false};
 };

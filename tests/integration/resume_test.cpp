@@ -171,6 +171,32 @@ TEST_F(resume_lab, a_session_not_resumed_in_time_is_reset) {
     EXPECT_EQ(errno, ECONNRESET);
 }
 
+// A session that ends for a reason of its own (here: its user reset the
+// connection) tells its peer, which would otherwise take the stream's end
+// for a break and wait for a re-attach.
+TEST_F(resume_lab, a_session_that_ends_on_its_own_says_so_and_its_peer_ends_too) {
+    start_resumable("abc", "");
+    const linger reset{1, 0};
+    ASSERT_EQ(::setsockopt(user_, SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
+    ::close(user_);
+    user_ = -1;
+    ASSERT_TRUE(eventually([&] { return carrier_->finishes() == 1; }));
+    const auto w = carrier_->writes();
+    EXPECT_EQ(w.back().type, frame::kind::error);
+    EXPECT_EQ(w.back().bytes, "session reset");
+    EXPECT_TRUE(carrier_->finish_ok());  // left to the peer to finish, not cancelled
+    EXPECT_FALSE(pump_->detached());
+}
+
+TEST_F(resume_lab, an_error_frame_from_the_peer_ends_the_session_without_a_detach) {
+    start_resumable("abc", "");
+    carrier_->push_error("session reset");
+    ASSERT_TRUE(eventually([&] { return pump_->ended(); }));
+    EXPECT_FALSE(pump_->detached());
+    EXPECT_EQ(counter_->count, 0);
+    for (const auto& w : carrier_->writes()) EXPECT_NE(w.type, frame::kind::error);
+}
+
 TEST_F(resume_lab, a_session_that_is_not_resumable_ends_when_its_carrier_breaks) {
     start();
     carrier_->break_read();
