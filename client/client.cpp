@@ -1,6 +1,8 @@
 #include "client/client.hpp"
 
+#include <algorithm>
 #include <condition_variable>
+#include <map>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -15,11 +17,13 @@
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
+#include "client/admin.hpp"
 #include "client/control_session.hpp"
 #include "client/resumer.hpp"
 #include "client/visitor.hpp"
 #include "common/config/client.hpp"
 #include "common/io_threads.hpp"
+#include "common/stream/pump.hpp"
 #include "common/stream/registry.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
@@ -91,6 +95,8 @@ struct client::impl {
     std::shared_ptr<grpc::GenericStub> visit_stub;
     // Re-attaches sessions after a break (on the same channel).
     std::shared_ptr<resumer> resumes;
+    std::unique_ptr<admin_server> admin;  // `burrow-client status`
+    std::map<std::string, std::string> proxy_states;  // guarded by run_mutex
     std::promise<void> session_gone;  // set once the last session has ended, when stopping
     std::mutex run_mutex;
     std::condition_variable run_changed;
@@ -103,6 +109,8 @@ struct client::impl {
         }
         run_changed.notify_all();
     }
+    std::string status(bool json);
+
     visit_context visits() {
         return {visit_stub, config->client_id, [this] {
                     std::lock_guard lock(run_mutex);
@@ -169,6 +177,10 @@ struct client::impl {
                 asio::post(strand, [this, e = std::move(e)] { on_session_end(e); });
             });
         session->set_resumer(resumes);
+        session->on_proxy([this](const std::string& name, const std::string& state) {
+            std::lock_guard lock(run_mutex);
+            proxy_states[name] = state;
+        });
         session->on_login([this](const std::string& id) {
             set_run(id);
             resumes->logged_in(id);
@@ -241,6 +253,96 @@ struct client::impl {
     }
 };
 
+namespace {
+
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20) {
+            out += fmt::format("\\u{:04x}", u);
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+}  // namespace
+
+// What `burrow-client status` prints: the connection, each proxy and visitor,
+// and each open session (the home side's; a visitor's sessions are not listed yet).
+std::string client::impl::status(bool json) {
+    std::string run;
+    std::map<std::string, std::string> states;
+    {
+        std::lock_guard lock(run_mutex);
+        run = run_id;
+        states = proxy_states;
+    }
+    const auto& c = *config;
+    const auto server = fmt::format("{}:{}", c.server_addr, c.server_port);
+    auto state_of = [&](const std::string& name) {
+        auto it = states.find(name);
+        return it == states.end() ? std::string("not registered yet") : it->second;
+    };
+    auto sessions_now = sessions.entries();
+    std::sort(sessions_now.begin(), sessions_now.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::pair<std::uint64_t, stream::pump::snapshot>> open;
+    for (auto& [id, p] : sessions_now)
+        if (auto s = p->describe(); s.pumping) open.emplace_back(id, std::move(s));
+    std::string out;
+    if (json) {
+        out = fmt::format("{{\"client_id\":{},\"server\":{},\"connected\":{},\"proxies\":[",
+                          json_string(c.client_id), json_string(server), run.empty() ? "false" : "true");
+        for (std::size_t i = 0; i < c.proxies.size(); ++i)
+            out += fmt::format("{}{{\"name\":{},\"type\":{},\"state\":{}}}", i ? "," : "",
+                               json_string(c.proxies[i].name), json_string(c.proxies[i].type),
+                               json_string(state_of(c.proxies[i].name)));
+        out += "],\"visitors\":[";
+        for (std::size_t i = 0; i < c.visitors.size(); ++i) {
+            const auto& v = c.visitors[i];
+            out += fmt::format("{}{{\"name\":{},\"server_name\":{},\"listen\":{}}}", i ? "," : "",
+                               json_string(v.name), json_string(v.server_name),
+                               json_string(v.bind_port ? fmt::format("{}:{}", v.bind_addr, v.bind_port)
+                                                       : std::string("connect only")));
+        }
+        out += "],\"sessions\":[";
+        for (std::size_t i = 0; i < open.size(); ++i) {
+            const auto& [id, s] = open[i];
+            out += fmt::format(
+                "{}{{\"id\":{},\"tag\":{},\"peer\":{},\"age_s\":{:.1f},\"bytes_to_service\":{},"
+                "\"bytes_from_service\":{},\"path\":\"relay\",\"state\":{},\"resumptions\":{}}}",
+                i ? "," : "", id, json_string(s.tag), json_string(s.peer), s.age_seconds,
+                s.counts.delivered, s.counts.sent, s.detached ? "\"detached\"" : "\"open\"",
+                s.counts.resumptions);
+        }
+        return out + "]}\n";
+    }
+    out = fmt::format("burrow-client {}: {} {}\n", c.client_id,
+                      run.empty() ? "not connected to" : "connected to", server);
+    out += fmt::format("proxies ({}):\n", c.proxies.size());
+    for (const auto& p : c.proxies)
+        out += fmt::format("  {:<16} {:<7} {}\n", p.name, p.type, state_of(p.name));
+    out += fmt::format("visitors ({}):\n", c.visitors.size());
+    for (const auto& v : c.visitors)
+        out += fmt::format("  {:<16} {} -> {}\n", v.name,
+                           v.bind_port ? fmt::format("{}:{}", v.bind_addr, v.bind_port)
+                                       : std::string("connect only"),
+                           v.server_name);
+    out += fmt::format("sessions ({}):\n", open.size());
+    for (const auto& [id, s] : open)
+        out += fmt::format("  {:<16} from {:<22} {:>8.1f} s  to service {} B, from service {} B, "
+                           "relay, {}, {} resumptions\n",
+                           s.tag, s.peer.empty() ? "?" : s.peer, s.age_seconds, s.counts.delivered,
+                           s.counts.sent, s.detached ? "detached" : "open", s.counts.resumptions);
+    return out;
+}
+
 client::client(std::shared_ptr<const client_config> config)
     : impl_(std::make_unique<impl>(std::move(config))) {}
 
@@ -264,6 +366,16 @@ void client::start() {
         l->start();
         im.visitors.push_back(std::move(l));
     }
+    if (!im.config->file.empty()) {
+        im.admin = std::make_unique<admin_server>(
+            im.io.get_executor(), admin_socket_path(im.config->file),
+            [&im](const std::string& request) {
+                if (request == "status json") return im.status(true);
+                if (request == "status text") return im.status(false);
+                return std::string("unknown request\n");
+            });
+        im.admin->start();
+    }
     im.runner.start();
     asio::post(im.strand, [&im] { im.connect(); });
 }
@@ -283,6 +395,7 @@ void client::stop() {
         im.stopping = true;
         im.retry_timer.cancel();
         for (auto& l : im.visitors) l->stop();
+        if (im.admin) im.admin->stop();
         if (im.session) {
             im.session->stop("client shutting down");  // logs out first
             logging_out = true;

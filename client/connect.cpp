@@ -1,5 +1,7 @@
 #include "client/connect.hpp"
 
+#include "common/cli.hpp"
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,8 +41,8 @@ void copy(int from, int to) {
 
 }  // namespace
 
-int run_connect(std::shared_ptr<const client_config> config,
-                const std::vector<std::string>& operands) {
+int run_connect(std::shared_ptr<const client_config> config, const cli_args& args) {
+    const auto& operands = args.operands;
     const auto& name = operands.at(0);
     const visitor_config* found = nullptr;
     for (const auto& v : config->visitors)

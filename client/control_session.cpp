@@ -272,14 +272,17 @@ void control_session::handle(const v1::ServerMessage& msg) {
             auto& l = log::get("proxy");
             // Texts from the server are cut; the log sink escapes control characters.
             const auto name = printable(r.name());
+            std::string state;
             if (r.ok() && r.urls_size() == 0 && r.remote_port() == 0)
-                l.info("[{}] proxy up: secret, reached through visitors", name);
+                state = "up: secret, reached through visitors";
             else if (r.ok() && r.urls_size() > 0)
-                l.info("[{}] proxy up: {}", name, fmt::join(r.urls(), ", "));
+                state = fmt::format("up: {}", fmt::join(r.urls(), ", "));
             else if (r.ok())
-                l.info("[{}] proxy up: remote port {}", name, r.remote_port());
+                state = fmt::format("up: remote port {}", r.remote_port());
             else
-                l.error("[{}] proxy rejected: {}", name, r.error().substr(0, 200));
+                state = "rejected: " + r.error().substr(0, 200);
+            l.log(r.ok() ? spdlog::level::info : spdlog::level::err, "[{}] proxy {}", name, state);
+            if (on_proxy_) on_proxy_(name, state);
             return;
         }
         case M::kHeartbeat: return;

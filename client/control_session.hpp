@@ -61,6 +61,10 @@ public:
 
     // Told the run id once the login succeeded (before start()).
     void on_login(std::function<void(const std::string& run_id)> f) { on_login_ = std::move(f); }
+    // Told each proxy's registration result: "up: ..." or "rejected: ...".
+    void on_proxy(std::function<void(const std::string& name, const std::string& state)> f) {
+        on_proxy_ = std::move(f);
+    }
     // Where resumable sessions are re-attached from (before start()).
     void set_resumer(std::shared_ptr<resumer> r) { resumer_ = std::move(r); }
     void start();
@@ -97,6 +101,7 @@ private:
     std::string previous_run_id_;
     std::function<void(session_end)> on_end_;
     std::function<void(const std::string&)> on_login_;
+    std::function<void(const std::string&, const std::string&)> on_proxy_;
     std::shared_ptr<resumer> resumer_;
     std::atomic<std::uint32_t> resume_timeout_{0};  // the server's, from the login
     bool leaving_ = false;  // a Logout is on its way

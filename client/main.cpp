@@ -1,4 +1,5 @@
 // burrow-client: parses argv and runs the library.
+#include "client/admin.hpp"
 #include "client/client.hpp"
 #include "client/connect.hpp"
 #include "common/config/client.hpp"
@@ -10,5 +11,7 @@ int main(int argc, char** argv) {
         "burrow-client", "connect to the server; serve the configured proxies and visitors",
         argc, argv, burrow::load_client_config,
         {{"connect", "connect -c FILE NAME",
-          "the visitor NAME on stdin/stdout (ssh -o ProxyCommand=...)", 1, burrow::run_connect}});
+          "the visitor NAME on stdin/stdout (ssh -o ProxyCommand=...)", 1, burrow::run_connect},
+         {"status", "status -c FILE [--json]",
+          "the running client's proxies, visitors and open sessions", 0, burrow::run_status}});
 }

@@ -130,6 +130,7 @@ void on_start(const std::shared_ptr<stream::pump>& p, const std::string& seriali
         session->make_resumable(p, start.conn_id(), start.session_secret());
     // Ids come from the server: one restarted since may repeat an id
     // an old session still holds; that session lives on unlisted.
+    p->set_peer(peer);
     if (!sessions.add(start.conn_id(), p)) work_log().debug("{} session id already in use", tag);
     std::make_shared<local_dialer>(p, *proxy, tag, peer,
                                    std::chrono::seconds(config.transport.dial_timeout))

@@ -58,6 +58,8 @@ cli_args parse_cli(int argc, char** argv, const std::vector<std::string>& comman
             out.help = true;
         } else if (a == "-v" || a == "--version") {
             out.version = true;
+        } else if (a == "--json") {
+            out.json = true;
         } else if (a == "-c" || a == "--config" || a.starts_with("--config=")) {
             value(out.config);
         } else if (a == "-l" || a == "--log-level" || a.starts_with("--log-level=")) {

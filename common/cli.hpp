@@ -13,6 +13,7 @@ struct cli_args {
     std::string log_level;   // -l / --log-level; "" = from config
     bool help = false;
     bool version = false;
+    bool json = false;       // --json (status)
     std::vector<std::string> operands;  // after a command (connect NAME)
     std::string error;       // non-empty when argv is malformed
 };

@@ -37,7 +37,7 @@ struct program_command {
     std::string synopsis;  // "connect -c FILE NAME"
     std::string help;      // one line
     std::size_t operands = 0;
-    std::function<int(std::shared_ptr<const Config>, const std::vector<std::string>&)> run;
+    std::function<int(std::shared_ptr<const Config>, const cli_args&)> run;
 };
 
 // `load` reads and validates the config (throws config_error); App is
@@ -60,6 +60,7 @@ int run_program(const char* prog, const char* what_it_runs, int argc, char** arg
 {3}
   -c, --config FILE      configuration file (TOML)
   -l, --log-level LEVEL  trace, debug, info, warn, error or off (overrides [log] level)
+      --json             (status) print JSON
   -v, --version          print the version
   -h, --help             print this help
 )", prog, what_it_runs, more_usage, more_help);
@@ -93,7 +94,7 @@ int run_program(const char* prog, const char* what_it_runs, int argc, char** arg
         }
         log::route_grpc_logs();
         if (command)
-            return command->run(std::make_shared<const Config>(std::move(config)), args.operands);
+            return command->run(std::make_shared<const Config>(std::move(config)), args);
         // Every connection costs a descriptor: the number bounds what the process can carry.
         log::get("main").info("open files limit: {}", open_files_limit());
         // The App runs on an immutable snapshot of the config: whatever keeps it

@@ -583,6 +583,28 @@ void pump::on_end(unique_function<void()> f) {
         on_end_ = std::move(f);
 }
 
+void pump::set_peer(std::string peer) {
+    auto self = shared_from_this();
+    locked lock(*this);
+    peer_ = std::move(peer);
+}
+
+pump::snapshot pump::describe() {
+    auto self = shared_from_this();
+    locked lock(*this);
+    snapshot s;
+    s.tag = tag_;
+    s.peer = peer_;
+    s.pumping = mode_ == mode::pumping && !ended_;
+    if (s.pumping)
+        s.age_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+    s.counts = {ledger_.sent(), ledger_.acked(), ledger_.received(), ledger_.delivered(),
+                ledger_.unacked(), resume_ ? resume_->resumptions : 0u};
+    s.detached = detached_;
+    return s;
+}
+
 pump::totals pump::counts() {
     auto self = shared_from_this();
     locked lock(*this);

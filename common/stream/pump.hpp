@@ -220,6 +220,16 @@ public:
         unsigned resumptions = 0;
     };
     totals counts();
+    // Who is at the other end of the local socket ("ip:port"), for listings.
+    void set_peer(std::string peer);
+    // One line of a listing (burrow-client status, later the dashboard).
+    struct snapshot {
+        std::string tag, peer;
+        double age_seconds = 0;
+        totals counts;
+        bool pumping = false, detached = false;
+    };
+    snapshot describe();
 
 private:
     enum class mode : std::uint8_t { head, idle, pumping };
@@ -368,6 +378,7 @@ private:
     std::optional<up_piece> held_;  // taken from the writer, waiting for room
 
     std::string tag_;
+    std::string peer_;
     std::chrono::steady_clock::time_point started_at_;
 
     // Flags and small state, side by side: every byte of a pump counts in

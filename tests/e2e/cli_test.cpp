@@ -1,5 +1,8 @@
-// The command line of the real binaries: verify, --help, --version, bad input.
+// The command line of the real binaries: verify, status, --help, --version, bad input.
+#include <sys/socket.h>
+
 #include <cstdlib>
+#include <regex>
 
 #include <gtest/gtest.h>
 
@@ -64,6 +67,53 @@ TEST(cli, help_version_and_unknown_arguments) {
         EXPECT_EQ(none.code, 2);
         EXPECT_NE(none.output.find("missing -c FILE"), std::string::npos);
     }
+}
+
+// `burrow-client status -c F` asks the client started with F (its admin
+// socket is derived from F's path): proxies with their state, visitors, and
+// each open session with its peer and bytes; `--json` for scripts.
+TEST(cli, status_lists_proxies_visitors_and_open_sessions) {
+    burrow_lab lab;
+    tcp_service service(echo_handler);
+    auto client = lab.start_client(
+        lab.client_config({{"echo", service.port()}}) +
+        "[[visitors]]\nname = \"later\"\nserver_name = \"nowhere\"\nsecret_key = \"0123456789\"\n");
+    const auto port = burrow_lab::proxy_port(*client, "echo");
+    ASSERT_NE(port, 0) << client->log();
+    const auto config = lab.dir().file("client1.toml");
+    const int user = connect_tcp(port);
+    ASSERT_GE(user, 0);
+    fd_deadline guard(user, 30s);
+    ASSERT_TRUE(send_all(user, "hello", 5));
+    char buf[5];
+    ASSERT_EQ(::recv(user, buf, 5, MSG_WAITALL), 5);
+
+    const auto text = run({bin("burrow-client"), "status", "-c", config});
+    EXPECT_EQ(text.code, 0) << text.output;
+    EXPECT_NE(text.output.find("connected to 127.0.0.1:"), std::string::npos) << text.output;
+    EXPECT_TRUE(std::regex_search(text.output, std::regex(R"(echo +tcp +up: remote port \d+)")))
+        << text.output;
+    EXPECT_NE(text.output.find("later"), std::string::npos) << text.output;
+    EXPECT_TRUE(std::regex_search(
+        text.output, std::regex(R"(\[echo/1\] +from 127\.0\.0\.1:\d+ .* to service 5 B, from service 5 B, relay, open, 0 resumptions)")))
+        << text.output;
+
+    const auto json = run({bin("burrow-client"), "status", "-c", config, "--json"});
+    EXPECT_EQ(json.code, 0) << json.output;
+    EXPECT_TRUE(std::regex_search(
+        json.output, std::regex(R"("sessions":\[\{"id":1,"tag":"\[echo/1\]","peer":"127\.0\.0\.1:\d+",)")))
+        << json.output;
+    EXPECT_NE(json.output.find(R"("bytes_to_service":5,"bytes_from_service":5,"path":"relay")"),
+              std::string::npos)
+        << json.output;
+    ::close(user);
+
+    // No client runs with another file: a clear line, exit 1.
+    write_text(lab.dir().file("other.toml"), lab.client_config({}));
+    const auto none = run({bin("burrow-client"), "status", "-c", lab.dir().file("other.toml")});
+    EXPECT_EQ(none.code, 1);
+    EXPECT_NE(none.output.find("no burrow-client is running with"), std::string::npos)
+        << none.output;
 }
 
 }  // namespace

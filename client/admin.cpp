@@ -1,0 +1,187 @@
+#include "client/admin.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include "common/cli.hpp"
+#include "common/config/client.hpp"
+#include "common/log.hpp"
+
+namespace burrow {
+
+namespace asio = boost::asio;
+using local = asio::local::stream_protocol;
+using boost::system::error_code;
+
+namespace {
+constexpr std::size_t max_request = 64;
+constexpr auto request_timeout = std::chrono::seconds(2);
+
+// One admin connection: a line in, the answer out, closed.
+class admin_connection : public std::enable_shared_from_this<admin_connection> {
+public:
+    admin_connection(local::socket s, std::shared_ptr<const admin_server::answer> a)
+        : socket_(std::move(s)),
+          timer_(socket_.get_executor()),
+          answer_(std::move(a)),
+          in_(max_request) {}
+
+    void start() {
+        timer_.expires_after(request_timeout);
+        timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+            if (!ec) self->socket_.close();
+        });
+        asio::async_read_until(socket_, in_, '\n',
+                               [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                                   self->on_request(ec, n);
+                               });
+    }
+
+private:
+    void on_request(const error_code& ec, std::size_t n) {
+        timer_.cancel();
+        if (ec) return;  // too long, timed out, or gone
+        std::string line(asio::buffers_begin(in_.data()), asio::buffers_begin(in_.data()) + n - 1);
+        reply_ = (*answer_)(line);
+        asio::async_write(socket_, asio::buffer(reply_),
+                          [self = shared_from_this()](const error_code&, std::size_t) {
+                              error_code ignored;
+                              self->socket_.shutdown(local::socket::shutdown_both, ignored);
+                          });
+    }
+
+    local::socket socket_;
+    asio::steady_timer timer_;
+    std::shared_ptr<const admin_server::answer> answer_;
+    asio::streambuf in_;
+    std::string reply_;
+};
+
+std::string hex16_of_sha256(const std::string& text) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    EVP_Digest(text.data(), text.size(), md.data(), &len, EVP_sha256(), nullptr);
+    std::string out;
+    for (unsigned i = 0; i < 8 && i < len; ++i) out += fmt::format("{:02x}", md[i]);
+    return out;
+}
+
+}  // namespace
+
+std::string admin_socket_path(const std::string& config_file) {
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(config_file, ec);
+    const auto canonical = std::filesystem::weakly_canonical(abs, ec);
+    const std::string key = ec ? abs.string() : canonical.string();
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    std::string dir = runtime && *runtime && std::filesystem::is_directory(runtime, ec)
+                          ? std::string(runtime)
+                          : std::string("/tmp");
+    return fmt::format("{}/burrow-client-{}.sock", dir, hex16_of_sha256(key));
+}
+
+struct admin_server::impl {
+    impl(asio::any_io_executor ex, std::string p, answer a)
+        : acceptor(asio::make_strand(ex)),
+          path(std::move(p)),
+          reply(std::make_shared<const answer>(std::move(a))) {}
+    local::acceptor acceptor;
+    std::string path;
+    std::shared_ptr<const answer> reply;
+    bool bound = false;
+
+    static void accept(std::shared_ptr<impl> self) {
+        self->acceptor.async_accept([self](const error_code& ec, local::socket s) {
+            if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+            if (!ec) std::make_shared<admin_connection>(std::move(s), self->reply)->start();
+            accept(self);
+        });
+    }
+};
+
+admin_server::admin_server(asio::any_io_executor ex, std::string path, answer a)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(path), std::move(a))) {}
+
+admin_server::~admin_server() {
+    if (impl_->bound) ::unlink(impl_->path.c_str());
+}
+
+void admin_server::start() {
+    auto& im = *impl_;
+    // A socket left by a client that died is taken over; one that answers
+    // belongs to a client that runs with this config.
+    {
+        local::socket probe(im.acceptor.get_executor());
+        error_code ec;
+        probe.connect(local::endpoint(im.path), ec);
+        if (!ec)
+            throw std::runtime_error(fmt::format(
+                "another burrow-client runs with this config (admin socket {})", im.path));
+        ::unlink(im.path.c_str());
+    }
+    error_code ec;
+    const mode_t old = ::umask(077);  // the socket is its owner's alone
+    im.acceptor.open(local(), ec);
+    if (!ec) im.acceptor.bind(local::endpoint(im.path), ec);
+    ::umask(old);
+    if (!ec) im.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        throw std::runtime_error(
+            fmt::format("cannot listen on the admin socket {}: {}", im.path, ec.message()));
+    im.bound = true;
+    log::get("client").debug("admin socket {}", im.path);
+    impl::accept(impl_);
+}
+
+void admin_server::stop() {
+    asio::post(impl_->acceptor.get_executor(), [im = impl_] {
+        error_code ignored;
+        im->acceptor.close(ignored);
+    });
+}
+
+int run_status(std::shared_ptr<const client_config> config, const cli_args& args) {
+    const auto path = admin_socket_path(config->file);
+    asio::io_context io;
+    local::socket s(io);
+    error_code ec;
+    s.connect(local::endpoint(path), ec);
+    if (ec) {
+        std::fprintf(stderr, "burrow-client: no burrow-client is running with %s (admin socket %s: %s)\n",
+                     config->file.c_str(), path.c_str(), ec.message().c_str());
+        return 1;
+    }
+    const std::string request = args.json ? "status json\n" : "status text\n";
+    asio::write(s, asio::buffer(request), ec);
+    std::string reply;
+    std::array<char, 4096> buf;
+    while (!ec) {
+        const auto n = s.read_some(asio::buffer(buf), ec);
+        reply.append(buf.data(), n);
+    }
+    if (ec != asio::error::eof || reply.empty()) {
+        std::fprintf(stderr, "burrow-client: the running client did not answer (%s)\n",
+                     ec.message().c_str());
+        return 1;
+    }
+    std::fwrite(reply.data(), 1, reply.size(), stdout);
+    return 0;
+}
+
+}  // namespace burrow
