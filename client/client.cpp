@@ -5,6 +5,7 @@
 #include <map>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -101,6 +102,8 @@ struct client::impl {
     std::mutex run_mutex;
     std::condition_variable run_changed;
     std::string run_id;  // "" while not logged in
+    std::set<std::uint64_t> visit_ids;  // the sessions that are visits (guarded by run_mutex)
+    std::atomic<std::uint32_t> resume_timeout{0};  // the server's, from the last login
 
     void set_run(const std::string& id) {
         {
@@ -112,10 +115,29 @@ struct client::impl {
     std::string status(bool json);
 
     visit_context visits() {
-        return {visit_stub, config->client_id, [this] {
-                    std::lock_guard lock(run_mutex);
-                    return run_id;
-                }};
+        visit_context ctx{visit_stub, config->client_id, [this] {
+                              std::lock_guard lock(run_mutex);
+                              return run_id;
+                          }};
+        ctx.keep = [this](const std::shared_ptr<stream::pump>& p, std::uint64_t id,
+                          const std::string& secret) { keep_visit(p, id, secret); };
+        return ctx;
+    }
+    // A visit that started: listed, and re-attached after a break when the
+    // server made it resumable. (Ids come from the server, as Work sessions'.)
+    void keep_visit(const std::shared_ptr<stream::pump>& p, std::uint64_t id,
+                    const std::string& secret) {
+        if (!secret.empty())
+            resumes->make_resumable(p, id, secret, std::chrono::seconds(resume_timeout.load()));
+        if (!sessions.add(id, p)) return;
+        {
+            std::lock_guard lock(run_mutex);
+            visit_ids.insert(id);
+        }
+        p->on_end([this, id] {
+            std::lock_guard lock(run_mutex);
+            visit_ids.erase(id);
+        });
     }
     bool stopping = false;
     bool stopped = false;
@@ -181,7 +203,8 @@ struct client::impl {
             std::lock_guard lock(run_mutex);
             proxy_states[name] = state;
         });
-        session->on_login([this](const std::string& id) {
+        session->on_login([this](const std::string& id, std::uint32_t keep) {
+            resume_timeout = keep;
             set_run(id);
             resumes->logged_in(id);
         });
@@ -274,14 +297,16 @@ std::string json_string(std::string_view s) {
 }  // namespace
 
 // What `burrow-client status` prints: the connection, each proxy and visitor,
-// and each open session (the home side's; a visitor's sessions are not listed yet).
+// and each open session (the home side's and this client's visits).
 std::string client::impl::status(bool json) {
     std::string run;
     std::map<std::string, std::string> states;
+    std::set<std::uint64_t> visiting;
     {
         std::lock_guard lock(run_mutex);
         run = run_id;
         states = proxy_states;
+        visiting = visit_ids;
     }
     const auto& c = *config;
     const auto server = fmt::format("{}:{}", c.server_addr, c.server_port);
@@ -292,9 +317,19 @@ std::string client::impl::status(bool json) {
     auto sessions_now = sessions.entries();
     std::sort(sessions_now.begin(), sessions_now.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<std::pair<std::uint64_t, stream::pump::snapshot>> open;
+    struct listed {
+        std::uint64_t id;
+        stream::pump::snapshot s;
+        bool visit;
+        // Bytes each way: a home session delivers what comes from the user
+        // to its service; a visit delivers what comes from the service.
+        std::uint64_t to_service() const { return visit ? s.counts.sent : s.counts.delivered; }
+        std::uint64_t from_service() const { return visit ? s.counts.delivered : s.counts.sent; }
+    };
+    std::vector<listed> open;
     for (auto& [id, p] : sessions_now)
-        if (auto s = p->describe(); s.pumping) open.emplace_back(id, std::move(s));
+        if (auto s = p->describe(); s.pumping)
+            open.push_back({id, std::move(s), visiting.count(id) > 0});
     std::string out;
     if (json) {
         out = fmt::format("{{\"client_id\":{},\"server\":{},\"connected\":{},\"proxies\":[",
@@ -313,13 +348,15 @@ std::string client::impl::status(bool json) {
         }
         out += "],\"sessions\":[";
         for (std::size_t i = 0; i < open.size(); ++i) {
-            const auto& [id, s] = open[i];
+            const auto& l = open[i];
+            const auto& s = l.s;
             out += fmt::format(
-                "{}{{\"id\":{},\"tag\":{},\"peer\":{},\"age_s\":{:.1f},\"bytes_to_service\":{},"
-                "\"bytes_from_service\":{},\"path\":\"relay\",\"state\":{},\"resumptions\":{}}}",
-                i ? "," : "", id, json_string(s.tag), json_string(s.peer), s.age_seconds,
-                s.counts.delivered, s.counts.sent, s.detached ? "\"detached\"" : "\"open\"",
-                s.counts.resumptions);
+                "{}{{\"id\":{},\"kind\":{},\"tag\":{},\"peer\":{},\"age_s\":{:.1f},"
+                "\"bytes_to_service\":{},\"bytes_from_service\":{},\"path\":\"relay\","
+                "\"state\":{},\"resumptions\":{}}}",
+                i ? "," : "", l.id, l.visit ? "\"visit\"" : "\"proxy\"", json_string(s.tag),
+                json_string(s.peer), s.age_seconds, l.to_service(), l.from_service(),
+                s.detached ? "\"detached\"" : "\"open\"", s.counts.resumptions);
         }
         return out + "]}\n";
     }
@@ -335,11 +372,12 @@ std::string client::impl::status(bool json) {
                                        : std::string("connect only"),
                            v.server_name);
     out += fmt::format("sessions ({}):\n", open.size());
-    for (const auto& [id, s] : open)
+    for (const auto& l : open)
         out += fmt::format("  {:<16} from {:<22} {:>8.1f} s  to service {} B, from service {} B, "
                            "relay, {}, {} resumptions\n",
-                           s.tag, s.peer.empty() ? "?" : s.peer, s.age_seconds, s.counts.delivered,
-                           s.counts.sent, s.detached ? "detached" : "open", s.counts.resumptions);
+                           l.s.tag, l.s.peer.empty() ? "?" : l.s.peer, l.s.age_seconds,
+                           l.to_service(), l.from_service(), l.s.detached ? "detached" : "open",
+                           l.s.counts.resumptions);
     return out;
 }
 

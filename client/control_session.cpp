@@ -256,7 +256,7 @@ void control_session::handle(const v1::ServerMessage& msg) {
             ctl_log().info("logged in to {}:{} as {}{}", config_->server_addr,
                            config_->server_port, config_->client_id,
                            r.resumed() ? " (run resumed: proxies kept)" : "");
-            if (on_login_) on_login_(run_id_);
+            if (on_login_) on_login_(run_id_, r.resume_timeout());
             if (r.resumed()) return top_up();
             for (const auto& p : config_->proxies) {
                 v1::ClientMessage reg;
@@ -344,11 +344,8 @@ void control_session::on_work_started() {
 
 void control_session::make_resumable(const std::shared_ptr<stream::pump>& p, std::uint64_t id,
                                      const std::string& secret) {
-    // Beyond the server's own limit: its refusal is what normally ends it.
-    constexpr std::uint32_t margin = 15;
     if (resumer_)
-        resumer_->make_resumable(p, id, secret,
-                                 std::chrono::seconds(resume_timeout_.load() + margin));
+        resumer_->make_resumable(p, id, secret, std::chrono::seconds(resume_timeout_.load()));
 }
 
 void control_session::on_work_lost() {

@@ -60,7 +60,9 @@ public:
     ~control_session();
 
     // Told the run id once the login succeeded (before start()).
-    void on_login(std::function<void(const std::string& run_id)> f) { on_login_ = std::move(f); }
+    // Told the run id and the server's resume_timeout (s) at each login.
+    using login_handler = std::function<void(const std::string& run_id, std::uint32_t resume_timeout)>;
+    void on_login(login_handler f) { on_login_ = std::move(f); }
     // Told each proxy's registration result: "up: ..." or "rejected: ...".
     void on_proxy(std::function<void(const std::string& name, const std::string& state)> f) {
         on_proxy_ = std::move(f);
@@ -100,7 +102,7 @@ private:
     std::shared_ptr<grpc::GenericStub> work_stub_;  // Work, raw frames
     std::string previous_run_id_;
     std::function<void(session_end)> on_end_;
-    std::function<void(const std::string&)> on_login_;
+    login_handler on_login_;
     std::function<void(const std::string&, const std::string&)> on_proxy_;
     std::shared_ptr<resumer> resumer_;
     std::atomic<std::uint32_t> resume_timeout_{0};  // the server's, from the login

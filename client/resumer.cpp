@@ -24,8 +24,9 @@ resumer::resumer(asio::any_io_executor ex, std::shared_ptr<grpc::GenericStub> st
     : ex_(std::move(ex)), stub_(std::move(stub)), sessions_(sessions) {}
 
 void resumer::make_resumable(const std::shared_ptr<stream::pump>& p, std::uint64_t id,
-                             const std::string& secret, std::chrono::seconds keep) {
-    p->set_resumable(secret, nullptr, keep, weak_from_this(), id);
+                             const std::string& secret, std::chrono::seconds resume_timeout) {
+    constexpr auto margin = std::chrono::seconds(15);
+    p->set_resumable(secret, nullptr, resume_timeout + margin, weak_from_this(), id);
 }
 
 void resumer::logged_in(std::string run_id) {

@@ -35,9 +35,10 @@ public:
             stream::registry& sessions);
 
     // Makes the session `id` resumable with the server's `secret`; it is
-    // kept detached for `keep` at most.
+    // kept detached a little beyond the server's `resume_timeout` (the
+    // server's refusal is what normally ends it).
     void make_resumable(const std::shared_ptr<stream::pump>& p, std::uint64_t id,
-                        const std::string& secret, std::chrono::seconds keep);
+                        const std::string& secret, std::chrono::seconds resume_timeout);
     // Logged in as run `run_id`: every detached session is re-attached.
     void logged_in(std::string run_id);
     void logged_out();

@@ -27,16 +27,16 @@ spdlog::logger& visit_log() {
 
 // Sends `hello` on a new Visit call, and once the server answers starts
 // pumping `socket`.
-void begin_visit(grpc::GenericStub& stub, asio::any_io_executor ex, std::string hello,
+void begin_visit(const visit_context& ctx, asio::any_io_executor ex, std::string hello,
                  stream::pump::stream_socket socket, std::string tag, std::string server_name,
-                 std::function<void(visit_end)> on_end) {
+                 std::string peer, std::function<void(visit_end)> on_end) {
     struct state {
         stream::pump::stream_socket socket;
         std::function<void(visit_end)> on_end;
         std::atomic<bool> refused{false}, started{false};
     };
     auto st = std::make_shared<state>(std::move(socket), std::move(on_end));
-    auto* call = new stream_call(stub, visit_method, std::move(ex));
+    auto* call = new stream_call(*ctx.stub, visit_method, std::move(ex));
     auto pump = call->pump();  // `call` may be gone once the hello is on its way
     std::weak_ptr<stream::pump> weak = pump;
     pump->on_end([st, tag] {
@@ -50,7 +50,7 @@ void begin_visit(grpc::GenericStub& stub, asio::any_io_executor ex, std::string 
                                      : visit_end::failed);
     });
     pump->read_head(
-        [weak, st, tag, server_name](std::string serialized) {
+        [weak, st, tag, server_name, keep = ctx.keep, peer](std::string serialized) {
             auto p = weak.lock();
             if (!p) return;
             v1::Frame head;
@@ -60,6 +60,8 @@ void begin_visit(grpc::GenericStub& stub, asio::any_io_executor ex, std::string 
                              server_name, printable(head.visited().client().substr(0, 64)),
                              printable(head.visited().tag().substr(0, 80)));
             st->started = true;
+            p->set_peer(peer);
+            if (keep) keep(p, head.visited().session_id(), head.visited().session_secret());
             p->start(st->socket, tag);
         },
         [st, tag](std::string why) {
@@ -93,8 +95,8 @@ void open_visit(const visit_context& ctx, asio::any_io_executor ex, const visito
     hello->set_proof(auth::make_visit_proof(auth::visit_key(v.secret_key), ctx.client_id,
                                             v.server_name, timestamp, nonce));
     visit_log().debug("{} visiting {} for {}", tag, v.server_name, peer);
-    begin_visit(*ctx.stub, std::move(ex), head.SerializeAsString(), std::move(socket), tag,
-                v.server_name, std::move(on_end));
+    begin_visit(ctx, std::move(ex), head.SerializeAsString(), std::move(socket), tag,
+                v.server_name, peer, std::move(on_end));
 }
 
 visitor_listener::visitor_listener(asio::any_io_executor ex, visit_context ctx, visitor_config v)

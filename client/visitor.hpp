@@ -18,6 +18,7 @@
 #include <grpcpp/generic/generic_stub.h>
 
 #include "common/config/client.hpp"
+#include "common/stream/pump.hpp"
 
 namespace burrow {
 
@@ -27,6 +28,11 @@ struct visit_context {
     std::string client_id;
     // The current run id, "" while not logged in.
     std::function<std::string()> run_id;
+    // Keeps a visit's session once it started (listed by status; with a
+    // secret, re-attached after a break). May be empty.
+    std::function<void(const std::shared_ptr<stream::pump>&, std::uint64_t id,
+                       const std::string& secret)>
+        keep;
 };
 
 // How a visit ended, for `connect`'s exit code.

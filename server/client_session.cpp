@@ -13,6 +13,7 @@
 #include "common/log.hpp"
 #include "common/net_util.hpp"
 #include "common/stream/pump.hpp"
+#include "common/stream/splice.hpp"
 #include "server/grpc/service.hpp"
 #include "server/server_state.hpp"
 #include "server/tcp_proxy.hpp"
@@ -413,10 +414,11 @@ void client_session::offer_work(std::shared_ptr<stream::pump> work) {
 }
 
 bool client_session::connect(std::string proxy, std::string peer, work_pool::local_end end,
-                             bool quiet, bool resumable) {
+                             bool quiet, const visit_end* visit) {
     const bool room = ++waiting_ < st_.config.max_pending_connections;
-    work_pool::request r{std::move(proxy), st_.next_conn_id++, std::move(peer), std::move(end),
-                         quiet, resumable};
+    work_pool::request r{std::move(proxy), visit ? visit->id : st_.next_conn_id++,
+                         std::move(peer), std::move(end), quiet, !visit};
+    if (visit) r.splice_secret = visit->secret;
     asio::post(strand_, [self = shared_from_this(), r = std::move(r)]() mutable {
         self->pool_.add(std::move(r));
     });
@@ -502,6 +504,8 @@ void client_session::shutdown(const std::string& reason, bool graceful) {
 void client_session::end_sessions() {
     for (auto& p : st_.sessions.all())
         if (p->resume_owned_by(this)) p->end_resumption("its client has left");
+    for (auto& s : st_.splices())
+        if (s->involves(this)) s->close("a client of the visit has left");
 }
 
 void client_session::finish_stream(bool graceful) {

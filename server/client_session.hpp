@@ -66,10 +66,15 @@ public:
     // (work_pool::local_end), on the session's strand. `quiet`: logged at
     // debug level (the HTTP vhost's upstreams). Returns false when the proxy
     // should pause accepting until resume().
-    // `resumable`: the session survives a break of the client's connection
-    // (not a visit: the server only splices those).
+    // A visit's service end instead of a session of our own: the visit's
+    // session id, and the secret this client presents to re-attach its end
+    // ("": not resumable).
+    struct visit_end {
+        std::uint64_t id = 0;
+        std::string secret;
+    };
     bool connect(std::string proxy, std::string peer, work_pool::local_end end,
-                 bool quiet = false, bool resumable = true);
+                 bool quiet = false, const visit_end* visit = nullptr);
     // An accepted TCP connection (or an https one after its ClientHello,
     // which is `already_read`).
     bool dispatch(std::string proxy, stream_socket socket, std::string peer,

@@ -1,5 +1,6 @@
 #include "server/server_state.hpp"
 
+#include "common/stream/splice.hpp"
 #include "server/client_session.hpp"
 
 namespace burrow {
@@ -35,6 +36,33 @@ std::vector<std::shared_ptr<client_session>> server_state::runs_of(const std::st
     for (auto& [_, weak] : runs_)
         if (auto s = weak.lock(); s && s->client_id() == client_id) found.push_back(std::move(s));
     return found;
+}
+
+void server_state::add_splice(std::uint64_t id, std::shared_ptr<stream::splice> s) {
+    std::lock_guard lock(mutex_);
+    splices_[id] = std::move(s);
+}
+
+void server_state::remove_splice(std::uint64_t id) {
+    std::shared_ptr<stream::splice> gone;  // released outside the lock
+    std::lock_guard lock(mutex_);
+    if (auto it = splices_.find(id); it != splices_.end()) {
+        gone = std::move(it->second);
+        splices_.erase(it);
+    }
+}
+
+std::shared_ptr<stream::splice> server_state::find_splice(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    auto it = splices_.find(id);
+    return it == splices_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<stream::splice>> server_state::splices() {
+    std::vector<std::shared_ptr<stream::splice>> all;
+    std::lock_guard lock(mutex_);
+    for (auto& [_, s] : splices_) all.push_back(s);
+    return all;
 }
 
 bool server_state::claim_name(const std::string& name, const std::string& run_id) {

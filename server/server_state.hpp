@@ -21,6 +21,9 @@
 namespace burrow {
 
 class client_session;
+namespace stream {
+class splice;
+}
 
 struct server_state {
     server_state(std::shared_ptr<const server_config> cfg, boost::asio::io_context& io_context);
@@ -40,6 +43,12 @@ struct server_state {
     // Every user connection's session, by conn id.
     stream::registry sessions;
     std::atomic<std::uint64_t> next_session_no{1};
+    // Visits being spliced, by session id (a conn id too): a Resume of
+    // either end finds its splice here. A splice leaves when it ends.
+    void add_splice(std::uint64_t id, std::shared_ptr<stream::splice> s);
+    void remove_splice(std::uint64_t id);
+    std::shared_ptr<stream::splice> find_splice(std::uint64_t id);
+    std::vector<std::shared_ptr<stream::splice>> splices();
     const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
     // Logged-in runs, by their secret run id. Work streams find theirs here.
@@ -57,6 +66,7 @@ private:
     std::mutex mutex_;
     std::unordered_map<std::string, std::weak_ptr<client_session>> runs_;
     std::unordered_map<std::string, std::string> name_owner_;  // proxy name -> run id
+    std::unordered_map<std::uint64_t, std::shared_ptr<stream::splice>> splices_;
 };
 
 }  // namespace burrow

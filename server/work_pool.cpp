@@ -82,7 +82,9 @@ void work_pool::pair(request r) {
         start->set_proxy(r.proxy);
         start->set_conn_id(r.conn_id);
         start->set_peer(r.peer);
-        if (r.resumable && keep_.count() > 0) {
+        if (!r.splice_secret.empty()) {
+            start->set_session_secret(r.splice_secret);
+        } else if (r.resumable && keep_.count() > 0) {
             // The secret is the client's alone: a guessed session id re-attaches nothing.
             auto secret = auth::random_bytes(stream::pump::secret_size);
             start->set_session_secret(secret);
@@ -91,7 +93,7 @@ void work_pool::pair(request r) {
         work->send_head(head.SerializeAsString());
         // A stream that died meanwhile leaves the connection alone: try the next one.
         if (!r.end(work, fmt::format("[{}/{}]", r.proxy, r.conn_id))) continue;
-        sessions_.add(r.conn_id, work);
+        if (r.resumable) sessions_.add(r.conn_id, work);  // a visit's is the splice's
         return settled_();
     }
     if (closed_) return drop(r);

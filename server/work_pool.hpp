@@ -41,6 +41,9 @@ public:
         local_end end;
         bool quiet = false;  // an http upstream: logged at debug level
         bool resumable = true;  // not a visit (the server only splices those)
+        // A visit's: the secret the serving client presents to re-attach its
+        // end (the splice keeps it; this stream's pump is handed over).
+        std::string splice_secret;
         clock::time_point since{};
     };
 

@@ -22,6 +22,13 @@ inline constexpr std::size_t max_chunk = 256u << 10;
 // the memory an idle connection costs, and slots keep their capacity.
 using pieces = boost::container::small_vector<chunk, 1>;
 
+// How much of a session's stream one end holds: where a re-attach or a
+// rewind (pump_resume.cpp, splice.hpp) starts the replay.
+struct resume_point {
+    std::uint64_t received = 0;
+    bool fin = false;
+};
+
 struct frame {
     enum class kind : std::uint8_t {
         data,       // `data` at `offset`, then fin if set; ack either way

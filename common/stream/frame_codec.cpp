@@ -158,4 +158,81 @@ std::string decode(const std::vector<bytes>& parts, decoded& out, std::size_t ma
     return {};
 }
 
+namespace {
+// Field numbers of Resume's and Resumed's point.
+constexpr std::uint32_t resume_received = 4, resume_fin = 5;
+constexpr std::uint32_t resumed_received = 1, resumed_fin = 2;
+}  // namespace
+
+std::string encode_resume_head(field which, stream::resume_point p) {
+    const bool resume = which == f_resume;
+    std::uint8_t inner[16];
+    std::size_t n = 0;
+    if (p.received) {
+        inner[n++] = static_cast<std::uint8_t>((resume ? resume_received : resumed_received) << 3);
+        n += put_varint(inner + n, p.received);
+    }
+    if (p.fin) {
+        inner[n++] = static_cast<std::uint8_t>((resume ? resume_fin : resumed_fin) << 3);
+        inner[n++] = 1;
+    }
+    std::string out;
+    out += static_cast<char>((which << 3) | length_delimited);
+    out += static_cast<char>(n);  // < 128
+    out.append(reinterpret_cast<const char*>(inner), n);
+    return out;
+}
+
+std::optional<resume_head> decode_resume_head(std::string_view serialized) {
+    const std::vector<bytes> whole{
+        bytes(reinterpret_cast<const std::uint8_t*>(serialized.data()), serialized.size())};
+    reader r(whole);
+    std::optional<resume_head> found;
+    while (!r.at_end()) {
+        std::uint64_t key, v;
+        if (!r.read_varint(key)) return {};
+        const auto number = static_cast<std::uint32_t>(key >> 3);
+        switch (key & 7) {
+            case varint:
+                if (!r.read_varint(v)) return {};
+                break;
+            case length_delimited: {
+                std::vector<bytes> body;
+                if (!r.read_varint(v) || v > serialized.size() ||
+                    !r.take(static_cast<std::size_t>(v), &body))
+                    return {};
+                if (number != f_resume && number != f_resumed) break;
+                const bool resume = number == f_resume;
+                resume_head h{static_cast<field>(number), {}};
+                reader in(body);
+                while (!in.at_end()) {
+                    std::uint64_t k, x;
+                    if (!in.read_varint(k)) return {};
+                    const auto n = static_cast<std::uint32_t>(k >> 3);
+                    if ((k & 7) == varint) {
+                        if (!in.read_varint(x)) return {};
+                        if (n == (resume ? resume_received : resumed_received)) h.point.received = x;
+                        if (n == (resume ? resume_fin : resumed_fin)) h.point.fin = x != 0;
+                    } else if ((k & 7) == length_delimited) {
+                        if (!in.read_varint(x) || !in.take(static_cast<std::size_t>(x), nullptr))
+                            return {};
+                    } else {
+                        return {};  // Resume and Resumed have no other wire types
+                    }
+                }
+                found = h;
+                break;
+            }
+            case fixed64:
+                if (!r.take(8, nullptr)) return {};
+                break;
+            case fixed32:
+                if (!r.take(4, nullptr)) return {};
+                break;
+            default: return {};
+        }
+    }
+    return found;
+}
+
 }  // namespace burrow::frame_codec

@@ -14,9 +14,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "common/stream/frame.hpp"
 
 namespace burrow::frame_codec {
 
@@ -75,5 +79,17 @@ struct decoded {
 // compatibility); a repeated data field is rejected.
 std::string decode(const std::vector<bytes>& parts, decoded& out,
                    std::size_t max_data = 1u << 20);
+
+// Head frames that carry a resume point only, for code that knows no
+// protobuf (the pump, the splice): Resume{received, received_fin} (the
+// splice's mid-stream rewind) and Resumed{received, received_fin}.
+std::string encode_resume_head(field which, stream::resume_point p);  // f_resume or f_resumed
+struct resume_head {
+    field which = f_resumed;
+    stream::resume_point point;
+};
+// What a serialized head frame with a Resume or a Resumed says; nothing for
+// any other frame, or a malformed one.
+std::optional<resume_head> decode_resume_head(std::string_view serialized);
 
 }  // namespace burrow::frame_codec

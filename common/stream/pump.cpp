@@ -10,6 +10,7 @@
 #include <boost/asio/write.hpp>
 
 #include "common/log.hpp"
+#include "common/stream/frame_codec.hpp"
 #include "common/net_util.hpp"
 
 namespace burrow::stream {
@@ -285,7 +286,12 @@ void pump::handle_control() {
         f.clear();
         return;
     }
-    if (f.type == frame::kind::head) return abort("protocol error: second head");
+    if (f.type == frame::kind::head) {
+        const auto h = frame_codec::decode_resume_head(f.text);
+        f.clear();
+        if (!h || h->which != frame_codec::f_resume) return abort("protocol error: second head");
+        return rewind(h->point);
+    }
     peer_gone_ = true;  // it ended the session: nothing to tell it
     return abort("peer: " + f.text);
 }
@@ -577,10 +583,14 @@ void pump::finish_carrier(bool ok) {
 void pump::on_end(unique_function<void()> f) {
     auto self = shared_from_this();
     locked lock(*this);
-    if (ended_)
-        end_due_ = std::move(f);
+    auto& slot = ended_ ? end_due_ : on_end_;
+    if (slot)
+        slot = [first = std::move(slot), then = std::move(f)]() mutable {
+            first();
+            then();
+        };
     else
-        on_end_ = std::move(f);
+        slot = std::move(f);
 }
 
 void pump::set_peer(std::string peer) {

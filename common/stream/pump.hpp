@@ -140,10 +140,7 @@ public:
     void set_resumable(std::string_view secret, const void* owner, std::chrono::milliseconds keep,
                        std::weak_ptr<resume_listener> listener = {}, std::uint64_t id = 0);
     // How much of a stream one end holds: a re-attach starts from there.
-    struct resume_point {
-        std::uint64_t received = 0;
-        bool fin = false;
-    };
+    using resume_point = stream::resume_point;
     // What we hold of the peer's stream (a re-attach request carries it).
     resume_point received_so_far();
     // Re-attaches `c` (taken over from a fresh stream's pump, hand_over):
@@ -154,6 +151,9 @@ public:
     // taken (the caller finishes it).
     std::string reattach(carrier* c, resume_point peer,
                          unique_function<std::string(resume_point)> answer = {});
+    // A mid-stream Resume on the carrier we keep (the server's visit splice:
+    // the other end came back on a new stream, holding `peer`) is handled
+    // like a re-attach on the same carrier: we answer Resumed and replay.
     bool resume_owned_by(const void* owner);
     // Compared in constant time; false when the session is not resumable.
     bool resume_secret_is(std::string_view secret);
@@ -210,7 +210,8 @@ public:
     // and nothing goes the other way (the registry's sweep calls it).
     void flush_ack();
     // Runs `f` once the pump has ended (outside its lock), or at once when it
-    // has already: how a registry lets go of it.
+    // has already: how a registry lets go of it. Each call adds one, run in
+    // the order given.
     void on_end(unique_function<void()> f);
 
     // The session's bookkeeping, for tests and (next) re-attachment. Under the lock.
@@ -318,6 +319,9 @@ private:
     void attach_waiting();
     void attach_now();
     void on_keep_expired();
+    void rewind(resume_point peer);
+    std::string check_resume_point(resume_point peer) const;
+    bool start_replay(resume_point peer);
     void reset_locked(const std::string& why);
     void write_control(frame::kind type, std::string text);
     void write_next_control();

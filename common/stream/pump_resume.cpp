@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/log.hpp"
+#include "common/stream/frame_codec.hpp"
 #include "common/stream/pump.hpp"
 #include "common/stream/pump_locked.hpp"
 
@@ -167,10 +168,7 @@ std::string pump::reattach(carrier* c, resume_point peer,
     locked lock(*this);
     if (ended_ || !resumable()) return "no such session";
     if (mode_ != mode::pumping) return "the session has not started";
-    if (peer.received < ledger_.acked() || peer.received > ledger_.sent())
-        return fmt::format("resume point {} outside the {}..{} bytes sent", peer.received,
-                           ledger_.acked(), ledger_.sent());
-    if (peer.fin && !ledger_.outbound_finished()) return "resume point has a fin never sent";
+    if (auto err = check_resume_point(peer); !err.empty()) return err;
     if (!detached_) detach_locked("re-attached on a new stream");
     if (!resume_) return "no such session";  // (detach_locked made it)
     auto& r = *resume_;
@@ -198,12 +196,7 @@ void pump::attach_now() {
     r.timer.reset();
     ++r.resumptions;
     // Validated by reattach(); the ledger has not moved since (no carrier).
-    if (auto err = ledger_.acknowledged(r.peer.received); !err.empty())
-        return abort("resume: " + err);
-    r.replay_next = r.peer.received;
-    r.replay_end = ledger_.sent();
-    r.replay_fin = ledger_.outbound_finished() && !r.peer.fin;
-    up_done_ = ledger_.outbound_finished() && r.peer.fin;
+    if (!start_replay(r.peer)) return;
     const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - r.detached_at);
     work_log().info("{} resumed after {} ms: {} B to replay, {} B received so far", tag_,
@@ -215,6 +208,50 @@ void pump::attach_now() {
         after_write();  // starts the replay
     issue_read();
     finish_if_done();
+}
+
+std::string pump::check_resume_point(resume_point peer) const {
+    if (peer.received < ledger_.acked() || peer.received > ledger_.sent())
+        return fmt::format("resume point {} outside the {}..{} bytes sent", peer.received,
+                           ledger_.acked(), ledger_.sent());
+    if (peer.fin && !ledger_.outbound_finished()) return "resume point has a fin never sent";
+    return {};
+}
+
+// The peer holds `peer` of what we sent: the ring lets go of that, and the
+// rest goes again (the replay), fin too when the peer lacks it.
+bool pump::start_replay(resume_point peer) {
+    auto& r = *resume_;
+    if (auto err = ledger_.acknowledged(peer.received); !err.empty()) {
+        abort("resume: " + err);
+        return false;
+    }
+    r.replay_next = peer.received;
+    r.replay_end = ledger_.sent();
+    r.replay_fin = ledger_.outbound_finished() && !peer.fin;
+    up_done_ = ledger_.outbound_finished() && peer.fin;
+    return true;
+}
+
+// The other end of a visit came back on a new stream of its own, holding
+// `peer` of ours (the splice tells us, on the stream we keep): what we sent
+// since then went nowhere. We answer with what we hold, then replay.
+void pump::rewind(resume_point peer) {
+    if (!resumable()) return abort("protocol error: second head");
+    if (auto err = check_resume_point(peer); !err.empty()) return abort("rewind: " + err);
+    if (!resume_) resume_ = std::make_unique<resume_state>();
+    ready_.reset();         // its bytes are in the ledger: the replay sends them
+    writing_fin_ = false;   // the write in flight went nowhere: it does not finish our stream
+    acks_stopped_ = false;
+    ++resume_->resumptions;
+    if (!start_replay(peer)) return;
+    work_log().info("{} rewound: the peer came back holding {} B; {} B to replay, {} B received",
+                    tag_, peer.received, resume_->replay_end - resume_->replay_next,
+                    ledger_.received());
+    write_control(frame::kind::head,
+                  frame_codec::encode_resume_head(
+                      frame_codec::f_resumed, {ledger_.received(), ledger_.inbound_finished()}));
+    issue_read();
 }
 
 bool pump::replaying() const noexcept {

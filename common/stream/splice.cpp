@@ -1,6 +1,13 @@
 #include "common/stream/splice.hpp"
 
+#include <algorithm>
 #include <utility>
+
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include "common/log.hpp"
+#include "common/stream/frame_codec.hpp"
 
 namespace burrow::stream {
 
@@ -8,9 +15,32 @@ namespace {
 const char* name_of(splice::side_index i) {
     return i == splice::visitor ? "visitor" : "service";
 }
+
+spdlog::logger& visit_log() {
+    static spdlog::logger& l = log::get("visit");
+    return l;
+}
+
+bool same_secret(std::string_view a, std::string_view b) {
+    if (a.size() != b.size() || a.empty()) return false;
+    unsigned char diff = 0;  // constant time: no early exit on the first difference
+    for (std::size_t i = 0; i < a.size(); ++i)
+        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
 }  // namespace
 
-splice::splice(end_handler on_end) : on_end_(std::move(on_end)) {
+struct splice::resume_state {
+    std::array<key, 2> keys;
+    std::chrono::milliseconds keep{0};
+    boost::asio::any_io_executor ex;
+    // Per side, while it is away: the give-up, and since when.
+    std::array<std::optional<boost::asio::steady_timer>, 2> timers;
+    std::array<std::chrono::steady_clock::time_point, 2> away_since{};
+};
+
+splice::splice(std::string tag, end_handler on_end)
+    : tag_(std::move(tag)), on_end_(std::move(on_end)) {
     for (auto i : {visitor, service}) {
         sides_[i].events.owner = this;
         sides_[i].events.index = i;
@@ -63,29 +93,43 @@ splice::totals splice::counts() {
 void splice::read_done(side_index i, bool ok) {
     locked_run([&] {
         auto& s = sides_[i];
+        if (std::exchange(s.old_read, false)) {
+            s.in.clear();  // from a broken stream: its end replays it
+            return try_return(i);
+        }
         s.reading = false;
         if (ended_) return;
-        if (!ok) {
-            end(false, std::string(name_of(i)) + " stream closed");
-            return;
-        }
-        const auto& f = s.in;
-        if (f.type == frame::kind::malformed) {
-            end(false, std::string("protocol error from the ") + name_of(i) + ": " + f.text);
-            return;
-        }
+        if (!ok) return broke(i, "stream closed");
+        auto& f = s.in;
+        if (f.type == frame::kind::malformed)
+            return end(false, std::string("protocol error from the ") + name_of(i) + ": " + f.text);
         if (f.type == frame::kind::head) {
-            end(false, std::string("protocol error from the ") + name_of(i) + ": a second head");
+            const auto h = frame_codec::decode_resume_head(f.text);
+            if (!s.rewinding || !h || h->which != frame_codec::f_resumed)
+                return end(false,
+                           std::string("protocol error from the ") + name_of(i) + ": a second head");
+            s.rewinding = false;
+            std::string answer = std::move(f.text);
+            f.clear();
+            rewound(i, h->point, std::move(answer));
             return;
+        }
+        if (s.rewinding || !live(other(i))) {
+            // Nobody to take it, or sent before this end rewound: dropped,
+            // its end sends it again from what the other end holds. An
+            // error frame ends the session all the same.
+            if (f.type == frame::kind::error)
+                return end(false, std::string(name_of(i)) + " ended the session: " + f.text);
+            f.clear();
+            return start_read(i);
         }
         if (f.type == frame::kind::data) {
-            if (s.fin_in && (f.size > 0 || f.fin)) {
-                end(false, std::string("protocol error from the ") + name_of(i) +
-                               ": data after fin");
-                return;
-            }
+            if (s.fin_in && (f.size > 0 || f.fin))
+                return end(false,
+                           std::string("protocol error from the ") + name_of(i) + ": data after fin");
             s.fin_in = s.fin_in || f.fin;
-            (i == visitor ? totals_.to_service : totals_.to_visitor) += f.size;
+            auto& passed = i == visitor ? totals_.to_service : totals_.to_visitor;
+            passed = std::max(passed, f.offset + f.size);
         }
         pass(i);
     });
@@ -94,34 +138,42 @@ void splice::read_done(side_index i, bool ok) {
 void splice::write_done(side_index j, bool ok) {
     locked_run([&] {
         auto& d = sides_[j];
+        if (std::exchange(d.old_write, false)) {
+            if (auto* c = std::exchange(d.leaving, nullptr)) c->finish(false);
+            return try_return(j);
+        }
         d.writing = false;
-        if (ended_) {
-            finish_idle_sides();
-            return;
-        }
-        if (!ok) {
-            end(false, std::string(name_of(j)) + " stream write failed");
-            return;
-        }
+        if (ended_) return finish_idle_sides();
+        if (!ok) return broke(j, "stream write failed");
         if (d.error_out) {
             // The peer's reason is out; it finishes its side on reading it.
             end(false, std::string(name_of(other(j))) + " ended the session with an error");
             return;
         }
+        // A frame read before goes first (read before a rewind was asked
+        // for, it is what the rewind's answer counts), then a head.
         auto& from = sides_[other(j)];
         if (from.held) {
             from.held = false;
             pass(other(j));
+        } else if (!d.head_out.empty()) {
+            write_head(j, std::exchange(d.head_out, {}));
         }
-        const auto& v = sides_[visitor];
-        const auto& sv = sides_[service];
-        if (v.fin_out && sv.fin_out && !v.writing && !sv.writing) end(true, {});
+        maybe_done();
     });
+}
+
+void splice::maybe_done() {
+    const auto& v = sides_[visitor];
+    const auto& sv = sides_[service];
+    if (live(visitor) && live(service) && v.fin_out && sv.fin_out && !v.writing && !sv.writing &&
+        v.head_out.empty() && sv.head_out.empty())
+        end(true, {});
 }
 
 void splice::start_read(side_index i) {
     auto& s = sides_[i];
-    if (s.reading || s.held || ended_ || !s.c) return;
+    if (s.reading || s.held || ended_ || !live(i)) return;
     s.reading = true;
     s.c->read(&s.in);
 }
@@ -132,6 +184,10 @@ void splice::start_read(side_index i) {
 void splice::pass(side_index from) {
     auto& s = sides_[from];
     auto& d = sides_[other(from)];
+    if (!live(other(from))) {  // it broke meanwhile: the frame's end sends it again
+        s.in.clear();
+        return start_read(from);
+    }
     if (d.writing) {
         s.held = true;
         return;
@@ -148,8 +204,13 @@ void splice::end(bool ok, std::string why) {
     if (ended_) return;
     ended_ = true;
     ok_ = ok;
-    for (auto& s : sides_)
+    for (auto& s : sides_) {
         if (s.c && !s.finished && !ok && !s.error_out) s.c->cancel();
+        if (auto* b = std::exchange(s.back, nullptr)) b->finish(false);
+    }
+    if (resume_)
+        for (auto& t : resume_->timers)
+            if (t) t->cancel();
     finish_idle_sides();
     const auto secs = started_ ? std::chrono::duration<double>(
                                      std::chrono::steady_clock::now() - started_at_)
@@ -170,6 +231,173 @@ void splice::finish_idle_sides() {
         s.finished = true;
         s.c->finish(ok_ || s.error_out);
     }
+}
+
+// ---- resumption ----
+
+void splice::set_resumable(std::array<key, 2> keys, std::chrono::milliseconds keep,
+                           boost::asio::any_io_executor ex) {
+    std::lock_guard lock(mutex_);
+    if (keep.count() <= 0) return;
+    resume_ = std::make_unique<resume_state>();
+    resume_->keys = std::move(keys);
+    resume_->keep = keep;
+    resume_->ex = std::move(ex);
+}
+
+std::optional<splice::side_index> splice::side_for(const void* owner, std::string_view secret) {
+    std::lock_guard lock(mutex_);
+    if (!resume_ || ended_) return {};
+    std::optional<side_index> found;
+    for (auto i : {visitor, service})  // both compared: no early exit either
+        if (same_secret(secret, resume_->keys[i].secret) && resume_->keys[i].owner == owner)
+            found = i;
+    return found;
+}
+
+bool splice::involves(const void* owner) {
+    std::lock_guard lock(mutex_);
+    return resume_ && (resume_->keys[visitor].owner == owner || resume_->keys[service].owner == owner);
+}
+
+// Side i's stream broke: a resumable session waits for it, any other ends.
+void splice::broke(side_index i, const std::string& why) {
+    auto& s = sides_[i];
+    if (!resume_ || !started_ || s.error_out) return end(false, std::string(name_of(i)) + " " + why);
+    if (s.away) return;
+    auto& r = *resume_;
+    visit_log().info("{} {} side away ({}); waiting {:.0f} s for it", tag_, name_of(i), why,
+                     r.keep.count() / 1000.0);
+    s.away = true;
+    auto* c = std::exchange(s.c, nullptr);
+    c->cancel();
+    // Its operations still outstanding complete later, and are not the next
+    // stream's; a write outstanding keeps it from being finished.
+    s.old_read = std::exchange(s.reading, false);
+    s.old_write = std::exchange(s.writing, false);
+    if (s.old_write)
+        s.leaving = c;
+    else
+        c->finish(false);
+    s.head_out.clear();
+    s.rewinding = false;
+    s.fin_out = false;  // known again when it comes back
+    // Frames waiting for it are dropped: their end replays from what it holds.
+    auto& o = sides_[other(i)];
+    if (o.held) {
+        o.held = false;
+        o.in.clear();
+        start_read(other(i));
+    }
+    r.away_since[i] = std::chrono::steady_clock::now();
+    r.timers[i].emplace(r.ex, r.keep);
+    r.timers[i]->async_wait([self = shared_from_this(), i](const boost::system::error_code& ec) {
+        if (ec) return;
+        self->locked_run([&] {
+            if (!self->sides_[i].away || self->ended_) return;
+            self->end(false, fmt::format("the {} did not come back within {:.0f} s", name_of(i),
+                                         self->resume_->keep.count() / 1000.0));
+        });
+    });
+}
+
+std::string splice::reattach(side_index i, carrier* c, resume_point holds) {
+    std::string err;
+    locked_run([&] {
+        if (ended_ || !resume_ || !started_) {
+            err = "no such session";
+            return;
+        }
+        auto& s = sides_[i];
+        // The old stream has not been seen to break (a silent cut): the new
+        // one, which proved the secret, replaces it.
+        if (!s.away) broke(i, "came back on a new stream");
+        if (auto* earlier = std::exchange(s.back, c)) earlier->finish(false);
+        s.back_holds = holds;
+        try_return(i);
+    });
+    return err;
+}
+
+// Side i is back and its old stream's operations are over: the other side
+// is asked to rewind (its stream runs), or both are answered (it was away
+// too and is back), or i waits for it.
+void splice::try_return(side_index i) {
+    auto& s = sides_[i];
+    auto& o = sides_[other(i)];
+    if (ended_ || !s.back || s.old_read || s.old_write) return;
+    if (live(other(i))) {
+        if (o.rewinding && o.rewound_to.received == s.back_holds.received &&
+            o.rewound_to.fin == s.back_holds.fin)
+            return;  // asked already: its answer serves this stream too
+        o.rewinding = true;
+        o.rewound_to = s.back_holds;
+        write_head(other(i), frame_codec::encode_resume_head(frame_codec::f_resume, s.back_holds));
+        return;
+    }
+    if (o.away && o.back && !o.old_read && !o.old_write) {
+        const auto mine = s.back_holds, theirs = o.back_holds;
+        come_back(i, frame_codec::encode_resume_head(frame_codec::f_resumed, theirs), theirs);
+        come_back(other(i), frame_codec::encode_resume_head(frame_codec::f_resumed, mine), mine);
+    }
+}
+
+// Side j rewound: it holds `holds` of the other side's stream, and
+// replays its own from the point it was given.
+void splice::rewound(side_index j, resume_point holds, std::string answer) {
+    const auto i = other(j);
+    auto& s = sides_[i];
+    if (!s.back) return start_read(j);  // it broke again: the next return asks anew
+    if (s.back_holds.received != sides_[j].rewound_to.received ||
+        s.back_holds.fin != sides_[j].rewound_to.fin) {
+        // A later stream of it holds more than the one the rewind was for.
+        start_read(j);
+        return try_return(i);
+    }
+    come_back(i, std::move(answer), holds);
+    start_read(j);
+}
+
+// Side i's new stream takes over: `answer` (a Resumed) goes first, then the
+// other side's frames flow again; `other_holds` is what the other side
+// holds of i's stream, from where i replays.
+void splice::come_back(side_index i, std::string answer, resume_point other_holds) {
+    auto& s = sides_[i];
+    auto& o = sides_[other(i)];
+    auto* c = std::exchange(s.back, nullptr);
+    c->set_events(std::shared_ptr<carrier::events>(shared_from_this(), &s.events));
+    s.c = c;
+    s.away = false;
+    s.finished = false;
+    s.error_out = false;
+    // Fins as the two resume points tell: each end replays its own.
+    s.fin_in = other_holds.fin;
+    o.fin_out = other_holds.fin;
+    s.fin_out = s.back_holds.fin;
+    o.fin_in = s.back_holds.fin;
+    auto& r = *resume_;
+    if (r.timers[i]) r.timers[i]->cancel();
+    ++totals_.resumptions;
+    const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - r.away_since[i]);
+    visit_log().info("{} {} side back after {} ms: it holds {} B, the {} {} B", tag_, name_of(i),
+                     gap.count(), s.back_holds.received, name_of(other(i)), other_holds.received);
+    write_head(i, std::move(answer));
+    start_read(i);
+    start_read(other(i));
+}
+
+void splice::write_head(side_index i, std::string serialized) {
+    auto& s = sides_[i];
+    if (s.writing) {
+        s.head_out = std::move(serialized);
+        return;
+    }
+    frame f;
+    f.type = frame::kind::head;
+    f.text = std::move(serialized);
+    s.writing = true;
+    s.c->write(f);
 }
 
 }  // namespace burrow::stream

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "burrow.pb.h"
+#include "common/auth.hpp"
 #include "common/host_names.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
@@ -20,37 +21,61 @@ spdlog::logger& visit_log() {
 }
 
 // Asks the serving client for a Work stream and splices the Visit stream
-// onto it; the visitor gets `visited` (or an error frame) first.
-void start_visit(std::shared_ptr<stream::pump> visit, client_session& owner,
+// onto it; the visitor gets `visited` (or an error frame) first. With
+// resumption on, each end gets a secret of its own to re-attach with
+// (work_reactor.cpp), and the splice waits for an end whose stream broke.
+void start_visit(server_state& st, std::shared_ptr<stream::pump> visit,
+                 const std::shared_ptr<client_session>& visitor, client_session& owner,
                  const std::string& proxy, const std::string& served_by, std::string peer) {
-    owner.connect(proxy, std::move(peer),
-                  [visit, served_by](std::shared_ptr<stream::pump> work, const std::string& tag) {
-                      if (!work) {
-                          visit->fail("the proxy's client has no stream for it now");
-                          return true;
-                      }
-                      if (work->ended()) return false;  // try the next stream
-                      auto splice = std::make_shared<stream::splice>(
-                          [tag](bool ok, const std::string& why, const stream::splice::totals& t,
-                                double secs) {
-                              visit_log().info("{} visit {}: {} B to the service, {} B to the "
-                                               "visitor, {:.2f} s",
-                                               tag, ok ? "closed" : "aborted (" + why + ")",
-                                               t.to_service, t.to_visitor, secs);
-                          });
-                      v1::Frame head;
-                      head.mutable_visited()->set_tag(tag);
-                      head.mutable_visited()->set_client(served_by);
-                      visit->send_head(head.SerializeAsString());
-                      visit->hand_over([splice](stream::carrier* c) {
-                          splice->attach(stream::splice::visitor, c);
-                      });
-                      work->hand_over([splice](stream::carrier* c) {
-                          splice->attach(stream::splice::service, c);
-                      });
-                      return true;
-                  },
-                  false, /*resumable=*/false);
+    const auto keep = std::chrono::seconds(st.config.resume_timeout);
+    client_session::visit_end service_end{st.next_conn_id++, {}};
+    std::array<stream::splice::key, 2> keys{};
+    if (keep.count() > 0) {
+        keys[stream::splice::visitor] = {auth::random_bytes(stream::pump::secret_size),
+                                         visitor.get()};
+        keys[stream::splice::service] = {auth::random_bytes(stream::pump::secret_size), &owner};
+        service_end.secret = keys[stream::splice::service].secret;
+    }
+    // Each end has an id of its own (one client may be both ends).
+    const auto id = service_end.id, visitor_id = st.next_conn_id++;
+    owner.connect(
+        proxy, std::move(peer),
+        [&st, visit, served_by, keys, keep, id, visitor_id](std::shared_ptr<stream::pump> work,
+                                                            const std::string& tag) {
+            if (!work) {
+                visit->fail("the proxy's client has no stream for it now");
+                return true;
+            }
+            if (work->ended()) return false;  // try the next stream
+            auto splice = std::make_shared<stream::splice>(
+                tag, [&st, tag, id, visitor_id](bool ok, const std::string& why,
+                                                const stream::splice::totals& t, double secs) {
+                    st.remove_splice(id);
+                    st.remove_splice(visitor_id);
+                    visit_log().info("{} visit {}: {} B to the service, {} B to the visitor, "
+                                     "{:.2f} s, {} resumptions",
+                                     tag, ok ? "closed" : "aborted (" + why + ")", t.to_service,
+                                     t.to_visitor, secs, t.resumptions);
+                });
+            v1::Frame head;
+            auto* visited = head.mutable_visited();
+            visited->set_tag(tag);
+            visited->set_client(served_by);
+            visited->set_session_id(visitor_id);
+            if (keep.count() > 0) {
+                splice->set_resumable(keys, keep, st.io.get_executor());
+                st.add_splice(id, splice);
+                st.add_splice(visitor_id, splice);
+                visited->set_session_secret(keys[stream::splice::visitor].secret);
+            }
+            visit->send_head(head.SerializeAsString());
+            visit->hand_over(
+                [splice](stream::carrier* c) { splice->attach(stream::splice::visitor, c); });
+            work->hand_over(
+                [splice](stream::carrier* c) { splice->attach(stream::splice::service, c); });
+            return true;
+        },
+        false, &service_end);
 }
 
 void on_visit_head(server_state& st, client_gate& gate, std::shared_ptr<stream::pump> p,
@@ -78,7 +103,7 @@ void on_visit_head(server_state& st, client_gate& gate, std::shared_ptr<stream::
                          verdict.refusal);
         return p->fail("visit refused: " + verdict.refusal);
     }
-    start_visit(std::move(p), *verdict.owner, hello.server_name(), verdict.client_id,
+    start_visit(st, std::move(p), visitor, *verdict.owner, hello.server_name(), verdict.client_id,
                 fmt::format("{}@{}", visitor_id, from));
 }
 

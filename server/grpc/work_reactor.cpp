@@ -5,7 +5,9 @@
 #include "burrow.pb.h"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
+#include "common/stream/frame_codec.hpp"
 #include "common/stream/pump.hpp"
+#include "common/stream/splice.hpp"
 #include "server/client_session.hpp"
 #include "server/grpc/stream_reactor.hpp"
 
@@ -19,31 +21,43 @@ spdlog::logger& work_log() {
 }
 
 // A Work stream whose first frame re-attaches a session after a break: the
-// run must be live, the session this run's, the secret the one WorkStart
+// run must be live, the session this run's, the secret the one its start
 // gave. Then the stream's carrier goes to the session's pump, which answers
-// `resumed` with what it holds and replays what the client lacks.
+// `resumed` with what it holds and replays what the client lacks; or, for
+// either end of a visit, to the visit's splice, which gets the answer from
+// the other end.
 void resume_session(server_state& st, std::shared_ptr<stream::pump> p, const v1::Resume& r,
                     const std::string& from) {
     auto run = st.find_run(r.run_id());
     if (!run) return p->fail("resume refused: not logged in to the server");
-    auto session = st.sessions.find(r.session_id());
-    if (!session || !session->resume_owned_by(run.get()) ||
-        !session->resume_secret_is(r.session_secret())) {
-        work_log().warn("re-attach of session {} from client {} at {} refused: no such session",
-                        r.session_id(), run->client_id(), from);
-        return p->fail("resume refused: no such session");
+    const stream::resume_point point{r.received(), r.received_fin()};
+    const auto id = r.session_id();
+    auto refused = [&](const std::string& why) {
+        work_log().warn("re-attach of session {} from client {} at {} refused: {}", id,
+                        run->client_id(), from, why);
+        p->fail("resume refused: no such session");
+    };
+    if (auto session = st.sessions.find(id)) {
+        if (!session->resume_owned_by(run.get()) || !session->resume_secret_is(r.session_secret()))
+            return refused("no such session");
+        return p->hand_over([session, point, id](stream::carrier* c) {
+            if (!c) return;
+            auto answer = [](stream::resume_point mine) {
+                return frame_codec::encode_resume_head(frame_codec::f_resumed, mine);
+            };
+            if (auto err = session->reattach(c, point, answer); !err.empty()) {
+                work_log().warn("re-attach of session {} refused: {}", id, err);
+                c->finish(false);
+            }
+        });
     }
-    const stream::pump::resume_point point{r.received(), r.received_fin()};
-    p->hand_over([session, point, id = r.session_id()](stream::carrier* c) {
+    auto splice = st.find_splice(id);
+    const auto side = splice ? splice->side_for(run.get(), r.session_secret()) : std::nullopt;
+    if (!side) return refused("no such session");
+    p->hand_over([splice, side = *side, point, id](stream::carrier* c) {
         if (!c) return;
-        auto answer = [](stream::pump::resume_point mine) {
-            v1::Frame head;
-            head.mutable_resumed()->set_received(mine.received);
-            head.mutable_resumed()->set_received_fin(mine.fin);
-            return head.SerializeAsString();
-        };
-        if (auto err = session->reattach(c, point, answer); !err.empty()) {
-            work_log().warn("re-attach of session {} refused: {}", id, err);
+        if (auto err = splice->reattach(side, c, point); !err.empty()) {
+            work_log().warn("re-attach of visit {} refused: {}", id, err);
             c->finish(false);
         }
     });

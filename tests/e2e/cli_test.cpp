@@ -101,7 +101,7 @@ TEST(cli, status_lists_proxies_visitors_and_open_sessions) {
     const auto json = run({bin("burrow-client"), "status", "-c", config, "--json"});
     EXPECT_EQ(json.code, 0) << json.output;
     EXPECT_TRUE(std::regex_search(
-        json.output, std::regex(R"("sessions":\[\{"id":1,"tag":"\[echo/1\]","peer":"127\.0\.0\.1:\d+",)")))
+        json.output, std::regex(R"("sessions":\[\{"id":1,"kind":"proxy","tag":"\[echo/1\]","peer":"127\.0\.0\.1:\d+",)")))
         << json.output;
     EXPECT_NE(json.output.find(R"("bytes_to_service":5,"bytes_from_service":5,"path":"relay")"),
               std::string::npos)

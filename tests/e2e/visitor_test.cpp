@@ -11,46 +11,10 @@
 
 #include "harness.hpp"
 #include "ssh_peer.hpp"
+#include "tests/e2e/visit_peers.hpp"
 
 namespace burrow::e2e {
 namespace {
-
-constexpr const char* key = "home-secret-42";
-
-std::string secret_proxy(const std::string& name, std::uint16_t local_port,
-                         const std::string& extra = "") {
-    return "[[proxies]]\nname = \"" + name + "\"\ntype = \"secret\"\nlocal_port = " +
-           std::to_string(local_port) + "\nsecret_key = \"" + key + "\"\n" + extra;
-}
-
-std::string visitor(const std::string& name, const std::string& server_name,
-                    std::uint16_t bind_port, const std::string& secret = key) {
-    return "[[visitors]]\nname = \"" + name + "\"\nserver_name = \"" + server_name +
-           "\"\nsecret_key = \"" + secret + "\"\nbind_port = " + std::to_string(bind_port) + "\n";
-}
-
-// A home client serving `proxies_toml` as client_id "home", up and registered.
-std::unique_ptr<process> start_home(burrow_lab& lab, const std::string& proxies_toml,
-                                    const std::string& proxy_name) {
-    auto home = lab.start_client(lab.client_config({}, "client_id = \"home\"") + proxies_toml,
-                                 "home");
-    EXPECT_TRUE(home->wait_log(R"(\[)" + proxy_name + R"(\] proxy up: secret)")) << home->log();
-    return home;
-}
-
-// A laptop client (client_id `id`) running `toml` (visitors and proxies),
-// logged in, with its visitor `name` listening on `port`.
-std::unique_ptr<process> start_laptop(burrow_lab& lab, const std::string& id,
-                                      const std::string& toml, const std::string& name,
-                                      std::uint16_t port) {
-    auto laptop =
-        lab.start_client(lab.client_config({}, "client_id = \"" + id + "\"") + toml, id);
-    EXPECT_TRUE(laptop->wait_log(R"(\[)" + name + R"(\] visitor listening on 127.0.0.1:)" +
-                                 std::to_string(port)))
-        << laptop->log();
-    EXPECT_TRUE(laptop->wait_log("logged in to")) << laptop->log();
-    return laptop;
-}
 
 // Bytes sent, then half-closed, come back whole from an echo service
 // through the visitor, and the connection ends with EOF (fin both ways).

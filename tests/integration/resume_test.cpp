@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/stream/frame_codec.hpp"
 #include "common/stream/pump.hpp"
 #include "tests/integration/fake_carrier.hpp"
 #include "tests/integration/pump_lab.hpp"
@@ -202,6 +203,44 @@ TEST_F(resume_lab, a_session_that_is_not_resumable_ends_when_its_carrier_breaks)
     carrier_->break_read();
     ASSERT_TRUE(eventually([&] { return pump_->ended(); }));
     EXPECT_FALSE(pump_->detached());
+}
+
+// The visit splice tells the end whose stream held that the other end came
+// back holding 2 bytes of ours: we answer with what we hold, on the same
+// carrier, and replay from there; what the peer sends next continues our
+// ledger exactly.
+TEST_F(resume_lab, a_rewind_on_the_kept_carrier_answers_and_replays_from_the_peers_point) {
+    start_resumable("abcdef", "xyz");
+    carrier_->push_head(frame_codec::encode_resume_head(frame_codec::f_resume, {2, false}));
+    ASSERT_TRUE(eventually([&] { return carrier_->data_sent() == "abcdefcdef"; }));
+    const auto w = carrier_->writes();
+    // abcdef, then the answer (we hold 3 bytes), then the replay from 2.
+    ASSERT_GE(w.size(), 3u);
+    std::size_t answer = 0;
+    while (answer < w.size() && w[answer].type != frame::kind::head) ++answer;
+    ASSERT_LT(answer + 1, w.size());
+    const auto said = frame_codec::decode_resume_head(w[answer].bytes);
+    ASSERT_TRUE(said);
+    EXPECT_EQ(said->which, frame_codec::f_resumed);
+    EXPECT_EQ(said->point.received, 3u);
+    EXPECT_EQ(w[answer + 1].offset, 2u);
+    EXPECT_FALSE(pump_->ended());
+    EXPECT_EQ(pump_->counts().resumptions, 1u);
+    carrier_->push_data(3, "uv", false, 6);
+    EXPECT_EQ(user_read(2), "uv");
+    ASSERT_TRUE(eventually([&] { return pump_->counts().unacked == 0; }));
+}
+
+TEST_F(resume_lab, a_rewind_to_a_point_never_sent_ends_the_session) {
+    start_resumable("abc", "");
+    carrier_->push_head(frame_codec::encode_resume_head(frame_codec::f_resume, {4, false}));
+    ASSERT_TRUE(eventually([&] { return pump_->ended(); }));
+}
+
+TEST_F(resume_lab, a_rewind_to_a_session_that_is_not_resumable_is_a_second_head) {
+    start(ledger::default_replay_limit, true);
+    carrier_->push_head(frame_codec::encode_resume_head(frame_codec::f_resume, {0, false}));
+    ASSERT_TRUE(eventually([&] { return pump_->ended(); }));
 }
 
 }  // namespace

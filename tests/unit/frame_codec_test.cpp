@@ -143,5 +143,54 @@ TEST(frame_codec, empty_input_is_an_empty_frame) {
     EXPECT_FALSE(d.fin);
 }
 
+
+TEST(frame_codec, resume_heads_are_protobuf_heads) {
+    using frame_codec::decode_resume_head;
+    using frame_codec::encode_resume_head;
+    for (const stream::resume_point p :
+         {stream::resume_point{0, false}, {1, false}, {300, true}, {~0ull, true}}) {
+        v1::Frame rewind;
+        ASSERT_TRUE(rewind.ParseFromString(encode_resume_head(frame_codec::f_resume, p)));
+        ASSERT_TRUE(rewind.has_resume());
+        EXPECT_EQ(rewind.resume().received(), p.received);
+        EXPECT_EQ(rewind.resume().received_fin(), p.fin);
+        EXPECT_TRUE(rewind.resume().session_secret().empty());
+
+        v1::Frame answer;
+        answer.mutable_resumed()->set_received(p.received);
+        answer.mutable_resumed()->set_received_fin(p.fin);
+        EXPECT_EQ(encode_resume_head(frame_codec::f_resumed, p), answer.SerializeAsString());
+        const auto back = decode_resume_head(answer.SerializeAsString());
+        ASSERT_TRUE(back);
+        EXPECT_EQ(back->which, frame_codec::f_resumed);
+        EXPECT_EQ(back->point.received, p.received);
+        EXPECT_EQ(back->point.fin, p.fin);
+    }
+    // A client's full Resume decodes to its point, other fields skipped.
+    v1::Frame full;
+    auto* r = full.mutable_resume();
+    r->set_run_id("run");
+    r->set_session_id(7);
+    r->set_session_secret(std::string(16, 'k'));
+    r->set_received(12345);
+    const auto got = decode_resume_head(full.SerializeAsString());
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->which, frame_codec::f_resume);
+    EXPECT_EQ(got->point.received, 12345u);
+    EXPECT_FALSE(got->point.fin);
+}
+
+TEST(frame_codec, other_or_broken_heads_have_no_resume_point) {
+    using frame_codec::decode_resume_head;
+    v1::Frame start;
+    start.mutable_start()->set_proxy("ssh");
+    EXPECT_FALSE(decode_resume_head(start.SerializeAsString()));
+    EXPECT_FALSE(decode_resume_head(""));
+    const auto good = frame_codec::encode_resume_head(frame_codec::f_resumed, {99, true});
+    for (std::size_t cut = 1; cut < good.size(); ++cut)
+        EXPECT_FALSE(decode_resume_head(good.substr(0, cut))) << cut;
+    EXPECT_FALSE(decode_resume_head(std::string("\x5a\x7f", 2)));  // length beyond the end
+}
+
 }  // namespace
 }  // namespace burrow::frame_codec
