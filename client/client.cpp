@@ -21,6 +21,7 @@
 #include "client/admin.hpp"
 #include "client/control_session.hpp"
 #include "client/resumer.hpp"
+#include "client/route_watch.hpp"
 #include "client/visitor.hpp"
 #include "common/config/client.hpp"
 #include "common/io_threads.hpp"
@@ -80,10 +81,14 @@ struct client::impl {
     asio::io_context& io = runner.io();
     asio::strand<asio::io_context::executor_type> strand{asio::make_strand(io)};
     asio::steady_timer retry_timer{strand};
-    // One channel for the client's life: gRPC reconnects it as needed. (A
-    // channel per attempt would be torn down from gRPC's own callback threads
-    // when its last stream ends, which gRPC 1.51 does not survive reliably.)
+    // One channel while its connection is good: gRPC reconnects it as
+    // needed. One whose connection went stale (the server silent, the
+    // network changed) is replaced, and kept: a channel torn down from gRPC's
+    // own callback threads when its last stream ends is something gRPC 1.51
+    // does not survive reliably. (On the strand.)
     std::shared_ptr<grpc::Channel> channel;
+    std::vector<std::shared_ptr<grpc::Channel>> old_channels;
+    std::shared_ptr<route_watch> routes;  // network changes
     burrow::backoff backoff{1s, std::chrono::seconds(config->transport.max_backoff)};
     // Until then the server keeps the run we lost: try twice a second, so that
     // open sessions stall as briefly as the network allows.
@@ -93,7 +98,27 @@ struct client::impl {
     // Visitors, and what their visits need: a stub on the channel and the
     // current run id (guarded: visits start on any thread).
     std::vector<std::shared_ptr<visitor_listener>> visitors;
-    std::shared_ptr<grpc::GenericStub> visit_stub;
+    std::shared_ptr<grpc::GenericStub> stub;  // on `channel`, guarded by stub_mutex
+    std::mutex stub_mutex;
+    std::shared_ptr<grpc::GenericStub> current_stub() {
+        std::lock_guard lock(stub_mutex);
+        return stub;
+    }
+    void new_channel() {
+        if (channel) old_channels.push_back(channel);
+        channel = make_channel();
+        std::lock_guard lock(stub_mutex);
+        stub = std::make_shared<grpc::GenericStub>(channel);
+    }
+    // The connection went stale: the next attempt goes on a new one, and the
+    // sessions on the old one are detached now (to be re-attached on the
+    // new one) instead of when gRPC's keepalive gives up on it.
+    void leave_connection(const std::string& why) {
+        constexpr std::size_t kept = 16;  // long gone quiet by the time one is let go
+        if (old_channels.size() >= kept) old_channels.erase(old_channels.begin());
+        new_channel();
+        for (auto& p : sessions.all()) p->lost(why);
+    }
     // Re-attaches sessions after a break (on the same channel).
     std::shared_ptr<resumer> resumes;
     std::unique_ptr<admin_server> admin;  // `burrow-client status`
@@ -115,10 +140,13 @@ struct client::impl {
     std::string status(bool json);
 
     visit_context visits() {
-        visit_context ctx{visit_stub, config->client_id, [this] {
-                              std::lock_guard lock(run_mutex);
-                              return run_id;
-                          }};
+        visit_context ctx;
+        ctx.stub = [this] { return current_stub(); };
+        ctx.client_id = config->client_id;
+        ctx.run_id = [this] {
+            std::lock_guard lock(run_mutex);
+            return run_id;
+        };
         ctx.keep = [this](const std::shared_ptr<stream::pump>& p, std::uint64_t id,
                           const std::string& secret) { keep_visit(p, id, secret); };
         return ctx;
@@ -213,6 +241,7 @@ struct client::impl {
 
     void on_session_end(const session_end& e) {
         session.reset();
+        if (e.stale_connection && !stopping) leave_connection(e.reason);
         if (e.forget_run) previous_run_id.clear();  // log in afresh
         if (e.logged_in) {
             backoff.reset();
@@ -247,6 +276,18 @@ struct client::impl {
             return;
         }
         retry(e);
+    }
+
+    void network_changed(const std::string& was, const std::string& now) {
+        if (stopping) return;
+        log::get("client").info("network changed: the route to {}:{} now leaves from {} (was {}); "
+                                "reconnecting",
+                                config->server_addr, config->server_port, now, was);
+        if (session) return session->drop("network changed");
+        // Between attempts: the next one goes at once, on a new connection.
+        leave_connection("network changed");
+        retry_timer.cancel();
+        connect();
     }
 
     void retry(const session_end& e) {
@@ -388,9 +429,16 @@ client::~client() { stop(); }
 
 void client::start() {
     auto& im = *impl_;
-    im.channel = im.make_channel();
-    im.visit_stub = std::make_shared<grpc::GenericStub>(im.channel);
-    im.resumes = std::make_shared<resumer>(im.io.get_executor(), im.visit_stub, im.sessions);
+    im.new_channel();
+    im.resumes = std::make_shared<resumer>(im.io.get_executor(),
+                                           [&im] { return im.current_stub(); }, im.sessions);
+    // A new route to the server (Wi-Fi -> 4G): the connection is left at once.
+    im.routes = std::make_shared<route_watch>(
+        im.io.get_executor(), im.config->server_addr, im.config->server_port,
+        [&im](const std::string& was, const std::string& now) {
+            asio::post(im.strand, [&im, was, now] { im.network_changed(was, now); });
+        });
+    im.routes->start();
     im.sessions.sweep_acks_every(im.io.get_executor(), std::chrono::seconds(1));
     log::get("client").info("burrow-client {} starting: server {}:{}, {} proxies, {} visitors "
                             "(tls {})",
@@ -433,6 +481,7 @@ void client::stop() {
         im.stopping = true;
         im.retry_timer.cancel();
         for (auto& l : im.visitors) l->stop();
+        if (im.routes) im.routes->stop();
         if (im.admin) im.admin->stop();
         if (im.session) {
             im.session->stop("client shutting down");  // logs out first

@@ -182,6 +182,14 @@ void control_session::stop(std::string reason) {
     });
 }
 
+void control_session::drop(std::string reason) {
+    asio::post(strand_, [self = shared_from_this(), reason = std::move(reason)]() mutable {
+        if (self->ended_) return;
+        self->stale_ = true;
+        self->end(std::move(reason));
+    });
+}
+
 // ---- Control stream ----
 
 void control_session::read_next() {
@@ -214,11 +222,7 @@ void control_session::on_write_done(bool ok) {
 
 void control_session::on_done(const grpc::Status& status) {
     asio::post(strand_, [self = shared_from_this(), described = describe_status(status)] {
-        session_end e{self->logged_in_, self->run_id_, self->login_rejected_,
-                      self->resume_timeout_.load(), self->end_reason_};
-        if (e.reason.empty()) std::tie(e.reason, e.failure) = described;
-        auto cb = std::move(self->on_end_);
-        if (cb) cb(std::move(e));
+        self->report_end(described);
     });
 }
 
@@ -234,6 +238,18 @@ void control_session::end(std::string reason) {
     tick_timer_.cancel();
     out_.clear();
     std::exchange(reactor_, nullptr)->finish();
+    // A stale connection may hold the call's last write for as long as TCP
+    // keeps retrying: the client moves on now, not when gRPC is done with it.
+    if (stale_) report_end({});
+}
+
+void control_session::report_end(const std::pair<std::string, session_end::failure_kind>& described) {
+    auto cb = std::move(on_end_);
+    if (!cb) return;  // told already
+    session_end e{logged_in_, run_id_, login_rejected_, resume_timeout_.load(), end_reason_};
+    if (e.reason.empty()) std::tie(e.reason, e.failure) = described;
+    e.stale_connection = stale_;
+    cb(std::move(e));
 }
 
 // ---- messages ----
@@ -303,8 +319,10 @@ void control_session::tick() {
         return end(fmt::format("no login answer within {} s", t.dial_timeout));
     if (leaving_ && now - leave_at_ > 1s) return end(leave_reason_);  // the Logout is stuck
     if (logged_in_) {
-        if (now - last_seen_ > std::chrono::seconds(t.heartbeat_timeout))
+        if (now - last_seen_ > std::chrono::seconds(t.heartbeat_timeout)) {
+            stale_ = true;
             return end(fmt::format("server silent for {} s", t.heartbeat_timeout));
+        }
         if (now - last_ping_ >= std::chrono::seconds(t.heartbeat_interval)) {
             last_ping_ = now;
             v1::ClientMessage ping;

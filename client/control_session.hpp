@@ -42,6 +42,10 @@ struct session_end {
     // on one side only (the client probes to tell).
     enum class failure_kind { none, closed, tls_handshake, server_stopping };
     failure_kind failure = failure_kind::none;
+    // The connection under it is to be left, not waited for: the server was
+    // silent, or the network changed (a new route or source address). The
+    // client reconnects on a fresh channel and re-attaches its sessions.
+    bool stale_connection = false;
 };
 
 // gRPC's status of a failed Control stream as one plain line ("connection
@@ -72,6 +76,9 @@ public:
     void start();
     // Logs out (the server lets the run go at once), then ends.
     void stop(std::string reason);
+    // The connection under it is no good any more (the network changed):
+    // ends now, as a stale connection (session_end::stale_connection).
+    void drop(std::string reason);
 
     // ---- reactions of the Control stream (gRPC threads) ----
     void on_read_done(bool ok);
@@ -119,6 +126,9 @@ private:
     bool ended_ = false;
     std::string run_id_;
     std::string end_reason_;
+    bool stale_ = false;  // ended for a silence or a network change
+    // Tells on_end_ once (on the strand).
+    void report_end(const std::pair<std::string, session_end::failure_kind>& described);
     std::chrono::steady_clock::time_point started_, last_seen_, last_ping_;
     boost::asio::steady_timer tick_timer_;
     std::uint32_t idle_work_ = 0;  // Work streams open and not yet used

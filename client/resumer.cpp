@@ -19,7 +19,8 @@ namespace {
 constexpr auto retry_after = std::chrono::seconds(1);
 }  // namespace
 
-resumer::resumer(asio::any_io_executor ex, std::shared_ptr<grpc::GenericStub> stub,
+resumer::resumer(asio::any_io_executor ex,
+                 std::function<std::shared_ptr<grpc::GenericStub>()> stub,
                  stream::registry& sessions)
     : ex_(std::move(ex)), stub_(std::move(stub)), sessions_(sessions) {}
 
@@ -71,7 +72,7 @@ void resumer::attempt(std::uint64_t id, std::shared_ptr<stream::pump> session,
         std::atomic<bool> answered{false};
     };
     auto result = std::make_shared<outcome>();
-    auto* call = new stream_call(*stub_, work_method, ex_);
+    auto* call = new stream_call(*stub_(), work_method, ex_);
     auto pump = call->pump();  // `call` may be gone once the Resume is on its way
     std::weak_ptr<stream::pump> weak = pump;
     auto self = shared_from_this();

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -31,8 +32,10 @@ class registry;
 
 class resumer : public std::enable_shared_from_this<resumer>, public stream::resume_listener {
 public:
-    resumer(boost::asio::any_io_executor ex, std::shared_ptr<grpc::GenericStub> stub,
-            stream::registry& sessions);
+    // `stub` gives the stub on the client's channel now (a fresh channel
+    // replaces one whose connection went stale).
+    resumer(boost::asio::any_io_executor ex,
+            std::function<std::shared_ptr<grpc::GenericStub>()> stub, stream::registry& sessions);
 
     // Makes the session `id` resumable with the server's `secret`; it is
     // kept detached a little beyond the server's `resume_timeout` (the
@@ -51,7 +54,7 @@ private:
     void attempt_over(std::uint64_t id, bool retry);
 
     boost::asio::any_io_executor ex_;
-    std::shared_ptr<grpc::GenericStub> stub_;
+    std::function<std::shared_ptr<grpc::GenericStub>()> stub_;
     stream::registry& sessions_;
     std::mutex mutex_;
     std::string run_id_;               // "" while not logged in

@@ -36,7 +36,7 @@ void begin_visit(const visit_context& ctx, asio::any_io_executor ex, std::string
         std::atomic<bool> refused{false}, started{false};
     };
     auto st = std::make_shared<state>(std::move(socket), std::move(on_end));
-    auto* call = new stream_call(*ctx.stub, visit_method, std::move(ex));
+    auto* call = new stream_call(*ctx.stub(), visit_method, std::move(ex));
     auto pump = call->pump();  // `call` may be gone once the hello is on its way
     std::weak_ptr<stream::pump> weak = pump;
     pump->on_end([st, tag] {

@@ -24,7 +24,8 @@ namespace burrow {
 
 // What a visit needs of the running client.
 struct visit_context {
-    std::shared_ptr<grpc::GenericStub> stub;
+    // The stub on the client's channel now.
+    std::function<std::shared_ptr<grpc::GenericStub>()> stub;
     std::string client_id;
     // The current run id, "" while not logged in.
     std::function<std::string()> run_id;

@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev
   # tests and benchmarks: real peers on loopback
   curl socat iperf3 openssh-server openssh-client openssl procps psmisc iproute2 python3
+  nftables conntrack
   nginx-light wrk haproxy
 )
 

@@ -259,6 +259,9 @@ void client_session::continue_run(control_reactor* r, const std::string& peer,
         return finish_stream(true);
     }
     const auto gap = phase_ == phase::away ? now - away_since_ : std::chrono::nanoseconds(0);
+    // Taken over while active (its old connection went silent without us
+    // noticing yet): its idle Work streams are on that connection too.
+    if (phase_ == phase::active) pool_.close_idle("replaced by a new connection");
     phase_ = phase::active;
     away_flag_ = false;
     last_seen_ = now;
@@ -417,7 +420,7 @@ bool client_session::connect(std::string proxy, std::string peer, work_pool::loc
                              bool quiet, const visit_end* visit) {
     const bool room = ++waiting_ < st_.config.max_pending_connections;
     work_pool::request r{std::move(proxy), visit ? visit->id : st_.next_conn_id++,
-                         std::move(peer), std::move(end), quiet, !visit};
+                         std::move(peer), std::move(end), quiet, !visit, {}};
     if (visit) r.splice_secret = visit->secret;
     asio::post(strand_, [self = shared_from_this(), r = std::move(r)]() mutable {
         self->pool_.add(std::move(r));

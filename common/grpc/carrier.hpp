@@ -38,11 +38,11 @@ public:
 
     void OnReadDone(bool ok) override {
         if (ok) grpc_frames::decode(in_, *into_);
-        events_->on_read_done(ok);
+        events_->on_read_done(this, ok);
     }
     void OnWriteDone(bool ok) override {
         out_.Clear();  // the pump's ledger keeps what it needs
-        events_->on_write_done(ok);
+        events_->on_write_done(this, ok);
     }
 
 protected:

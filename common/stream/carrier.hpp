@@ -10,7 +10,9 @@
 //    ngtcp2 reports from inside ngtcp2_conn_read_pkt);
 //  - cancel() makes outstanding operations complete (failed) soon;
 //  - finish() is called exactly once, with no write outstanding; no call
-//    follows it, and no completion either, except a read already outstanding.
+//    follows it, and no completion either, except a read already outstanding;
+//  - each completion names its carrier: a session that moved to a new
+//    carrier tells the old one's late completions from the new one's.
 #pragma once
 
 #include <memory>
@@ -25,9 +27,9 @@ public:
     class events {
     public:
         // The read's frame is in `*into` (see read()); !ok: the carrier is gone.
-        virtual void on_read_done(bool ok) = 0;
+        virtual void on_read_done(const carrier* from, bool ok) = 0;
         // The frame given to write() is sent (or, !ok, never will be).
-        virtual void on_write_done(bool ok) = 0;
+        virtual void on_write_done(const carrier* from, bool ok) = 0;
 
     protected:
         virtual ~events() = default;

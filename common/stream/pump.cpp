@@ -55,12 +55,16 @@ pump::~pump() = default;
 
 // No shared_from_this() in the reactions: gRPC calls OnDone (which drops the
 // reactor's reference) only after every reaction has returned.
-void pump::on_read_done(bool ok) {
+void pump::on_read_done(const carrier* from, bool ok) {
     reaction_scope reaction;  // outlives `lock`, whose release runs completions
     locked lock(*this);
-    if (std::exchange(old_read_, false)) {
-        in_.clear();  // a detached carrier's read: what it got is replayed
-        return attach_waiting();
+    if (from != carrier_) {
+        if (from == old_reader_) {
+            old_reader_ = nullptr;
+            in_.clear();  // a detached carrier's read: what it got is replayed
+            attach_waiting();
+        }
+        return;
     }
     reading_ = false;
     if (ended_ || detached_) return;
@@ -73,12 +77,17 @@ void pump::on_read_done(bool ok) {
     handle_frame();
 }
 
-void pump::on_write_done(bool ok) {
+void pump::on_write_done(const carrier* from, bool ok) {
     reaction_scope reaction;
     locked lock(*this);
-    if (std::exchange(old_write_, false)) {
-        if (auto* c = std::exchange(leaving_, nullptr)) c->finish(false);
-        return attach_waiting();
+    if (from != carrier_) {
+        // A detached carrier's last write: it may be finished now.
+        if (resume_) std::erase_if(resume_->leaving, [from](carrier* c) {
+            if (c != from) return false;
+            c->finish(false);
+            return true;
+        });
+        return;
     }
     writing_ = false;
     const bool fin_written = std::exchange(writing_fin_, false);

@@ -89,8 +89,8 @@ public:
     void attach(carrier* c) { carrier_ = c; }
 
     // ---- carrier::events, from the carrier's threads ----
-    void on_read_done(bool ok) override;
-    void on_write_done(bool ok) override;
+    void on_read_done(const carrier* from, bool ok) override;
+    void on_write_done(const carrier* from, bool ok) override;
 
     // ---- owner API; safe from any thread ----
     // Writes a head frame (a serialized hello/start) ahead of any data.
@@ -159,8 +159,9 @@ public:
     bool resume_secret_is(std::string_view secret);
     std::string resume_secret();
     // The carrier is gone (its RPC was cancelled): a resumable session
-    // detaches, any other ends.
-    void lost(const std::string& why);
+    // detaches, any other ends. With `from`, only when that is still our
+    // carrier (a stream we left for a new one says so too, later).
+    void lost(const std::string& why, const carrier* from = nullptr);
     // Ends the session with a reset local end (a re-attach was refused).
     void reset(std::string reason);
     // No re-attach can come any more (the peer's run is over): a detached
@@ -345,7 +346,10 @@ private:
     executor ex_;
     stream_socket socket_;
     carrier* carrier_ = nullptr;
-    carrier* leaving_ = nullptr;  // detached, finished once its write returns
+    // A detached carrier whose read is still outstanding: it reads into in_,
+    // so the next carrier waits for it. (One whose write is outstanding is
+    // finished once that returns: resume_state::leaving.)
+    const carrier* old_reader_ = nullptr;
     // Resumption: what set_resumable gave, kept small (every session has
     // it); the rest only once detached (resume_state).
     std::array<std::uint8_t, secret_size> resume_secret_{};
@@ -391,9 +395,6 @@ private:
     mode mode_ = mode::head;
     local_kind local_ = local_kind::socket;
     bool detached_ = false;
-    // A detached carrier's operations still outstanding: their completions
-    // are not the next carrier's.
-    bool old_read_ = false, old_write_ = false;
     bool resume_over_ = false;     // end_resumption()
     // carrier -> local
     bool reading_ = false;         // a carrier read is outstanding

@@ -3,6 +3,7 @@
 
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -24,8 +25,10 @@ struct pump::resume_state {
     std::optional<boost::asio::steady_timer> timer;  // while detached: the give-up
     std::chrono::steady_clock::time_point detached_at{};
     unsigned resumptions = 0;
-    // A re-attach waiting for the old carrier's operations to return.
+    // A re-attach waiting for the old carrier's read to return.
     carrier* waiting = nullptr;
+    // Detached carriers whose write is still outstanding (finished when it returns).
+    std::vector<carrier*> leaving;
     resume_point peer;
     unique_function<std::string(resume_point)> answer;
     // The replay after a re-attach: bytes [next, end) of the ledger, then

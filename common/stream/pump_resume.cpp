@@ -87,18 +87,19 @@ void pump::detach_locked(const std::string& why) {
     control_.clear();
     auto* c = std::exchange(carrier_, nullptr);
     c->cancel();
-    // What is outstanding on the old carrier completes later, and is not the
-    // next carrier's: a read is dropped (the peer replays it), a write
-    // finishes the carrier (never finished with one outstanding).
-    old_read_ = std::exchange(reading_, false);
-    old_write_ = std::exchange(writing_, false);
+    // What is outstanding on the old carrier completes later, named as the
+    // old carrier's: a read is dropped (the peer replays it), and the next
+    // carrier waits for it (it reads into in_); a write finishes the carrier
+    // when it returns (never finished with one outstanding), which may be
+    // much later on a dead connection: nobody waits for that.
+    if (!resume_) resume_ = std::make_unique<resume_state>();
+    old_reader_ = std::exchange(reading_, false) ? c : nullptr;
     writing_fin_ = false;
-    if (old_write_)
-        leaving_ = c;
+    if (std::exchange(writing_, false))
+        resume_->leaving.push_back(c);
     else
         c->finish(false);
     if (resumable()) {
-        if (!resume_) resume_ = std::make_unique<resume_state>();
         auto& r = *resume_;
         r.detached_at = std::chrono::steady_clock::now();
         r.replay_next = r.replay_end = 0;
@@ -129,9 +130,10 @@ void pump::on_keep_expired() {
     reset_locked(fmt::format("not resumed within {:.1f} s", resume_keep_ms_ / 1000.0));
 }
 
-void pump::lost(const std::string& why) {
+void pump::lost(const std::string& why, const carrier* from) {
     auto self = shared_from_this();
     locked lock(*this);
+    if (from && from != carrier_) return;
     if (mode_ == mode::pumping)
         broken(why);
     else
@@ -181,7 +183,7 @@ std::string pump::reattach(carrier* c, resume_point peer,
 }
 
 void pump::attach_waiting() {
-    if (!resume_ || !resume_->waiting || old_read_ || old_write_ || ended_) return;
+    if (!resume_ || !resume_->waiting || old_reader_ || ended_) return;
     attach_now();
 }
 

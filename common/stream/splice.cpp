@@ -90,12 +90,16 @@ splice::totals splice::counts() {
     return totals_;
 }
 
-void splice::read_done(side_index i, bool ok) {
+void splice::read_done(side_index i, const carrier* from, bool ok) {
     locked_run([&] {
         auto& s = sides_[i];
-        if (std::exchange(s.old_read, false)) {
-            s.in.clear();  // from a broken stream: its end replays it
-            return try_return(i);
+        if (from != s.c) {
+            if (from == s.old_reader) {
+                s.old_reader = nullptr;
+                s.in.clear();  // from a broken stream: its end replays it
+                try_return(i);
+            }
+            return;
         }
         s.reading = false;
         if (ended_) return;
@@ -135,12 +139,17 @@ void splice::read_done(side_index i, bool ok) {
     });
 }
 
-void splice::write_done(side_index j, bool ok) {
+void splice::write_done(side_index j, const carrier* from, bool ok) {
     locked_run([&] {
         auto& d = sides_[j];
-        if (std::exchange(d.old_write, false)) {
-            if (auto* c = std::exchange(d.leaving, nullptr)) c->finish(false);
-            return try_return(j);
+        if (from != d.c) {
+            // A broken stream's last write: it may be finished now.
+            std::erase_if(d.leaving, [from](carrier* c) {
+                if (c != from) return false;
+                c->finish(false);
+                return true;
+            });
+            return;
         }
         d.writing = false;
         if (ended_) return finish_idle_sides();
@@ -152,9 +161,9 @@ void splice::write_done(side_index j, bool ok) {
         }
         // A frame read before goes first (read before a rewind was asked
         // for, it is what the rewind's answer counts), then a head.
-        auto& from = sides_[other(j)];
-        if (from.held) {
-            from.held = false;
+        auto& source = sides_[other(j)];
+        if (source.held) {
+            source.held = false;
             pass(other(j));
         } else if (!d.head_out.empty()) {
             write_head(j, std::exchange(d.head_out, {}));
@@ -271,12 +280,12 @@ void splice::broke(side_index i, const std::string& why) {
     s.away = true;
     auto* c = std::exchange(s.c, nullptr);
     c->cancel();
-    // Its operations still outstanding complete later, and are not the next
-    // stream's; a write outstanding keeps it from being finished.
-    s.old_read = std::exchange(s.reading, false);
-    s.old_write = std::exchange(s.writing, false);
-    if (s.old_write)
-        s.leaving = c;
+    // Its operations still outstanding complete later, named as its own: the
+    // next stream waits for its read only (a write may hang on a dead
+    // connection for long); a write outstanding keeps it from being finished.
+    s.old_reader = std::exchange(s.reading, false) ? c : nullptr;
+    if (std::exchange(s.writing, false))
+        s.leaving.push_back(c);
     else
         c->finish(false);
     s.head_out.clear();
@@ -325,7 +334,7 @@ std::string splice::reattach(side_index i, carrier* c, resume_point holds) {
 void splice::try_return(side_index i) {
     auto& s = sides_[i];
     auto& o = sides_[other(i)];
-    if (ended_ || !s.back || s.old_read || s.old_write) return;
+    if (ended_ || !s.back || s.old_reader) return;
     if (live(other(i))) {
         if (o.rewinding && o.rewound_to.received == s.back_holds.received &&
             o.rewound_to.fin == s.back_holds.fin)
@@ -335,7 +344,7 @@ void splice::try_return(side_index i) {
         write_head(other(i), frame_codec::encode_resume_head(frame_codec::f_resume, s.back_holds));
         return;
     }
-    if (o.away && o.back && !o.old_read && !o.old_write) {
+    if (o.away && o.back && !o.old_reader) {
         const auto mine = s.back_holds, theirs = o.back_holds;
         come_back(i, frame_codec::encode_resume_head(frame_codec::f_resumed, theirs), theirs);
         come_back(other(i), frame_codec::encode_resume_head(frame_codec::f_resumed, mine), mine);

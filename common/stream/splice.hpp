@@ -40,6 +40,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -98,8 +99,12 @@ private:
     struct side_events final : carrier::events {
         splice* owner = nullptr;
         side_index index = visitor;
-        void on_read_done(bool ok) override { owner->read_done(index, ok); }
-        void on_write_done(bool ok) override { owner->write_done(index, ok); }
+        void on_read_done(const carrier* from, bool ok) override {
+            owner->read_done(index, from, ok);
+        }
+        void on_write_done(const carrier* from, bool ok) override {
+            owner->write_done(index, from, ok);
+        }
     };
     struct side {
         carrier* c = nullptr;
@@ -114,8 +119,11 @@ private:
         bool finished = false;  // c->finish() was called
         // Resumption.
         bool away = false;              // its stream broke; no carrier
-        bool old_read = false, old_write = false;  // the broken stream's operations
-        carrier* leaving = nullptr;     // the broken stream, finished once its write returns
+        // Broken streams still owing a completion: one whose read is
+        // outstanding (it reads into `in`: a new stream waits for it), and
+        // those whose write is (each finished when it returns).
+        const carrier* old_reader = nullptr;
+        std::vector<carrier*> leaving;
         carrier* back = nullptr;        // its new stream, not attached yet
         resume_point back_holds;        // what it holds of the other side's stream
         bool rewinding = false;         // asked to rewind: its frames are stale until Resumed
@@ -127,8 +135,8 @@ private:
 
     template <class F>
     void locked_run(F&& f);
-    void read_done(side_index i, bool ok);
-    void write_done(side_index j, bool ok);
+    void read_done(side_index i, const carrier* from, bool ok);
+    void write_done(side_index j, const carrier* from, bool ok);
     void start_read(side_index i);
     void pass(side_index from);
     bool live(side_index i) const { return sides_[i].c && !sides_[i].away; }

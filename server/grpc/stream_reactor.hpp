@@ -55,7 +55,7 @@ public:
     // An idle stream has no read outstanding to fail: it learns here. A
     // stream handed over (a splice, a re-attach) learns of this from its
     // failed operations.
-    void OnCancel() override { pump_->lost("stream cancelled"); }
+    void OnCancel() override { pump_->lost("stream cancelled", this); }
     void OnDone() override {
         gate_.close_stream(grpc_peer_, ticket_);
         delete this;

@@ -166,16 +166,16 @@ private:
         *into_ = std::move(inbox_.front());
         inbox_.pop_front();
         into_ = nullptr;
-        asio::post(io_, [e = events_] { e->on_read_done(true); });
+        asio::post(io_, [this, e = events_] { e->on_read_done(this, true); });
     }
     void fail_read_locked() {
         if (!into_) return;
         into_ = nullptr;
-        asio::post(io_, [e = events_] { e->on_read_done(false); });
+        asio::post(io_, [this, e = events_] { e->on_read_done(this, false); });
     }
     void complete_write_locked(bool ok) {
         writing_ = false;
-        asio::post(io_, [e = events_, ok] { e->on_write_done(ok); });
+        asio::post(io_, [this, e = events_, ok] { e->on_write_done(this, ok); });
     }
 
     asio::io_context& io_;
