@@ -41,6 +41,19 @@ bool client_gate::admit(const endpoint& raw_peer, int fd) {
                                     to_string(peer), from_address, to_string(peer.address())));
         return false;
     }
+    const auto now = clock::now();
+    while (!recent_evictions_.empty() &&
+           now - recent_evictions_.front() > limits_.eviction_window)
+        recent_evictions_.pop_front();
+    if (conns_.size() >= limits_.total && recent_evictions_.size() >= limits_.evictions) {
+        note(refusals_, fmt::format("connection from {} refused: {} connections that did not "
+                                    "log in were closed in the last {} ms",
+                                    to_string(peer), recent_evictions_.size(),
+                                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        limits_.eviction_window)
+                                        .count()));
+        return false;
+    }
     const int watch = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (watch < 0) {
         note(refusals_,
@@ -48,6 +61,7 @@ bool client_gate::admit(const endpoint& raw_peer, int fd) {
         return false;
     }
     if (conns_.size() >= limits_.total) {
+        recent_evictions_.push_back(now);
         auto oldest = std::min_element(
             conns_.begin(), conns_.end(),
             [](const auto& a, const auto& b) { return a.second.deadline < b.second.deadline; });
@@ -57,7 +71,7 @@ bool client_gate::admit(const endpoint& raw_peer, int fd) {
         drop(oldest);
     }
     ++per_address_[peer.address()];
-    conns_[peer] = conn{++serial_, watch, clock::now() + limits_.login_window, 0};
+    conns_[peer] = conn{++serial_, watch, now + limits_.login_window, 0};
     return true;
 }
 

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,6 +37,12 @@ public:
         std::size_t total = 1024;      // the same over all addresses
         std::size_t streams = 8;       // open streams on a connection not logged in
         clock::duration login_window = std::chrono::seconds(10);  // from accept
+        // A connection the gate shuts down keeps its descriptor until gRPC
+        // notices, some time later: at most this many made room within
+        // `eviction_window`; beyond that a newcomer is refused instead (a
+        // flood would otherwise fill the descriptor table with them).
+        std::size_t evictions = 2048;
+        clock::duration eviction_window = std::chrono::milliseconds(500);
     };
 
     explicit client_gate(limits l) : limits_(l) {}
@@ -105,6 +112,7 @@ private:
     std::map<endpoint, conn> conns_ ABSL_GUARDED_BY(mutex_);
     std::map<boost::asio::ip::address, std::size_t> per_address_ ABSL_GUARDED_BY(mutex_);
     std::uint64_t serial_ ABSL_GUARDED_BY(mutex_) = 0;
+    std::deque<clock::time_point> recent_evictions_ ABSL_GUARDED_BY(mutex_);
     log_budget refusals_ ABSL_GUARDED_BY(mutex_), evictions_ ABSL_GUARDED_BY(mutex_),
         cuts_ ABSL_GUARDED_BY(mutex_), expiries_ ABSL_GUARDED_BY(mutex_);
 

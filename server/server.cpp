@@ -46,9 +46,11 @@ std::string grpc_address(const std::string& host, std::uint16_t port) {
 
 // Connections that have not logged in may use an eighth of the descriptors
 // (two each: gRPC's and the gate's): the rest stays for users and clients.
+// Those the gate shut down and gRPC has not closed yet count as well.
 client_gate::limits gate_limits() {
     client_gate::limits l;
     l.total = std::clamp<std::size_t>(open_files_limit() / 16, 4, 1024);
+    l.evictions = 2 * l.total;
     l.per_address = std::min(l.per_address, l.total);
     return l;
 }

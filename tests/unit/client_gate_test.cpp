@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -58,6 +60,26 @@ TEST(client_gate, bounds_connections_per_address_and_in_total_oldest_first) {
     EXPECT_FALSE(c[1].shut_down());
     // It no longer counts against its address.
     EXPECT_TRUE(gate.admit(ep("192.0.2.1", 4), c[2].accepted()));
+}
+
+// Shut-down connections keep gRPC's descriptor for a while: in a flood,
+// newcomers are refused once the eviction budget of the window is spent,
+// and admitted again once the window has passed.
+TEST(client_gate, a_flood_of_newcomers_spends_the_eviction_budget_and_is_refused) {
+    client_gate gate({.per_address = 16,
+                      .total = 2,
+                      .streams = 8,
+                      .evictions = 3,
+                      .eviction_window = std::chrono::milliseconds(200)});
+    std::vector<fake_connection> c(8);
+    EXPECT_TRUE(gate.admit(ep("192.0.2.1", 1), c[0].accepted()));
+    EXPECT_TRUE(gate.admit(ep("192.0.2.1", 2), c[1].accepted()));
+    for (std::uint16_t i = 3; i <= 5; ++i)  // three make room for three
+        EXPECT_TRUE(gate.admit(ep("192.0.2.1", i), c[i - 1].accepted())) << i;
+    EXPECT_FALSE(gate.admit(ep("192.0.2.1", 6), c[5].accepted())) << "budget spent";
+    EXPECT_FALSE(c[4].shut_down()) << "the table is left as it was";
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    EXPECT_TRUE(gate.admit(ep("192.0.2.1", 7), c[6].accepted()));
 }
 
 TEST(client_gate, too_many_streams_before_login_shut_the_connection) {
