@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -27,6 +29,7 @@ namespace burrow {
 
 namespace asio = boost::asio;
 using local = asio::local::stream_protocol;
+using generic = asio::generic::stream_protocol;
 using boost::system::error_code;
 
 namespace {
@@ -36,7 +39,7 @@ constexpr auto request_timeout = std::chrono::seconds(2);
 // One admin connection: a line in, the answer out, closed.
 class admin_connection : public std::enable_shared_from_this<admin_connection> {
 public:
-    admin_connection(local::socket s, std::shared_ptr<const admin_server::answer> a)
+    admin_connection(generic::socket s, std::shared_ptr<const admin_server::answer> a)
         : socket_(std::move(s)),
           timer_(socket_.get_executor()),
           answer_(std::move(a)),
@@ -62,11 +65,11 @@ private:
         asio::async_write(socket_, asio::buffer(reply_),
                           [self = shared_from_this()](const error_code&, std::size_t) {
                               error_code ignored;
-                              self->socket_.shutdown(local::socket::shutdown_both, ignored);
+                              self->socket_.shutdown(generic::socket::shutdown_both, ignored);
                           });
     }
 
-    local::socket socket_;
+    generic::socket socket_;
     asio::steady_timer timer_;
     std::shared_ptr<const admin_server::answer> answer_;
     asio::streambuf in_;
@@ -96,18 +99,34 @@ std::string admin_socket_path(const std::string& config_file) {
     return fmt::format("{}/burrow-client-{}.sock", dir, hex16_of_sha256(key));
 }
 
+std::string admin_address::describe() const {
+    return path.empty() ? fmt::format("{}:{}", host, port) : path;
+}
+
+admin_address admin_address_of(const client_config& config) {
+    if (config.admin.port != 0) return {{}, config.admin.addr, config.admin.port};
+    return {admin_socket_path(config.file), {}, 0};
+}
+
+namespace {
+generic::endpoint endpoint_of(const admin_address& at) {
+    if (!at.path.empty()) return local::endpoint(at.path);
+    return asio::ip::tcp::endpoint(asio::ip::make_address(at.host), at.port);
+}
+}  // namespace
+
 struct admin_server::impl {
-    impl(asio::any_io_executor ex, std::string p, answer a)
+    impl(asio::any_io_executor ex, admin_address a, answer r)
         : acceptor(asio::make_strand(ex)),
-          path(std::move(p)),
-          reply(std::make_shared<const answer>(std::move(a))) {}
-    local::acceptor acceptor;
-    std::string path;
+          at(std::move(a)),
+          reply(std::make_shared<const answer>(std::move(r))) {}
+    asio::basic_socket_acceptor<generic> acceptor;
+    admin_address at;
     std::shared_ptr<const answer> reply;
-    bool bound = false;
+    bool bound = false;  // our Unix socket file exists
 
     static void accept(std::shared_ptr<impl> self) {
-        self->acceptor.async_accept([self](const error_code& ec, local::socket s) {
+        self->acceptor.async_accept([self](const error_code& ec, generic::socket s) {
             if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
             if (!ec) std::make_shared<admin_connection>(std::move(s), self->reply)->start();
             accept(self);
@@ -115,37 +134,40 @@ struct admin_server::impl {
     }
 };
 
-admin_server::admin_server(asio::any_io_executor ex, std::string path, answer a)
-    : impl_(std::make_shared<impl>(std::move(ex), std::move(path), std::move(a))) {}
+admin_server::admin_server(asio::any_io_executor ex, admin_address at, answer a)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(at), std::move(a))) {}
 
 admin_server::~admin_server() {
-    if (impl_->bound) ::unlink(impl_->path.c_str());
+    if (impl_->bound) ::unlink(impl_->at.path.c_str());
 }
 
 void admin_server::start() {
     auto& im = *impl_;
-    // A socket left by a client that died is taken over; one that answers
-    // belongs to a client that runs with this config.
-    {
-        local::socket probe(im.acceptor.get_executor());
-        error_code ec;
-        probe.connect(local::endpoint(im.path), ec);
-        if (!ec)
-            throw std::runtime_error(fmt::format(
-                "another burrow-client runs with this config (admin socket {})", im.path));
-        ::unlink(im.path.c_str());
-    }
+    const bool unix_socket = !im.at.path.empty();
+    const auto where = unix_socket ? "admin socket " + im.at.path : "admin port " + im.at.describe();
     error_code ec;
+    const auto ep = endpoint_of(im.at);
+    if (unix_socket) {
+        // A socket left by a client that died is taken over; one that answers
+        // belongs to a client that runs with this config.
+        local::socket probe(im.acceptor.get_executor());
+        probe.connect(local::endpoint(im.at.path), ec);
+        if (!ec)
+            throw std::runtime_error(
+                fmt::format("another burrow-client runs with this config ({})", where));
+        ::unlink(im.at.path.c_str());
+        ec.clear();
+    }
     const mode_t old = ::umask(077);  // the socket is its owner's alone
-    im.acceptor.open(local(), ec);
-    if (!ec) im.acceptor.bind(local::endpoint(im.path), ec);
+    im.acceptor.open(ep.protocol(), ec);
+    if (!ec && !unix_socket) im.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) im.acceptor.bind(ep, ec);
     ::umask(old);
     if (!ec) im.acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec)
-        throw std::runtime_error(
-            fmt::format("cannot listen on the admin socket {}: {}", im.path, ec.message()));
-    im.bound = true;
-    log::get("client").debug("admin socket {}", im.path);
+    if (ec) throw std::runtime_error(fmt::format("cannot listen on the {}: {}", where, ec.message()));
+    im.bound = unix_socket;
+    log::get("client").log(unix_socket ? spdlog::level::debug : spdlog::level::info,
+                           "admin API on {}", im.at.describe());
     impl::accept(impl_);
 }
 
@@ -157,14 +179,15 @@ void admin_server::stop() {
 }
 
 int run_status(std::shared_ptr<const client_config> config, const cli_args& args) {
-    const auto path = admin_socket_path(config->file);
+    const auto at = admin_address_of(*config);
     asio::io_context io;
-    local::socket s(io);
+    generic::socket s(io);
     error_code ec;
-    s.connect(local::endpoint(path), ec);
+    s.connect(endpoint_of(at), ec);
     if (ec) {
-        std::fprintf(stderr, "burrow-client: no burrow-client is running with %s (admin socket %s: %s)\n",
-                     config->file.c_str(), path.c_str(), ec.message().c_str());
+        std::fprintf(stderr, "burrow-client: no burrow-client is running with %s (admin %s %s: %s)\n",
+                     config->file.c_str(), at.path.empty() ? "port" : "socket",
+                     at.describe().c_str(), ec.message().c_str());
         return 1;
     }
     const std::string request = args.json ? "status json\n" : "status text\n";

@@ -1,11 +1,13 @@
 // The running client's admin API (DESIGN.md §3): a Unix socket whose path is
 // derived from the config file's absolute path, so that `burrow-client status
 // -c F` finds the client started with F and several clients on one host never
-// collide. Only its owner may connect (mode 0600). One request per
-// connection, one line ("status json" or "status text"); the answer follows
-// and the connection closes.
+// collide. Only its owner may connect (mode 0600). Or, with `[admin] port`, a
+// TCP port on a loopback address (anyone on the host may connect). One
+// request per connection, one line ("status json" or "status text"); the
+// answer follows and the connection closes.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,11 +22,20 @@ struct cli_args;
 // $XDG_RUNTIME_DIR (or /tmp)/burrow-client-<16 hex of SHA-256(absolute path)>.sock
 std::string admin_socket_path(const std::string& config_file);
 
+// Where the admin API of the client started with `config` listens.
+struct admin_address {
+    std::string path;  // a Unix socket, or
+    std::string host;  // a loopback TCP address and port
+    std::uint16_t port = 0;
+    std::string describe() const;
+};
+admin_address admin_address_of(const client_config& config);
+
 class admin_server {
 public:
     // Answers a request line ("status json") with the reply text.
     using answer = std::function<std::string(const std::string& request)>;
-    admin_server(boost::asio::any_io_executor ex, std::string path, answer a);
+    admin_server(boost::asio::any_io_executor ex, admin_address at, answer a);
     ~admin_server();
     // Binds, or throws std::runtime_error naming the path (another client
     // runs with this config; no room for the socket).

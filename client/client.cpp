@@ -429,6 +429,8 @@ client::~client() { stop(); }
 
 void client::start() {
     auto& im = *impl_;
+    stream::ledger::configure(im.config->transport.resume_buffer,
+                              im.config->transport.resume_buffer_total);
     im.new_channel();
     im.resumes = std::make_shared<resumer>(im.io.get_executor(),
                                            [&im] { return im.current_stub(); }, im.sessions);
@@ -454,7 +456,7 @@ void client::start() {
     }
     if (!im.config->file.empty()) {
         im.admin = std::make_unique<admin_server>(
-            im.io.get_executor(), admin_socket_path(im.config->file),
+            im.io.get_executor(), admin_address_of(*im.config),
             [&im](const std::string& request) {
                 if (request == "status json") return im.status(true);
                 if (request == "status text") return im.status(false);

@@ -59,6 +59,7 @@ int run_connect(std::shared_ptr<const client_config> config, const cli_args& arg
     own->proxies.clear();
     own->visitors.clear();
     own->transport.pool_count = 0;
+    own->file.clear();  // no admin API: that is the running client's (one may run with this file)
     std::signal(SIGPIPE, SIG_IGN);  // a closed stdout or socket is an error return
 
     client c(own);

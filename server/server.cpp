@@ -23,6 +23,7 @@
 #include "common/net_util.hpp"
 #include "common/program.hpp"
 #include "common/tls.hpp"
+#include "common/stream/ledger.hpp"
 #include "server/client_gate.hpp"
 #include "server/grpc/service.hpp"
 #include "server/server_state.hpp"
@@ -230,6 +231,7 @@ server::~server() { stop(); }
 
 void server::start() {
     auto& im = *impl_;
+    stream::ledger::configure(im.state.config.resume_buffer, im.state.config.resume_buffer_total);
     const auto& cfg = im.state.config;
 
     if (cfg.vhost_http_port != 0)

@@ -4,6 +4,7 @@
 #include <map>
 #include <utility>
 
+#include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -251,7 +252,24 @@ void read_transport(table_reader& root, client_config& cfg) {
     }
     t.read("dial_timeout", cfg.transport.dial_timeout, 1, uint32_max);
     t.read("max_backoff", cfg.transport.max_backoff, 1, uint32_max);
+    t.read_size("resume_buffer", cfg.transport.resume_buffer, 256u << 10, 1ull << 30);
+    t.read_size("resume_buffer_total", cfg.transport.resume_buffer_total, 1u << 20, 64ull << 30);
     t.finish();
+}
+
+// The admin API answers anyone who can connect: TCP only on loopback.
+void read_admin(table_reader& root, client_config& cfg) {
+    auto a = root.table("admin");
+    if (a.read("addr", cfg.admin.addr) == field::ok) {
+        boost::system::error_code ec;
+        const auto ip = boost::asio::ip::make_address(cfg.admin.addr, ec);
+        if (ec || !ip.is_loopback())
+            a.problem(*a.get("addr"), "addr",
+                      "must be a loopback address (127.0.0.1 or ::1): the admin API has no "
+                      "password");
+    }
+    a.read_port("port", cfg.admin.port, true);
+    a.finish();
 }
 
 std::string host_name() {
@@ -275,6 +293,7 @@ client_config parse_client_config(std::string_view text, const std::string& path
         read_auth(root, cfg.auth.token);
         read_tls(root, cfg);
         read_transport(root, cfg);
+        read_admin(root, cfg);
         read_log(root, cfg.log);
         read_proxies(root, problems, cfg.proxies);
         read_visitors(root, problems, cfg.visitors);

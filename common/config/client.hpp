@@ -86,7 +86,18 @@ struct client_config {
         std::uint32_t heartbeat_timeout = 30;  // seconds, > heartbeat_interval
         std::uint32_t dial_timeout = 10;       // seconds for connect + login
         std::uint32_t max_backoff = 30;        // seconds; reconnect delay cap
+        // Bytes a session keeps until the server acknowledges them, per
+        // session and over all (see server_config::resume_buffer).
+        std::uint64_t resume_buffer = 64u << 20;
+        std::uint64_t resume_buffer_total = 512u << 20;
     } transport;
+
+    // The admin API (burrow-client status): port 0, a Unix socket derived
+    // from the config's path; otherwise a TCP port on a loopback address.
+    struct {
+        std::string addr = "127.0.0.1";
+        std::uint16_t port = 0;
+    } admin;
 
     log_config log;
     std::vector<proxy_config> proxies;

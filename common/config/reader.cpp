@@ -119,6 +119,47 @@ field table_reader::read(std::string_view key, bool& out) {
     return field::invalid;
 }
 
+field table_reader::read_size(std::string_view key, std::uint64_t& out, std::uint64_t min,
+                              std::uint64_t max) {
+    const auto* node = get(key);
+    if (node == nullptr) return field::absent;
+    if (node->is_integer()) {
+        std::uint64_t v = 0;
+        if (!read_uint(problems_, *node, key_path(key), min, max, v)) return field::invalid;
+        out = v;
+        return field::ok;
+    }
+    const auto* text = node->as_string();
+    if (text == nullptr) {
+        type_problem(*node, key, R"(a size (bytes, or a string such as "64MiB"))");
+        return field::invalid;
+    }
+    const std::string& s = text->get();
+    std::size_t digits = 0;
+    while (digits < s.size() && digits < 12 && s[digits] >= '0' && s[digits] <= '9') ++digits;
+    const std::string unit = s.substr(digits);
+    const std::uint64_t scale = unit == "KiB" ? 1ull << 10
+                                : unit == "MiB" ? 1ull << 20
+                                : unit == "GiB" ? 1ull << 30
+                                : unit.empty() || unit == "B" ? 1
+                                                              : 0;
+    if (digits == 0 || digits >= 12 || scale == 0) {
+        problem(*node, key,
+                fmt::format(R"(expected a size such as "64MiB" (a number, then B, KiB, MiB or )"
+                            R"(GiB), got "{}")",
+                            s.substr(0, 40)));
+        return field::invalid;
+    }
+    const std::uint64_t v = std::stoull(s.substr(0, digits)) * scale;
+    if (v < min || v > max) {
+        problem(*node, key,
+                fmt::format("must be between {} and {} bytes, got {} ({} bytes)", min, max, s, v));
+        return field::invalid;
+    }
+    out = v;
+    return field::ok;
+}
+
 table_reader table_reader::table(std::string_view key) {
     const auto* node = get(key);
     const toml::table* sub = nullptr;

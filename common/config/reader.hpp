@@ -89,6 +89,10 @@ public:
         return field::ok;
     }
 
+    // A size in bytes: an integer, or a string such as "64MiB" (KiB, MiB, GiB).
+    field read_size(std::string_view key, std::uint64_t& out, std::uint64_t min,
+                    std::uint64_t max);
+
     field read_port(std::string_view key, std::uint16_t& out, bool zero_allowed) {
         return read(key, out, zero_allowed ? 0 : 1, 65535);
     }

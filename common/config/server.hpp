@@ -38,6 +38,12 @@ struct server_config {
     // open sessions, waiting for it to come back and re-attach them; then the
     // sessions are reset. 0 = no resumption: they go at once.
     std::uint32_t resume_timeout = 60;
+    // Bytes a session keeps until its peer acknowledges them (the replay of a
+    // re-attach): a full buffer stops reading from the user's socket. Sized
+    // for 1 Gbit/s x 100 ms and more, so that it never limits throughput;
+    // memory follows what is in flight. And the same over all sessions.
+    std::uint64_t resume_buffer = 64u << 20;
+    std::uint64_t resume_buffer_total = 512u << 20;
 
     // http/https proxies; both listen on proxy_bind_addr.
     std::uint16_t vhost_http_port = 0;     // 0 = off; routed by Host

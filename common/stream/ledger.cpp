@@ -4,7 +4,41 @@
 
 #include "common/stream/frame.hpp"
 
+#include <algorithm>
+#include <atomic>
+#include <utility>
+
 namespace burrow::stream {
+
+namespace {
+std::atomic<std::size_t> session_limit_{ledger::default_replay_limit};
+std::atomic<std::size_t> process_limit_{ledger::default_process_limit};
+std::atomic<std::size_t> process_held_{0};
+}  // namespace
+
+void ledger::configure(std::size_t per_session, std::size_t per_process) noexcept {
+    session_limit_.store(per_session, std::memory_order_relaxed);
+    process_limit_.store(per_process, std::memory_order_relaxed);
+}
+
+std::size_t ledger::session_limit() noexcept {
+    return session_limit_.load(std::memory_order_relaxed);
+}
+
+std::size_t ledger::process_held() noexcept {
+    return process_held_.load(std::memory_order_relaxed);
+}
+
+bool ledger::within_process_limit() noexcept {
+    return process_held_.load(std::memory_order_relaxed) <
+           process_limit_.load(std::memory_order_relaxed);
+}
+
+void ledger::hold(std::size_t n) noexcept { process_held_.fetch_add(n, std::memory_order_relaxed); }
+
+void ledger::release(std::size_t n) noexcept {
+    if (n) process_held_.fetch_sub(n, std::memory_order_relaxed);
+}
 
 std::string ledger::accept(std::uint64_t offset, std::size_t size, bool fin) {
     // After fin, frames may still carry acknowledgements for the other direction.
@@ -22,6 +56,8 @@ std::string ledger::accept(std::uint64_t offset, std::size_t size, bool fin) {
 void ledger::sent(chunk bytes) {
     if (bytes.empty()) return;
     sent_ += bytes.size();
+    held_ += bytes.size();
+    hold(bytes.size());
     replay_.push_back(std::move(bytes));
 }
 
@@ -31,6 +67,9 @@ std::string ledger::acknowledged(std::uint64_t ack) {
     if (ack > sent_) return fmt::format("acknowledgement {} beyond the {} bytes sent", ack, sent_);
     std::uint64_t drop = ack - acked_;
     acked_ = ack;
+    const auto freed = static_cast<std::size_t>(std::min<std::uint64_t>(drop, held_));
+    held_ -= freed;
+    release(freed);
     while (drop > 0 && head_ < replay_.size()) {  // nothing is kept after drop_replay()
         auto& front = replay_[head_];
         if (drop < front.size()) {
@@ -54,6 +93,7 @@ std::string ledger::acknowledged(std::uint64_t ack) {
 void ledger::drop_replay() noexcept {
     replay_ = {};
     head_ = 0;
+    release(std::exchange(held_, 0));
 }
 
 }  // namespace burrow::stream

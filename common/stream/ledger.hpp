@@ -11,6 +11,9 @@
 // (DESIGN.md §1). The ring is bounded: once `replay_limit` bytes wait for an
 // acknowledgement, the pump stops reading from its local end (room() is
 // false); an idle session holds nothing once its last bytes are acknowledged.
+// All sessions of the process together are bounded too (configure()): past
+// that bound a session holding more than a minimum of its own stops
+// reading as well, and goes on as the acknowledgements come in.
 #pragma once
 
 #include <cstddef>
@@ -30,14 +33,28 @@ public:
     // the bound never limits throughput, while HTTP/2 flow control bounds
     // what is in flight anyway.
     static constexpr std::size_t default_replay_limit = 64u << 20;
+    static constexpr std::size_t default_process_limit = 512u << 20;
+    // Below this a session is never held back by the process's bound: it
+    // keeps moving, so its own acknowledgements free what it holds.
+    static constexpr std::size_t process_floor = 512u << 10;
+    // The process's settings (resume_buffer, resume_buffer_total); ledgers
+    // made with replay_limit 0 take the first.
+    static void configure(std::size_t per_session, std::size_t per_process) noexcept;
+    static std::size_t session_limit() noexcept;
+    // Unacknowledged bytes all sessions of the process hold now.
+    static std::size_t process_held() noexcept;
     // Acknowledge at least every this many delivered bytes, in an ack-only
     // frame when no data frame goes the other way. An ack-only frame costs a
     // message and a wake-up on each side: every 512 KiB they cost 15-20% of
     // TLS throughput on loopback, every 4 MiB nothing measurable.
     static constexpr std::uint64_t ack_every = 4u << 20;
 
-    explicit ledger(std::size_t replay_limit = default_replay_limit)
-        : replay_limit_(replay_limit) {}
+    // `replay_limit` 0: the process's resume_buffer.
+    explicit ledger(std::size_t replay_limit = 0)
+        : replay_limit_(replay_limit ? replay_limit : session_limit()) {}
+    ~ledger() { release(held_); }
+    ledger(const ledger&) = delete;
+    ledger& operator=(const ledger&) = delete;
 
     // ---- inbound ----
     // Accepts a data frame (offset of its first byte, payload size, fin).
@@ -67,7 +84,9 @@ public:
     std::uint64_t acked() const noexcept { return acked_; }
     std::size_t unacked() const noexcept { return static_cast<std::size_t>(sent_ - acked_); }
     // Room to read more from the local end.
-    bool room() const noexcept { return unacked() < replay_limit_; }
+    bool room() const noexcept {
+        return unacked() < replay_limit_ && (held_ < process_floor || within_process_limit());
+    }
     // What a re-attach replays: the unacknowledged bytes, from acked() on.
     std::span<const chunk> replay() const noexcept {
         return {replay_.data() + head_, replay_.size() - head_};
@@ -76,7 +95,12 @@ public:
     void drop_replay() noexcept;
 
 private:
+    static bool within_process_limit() noexcept;
+    static void hold(std::size_t n) noexcept;
+    static void release(std::size_t n) noexcept;
+
     std::size_t replay_limit_;
+    std::size_t held_ = 0;  // bytes in the ring, counted in the process's total
     std::uint64_t received_ = 0, delivered_ = 0, ack_sent_ = 0;
     bool in_fin_ = false;
     std::uint64_t sent_ = 0, acked_ = 0;

@@ -79,8 +79,8 @@ public:
     using io_handler = unique_function<void(error_code, std::size_t)>;
 
     // `ex` runs the socket's operations; `replay_limit` bounds the bytes kept
-    // until the peer acknowledges them (ledger.hpp).
-    explicit pump(executor ex, std::size_t replay_limit = ledger::default_replay_limit);
+    // until the peer acknowledges them (ledger.hpp; 0: the process's resume_buffer).
+    explicit pump(executor ex, std::size_t replay_limit = 0);
     ~pump();
     pump(const pump&) = delete;
     pump& operator=(const pump&) = delete;

@@ -116,5 +116,31 @@ TEST(cli, status_lists_proxies_visitors_and_open_sessions) {
         << none.output;
 }
 
+// With [admin] port, the admin API is a loopback TCP port instead of the
+// Unix socket, and status finds it through the same config.
+TEST(cli, status_reaches_a_client_whose_admin_api_is_a_loopback_port) {
+    burrow_lab lab;
+    tcp_service service(echo_handler);
+    const auto admin_port = free_port();
+    auto client = lab.start_client(lab.client_config({{"echo", service.port()}}) +
+                                   "[admin]\nport = " + std::to_string(admin_port) + "\n");
+    ASSERT_NE(burrow_lab::proxy_port(*client, "echo"), 0) << client->log();
+    EXPECT_TRUE(client->wait_log("admin API on 127.0.0.1:" + std::to_string(admin_port), 1s))
+        << client->log();
+    const auto config = lab.dir().file("client1.toml");
+    const auto json = run({bin("burrow-client"), "status", "-c", config, "--json"});
+    EXPECT_EQ(json.code, 0) << json.output;
+    EXPECT_NE(json.output.find(R"("proxies":[{"name":"echo","type":"tcp","state":"up: remote port )"),
+              std::string::npos)
+        << json.output;
+    client->kill(SIGTERM);
+    ASSERT_EQ(client->wait_exit(), 0);
+    const auto gone = run({bin("burrow-client"), "status", "-c", config});
+    EXPECT_EQ(gone.code, 1);
+    EXPECT_NE(gone.output.find("(admin port 127.0.0.1:" + std::to_string(admin_port)),
+              std::string::npos)
+        << gone.output;
+}
+
 }  // namespace
 }  // namespace burrow::e2e

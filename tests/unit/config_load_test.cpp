@@ -1,5 +1,6 @@
 // Unit tests for common/config: valid files get their defaults, environment
 // variables are substituted, the shipped examples load, paths resolve.
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -45,11 +46,48 @@ TEST(config_defaults, client) {
     EXPECT_EQ(cfg.transport.heartbeat_timeout, 30u);
     EXPECT_EQ(cfg.transport.dial_timeout, 10u);
     EXPECT_EQ(cfg.transport.max_backoff, 30u);
+    EXPECT_EQ(cfg.transport.resume_buffer, 64u << 20);
+    EXPECT_EQ(cfg.transport.resume_buffer_total, 512u << 20);
     EXPECT_EQ(cfg.log.level, "info");
     ASSERT_EQ(cfg.proxies.size(), 1u);
     EXPECT_EQ(cfg.proxies[0].type, "tcp");
     EXPECT_EQ(cfg.proxies[0].local_addr, "127.0.0.1");
     EXPECT_EQ(cfg.proxies[0].remote_port, 0);
+}
+
+TEST(config_sizes, resume_buffer_takes_bytes_or_a_unit) {
+    auto with = [](const std::string& v) {
+        return client_base + "[transport]\nresume_buffer = " + v + "\n";
+    };
+    EXPECT_EQ(parse_client_config(with("\"16MiB\""), "t").transport.resume_buffer, 16u << 20);
+    EXPECT_EQ(parse_client_config(with("\"512KiB\""), "t").transport.resume_buffer, 512u << 10);
+    EXPECT_EQ(parse_client_config(with("\"1GiB\""), "t").transport.resume_buffer, 1u << 30);
+    EXPECT_EQ(parse_client_config(with("1048576"), "t").transport.resume_buffer, 1u << 20);
+    const auto line = static_cast<int>(std::count(client_base.begin(), client_base.end(), '\n')) + 2;
+    expect_one(client_problems(with("\"4 MB\"")), line, 17, "transport.resume_buffer",
+               "expected a size such as \"64MiB\"");
+    expect_one(client_problems(with("\"2GiB\"")), line, 17, "transport.resume_buffer",
+               "must be between");
+    expect_one(client_problems(with("\"1KiB\"")), line, 17, "transport.resume_buffer",
+               "must be between");
+    expect_one(client_problems(with("true")), line, 17, "transport.resume_buffer", "a size");
+    const auto server = parse_server_config(
+        "resume_buffer = \"8MiB\"\nresume_buffer_total = \"2GiB\"\n[auth]\ntoken = \"t\"\n", "s");
+    EXPECT_EQ(server.resume_buffer, 8u << 20);
+    EXPECT_EQ(server.resume_buffer_total, 2ull << 30);
+}
+
+TEST(config_admin, a_tcp_admin_port_only_on_loopback) {
+    auto with = [](const std::string& addr) {
+        return client_base + "[admin]\naddr = \"" + addr + "\"\nport = 7400\n";
+    };
+    const auto cfg = parse_client_config(with("::1"), "t");
+    EXPECT_EQ(cfg.admin.addr, "::1");
+    EXPECT_EQ(cfg.admin.port, 7400);
+    EXPECT_EQ(parse_client_config(client_base, "t").admin.port, 0);  // the Unix socket
+    expect_one(client_problems(with("0.0.0.0")), 7, 8, "admin.addr", "must be a loopback address");
+    expect_one(client_problems(with("192.0.2.1")), 7, 8, "admin.addr", "must be a loopback address");
+    expect_one(client_problems(with("localhost")), 7, 8, "admin.addr", "must be a loopback address");
 }
 
 TEST(config_defaults, explicit_client_id_and_server_name_are_kept) {

@@ -116,6 +116,28 @@ TEST(ledger, bounds_unacknowledged_bytes) {
     EXPECT_TRUE(l.room());
 }
 
+// All sessions together are bounded too: past the process's bound a session
+// that holds more than the floor stops reading; one below it goes on (its
+// own acknowledgements free what it holds, so nobody waits for a wake-up).
+TEST(ledger, the_process_bound_holds_back_sessions_above_the_floor) {
+    const auto before = ledger::process_held();
+    ledger::configure(ledger::default_replay_limit, before + (1u << 20));
+    {
+        ledger big, small;
+        big.sent(bytes_of(std::string(1u << 20, 'b')));
+        EXPECT_EQ(ledger::process_held(), before + (1u << 20));
+        EXPECT_FALSE(big.room());  // over the floor, and the process is full
+        small.sent(bytes_of("s"));
+        EXPECT_TRUE(small.room());  // below the floor
+        ASSERT_EQ(big.acknowledged(600u << 10), "");
+        EXPECT_TRUE(big.room());
+        big.drop_replay();
+        EXPECT_EQ(ledger::process_held(), before + 1);
+    }
+    EXPECT_EQ(ledger::process_held(), before);  // a ledger that goes releases what it held
+    ledger::configure(ledger::default_replay_limit, ledger::default_process_limit);
+}
+
 TEST(ledger, a_long_stream_keeps_only_its_unacknowledged_tail) {
     ledger l;
     std::string all;
