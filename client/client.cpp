@@ -13,12 +13,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
 #include "client/admin.hpp"
+#include "client/call_census.hpp"
 #include "client/control_session.hpp"
 #include "client/resumer.hpp"
 #include "client/route_watch.hpp"
@@ -88,6 +88,9 @@ struct client::impl {
     // does not survive reliably. (On the strand.)
     std::shared_ptr<grpc::Channel> channel;
     std::vector<std::shared_ptr<grpc::Channel>> old_channels;
+    // Every call made on them: stop() ends them all and waits for gRPC to be
+    // done with each before the channels go (call_census.hpp says why).
+    std::shared_ptr<call_census> calls = std::make_shared<call_census>();
     std::shared_ptr<route_watch> routes;  // network changes
     burrow::backoff backoff{1s, std::chrono::seconds(config->transport.max_backoff)};
     // Until then the server keeps the run we lost: try twice a second, so that
@@ -98,9 +101,9 @@ struct client::impl {
     // Visitors, and what their visits need: a stub on the channel and the
     // current run id (guarded: visits start on any thread).
     std::vector<std::shared_ptr<visitor_listener>> visitors;
-    std::shared_ptr<grpc::GenericStub> stub;  // on `channel`, guarded by stub_mutex
+    std::shared_ptr<tracked_stub> stub;  // on `channel`, guarded by stub_mutex
     std::mutex stub_mutex;
-    std::shared_ptr<grpc::GenericStub> current_stub() {
+    std::shared_ptr<tracked_stub> current_stub() {
         std::lock_guard lock(stub_mutex);
         return stub;
     }
@@ -108,7 +111,7 @@ struct client::impl {
         if (channel) old_channels.push_back(channel);
         channel = make_channel();
         std::lock_guard lock(stub_mutex);
-        stub = std::make_shared<grpc::GenericStub>(channel);
+        stub = std::make_shared<tracked_stub>(channel, calls);
     }
     // The connection went stale: the next attempt goes on a new one, and the
     // sessions on the old one are detached now (to be re-attached on the
@@ -221,7 +224,7 @@ struct client::impl {
         if (stopping) return;
         log::get("client").debug("connecting to {}:{}", config->server_addr, config->server_port);
         session = std::make_shared<control_session>(
-            io, config, channel, previous_run_id, sessions, [this](session_end e) {
+            io, config, channel, current_stub(), previous_run_id, sessions, [this](session_end e) {
                 set_run({});
                 resumes->logged_out();
                 asio::post(strand, [this, e = std::move(e)] { on_session_end(e); });
@@ -495,6 +498,20 @@ void client::stop() {
         done.get_future().wait();
         // The server lets the run go at once when it hears the Logout.
         if (logging_out) im.session_gone.get_future().wait_for(3s);
+    }
+    // Whatever is still open (visits, re-attaches, Work streams that are
+    // ending) is cancelled; the channels may go once gRPC is done with all.
+    im.calls->cancel_all();
+    if (!im.calls->wait_until_empty(2s)) {
+        log::get("client").warn("{} gRPC calls did not end within 2 s of being cancelled; "
+                                "leaving them and their channels to the process's exit",
+                                im.calls->alive());
+        // Never let go: the last reference must not drop inside a reaction.
+        static std::mutex kept_mutex;
+        static auto* kept = new std::vector<std::shared_ptr<grpc::Channel>>;
+        std::lock_guard lock(kept_mutex);
+        kept->push_back(im.channel);
+        kept->insert(kept->end(), im.old_channels.begin(), im.old_channels.end());
     }
     if (im.prober.joinable()) im.prober.join();  // its result finds `stopping` set
     im.runner.stop();

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "client/call_census.hpp"
 #include "client/resumer.hpp"
 #include "client/work_stream.hpp"
 #include "common/auth.hpp"
@@ -109,9 +110,11 @@ std::pair<std::string, session_end::failure_kind> describe_status(const grpc::St
 class client_control_reactor final
     : public grpc::ClientBidiReactor<v1::ClientMessage, v1::ServerMessage> {
 public:
-    client_control_reactor(v1::Tunnel::Stub& stub, std::shared_ptr<control_session> s)
-        : session_(std::move(s)) {
+    client_control_reactor(v1::Tunnel::Stub& stub, std::shared_ptr<call_census> census,
+                           std::shared_ptr<control_session> s)
+        : census_(std::move(census)), session_(std::move(s)) {
         stub.async()->Control(&ctx_, this);
+        census_.track(ctx_);
         AddHold();
         StartCall();
     }
@@ -123,10 +126,12 @@ public:
     void OnWriteDone(bool ok) override { session_->on_write_done(ok); }
     void OnDone(const grpc::Status& s) override {
         session_->on_done(s);
+        census_.done();
         delete this;
     }
 
 private:
+    call_census::entry census_;  // first: outlives ctx_
     grpc::ClientContext ctx_;
     std::shared_ptr<control_session> session_;
 };
@@ -134,14 +139,14 @@ private:
 control_session::control_session(asio::io_context& io,
                                  std::shared_ptr<const client_config> config,
                                  std::shared_ptr<grpc::Channel> channel,
-                                 std::string previous_run_id, stream::registry& sessions,
+                                 std::shared_ptr<tracked_stub> work, std::string previous_run_id, stream::registry& sessions,
                                  std::function<void(session_end)> on_end)
     : io_(io),
       sessions_(sessions),
       config_(std::move(config)),
       strand_(asio::make_strand(io)),
       stub_(v1::Tunnel::NewStub(channel)),
-      work_stub_(std::make_shared<grpc::GenericStub>(channel)),
+      work_stub_(std::move(work)),
       previous_run_id_(std::move(previous_run_id)),
       on_end_(std::move(on_end)),
       tick_timer_(strand_) {}
@@ -151,7 +156,7 @@ control_session::~control_session() = default;
 void control_session::start() {
     asio::post(strand_, [self = shared_from_this()] {
         self->started_ = self->last_seen_ = std::chrono::steady_clock::now();
-        self->reactor_ = new client_control_reactor(*self->stub_, self);
+        self->reactor_ = new client_control_reactor(*self->stub_, self->work_stub_->census, self);
 
         v1::ClientMessage msg;
         auto* login = msg.mutable_login();

@@ -15,7 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/channel.h>
 
 #include "burrow.grpc.pb.h"
 #include "common/grpc/message_queue.hpp"
@@ -30,6 +30,7 @@ class registry;
 struct client_config;
 class client_control_reactor;
 class resumer;
+struct tracked_stub;
 
 struct session_end {
     bool logged_in = false;   // the login had succeeded
@@ -59,7 +60,8 @@ public:
     // `sessions` gets each user connection's session (it outlives this
     // Control stream: a session may outlast a reconnect).
     control_session(boost::asio::io_context& io, std::shared_ptr<const client_config> config,
-                    std::shared_ptr<grpc::Channel> channel, std::string previous_run_id,
+                    std::shared_ptr<grpc::Channel> channel, std::shared_ptr<tracked_stub> work,
+                    std::string previous_run_id,
                     stream::registry& sessions, std::function<void(session_end)> on_end);
     ~control_session();
 
@@ -106,7 +108,7 @@ private:
     const std::shared_ptr<const client_config> config_;  // immutable snapshot
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     std::shared_ptr<v1::Tunnel::Stub> stub_;       // Control
-    std::shared_ptr<grpc::GenericStub> work_stub_;  // Work, raw frames
+    std::shared_ptr<tracked_stub> work_stub_;       // Work, raw frames, on the same channel
     std::string previous_run_id_;
     std::function<void(session_end)> on_end_;
     login_handler on_login_;

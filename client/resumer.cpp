@@ -20,7 +20,7 @@ constexpr auto retry_after = std::chrono::seconds(1);
 }  // namespace
 
 resumer::resumer(asio::any_io_executor ex,
-                 std::function<std::shared_ptr<grpc::GenericStub>()> stub,
+                 std::function<std::shared_ptr<tracked_stub>()> stub,
                  stream::registry& sessions)
     : ex_(std::move(ex)), stub_(std::move(stub)), sessions_(sessions) {}
 

@@ -22,20 +22,19 @@
 
 #include "common/stream/pump.hpp"
 
-#include <grpcpp/generic/generic_stub.h>
-
 namespace burrow {
 
 namespace stream {
 class registry;
 }  // namespace stream
+struct tracked_stub;
 
 class resumer : public std::enable_shared_from_this<resumer>, public stream::resume_listener {
 public:
     // `stub` gives the stub on the client's channel now (a fresh channel
     // replaces one whose connection went stale).
     resumer(boost::asio::any_io_executor ex,
-            std::function<std::shared_ptr<grpc::GenericStub>()> stub, stream::registry& sessions);
+            std::function<std::shared_ptr<tracked_stub>()> stub, stream::registry& sessions);
 
     // Makes the session `id` resumable with the server's `secret`; it is
     // kept detached a little beyond the server's `resume_timeout` (the
@@ -54,7 +53,7 @@ private:
     void attempt_over(std::uint64_t id, bool retry);
 
     boost::asio::any_io_executor ex_;
-    std::function<std::shared_ptr<grpc::GenericStub>()> stub_;
+    std::function<std::shared_ptr<tracked_stub>()> stub_;
     stream::registry& sessions_;
     std::mutex mutex_;
     std::string run_id_;               // "" while not logged in

@@ -9,8 +9,7 @@
 #include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <grpcpp/generic/generic_stub.h>
-
+#include "client/call_census.hpp"
 #include "client/control_session.hpp"
 #include "common/grpc/carrier.hpp"
 
@@ -21,10 +20,13 @@ class stream_call final
 public:
     // Calls `method` ("/burrow.v1.Tunnel/Work"). An idle Work stream of
     // `pool` that ends before it was started (started()) is reported lost.
-    stream_call(grpc::GenericStub& stub, const char* method, boost::asio::any_io_executor ex,
+    stream_call(tracked_stub& stub, const char* method, boost::asio::any_io_executor ex,
                 std::weak_ptr<control_session> pool = {})
-        : grpc_carrier(std::make_shared<stream::pump>(std::move(ex))), pool_(std::move(pool)) {
-        stub.PrepareBidiStreamingCall(&ctx_, method, grpc::StubOptions(), this);
+        : grpc_carrier(std::make_shared<stream::pump>(std::move(ex))),
+          census_(stub.census),
+          pool_(std::move(pool)) {
+        stub.stub.PrepareBidiStreamingCall(&ctx_, method, grpc::StubOptions(), this);
+        census_.track(ctx_);
         AddHold();
         StartCall();
     }
@@ -41,10 +43,12 @@ public:
     void OnDone(const grpc::Status&) override {
         if (!started_)
             if (auto s = pool_.lock()) s->on_work_lost();
+        census_.done();
         delete this;
     }
 
 private:
+    call_census::entry census_;  // first: outlives ctx_
     grpc::ClientContext ctx_;
     std::weak_ptr<control_session> pool_;
     std::atomic<bool> started_{false};

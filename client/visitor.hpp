@@ -15,17 +15,18 @@
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <grpcpp/generic/generic_stub.h>
 
 #include "common/config/client.hpp"
 #include "common/stream/pump.hpp"
 
 namespace burrow {
 
+struct tracked_stub;
+
 // What a visit needs of the running client.
 struct visit_context {
     // The stub on the client's channel now.
-    std::function<std::shared_ptr<grpc::GenericStub>()> stub;
+    std::function<std::shared_ptr<tracked_stub>()> stub;
     std::string client_id;
     // The current run id, "" while not logged in.
     std::function<std::string()> run_id;

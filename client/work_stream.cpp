@@ -139,7 +139,7 @@ void on_start(const std::shared_ptr<stream::pump>& p, const std::string& seriali
 
 }  // namespace
 
-void open_work_stream(std::shared_ptr<grpc::GenericStub> stub, asio::any_io_executor ex,
+void open_work_stream(std::shared_ptr<tracked_stub> stub, asio::any_io_executor ex,
                       std::shared_ptr<const client_config> config, const std::string& run_id,
                       stream::registry& sessions, std::weak_ptr<control_session> session) {
     // Until a start arrives the stream is idle; one that ends so is lost.

@@ -7,12 +7,12 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include <grpcpp/generic/generic_stub.h>
 
 namespace burrow {
 
 struct client_config;
 class control_session;
+struct tracked_stub;
 namespace stream {
 class registry;
 }
@@ -20,7 +20,7 @@ class registry;
 // Opens one Work stream presenting `run_id`. It reports to `session` when it
 // is taken into use or ends unused; it owns itself until the RPC is done. The
 // user connection it gets goes into `sessions` under its conn id.
-void open_work_stream(std::shared_ptr<grpc::GenericStub> stub, boost::asio::any_io_executor ex,
+void open_work_stream(std::shared_ptr<tracked_stub> stub, boost::asio::any_io_executor ex,
                       std::shared_ptr<const client_config> config, const std::string& run_id,
                       stream::registry& sessions, std::weak_ptr<control_session> session);
 

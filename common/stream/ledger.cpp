@@ -67,6 +67,7 @@ std::string ledger::acknowledged(std::uint64_t ack) {
     if (ack > sent_) return fmt::format("acknowledgement {} beyond the {} bytes sent", ack, sent_);
     std::uint64_t drop = ack - acked_;
     acked_ = ack;
+    peak_held_ = std::max(peak_held_, held_);
     const auto freed = static_cast<std::size_t>(std::min<std::uint64_t>(drop, held_));
     held_ -= freed;
     release(freed);
@@ -91,6 +92,7 @@ std::string ledger::acknowledged(std::uint64_t ack) {
 }
 
 void ledger::drop_replay() noexcept {
+    peak_held_ = peak_held();
     replay_ = {};
     head_ = 0;
     release(std::exchange(held_, 0));

@@ -16,6 +16,7 @@
 // reading as well, and goes on as the acknowledgements come in.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -83,6 +84,9 @@ public:
     std::string acknowledged(std::uint64_t ack);
     std::uint64_t acked() const noexcept { return acked_; }
     std::size_t unacked() const noexcept { return static_cast<std::size_t>(sent_ - acked_); }
+    // The most bytes held for replay at once so far (what the session's
+    // bound and the round trip made it keep).
+    std::size_t peak_held() const noexcept { return std::max(peak_held_, held_); }
     // Room to read more from the local end.
     bool room() const noexcept {
         return unacked() < replay_limit_ && (held_ < process_floor || within_process_limit());
@@ -101,6 +105,7 @@ private:
 
     std::size_t replay_limit_;
     std::size_t held_ = 0;  // bytes in the ring, counted in the process's total
+    std::size_t peak_held_ = 0;  // of held_, as an acknowledgement came (it grows only between)
     std::uint64_t received_ = 0, delivered_ = 0, ack_sent_ = 0;
     bool in_fin_ = false;
     std::uint64_t sent_ = 0, acked_ = 0;

@@ -538,9 +538,8 @@ void pump::end(bool ok) {
     if (!ended_ && mode_ == mode::pumping) {
         auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_);
         work_log().log(quiet_ ? spdlog::level::debug : spdlog::level::info,
-                       "{} closed: in {} B, out {} B, {:.2f} s", tag_, ledger_.sent(),
-                       ledger_.delivered(),
-                       secs.count());
+                       "{} closed: in {} B, out {} B, {:.2f} s, replay peak {} B", tag_,
+                       ledger_.sent(), ledger_.delivered(), secs.count(), ledger_.peak_held());
     }
     ended_ = true;
     ended_flag_ = true;

@@ -153,6 +153,24 @@ TEST(ledger, a_long_stream_keeps_only_its_unacknowledged_tail) {
     EXPECT_EQ(l.unacked(), all.size() - l.acked());
 }
 
+TEST(ledger, remembers_the_most_it_held_at_once) {
+    ledger l;
+    EXPECT_EQ(l.peak_held(), 0u);
+    l.sent(bytes_of("0123456789"));
+    EXPECT_EQ(l.peak_held(), 10u);  // before any acknowledgement
+    ASSERT_EQ(l.acknowledged(8), "");
+    l.sent(bytes_of("abcd"));
+    EXPECT_EQ(l.unacked(), 6u);
+    EXPECT_EQ(l.peak_held(), 10u);
+    l.sent(bytes_of("efghijklm"));
+    EXPECT_EQ(l.peak_held(), 15u);  // 2 + 4 + 9 unacknowledged
+    ASSERT_EQ(l.acknowledged(l.sent()), "");
+    EXPECT_EQ(l.peak_held(), 15u);
+    l.sent(bytes_of("xy"));
+    l.drop_replay();
+    EXPECT_EQ(l.peak_held(), 15u);
+}
+
 TEST(ledger, drop_replay_frees_what_was_kept) {
     ledger l;
     l.sent(bytes_of("payload"));

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from ..context import TOKEN
 from ..console import tail
 from ..errors import PeerFailed
-from ..waits import wait_listen, wait_log
+from ..waits import free_ports, wait_listen, wait_log
 
 LISTENING = r"listening for clients on 127\.0\.0\.1:([0-9]+)"
 FINGERPRINT = r"TLS certificate fingerprint: (sha256:[0-9a-fA-F:]+)"
@@ -16,6 +16,15 @@ class Server:
     proc: object
     port: int                  # where it listens for clients
     fingerprint: str | None    # with TLS on
+
+
+@dataclass
+class Visit:
+    server: Server
+    home: object               # runs the proxies
+    laptop: object             # runs the visitor
+    tcp_port: int | None       # the home client's tcp proxy on the server side (with_tcp)
+    visit_port: int            # the visitor's local port
 
 
 @dataclass
@@ -83,6 +92,46 @@ def start_tcp(run, tag, tls, proxy_name, local_port, baseline=False, dial=None):
     wait_listen(port, 5, f"burrow proxy port {port} not listening")
     time.sleep(1)   # let the client fill its work-stream pool
     return Pair(server, client, port)
+
+
+def start_visit(run, tag, tls, local_port, secret, baseline=False, dial=None, with_tcp=True):
+    """A server, a home client with a secret proxy (and, with_tcp, a tcp proxy) to
+    127.0.0.1:local_port, and a laptop client with a visitor of the secret one; dial(server_port)
+    -> the port the laptop dials instead (a delay line in front of the server)."""
+    srv_bin, cli_bin = run.binaries(baseline)
+    server = start_server(run, tag, tls, srv_bin, f"burrow-server ({tag})")
+    tcp = (f'[[proxies]]\nname = "iperf"\nlocal_port = {local_port}\nremote_port = 0\n'
+           if with_tcp else "")
+    home = start_client(run, f"{tag}-home", server, cli_bin, None, None, None, tables=(
+        tcp + f'[[proxies]]\nname = "iperf-secret"\ntype = "secret"\nlocal_port = {local_port}\n'
+        f'secret_key = "{secret}"\n'))
+    tcp_port = None
+    if with_tcp:
+        tcp_port = int(wait_log(home, r"\[iperf\] proxy up: remote port ([0-9]+)", 20,
+                                f"burrow-client ({tag}-home) did not bring the tcp proxy up").group(1))
+    wait_log(home, r"\[iperf-secret\] proxy up: secret", 20,
+             f"burrow-client ({tag}-home) did not bring the secret proxy up")
+    visit_port = free_ports(1)[0]
+    laptop = start_client(run, f"{tag}-laptop", server, cli_bin, None, None, None,
+                          server_port=dial(server.port) if dial else None, tables=(
+        f'[[visitors]]\nname = "v"\nserver_name = "iperf-secret"\nsecret_key = "{secret}"\n'
+        f'bind_port = {visit_port}\n'))
+    wait_log(laptop, r"logged in to", 20, f"burrow-client ({tag}-laptop) did not log in")
+    wait_listen(visit_port, 5, f"visitor port {visit_port} not listening")
+    if tcp_port:
+        wait_listen(tcp_port, 5, f"burrow proxy port {tcp_port} not listening")
+    time.sleep(1)   # let the home client fill its work-stream pool
+    return Visit(server, home, laptop, tcp_port, visit_port)
+
+
+def stop_visit(run, v, label=None):
+    """Laptop, home, then server; with a label, checked (Burrow under test), else just stopped."""
+    for name, proc in (("burrow-client (visitor", v.laptop), ("burrow-client (home", v.home),
+                       ("burrow-server (visitor", v.server.proc)):
+        if label:
+            stop_checked(run, f"{name}, {label})", proc)
+        else:
+            run.procs.stop(proc)
 
 
 def start_http(run, tag, proxy_name, local_port, domain, vhost_port, baseline=False):
