@@ -4,6 +4,7 @@
 // each Visit stream onto a Work stream of the home client. Refusals (wrong
 // key, unknown name, a client outside allow_clients, a flood of failures)
 // close the visitor's connection at once with a line that says why.
+#include <csignal>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -98,6 +99,34 @@ TEST(visitor, bytes_and_half_close_pass_through_the_splice_unchanged) {
         const auto data = random_bytes(size, static_cast<std::uint32_t>(size));
         EXPECT_EQ(sha256_hex(echo_through(port, data)), sha256_hex(data)) << size;
     }
+}
+
+// Both clients stop while a visit is open at each end (a Visit call on the
+// laptop, a Work call at home): each cancels what it still has open and lets
+// its channels go only once gRPC is done with every call (call_census.hpp),
+// so each exits 0 promptly (under ASan too: a channel dropped inside a
+// reaction was a double free in gRPC).
+TEST(visitor, clients_stopped_with_a_visit_open_exit_cleanly) {
+    burrow_lab lab(false);
+    tcp_service echo(echo_handler);
+    auto home = start_home(lab, secret_proxy("echo-secret", echo.port()), "echo-secret");
+    const auto port = free_port();
+    auto laptop = start_laptop(lab, "laptop", visitor("v", "echo-secret", port), "v", port);
+    const int user = connect_tcp(port);
+    ASSERT_GE(user, 0);
+    fd_deadline guard(user, 30s);
+    ASSERT_EQ(echo_once(user, "still here"), "still here");
+
+    laptop->kill(SIGTERM);
+    EXPECT_EQ(laptop->wait_exit(8s), 0) << laptop->log();
+    // The visit's user connection ends with the laptop.
+    char byte;
+    EXPECT_LE(::recv(user, &byte, 1, 0), 0);
+    ::close(user);
+    home->kill(SIGTERM);
+    EXPECT_EQ(home->wait_exit(8s), 0) << home->log();
+    EXPECT_EQ(laptop->count_log("gRPC calls did not end"), 0) << laptop->log();
+    EXPECT_EQ(home->count_log("gRPC calls did not end"), 0) << home->log();
 }
 
 TEST(visitor, refused_visits_close_at_once_and_say_why) {
