@@ -39,7 +39,9 @@ struct frame {
     kind type = kind::data;
     bool fin = false;
     std::uint64_t offset = 0;  // of the first payload byte in the stream
-    std::uint64_t ack = 0;     // bytes of the other direction that reached the sender's end
+    // Bytes of the other direction that reached the sender's end, plus one
+    // once that direction's fin did.
+    std::uint64_t ack = 0;
     std::size_t size = 0;      // payload bytes in `data`
     pieces data;
     std::string text;

@@ -62,6 +62,10 @@ void ledger::sent(chunk bytes) {
 }
 
 std::string ledger::acknowledged(std::uint64_t ack) {
+    if (out_fin_ && ack == sent_ + 1) {
+        fin_acked_ = true;
+        ack = sent_;
+    }
     if (ack < acked_)
         return fmt::format("acknowledgement {} goes back from {}", ack, acked_);
     if (ack > sent_) return fmt::format("acknowledgement {} beyond the {} bytes sent", ack, sent_);

@@ -63,15 +63,22 @@ public:
     std::string accept(std::uint64_t offset, std::size_t size, bool fin);
     // `n` received bytes reached our local end.
     void delivered(std::size_t n) noexcept { delivered_ += n; }
+    // The peer's fin reached our local end (its socket was shut down for
+    // writing): the next acknowledgement counts it as one byte more.
+    void delivered_fin() noexcept { fin_delivered_ = true; }
     std::uint64_t received() const noexcept { return received_; }
     std::uint64_t delivered() const noexcept { return delivered_; }
     bool inbound_finished() const noexcept { return in_fin_; }
-    // The acknowledgement for a frame about to go out (recorded as sent).
-    std::uint64_t take_ack() noexcept { return ack_sent_ = delivered_; }
-    // Delivered bytes no frame has acknowledged yet.
-    bool ack_pending() const noexcept { return delivered_ > ack_sent_; }
-    // Enough of them to send an ack-only frame at once.
-    bool ack_due() const noexcept { return delivered_ - ack_sent_ >= ack_every; }
+    // The acknowledgement for a frame about to go out (recorded as sent):
+    // the bytes delivered, plus one once the fin is.
+    std::uint64_t take_ack() noexcept { return ack_sent_ = ack_value(); }
+    // Delivered bytes (or the fin) no frame has acknowledged yet.
+    bool ack_pending() const noexcept { return ack_value() > ack_sent_; }
+    // Enough of them to send an ack-only frame at once; the fin's
+    // acknowledgement always is (the peer waits for it to end).
+    bool ack_due() const noexcept {
+        return ack_value() - ack_sent_ >= ack_every || (fin_delivered_ && ack_sent_ <= delivered_);
+    }
 
     // ---- outbound ----
     // Records `bytes`, sent at sent(), for replay until acknowledged.
@@ -79,9 +86,14 @@ public:
     void sent_fin() noexcept { out_fin_ = true; }
     std::uint64_t sent() const noexcept { return sent_; }
     bool outbound_finished() const noexcept { return out_fin_; }
-    // The peer's acknowledgement: drops what it covers. "" or the problem
-    // (acknowledgements never go back, nor beyond what was sent).
+    // The peer's acknowledgement: drops what it covers; one past what was
+    // sent, after our fin, says the fin reached the peer's local end too.
+    // "" or the problem (acknowledgements never go back, nor beyond that).
     std::string acknowledged(std::uint64_t ack);
+    // Our fin reached the peer's local end (or, on a re-attach, the peer
+    // holds it): nothing of ours is left to lose.
+    bool fin_acknowledged() const noexcept { return fin_acked_; }
+    void peer_holds_fin() noexcept { fin_acked_ = fin_acked_ || out_fin_; }
     std::uint64_t acked() const noexcept { return acked_; }
     std::size_t unacked() const noexcept { return static_cast<std::size_t>(sent_ - acked_); }
     // The most bytes held for replay at once so far (what the session's
@@ -106,10 +118,12 @@ private:
     std::size_t replay_limit_;
     std::size_t held_ = 0;  // bytes in the ring, counted in the process's total
     std::size_t peak_held_ = 0;  // of held_, as an acknowledgement came (it grows only between)
+    std::uint64_t ack_value() const noexcept { return delivered_ + (fin_delivered_ ? 1 : 0); }
+
     std::uint64_t received_ = 0, delivered_ = 0, ack_sent_ = 0;
-    bool in_fin_ = false;
+    bool in_fin_ = false, fin_delivered_ = false;
     std::uint64_t sent_ = 0, acked_ = 0;
-    bool out_fin_ = false;
+    bool out_fin_ = false, fin_acked_ = false;
     // Bytes [acked_, sent_), in order, from replay_[head_]. A vector, not a
     // deque: an empty one costs nothing (an idle session holds nothing).
     std::vector<chunk> replay_;

@@ -70,8 +70,14 @@ void pump::on_read_done(const carrier* from, bool ok) {
     if (ended_ || detached_) return;
     if (!ok) {
         if (mode_ != mode::pumping) return abort("");
-        // Both fins crossed: the peer may finish before our fin's OnWriteDone.
-        if (ledger_.inbound_finished() && sent_fin_) return;
+        // Both fins crossed and ours acknowledged: the peer, done, finished
+        // the stream (maybe before our fin's OnWriteDone, or before our
+        // acknowledgement of its fin went out: it had that already).
+        if (ledger_.inbound_finished() && sent_fin_ &&
+            (ledger_.fin_acknowledged() || !resumable())) {
+            peer_finished_ = true;
+            return finish_if_done();
+        }
         return broken("stream closed by the peer");
     }
     handle_frame();
@@ -115,6 +121,7 @@ void pump::on_write_done(const carrier* from, bool ok) {
         return finish_if_done();
     }
     after_write();
+    finish_if_done();  // an acknowledgement of the peer's fin may have been the last thing owed
 }
 
 // ---- owner API ----
@@ -258,11 +265,14 @@ void pump::handle_frame() {
         // Bytes for an end that was closed reset the connection, as they
         // would for a closed socket; fin is what we wait for.
         if (f.size > 0) return abort("");
-        if (f.fin) down_done_ = true;
+        if (f.fin) inbound_done();
         finish_if_done();
         return issue_read();
     }
-    if (f.size == 0 && !f.fin) return issue_read();  // an ack-only frame
+    if (f.size == 0 && !f.fin) {  // an ack-only frame (maybe the one we wait for to end)
+        finish_if_done();
+        return issue_read();
+    }
     // Moved into the slot it waits in (see down_queue), then pointed at.
     auto& chunk = down_.back_slot();
     chunk.fin = f.fin;
@@ -354,7 +364,7 @@ void pump::chunk_delivered() {
     if (fin) {
         error_code ignored;
         socket_.shutdown(asio::socket_base::shutdown_send, ignored);
-        down_done_ = true;
+        inbound_done();
         finish_if_done();
     }
     ack_if_due();
@@ -508,10 +518,24 @@ void pump::flush_ack() {
 
 // ---- ending ----
 
+// The peer's stream reached our local end, fin included: the next
+// acknowledgement says so (ledger::delivered_fin), and goes at once.
+void pump::inbound_done() {
+    down_done_ = true;
+    ledger_.delivered_fin();
+}
+
 void pump::finish_if_done() {
-    // A detached session may not have got its last bytes through: it waits
-    // for a re-attach to tell.
-    if (up_done_ && down_done_ && !ended_ && !detached_) end(true);
+    // Both fins crossed. A detached session may not have got its last bytes
+    // through: it waits for a re-attach to tell. A resumable one also waits
+    // until the peer acknowledged our fin (so a cut now is resumed: we still
+    // have what the peer may lack) and our acknowledgement of its fin is out
+    // (the peer waits for it too), unless the peer finished the stream.
+    if (!up_done_ || !down_done_ || ended_ || detached_) return;
+    const bool acknowledged =
+        peer_finished_ || ((ledger_.fin_acknowledged() || !resumable()) &&
+                           (!ledger_.ack_pending() || acks_stopped_));
+    if (acknowledged) end(true);
 }
 
 // A reset or broken pipe is how TCP connections often end (iperf3, browsers):

@@ -336,6 +336,7 @@ private:
 
     void complete_hand_over();
     void finish_if_done();
+    void inbound_done();
     void socket_error(const char* what, const error_code& ec);
     void abort(const std::string& reason);
     void end(bool ok);
@@ -407,6 +408,7 @@ private:
     bool sent_fin_ = false;        // the local end hit EOF / shut down
     bool up_done_ = false;         // the fin frame was written
     bool acks_stopped_ = false;    // the peer finished the stream after our fin
+    bool peer_finished_ = false;   // ... and had acknowledged our fin: nothing is owed
     bool local_closed_ = false;    // close_local() was called
     bool ended_ = false;
     bool end_pending_ = false;     // the carrier is finished once the write in flight returns

@@ -27,7 +27,7 @@ pump::io_result pump::take_down(asio::mutable_buffer into) {
         const bool fin = chunk.fin;
         down_.pop();
         if (fin) {
-            down_done_ = true;
+            inbound_done();
             if (r.n == 0) r.ec = asio::error::eof;
         }
     }
@@ -118,10 +118,10 @@ void pump::close_local() {
     if (ended_) return;
     // Unread input would reset a socket on close; so it does here.
     if (down_.has_bytes()) return abort("");
-    if (!down_.empty()) down_done_ = true;  // only the peer's fin was unread
+    if (!down_.empty()) inbound_done();  // only the peer's fin was unread
     down_.clear();
     if (!sent_fin_) queue_fin();
-    if (ledger_.inbound_finished()) down_done_ = true;
+    if (ledger_.inbound_finished()) inbound_done();
     finish_if_done();
 }
 

@@ -232,6 +232,7 @@ bool pump::start_replay(resume_point peer) {
     r.replay_end = ledger_.sent();
     r.replay_fin = ledger_.outbound_finished() && !peer.fin;
     up_done_ = ledger_.outbound_finished() && peer.fin;
+    if (peer.fin) ledger_.peer_holds_fin();  // it delivers the fin on its own
     return true;
 }
 

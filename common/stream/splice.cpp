@@ -175,8 +175,10 @@ void splice::write_done(side_index j, const carrier* from, bool ok) {
 void splice::maybe_done() {
     const auto& v = sides_[visitor];
     const auto& sv = sides_[service];
-    if (live(visitor) && live(service) && v.fin_out && sv.fin_out && !v.writing && !sv.writing &&
-        v.head_out.empty() && sv.head_out.empty())
+    // Both fins passed, and both acknowledgements of them: each end waits
+    // for its own before it lets go (a cut before then is resumed).
+    if (live(visitor) && live(service) && v.fin_out && sv.fin_out && v.fin_acked && sv.fin_acked &&
+        !v.writing && !sv.writing && v.head_out.empty() && sv.head_out.empty())
         end(true, {});
 }
 
@@ -203,6 +205,9 @@ void splice::pass(side_index from) {
     }
     d.writing = true;
     d.fin_out = d.fin_out || (s.in.type == frame::kind::data && s.in.fin);
+    // One past the end of d's stream acknowledges its fin (ledger.hpp).
+    const auto d_stream = from == visitor ? totals_.to_visitor : totals_.to_service;
+    if (s.in.type == frame::kind::data && d.fin_in && s.in.ack == d_stream + 1) d.fin_acked = true;
     d.error_out = s.in.type == frame::kind::error;
     d.c->write(s.in);  // takes what it needs of the frame
     s.in.clear();
@@ -384,6 +389,9 @@ void splice::come_back(side_index i, std::string answer, resume_point other_hold
     o.fin_out = other_holds.fin;
     s.fin_out = s.back_holds.fin;
     o.fin_in = s.back_holds.fin;
+    // A resume point with fin stands for the fin's acknowledgement (as in pump::start_replay).
+    s.fin_acked = other_holds.fin;
+    o.fin_acked = s.back_holds.fin;
     auto& r = *resume_;
     if (r.timers[i]) r.timers[i]->cancel();
     ++totals_.resumptions;

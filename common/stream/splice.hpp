@@ -115,6 +115,7 @@ private:
         bool writing = false;   // a write to this side is outstanding
         bool fin_in = false;    // this side's fin was read
         bool fin_out = false;   // the other side's fin was written here
+        bool fin_acked = false; // this side was told its fin reached the other end's socket
         bool error_out = false; // the other side's error frame was written here
         bool finished = false;  // c->finish() was called
         // Resumption.

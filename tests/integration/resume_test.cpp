@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -145,10 +146,40 @@ TEST_F(resume_lab, a_lost_fin_is_replayed) {
     const auto w = c2.writes();
     EXPECT_EQ(w.back().offset, 3u);
     EXPECT_EQ(w.back().bytes, "");
-    // The peer's fin ends the session cleanly.
-    c2.push_data(0, "", true, 3);
+    // The peer's fin, acknowledging ours (one past the 3 bytes), ends the
+    // session cleanly once our acknowledgement of its fin is out.
+    c2.push_data(0, "", true, 4);
     ASSERT_TRUE(eventually([&] { return c2.finishes() == 1; }));
     EXPECT_TRUE(c2.finish_ok());
+    EXPECT_EQ(c2.writes().back().ack, 1u);
+}
+
+// Both fins crossed, but the peer has not said that ours reached its end: a
+// cut now is resumed, not taken for the end (the peer may lack our last bytes).
+TEST_F(resume_lab, a_session_waits_for_its_fin_to_be_acknowledged_before_it_ends) {
+    start_resumable("abc", "");
+    ASSERT_EQ(::shutdown(user_, SHUT_WR), 0);
+    ASSERT_TRUE(eventually([&] { return carrier_->fin_sent(); }));
+    carrier_->push_data(0, "", true, 3);  // its fin; our 3 bytes arrived, our fin not yet
+    ASSERT_TRUE(eventually([&] { return carrier_->writes().back().ack == 1u; }));  // we ack its fin
+    std::this_thread::sleep_for(50ms);
+    EXPECT_FALSE(pump_->ended());
+    EXPECT_EQ(carrier_->finishes(), 0);
+    cut();
+    auto& c2 = fresh();
+    ASSERT_EQ(pump_->reattach(&c2, {3, true}), "");  // it holds our fin: all is through
+    ASSERT_TRUE(eventually([&] { return c2.finishes() == 1; }));
+    EXPECT_TRUE(c2.finish_ok());
+    EXPECT_TRUE(pump_->ended());
+}
+
+TEST_F(resume_lab, an_acknowledged_fin_ends_the_session_when_the_peer_finishes_first) {
+    start_resumable("abc", "");
+    ASSERT_EQ(::shutdown(user_, SHUT_WR), 0);
+    ASSERT_TRUE(eventually([&] { return carrier_->fin_sent(); }));
+    carrier_->push_data(0, "", true, 4);  // its fin, and ours acknowledged
+    ASSERT_TRUE(eventually([&] { return carrier_->finishes() == 1; }));
+    EXPECT_TRUE(carrier_->finish_ok());
 }
 
 TEST_F(resume_lab, a_carrier_still_attached_gives_way_to_the_new_one) {

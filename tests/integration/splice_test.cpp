@@ -91,7 +91,14 @@ TEST_F(splice_lab, frames_pass_unchanged_both_ways_and_both_fins_end_it_well) {
     EXPECT_EQ(down.ack, 5u);
     EXPECT_TRUE(down.fin);
     EXPECT_EQ(ends(), 0);
-    visitor_.push_data(5, "", true, 5);
+    // The visitor's fin also acknowledges the service's (one past its 5 bytes);
+    // the splice waits for the service to acknowledge the visitor's too.
+    visitor_.push_data(5, "", true, 6);
+    ASSERT_TRUE(eventually([&] { return service_.writes().size() == 2; }));
+    EXPECT_EQ(service_.writes().back().ack, 6u);
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(ends(), 0);
+    service_.push_data(5, "", false, 6);
     ASSERT_TRUE(eventually([&] { return ends() == 1; }));
     EXPECT_TRUE(ok_) << why_;
     EXPECT_EQ(totals_.to_service, 5u);
@@ -251,9 +258,10 @@ TEST_F(splice_lab, a_visitor_that_comes_back_gets_the_service_rewound_to_what_it
     EXPECT_EQ(splice_->counts().resumptions, 1u);
     EXPECT_EQ(ends(), 0);
 
-    // Both fins pass: it ends well, on the new stream.
+    // Both fins pass, and their acknowledgements: it ends well, on the new stream.
     back.push_data(4, "", true, 7);
-    service_.push_data(7, "", true, 4);
+    service_.push_data(7, "", true, 5);
+    back.push_data(4, "", false, 8);
     ASSERT_TRUE(eventually([&] { return ends() == 1; }));
     EXPECT_TRUE(ok_) << why_;
     EXPECT_EQ(totals_.to_service, 4u);

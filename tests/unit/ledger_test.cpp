@@ -153,6 +153,40 @@ TEST(ledger, a_long_stream_keeps_only_its_unacknowledged_tail) {
     EXPECT_EQ(l.unacked(), all.size() - l.acked());
 }
 
+// The fin counts as one byte in acknowledgements, both ways.
+TEST(ledger, acknowledges_the_fin_as_one_byte_past_the_stream) {
+    ledger in;
+    ASSERT_EQ(in.accept(0, 3, true), "");
+    in.delivered(3);
+    EXPECT_EQ(in.take_ack(), 3u);  // the bytes, not yet the fin
+    EXPECT_FALSE(in.ack_due());
+    in.delivered_fin();
+    EXPECT_TRUE(in.ack_pending());
+    EXPECT_TRUE(in.ack_due());  // owed at once: the peer waits for it
+    EXPECT_EQ(in.take_ack(), 4u);
+    EXPECT_FALSE(in.ack_pending());
+
+    ledger out;
+    out.sent(bytes_of("abc"));
+    EXPECT_NE(out.acknowledged(4), "");  // no fin sent: one past is too far
+    out.sent_fin();
+    ASSERT_EQ(out.acknowledged(3), "");
+    EXPECT_FALSE(out.fin_acknowledged());
+    ASSERT_EQ(out.acknowledged(4), "");
+    EXPECT_TRUE(out.fin_acknowledged());
+    EXPECT_EQ(out.acked(), 3u);
+    EXPECT_EQ(out.unacked(), 0u);
+    EXPECT_NE(out.acknowledged(5), "");
+
+    ledger resumed;
+    resumed.sent(bytes_of("x"));
+    resumed.peer_holds_fin();
+    EXPECT_FALSE(resumed.fin_acknowledged());  // no fin of ours to hold
+    resumed.sent_fin();
+    resumed.peer_holds_fin();
+    EXPECT_TRUE(resumed.fin_acknowledged());
+}
+
 TEST(ledger, remembers_the_most_it_held_at_once) {
     ledger l;
     EXPECT_EQ(l.peak_held(), 0u);
