@@ -2,8 +2,10 @@
 # Installs, builds and starts a working demo on loopback:
 #   a small web page (the "home service") on 127.0.0.1,
 #   burrow-server with TLS (self-signed, pinned by fingerprint),
-#   burrow-client exposing the page through a tcp proxy.
-# Prints the URL to open; Ctrl-C stops everything.
+#   burrow-client exposing the page through a tcp proxy,
+#   the server's dashboard (a generated password, printed), also exposed as the
+#   "NAS web UI" through an http proxy on nas.localhost (*.localhost is loopback).
+# Prints the URLs to open; Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -41,14 +43,21 @@ python3 -m http.server "$web_port" --bind 127.0.0.1 --directory "$work/site" >"$
 pids+=($!)
 
 token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
-export BURROW_TOKEN=$token
+dash_password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+export BURROW_TOKEN=$token BURROW_DASHBOARD_PASSWORD=$dash_password
+dash_port=$(free_port)
+vhost_port=$(free_port)
 cat > "$work/server.toml" <<TOML
 bind_addr = "127.0.0.1"
 bind_port = 0
 proxy_bind_addr = "127.0.0.1"
+vhost_http_port = $vhost_port
 data_dir = "data"
 [auth]
 token = "\${BURROW_TOKEN}"
+[dashboard]
+port = $dash_port
+password = "\${BURROW_DASHBOARD_PASSWORD}"
 TOML
 "$bin/burrow-server" -c "$work/server.toml" >"$work/server.log" 2>&1 &
 pids+=($!)
@@ -57,6 +66,7 @@ fingerprint=$(wait_line "$work/server.log" 'fingerprint: \Ksha256:[0-9a-f]+' 5)
 
 cat > "$work/client.toml" <<TOML
 server_addr = "127.0.0.1"
+client_id = "home"
 server_port = $server_port
 [auth]
 token = "\${BURROW_TOKEN}"
@@ -66,16 +76,24 @@ server_fingerprint = "$fingerprint"
 name = "web"
 local_port = $web_port
 remote_port = 0
+[[proxies]]
+name = "nas"
+type = "http"
+local_port = $dash_port
+custom_domains = ["nas.localhost"]
 TOML
 "$bin/burrow-client" -c "$work/client.toml" >"$work/client.log" 2>&1 &
 pids+=($!)
 remote=$(wait_line "$work/client.log" '\[web\] proxy up: remote port \K\d+' 20)
+wait_line "$work/client.log" '\[nas\] proxy up' 20 >/dev/null
 
 cat <<MSG
 
   Burrow demo is running (configs and logs in $work).
     home service : http://127.0.0.1:$web_port/
     through burrow: http://127.0.0.1:$remote/
+    dashboard    : http://127.0.0.1:$dash_port/   user admin, password $dash_password
+    the same, as a "NAS web UI" behind an http proxy: http://nas.localhost:$vhost_port/
 
   Try:   curl http://127.0.0.1:$remote/
   Logs:  tail -f $work/server.log $work/client.log

@@ -14,7 +14,12 @@ packages=(
   curl socat iperf3 openssh-server openssh-client openssl procps psmisc iproute2 python3
   nftables conntrack
   nginx-light wrk haproxy
+  # the dashboard's browser test (tests/web), driven by playwright-core from npm
+  chromium
 )
+# The dashboard's front-end libraries come from npm: Debian's node and npm
+# only where the machine has none of its own.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
@@ -26,10 +31,18 @@ done
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages already installed"
-  exit 0
+else
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# web/node_modules: exactly what web/package-lock.json pins (uPlot, embedded
+# into burrow-server; playwright-core for the browser test).
+web="$(cd "$(dirname "$0")/../web" && pwd)"
+if [ ! -f "$web/node_modules/.package-lock.json" ] ||
+   [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in web/"
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
+fi

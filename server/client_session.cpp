@@ -165,6 +165,7 @@ void client_session::handle_login(const v1::Login& login) {
         // The client id is untrusted input: escaped and cut in the log.
         ctl_log().warn("login rejected from {}: {} (client id '{}')", peer_,
                        auth::to_string(verdict), printable(login.client_id()));
+        st_.live.login_failed();
         result->set_ok(false);
         result->set_error(fmt::format("login rejected: {}", auth::to_string(verdict)));
         send(std::move(reply));
@@ -220,6 +221,7 @@ bool client_session::take_over_previous(const v1::Login& login) {
 
 void client_session::complete_login() {
     st_.add_run(run_id_, shared_from_this());
+    st_.live.client_up({run_id_, client_id_, peer_, client_version_, live::unix_now()});
     pool_.set_resume(this, std::chrono::seconds(st_.config.resume_timeout));
     ctl_log().info("client login: {} version {}", who(), client_version_);
     v1::ServerMessage reply;
@@ -264,6 +266,7 @@ void client_session::continue_run(control_reactor* r, const std::string& peer,
     if (phase_ == phase::active) pool_.close_idle("replaced by a new connection");
     phase_ = phase::active;
     away_flag_ = false;
+    st_.live.client_back(run_id_, peer_);
     last_seen_ = now;
     pool_.set_target(pool_count);
     pool_.resumed();
@@ -324,6 +327,7 @@ std::string client_session::register_tcp(const v1::ProxySpec& spec, v1::ProxyRes
     result.set_ok(true);
     result.set_remote_port(proxy->port());
     proxies_.emplace(spec.name(), proxy);
+    st_.live.proxy_up({spec.name(), "tcp", client_id_, run_id_, proxy->port(), {}});
     proxy_log().info("[{}] proxy up: tcp port {} for client {}", spec.name(), proxy->port(), who());
     return "";
 }
@@ -334,6 +338,7 @@ std::string client_session::register_vhost(const v1::ProxySpec& spec, v1::ProxyR
     result.set_ok(true);
     for (const auto& u : urls) result.add_urls(u);
     proxies_.emplace(spec.name(), nullptr);
+    st_.live.proxy_up({spec.name(), spec.type(), client_id_, run_id_, 0, urls});
     proxy_log().info("[{}] proxy up: {} {} for client {}", spec.name(), spec.type(),
                      fmt::join(urls, ", "), who());
     return "";
@@ -354,6 +359,7 @@ std::string client_session::register_secret(const v1::ProxySpec& spec, v1::Proxy
     result.set_ok(true);
     proxies_.emplace(spec.name(), nullptr);
     secrets_.insert(spec.name());
+    st_.live.proxy_up({spec.name(), "secret", client_id_, run_id_, 0, {}});
     proxy_log().info("[{}] proxy up: secret, for visitors of {}, served by client {}", spec.name(),
                      allowed, who());
     return "";
@@ -376,6 +382,7 @@ void client_session::handle_close_proxy(const std::string& name) {
     else
         remove_listenerless(name, true);
     st_.release_name(name, run_id_);
+    st_.live.proxy_down(name);
     proxy_log().info("[{}] proxy down: closed by client {}", name, who());
     proxies_.erase(it);
 }
@@ -420,8 +427,11 @@ bool client_session::connect(std::string proxy, std::string peer, work_pool::loc
                              bool quiet, const visit_end* visit) {
     const bool room = ++waiting_ < st_.config.max_pending_connections;
     work_pool::request r{std::move(proxy), visit ? visit->id : st_.next_conn_id++,
-                         std::move(peer), std::move(end), quiet, !visit, {}};
-    if (visit) r.splice_secret = visit->secret;
+                         std::move(peer), std::move(end), quiet, !visit, {}, {}, {}};
+    if (visit)
+        r.splice_secret = visit->secret;
+    else  // a visit is listed by its splice
+        r.listing = st_.live.open(r.conn_id, r.proxy, client_id_, run_id_, r.peer);
     asio::post(strand_, [self = shared_from_this(), r = std::move(r)]() mutable {
         self->pool_.add(std::move(r));
     });
@@ -468,6 +478,7 @@ void client_session::stream_lost(const std::string& reason, bool graceful) {
         return shutdown(reason, graceful);
     phase_ = phase::away;
     away_flag_ = true;
+    st_.live.client_away(run_id_);
     away_since_ = std::chrono::steady_clock::now();
     pool_.close_idle("control stream lost");  // they were on the lost connection
     ctl_log().info("client {} away: {}; its run, {} proxies and sessions are kept for {} s",
@@ -483,7 +494,9 @@ void client_session::shutdown(const std::string& reason, bool graceful) {
         tick_timer_.cancel();
         if (had_run) {
             st_.remove_run(run_id_);
+            st_.live.client_down(run_id_);
             for (auto& [name, proxy] : proxies_) {
+                st_.live.proxy_down(name);
                 if (proxy)
                     proxy->stop();
                 else

@@ -25,6 +25,7 @@
 #include "common/tls.hpp"
 #include "common/stream/ledger.hpp"
 #include "server/client_gate.hpp"
+#include "server/dashboard/dashboard.hpp"
 #include "server/grpc/service.hpp"
 #include "server/server_state.hpp"
 #include "server/vhost/listener.hpp"
@@ -198,6 +199,7 @@ struct server::impl {
     std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> handoff;
     std::unique_ptr<grpc::Server> grpc_server;
     std::vector<std::unique_ptr<vhost_listener>> vhosts;
+    std::unique_ptr<dashboard_server> dashboard;
     bool stopped = false;
 
     std::shared_ptr<grpc::ServerCredentials> credentials() {
@@ -263,6 +265,10 @@ void server::start() {
     im.listener.start(im.handoff.get());
 
     im.state.sessions.sweep_acks_every(im.runner.io().get_executor(), std::chrono::seconds(1));
+    if (cfg.dashboard.port != 0) {
+        im.dashboard = std::make_unique<dashboard_server>(im.state);
+        im.dashboard->start();
+    }
     im.runner.start();
     log::get("server").info("listening for clients on {} (tls {})",
                             grpc_address(cfg.bind_addr, im.listener.port()),
@@ -281,6 +287,7 @@ void server::stop() {
     if (im.stopped) return;
     im.stopped = true;
     im.listener.stop();
+    if (im.dashboard) im.dashboard->stop();
     for (auto& v : im.vhosts) v->stop();
     if (im.grpc_server) {
         // Clients hear why their sessions end; then live RPCs are cancelled

@@ -14,6 +14,7 @@
 #include "common/auth.hpp"
 #include "common/config/server.hpp"
 #include "common/stream/registry.hpp"
+#include "server/live.hpp"
 #include "server/port_manager.hpp"
 #include "server/visit/secret_table.hpp"
 #include "server/vhost/table.hpp"
@@ -43,6 +44,8 @@ struct server_state {
     // Every user connection's session, by conn id.
     stream::registry sessions;
     std::atomic<std::uint64_t> next_session_no{1};
+    // What runs now, for the dashboard: clients, proxies, sessions and counts.
+    live::book live;
     // Visits being spliced, by session id (a conn id too): a Resume of
     // either end finds its splice here. A splice leaves when it ends.
     void add_splice(std::uint64_t id, std::shared_ptr<stream::splice> s);

@@ -5,6 +5,7 @@
 #include "common/log.hpp"
 #include "common/stream/pump.hpp"
 #include "common/stream/registry.hpp"
+#include "server/live.hpp"
 
 namespace burrow {
 
@@ -91,9 +92,16 @@ void work_pool::pair(request r) {
             work->set_resumable(secret, owner_, keep_);
         }
         work->send_head(head.SerializeAsString());
+        if (r.listing) work->set_meter(r.listing->meter());
         // A stream that died meanwhile leaves the connection alone: try the next one.
         if (!r.end(work, fmt::format("[{}/{}]", r.proxy, r.conn_id))) continue;
         if (r.resumable) sessions_.add(r.conn_id, work);  // a visit's is the splice's
+        if (r.listing) {
+            r.listing->set_closer([w = std::weak_ptr(work)](const std::string& why) {
+                if (auto p = w.lock()) p->reset(why);
+            });
+            work->on_end([listing = std::move(r.listing)]() mutable { listing.reset(); });
+        }
         return settled_();
     }
     if (closed_) return drop(r);
@@ -120,6 +128,9 @@ void work_pool::tick(clock::time_point now, std::chrono::seconds work_timeout,
         auto& r = waiting_.front();
         proxy_log().warn("[{}/{}] no work stream from client {} within {} s; closing", r.proxy,
                          r.conn_id, who, work_timeout.count());
+        if (r.listing)
+            r.listing->failed(fmt::format("no work stream from the client within {} s",
+                                          work_timeout.count()));
         auto dropped = std::move(r);
         waiting_.pop_front();
         drop(dropped);

@@ -22,6 +22,9 @@ namespace stream {
 class pump;
 class registry;
 }
+namespace live {
+class session;
+}
 
 class work_pool {
 public:
@@ -44,6 +47,8 @@ public:
         // A visit's: the secret the serving client presents to re-attach its
         // end (the splice keeps it; this stream's pump is handed over).
         std::string splice_secret;
+        // Its line in the dashboard's listing (live.hpp), kept until the session ends.
+        std::shared_ptr<live::session> listing;
         clock::time_point since{};
     };
 

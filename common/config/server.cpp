@@ -4,6 +4,7 @@
 #include <limits>
 #include <utility>
 
+#include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
 
 #include "common/config/reader.hpp"
@@ -85,6 +86,25 @@ void read_tls(table_reader& root, server_config& cfg) {
     tls.finish();
 }
 
+// A dashboard anyone on the network could reach needs a password; with a
+// password, it needs a user name to go with it.
+void read_dashboard(table_reader& root, server_config& cfg) {
+    auto d = root.table("dashboard");
+    auto& dash = cfg.dashboard;
+    const auto addr = d.read("addr", dash.addr);
+    d.read_port("port", dash.port, true);
+    read_non_empty(d, "user", dash.user);
+    d.read("password", dash.password);
+    boost::system::error_code ec;
+    const auto ip = boost::asio::ip::make_address(dash.addr, ec);
+    if (addr == field::ok && ec)
+        d.problem(*d.get("addr"), "addr", "must be an IP address (127.0.0.1, 0.0.0.0, ::)");
+    else if (!ec && !ip.is_loopback() && dash.password.empty() && dash.port != 0)
+        d.problem(*d.get("addr"), "addr",
+                  "is not a loopback address, so dashboard.password is required");
+    d.finish();
+}
+
 }  // namespace
 
 server_config parse_server_config(std::string_view text, const std::string& path) {
@@ -106,6 +126,7 @@ server_config parse_server_config(std::string_view text, const std::string& path
         read_vhost_keys(root, cfg);
         read_auth(root, cfg.auth.token);
         read_tls(root, cfg);
+        read_dashboard(root, cfg);
         read_log(root, cfg.log);
     });
     return cfg;

@@ -73,6 +73,15 @@ struct server_config {
         std::string key_file;
     } tls;
 
+    // The dashboard (web page, JSON API, /metrics): off while port is 0. On an
+    // address other than loopback it needs a password.
+    struct {
+        std::string addr = "127.0.0.1";
+        std::uint16_t port = 0;
+        std::string user = "admin";
+        std::string password;  // "" = no login (loopback only)
+    } dashboard;
+
     log_config log;
 };
 

@@ -360,6 +360,7 @@ void pump::on_socket_written(const error_code& ec, std::size_t) {
 void pump::chunk_delivered() {
     const bool fin = down_.front().fin;
     ledger_.delivered(down_.front().size);
+    if (meter_) meter_->add_out(down_.front().size);
     down_.pop();
     if (fin) {
         error_code ignored;
@@ -424,6 +425,7 @@ pump::up_piece pump::take_piece(pieces data, std::size_t n, bool fin) {
     piece.fin = fin;
     piece.size = n;
     for (const auto& c : data) ledger_.sent(c);
+    if (meter_) meter_->add_in(n);
     if (fin) ledger_.sent_fin();
     piece.data = std::move(data);
     return piece;
@@ -629,6 +631,12 @@ void pump::set_peer(std::string peer) {
     auto self = shared_from_this();
     locked lock(*this);
     peer_ = std::move(peer);
+}
+
+void pump::set_meter(std::shared_ptr<meter> m) {
+    auto self = shared_from_this();
+    locked lock(*this);
+    meter_ = std::move(m);
 }
 
 pump::snapshot pump::describe() {

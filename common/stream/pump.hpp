@@ -56,6 +56,7 @@
 
 #include "common/stream/carrier.hpp"
 #include "common/stream/ledger.hpp"
+#include "common/stream/meter.hpp"
 #include "common/unique_function.hpp"
 
 namespace burrow::stream {
@@ -224,6 +225,9 @@ public:
     totals counts();
     // Who is at the other end of the local socket ("ip:port"), for listings.
     void set_peer(std::string peer);
+    // Counts the bytes from and to the local end from now on into `m` too,
+    // readable while they flow (nullptr: no longer).
+    void set_meter(std::shared_ptr<meter> m);
     // One line of a listing (burrow-client status, later the dashboard).
     struct snapshot {
         std::string tag, peer;
@@ -387,6 +391,7 @@ private:
     std::optional<up_piece> held_;  // taken from the writer, waiting for room
 
     std::string tag_;
+    std::shared_ptr<meter> meter_;
     std::string peer_;
     std::chrono::steady_clock::time_point started_at_;
 

@@ -23,6 +23,7 @@ pump::io_result pump::take_down(asio::mutable_buffer into) {
     r.n = asio::buffer_copy(into, chunk.buffers);
     consume(chunk.buffers, r.n);
     ledger_.delivered(r.n);
+    if (meter_) meter_->add_out(r.n);
     if (chunk.buffers.empty()) {
         const bool fin = chunk.fin;
         down_.pop();

@@ -85,6 +85,11 @@ void splice::close(const std::string& why) {
     locked_run([&] { end(false, why); });
 }
 
+void splice::set_meter(std::shared_ptr<meter> m) {
+    std::lock_guard lock(mutex_);
+    meter_ = std::move(m);
+}
+
 splice::totals splice::counts() {
     std::lock_guard lock(mutex_);
     return totals_;
@@ -133,7 +138,10 @@ void splice::read_done(side_index i, const carrier* from, bool ok) {
                            std::string("protocol error from the ") + name_of(i) + ": data after fin");
             s.fin_in = s.fin_in || f.fin;
             auto& passed = i == visitor ? totals_.to_service : totals_.to_visitor;
+            const auto before = passed;
             passed = std::max(passed, f.offset + f.size);
+            if (meter_ && passed > before)
+                i == visitor ? meter_->add_in(passed - before) : meter_->add_out(passed - before);
         }
         pass(i);
     });

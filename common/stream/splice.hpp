@@ -45,6 +45,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "common/stream/carrier.hpp"
+#include "common/stream/meter.hpp"
 
 namespace burrow::stream {
 
@@ -73,6 +74,9 @@ public:
     // Ends at once; both carriers are abandoned (their peers see a reset).
     void close(const std::string& why);
     totals counts();
+    // Counts the bytes passed into `m` too (in: toward the service), readable
+    // while they flow.
+    void set_meter(std::shared_ptr<meter> m);
 
     // ---- resumption ----
     // What side i presents to come back: its secret (16 bytes, handed to it
@@ -160,6 +164,7 @@ private:
     bool ended_ = false;
     bool ok_ = false;
     totals totals_;
+    std::shared_ptr<meter> meter_;
     end_handler on_end_;
     std::function<void()> end_due_;  // run once the lock is released
     std::chrono::steady_clock::time_point started_at_;

@@ -38,18 +38,23 @@ void start_visit(server_state& st, std::shared_ptr<stream::pump> visit,
     }
     // Each end has an id of its own (one client may be both ends).
     const auto id = service_end.id, visitor_id = st.next_conn_id++;
+    // The visit's line in the dashboard, until the splice ends.
+    auto listing = std::make_shared<std::shared_ptr<live::session>>(
+        st.live.open(id, proxy, owner.client_id(), owner.run_id(), peer));
     owner.connect(
         proxy, std::move(peer),
-        [&st, visit, served_by, keys, keep, id, visitor_id](std::shared_ptr<stream::pump> work,
-                                                            const std::string& tag) {
+        [&st, visit, served_by, keys, keep, id, visitor_id, listing](
+            std::shared_ptr<stream::pump> work, const std::string& tag) {
             if (!work) {
                 visit->fail("the proxy's client has no stream for it now");
                 return true;
             }
             if (work->ended()) return false;  // try the next stream
             auto splice = std::make_shared<stream::splice>(
-                tag, [&st, tag, id, visitor_id](bool ok, const std::string& why,
-                                                const stream::splice::totals& t, double secs) {
+                tag, [&st, tag, id, visitor_id, listing](bool ok, const std::string& why,
+                                                         const stream::splice::totals& t,
+                                                         double secs) {
+                    listing->reset();
                     st.remove_splice(id);
                     st.remove_splice(visitor_id);
                     visit_log().info("{} visit {}: {} B to the service, {} B to the visitor, "
@@ -57,6 +62,12 @@ void start_visit(server_state& st, std::shared_ptr<stream::pump> visit,
                                      tag, ok ? "closed" : "aborted (" + why + ")", t.to_service,
                                      t.to_visitor, secs, t.resumptions);
                 });
+            if (auto& l = *listing) {
+                splice->set_meter(l->meter());
+                l->set_closer([w = std::weak_ptr(splice)](const std::string& why) {
+                    if (auto s = w.lock()) s->close(why);
+                });
+            }
             v1::Frame head;
             auto* visited = head.mutable_visited();
             visited->set_tag(tag);

@@ -40,7 +40,7 @@ void resume_session(server_state& st, std::shared_ptr<stream::pump> p, const v1:
     if (auto session = st.sessions.find(id)) {
         if (!session->resume_owned_by(run.get()) || !session->resume_secret_is(r.session_secret()))
             return refused("no such session");
-        return p->hand_over([session, point, id](stream::carrier* c) {
+        return p->hand_over([&st, session, point, id](stream::carrier* c) {
             if (!c) return;
             auto answer = [](stream::resume_point mine) {
                 return frame_codec::encode_resume_head(frame_codec::f_resumed, mine);
@@ -48,17 +48,21 @@ void resume_session(server_state& st, std::shared_ptr<stream::pump> p, const v1:
             if (auto err = session->reattach(c, point, answer); !err.empty()) {
                 work_log().warn("re-attach of session {} refused: {}", id, err);
                 c->finish(false);
+            } else {
+                st.live.resumed();
             }
         });
     }
     auto splice = st.find_splice(id);
     const auto side = splice ? splice->side_for(run.get(), r.session_secret()) : std::nullopt;
     if (!side) return refused("no such session");
-    p->hand_over([splice, side = *side, point, id](stream::carrier* c) {
+    p->hand_over([&st, splice, side = *side, point, id](stream::carrier* c) {
         if (!c) return;
         if (auto err = splice->reattach(side, c, point); !err.empty()) {
             work_log().warn("re-attach of visit {} refused: {}", id, err);
             c->finish(false);
+        } else {
+            st.live.resumed();
         }
     });
 }

@@ -14,6 +14,7 @@ namespace {
 TEST(cli, verify_accepts_the_example_configs) {
     setenv("BURROW_TOKEN", "example-token", 1);
     setenv("NAS_PASSWORD", "example-password", 1);
+    setenv("BURROW_DASHBOARD_PASSWORD", "example-dashboard-password", 1);
     auto s = run({bin("burrow-server"), "verify", "-c", std::string(BURROW_SOURCE_DIR) + "/conf/server.toml"});
     EXPECT_EQ(s.code, 0) << s.output;
     setenv("SSH_SECRET", "example-secret", 1);

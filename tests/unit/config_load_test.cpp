@@ -142,6 +142,7 @@ protected:
     scoped_env token_{"BURROW_TOKEN", "example-token"};
     scoped_env password_{"NAS_PASSWORD", "example-password"};
     scoped_env secret_{"SSH_SECRET", "example-secret"};
+    scoped_env dashboard_{"BURROW_DASHBOARD_PASSWORD", "example-dashboard-password"};
     std::filesystem::path conf_ = std::filesystem::path(BURROW_SOURCE_DIR) / "conf";
 };
 
@@ -158,6 +159,8 @@ TEST_F(example_configs, server_toml_loads) {
     EXPECT_EQ(cfg.allow_ports[0].last, 6100);
     EXPECT_EQ(cfg.allow_ports[1].first, 7022);
     EXPECT_EQ(cfg.vhost_http_port, 8080);
+    EXPECT_EQ(cfg.dashboard.port, 7500);
+    EXPECT_EQ(cfg.dashboard.password, "example-dashboard-password");
     EXPECT_EQ(cfg.vhost_https_port, 8443);
     EXPECT_EQ(cfg.subdomain_host, "example.com");
 }

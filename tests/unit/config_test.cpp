@@ -453,5 +453,30 @@ TEST(config_parse, visitor_problems_point_at_the_key) {
         << dup[0].to_string();
 }
 
+TEST(config_parse, server_dashboard_keys) {
+    const auto defaults = parse_server_config("[auth]\ntoken = \"t\"\n", "t");
+    EXPECT_EQ(defaults.dashboard.port, 0) << "off unless asked for";
+    EXPECT_EQ(defaults.dashboard.addr, "127.0.0.1");
+    EXPECT_EQ(defaults.dashboard.user, "admin");
+    const auto cfg = parse_server_config(
+        "[auth]\ntoken = \"t\"\n[dashboard]\naddr = \"0.0.0.0\"\nport = 7500\nuser = \"ops\"\n"
+        "password = \"pw\"\n",
+        "t");
+    EXPECT_EQ(cfg.dashboard.addr, "0.0.0.0");
+    EXPECT_EQ(cfg.dashboard.port, 7500);
+    EXPECT_EQ(cfg.dashboard.user, "ops");
+    EXPECT_EQ(cfg.dashboard.password, "pw");
+    // Loopback needs no password; anything else does.
+    EXPECT_TRUE(server_problems("[auth]\ntoken = \"t\"\n[dashboard]\nport = 7500\n").empty());
+    expect_one(server_problems("[auth]\ntoken = \"t\"\n[dashboard]\naddr = \"0.0.0.0\"\nport = 7500\n"),
+               4, 8, "dashboard.addr", "dashboard.password is required");
+    expect_one(server_problems("[auth]\ntoken = \"t\"\n[dashboard]\naddr = \"nas.local\"\n"), 4, 8,
+               "dashboard.addr", "must be an IP address");
+    expect_one(server_problems("[auth]\ntoken = \"t\"\n[dashboard]\nuser = \"\"\n"), 4, 8,
+               "dashboard.user", "");
+    expect_one(server_problems("[auth]\ntoken = \"t\"\n[dashboard]\ncolour = 1\n"), 4, 1,
+               "dashboard.colour", "unknown key");
+}
+
 }  // namespace
 }  // namespace burrow

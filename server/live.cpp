@@ -1,0 +1,296 @@
+#include "server/live.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+namespace burrow::live {
+
+double unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+namespace {
+
+// What a proxy's sessions moved before they ended, and its last trouble.
+struct counters {
+    std::uint64_t closed_in = 0, closed_out = 0, total = 0;
+    std::string last_error;
+};
+
+struct bucket {
+    double t = 0;
+    std::uint64_t in = 0, out = 0;
+};
+
+struct proxy_row {
+    proxy_info info;
+    std::shared_ptr<counters> c = std::make_shared<counters>();
+    double bucket_start = 0;
+    std::uint64_t sampled_in = 0, sampled_out = 0;  // totals when the bucket began
+    std::deque<bucket> series;
+};
+
+struct entry {
+    const session* owner = nullptr;
+    std::string proxy, client, run, user_addr;
+    double opened_at = 0;
+    std::shared_ptr<stream::meter> meter;
+    std::shared_ptr<counters> c;
+    std::function<void(const std::string&)> closer;
+};
+
+struct client_row {
+    client_info info;
+    bool away = false;
+};
+
+struct sums {
+    std::uint64_t in = 0, out = 0;
+    std::size_t live = 0;
+};
+
+}  // namespace
+
+struct core {
+    mutable std::mutex mutex;
+    std::unordered_map<std::uint64_t, entry> sessions;
+    std::map<std::string, client_row> clients;  // by run
+    std::map<std::string, proxy_row> proxies;   // by name
+    std::uint64_t closed_in = 0, closed_out = 0, connections_total = 0;
+    std::atomic<std::uint64_t> login_failures{0}, resumptions{0};
+
+    // The live sessions' bytes, by the counters of their proxy. Under the lock.
+    std::unordered_map<const counters*, sums> live_sums() const {
+        std::unordered_map<const counters*, sums> out;
+        for (const auto& [_, e] : sessions) {
+            auto& s = out[e.c.get()];
+            s.in += e.meter->in.load(std::memory_order_relaxed);
+            s.out += e.meter->out.load(std::memory_order_relaxed);
+            ++s.live;
+        }
+        return out;
+    }
+
+    void leave(std::uint64_t id, const session* owner) {
+        std::lock_guard lock(mutex);
+        auto it = sessions.find(id);
+        if (it == sessions.end() || it->second.owner != owner) return;
+        const auto in = it->second.meter->in.load(std::memory_order_relaxed);
+        const auto out = it->second.meter->out.load(std::memory_order_relaxed);
+        it->second.c->closed_in += in;
+        it->second.c->closed_out += out;
+        closed_in += in;
+        closed_out += out;
+        sessions.erase(it);
+    }
+};
+
+// ---- session ----
+
+session::session(std::shared_ptr<core> c, std::uint64_t id) : core_(std::move(c)), id_(id) {}
+
+session::~session() { core_->leave(id_, this); }
+
+void session::set_closer(std::function<void(const std::string&)> close) {
+    std::lock_guard lock(core_->mutex);
+    if (auto it = core_->sessions.find(id_); it != core_->sessions.end() && it->second.owner == this)
+        it->second.closer = std::move(close);
+}
+
+void session::failed(std::string why) {
+    std::lock_guard lock(core_->mutex);
+    if (auto it = core_->sessions.find(id_); it != core_->sessions.end() && it->second.owner == this)
+        it->second.c->last_error = std::move(why);
+}
+
+// ---- book ----
+
+book::book() : core_(std::make_shared<core>()) {}
+book::~book() = default;
+
+std::shared_ptr<session> book::open(std::uint64_t id, const std::string& proxy,
+                                    const std::string& client, const std::string& run,
+                                    std::string user_addr) {
+    std::shared_ptr<session> s(new session(core_, id));
+    std::lock_guard lock(core_->mutex);
+    auto row = core_->proxies.find(proxy);
+    auto c = row != core_->proxies.end() ? row->second.c : std::make_shared<counters>();
+    ++c->total;
+    ++core_->connections_total;
+    core_->sessions.try_emplace(id, entry{s.get(), proxy, client, run, std::move(user_addr),
+                                          unix_now(), s->meter(), std::move(c), {}});
+    return s;
+}
+
+bool book::close(std::uint64_t id, const std::string& why) {
+    std::function<void(const std::string&)> closer;
+    {
+        std::lock_guard lock(core_->mutex);
+        auto it = core_->sessions.find(id);
+        if (it == core_->sessions.end() || !it->second.closer) return false;
+        closer = it->second.closer;
+    }
+    closer(why);  // it may end the session, which takes the lock
+    return true;
+}
+
+void book::client_up(client_info c) {
+    std::lock_guard lock(core_->mutex);
+    auto run = c.run;
+    core_->clients[run] = client_row{std::move(c), false};
+}
+
+void book::client_away(const std::string& run) {
+    std::lock_guard lock(core_->mutex);
+    if (auto it = core_->clients.find(run); it != core_->clients.end()) it->second.away = true;
+}
+
+void book::client_back(const std::string& run, std::string addr) {
+    std::lock_guard lock(core_->mutex);
+    if (auto it = core_->clients.find(run); it != core_->clients.end()) {
+        it->second.away = false;
+        it->second.info.addr = std::move(addr);
+    }
+}
+
+void book::client_down(const std::string& run) {
+    std::lock_guard lock(core_->mutex);
+    core_->clients.erase(run);
+}
+
+void book::proxy_up(proxy_info p) {
+    std::lock_guard lock(core_->mutex);
+    auto name = p.name;
+    proxy_row row;
+    row.info = std::move(p);
+    row.bucket_start = unix_now();
+    core_->proxies[name] = std::move(row);
+}
+
+void book::proxy_down(const std::string& name) {
+    std::lock_guard lock(core_->mutex);
+    core_->proxies.erase(name);
+}
+
+void book::login_failed() { core_->login_failures.fetch_add(1, std::memory_order_relaxed); }
+void book::resumed() { core_->resumptions.fetch_add(1, std::memory_order_relaxed); }
+
+std::vector<session_view> book::sessions() const {
+    std::lock_guard lock(core_->mutex);
+    std::vector<session_view> out;
+    out.reserve(core_->sessions.size());
+    for (const auto& [id, e] : core_->sessions)
+        out.push_back({id, e.proxy, e.client, e.user_addr, "relay", e.opened_at,
+                       e.meter->in.load(std::memory_order_relaxed),
+                       e.meter->out.load(std::memory_order_relaxed)});
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    return out;
+}
+
+std::vector<client_view> book::clients() const {
+    std::lock_guard lock(core_->mutex);
+    std::vector<client_view> out;
+    for (const auto& [run, c] : core_->clients) {
+        client_view v{c.info, c.away, {}, 0};
+        for (const auto& [name, p] : core_->proxies)
+            if (p.info.run == run) v.proxies.push_back(name);
+        for (const auto& [_, e] : core_->sessions)
+            if (e.run == run) ++v.sessions;
+        out.push_back(std::move(v));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.info.since < b.info.since; });
+    return out;
+}
+
+std::vector<proxy_view> book::proxies() const {
+    std::lock_guard lock(core_->mutex);
+    const auto live = core_->live_sums();
+    std::vector<proxy_view> out;
+    for (const auto& [name, p] : core_->proxies) {
+        proxy_view v;
+        v.info = p.info;
+        auto client = core_->clients.find(p.info.run);
+        v.away = client != core_->clients.end() && client->second.away;
+        v.bytes_in = p.c->closed_in;
+        v.bytes_out = p.c->closed_out;
+        v.connections_total = p.c->total;
+        v.last_error = p.c->last_error;
+        if (auto s = live.find(p.c.get()); s != live.end()) {
+            v.bytes_in += s->second.in;
+            v.bytes_out += s->second.out;
+            v.connections = s->second.live;
+        }
+        out.push_back(std::move(v));
+    }
+    return out;
+}
+
+namespace {
+std::pair<std::uint64_t, std::uint64_t> total_of(
+    const proxy_row& p, const std::unordered_map<const counters*, sums>& live) {
+    std::uint64_t in = p.c->closed_in, out = p.c->closed_out;
+    if (auto s = live.find(p.c.get()); s != live.end()) {
+        in += s->second.in;
+        out += s->second.out;
+    }
+    return {in, out};
+}
+}  // namespace
+
+std::optional<traffic_view> book::traffic(const std::string& proxy) const {
+    std::lock_guard lock(core_->mutex);
+    auto it = core_->proxies.find(proxy);
+    if (it == core_->proxies.end()) return std::nullopt;
+    const auto& p = it->second;
+    traffic_view v;
+    v.bucket_seconds = bucket_seconds;
+    for (const auto& b : p.series) {
+        v.t.push_back(b.t);
+        v.in.push_back(b.in);
+        v.out.push_back(b.out);
+    }
+    const auto [in, out] = total_of(p, core_->live_sums());
+    v.t.push_back(p.bucket_start);
+    v.in.push_back(in - p.sampled_in);
+    v.out.push_back(out - p.sampled_out);
+    return v;
+}
+
+totals_view book::totals() const {
+    std::lock_guard lock(core_->mutex);
+    totals_view v;
+    v.clients = core_->clients.size();
+    v.proxies = core_->proxies.size();
+    v.sessions = core_->sessions.size();
+    v.bytes_in = core_->closed_in;
+    v.bytes_out = core_->closed_out;
+    for (const auto& [_, e] : core_->sessions) {
+        v.bytes_in += e.meter->in.load(std::memory_order_relaxed);
+        v.bytes_out += e.meter->out.load(std::memory_order_relaxed);
+    }
+    v.connections_total = core_->connections_total;
+    v.login_failures = core_->login_failures.load(std::memory_order_relaxed);
+    v.resumptions = core_->resumptions.load(std::memory_order_relaxed);
+    return v;
+}
+
+void book::sample(double now) {
+    std::lock_guard lock(core_->mutex);
+    const auto live = core_->live_sums();
+    for (auto& [_, p] : core_->proxies) {
+        const auto [in, out] = total_of(p, live);
+        p.series.push_back({p.bucket_start, in - p.sampled_in, out - p.sampled_out});
+        while (p.series.size() >= max_buckets) p.series.pop_front();  // one stays in progress
+        p.bucket_start = now;
+        p.sampled_in = in;
+        p.sampled_out = out;
+    }
+}
+
+}  // namespace burrow::live

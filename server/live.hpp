@@ -1,0 +1,140 @@
+// live: what the server runs right now, for the dashboard and /metrics
+// (DESIGN.md §7): clients, proxies and the sessions of user connections, with
+// byte counts that move while bytes flow, and a traffic series per proxy.
+//
+// The data path touches only a session's meter (stream::meter: relaxed
+// atomics, filled by its pump or splice). The book's lock is taken when a
+// client, proxy or session comes or goes, and by readers: never per frame.
+//
+// A session's listing is a `live::session` held by what owns the user
+// connection (its pump's end handler, a splice's, a waiting request); it
+// leaves the book, adding its bytes to its proxy's totals, when the last
+// holder lets go. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/stream/meter.hpp"
+
+namespace burrow::live {
+
+// Seconds since the Unix epoch, as listings show times.
+double unix_now();
+
+struct client_info {
+    std::string run;  // the run's secret id: never shown, it keys the row
+    std::string id, addr, version;
+    double since = 0;
+};
+
+struct proxy_info {
+    std::string name, type, client, run;
+    std::uint16_t port = 0;  // tcp: the public port
+    std::vector<std::string> urls;  // http/https
+};
+
+// ---- what readers get ----
+struct session_view {
+    std::uint64_t id = 0;
+    std::string proxy, client, user_addr, path;
+    double opened_at = 0;
+    std::uint64_t bytes_in = 0, bytes_out = 0;
+};
+struct client_view {
+    client_info info;
+    bool away = false;
+    std::vector<std::string> proxies;
+    std::size_t sessions = 0;
+};
+struct proxy_view {
+    proxy_info info;
+    bool away = false;
+    std::size_t connections = 0;
+    std::uint64_t bytes_in = 0, bytes_out = 0, connections_total = 0;
+    std::string last_error;
+};
+struct traffic_view {
+    int bucket_seconds = 0;
+    std::vector<double> t;  // each bucket's start; the last one is in progress
+    std::vector<std::uint64_t> in, out;
+};
+struct totals_view {
+    std::size_t clients = 0, proxies = 0, sessions = 0;
+    std::uint64_t bytes_in = 0, bytes_out = 0;
+    std::uint64_t connections_total = 0, login_failures = 0, resumptions = 0;
+};
+
+struct core;
+
+// One user connection's listing.
+class session {
+public:
+    ~session();
+    session(const session&) = delete;
+    session& operator=(const session&) = delete;
+
+    // The counts its pump or splice adds to.
+    const std::shared_ptr<stream::meter>& meter() const { return meter_; }
+    // How the dashboard ends it (gets the reason); set once it runs.
+    void set_closer(std::function<void(const std::string&)> close);
+    // Something went wrong for it (no work stream...): its proxy's last error.
+    void failed(std::string why);
+
+private:
+    friend class book;
+    friend struct core;
+    session(std::shared_ptr<core> c, std::uint64_t id);
+    std::shared_ptr<core> core_;
+    const std::uint64_t id_;
+    const std::shared_ptr<stream::meter> meter_ = std::make_shared<stream::meter>();
+};
+
+class book {
+public:
+    static constexpr int bucket_seconds = 10;
+    static constexpr std::size_t max_buckets = 360;  // an hour
+
+    book();
+    ~book();
+    book(const book&) = delete;
+    book& operator=(const book&) = delete;
+
+    // A user connection of `proxy`, served by the client of `run`.
+    std::shared_ptr<session> open(std::uint64_t id, const std::string& proxy,
+                                  const std::string& client, const std::string& run,
+                                  std::string user_addr);
+    // Ends session `id` with `why` (false: no such session, or it cannot be
+    // ended from here yet).
+    bool close(std::uint64_t id, const std::string& why);
+
+    void client_up(client_info c);
+    void client_away(const std::string& run);
+    // Back from away, maybe from a new address.
+    void client_back(const std::string& run, std::string addr);
+    void client_down(const std::string& run);
+    void proxy_up(proxy_info p);
+    void proxy_down(const std::string& name);
+    void login_failed();
+    void resumed();
+
+    std::vector<session_view> sessions() const;
+    std::vector<client_view> clients() const;
+    std::vector<proxy_view> proxies() const;
+    std::optional<traffic_view> traffic(const std::string& proxy) const;
+    totals_view totals() const;
+
+    // Ends the bucket in progress of every proxy's series (called every
+    // bucket_seconds; `now` in Unix seconds).
+    void sample(double now);
+
+private:
+    std::shared_ptr<core> core_;
+};
+
+}  // namespace burrow::live
