@@ -221,7 +221,7 @@ bool client_session::take_over_previous(const v1::Login& login) {
 
 void client_session::complete_login() {
     st_.add_run(run_id_, shared_from_this());
-    st_.live.client_up({run_id_, client_id_, peer_, client_version_, live::unix_now()});
+    st_.live.client_up({number_, client_id_, peer_, client_version_, live::unix_now()});
     pool_.set_resume(this, std::chrono::seconds(st_.config.resume_timeout));
     ctl_log().info("client login: {} version {}", who(), client_version_);
     v1::ServerMessage reply;
@@ -266,7 +266,7 @@ void client_session::continue_run(control_reactor* r, const std::string& peer,
     if (phase_ == phase::active) pool_.close_idle("replaced by a new connection");
     phase_ = phase::active;
     away_flag_ = false;
-    st_.live.client_back(run_id_, peer_);
+    st_.live.client_back(number_, peer_);
     last_seen_ = now;
     pool_.set_target(pool_count);
     pool_.resumed();
@@ -327,7 +327,7 @@ std::string client_session::register_tcp(const v1::ProxySpec& spec, v1::ProxyRes
     result.set_ok(true);
     result.set_remote_port(proxy->port());
     proxies_.emplace(spec.name(), proxy);
-    st_.live.proxy_up({spec.name(), "tcp", client_id_, run_id_, proxy->port(), {}});
+    st_.live.proxy_up({spec.name(), "tcp", client_id_, number_, proxy->port(), {}});
     proxy_log().info("[{}] proxy up: tcp port {} for client {}", spec.name(), proxy->port(), who());
     return "";
 }
@@ -338,7 +338,7 @@ std::string client_session::register_vhost(const v1::ProxySpec& spec, v1::ProxyR
     result.set_ok(true);
     for (const auto& u : urls) result.add_urls(u);
     proxies_.emplace(spec.name(), nullptr);
-    st_.live.proxy_up({spec.name(), spec.type(), client_id_, run_id_, 0, urls});
+    st_.live.proxy_up({spec.name(), spec.type(), client_id_, number_, 0, urls});
     proxy_log().info("[{}] proxy up: {} {} for client {}", spec.name(), spec.type(),
                      fmt::join(urls, ", "), who());
     return "";
@@ -359,7 +359,7 @@ std::string client_session::register_secret(const v1::ProxySpec& spec, v1::Proxy
     result.set_ok(true);
     proxies_.emplace(spec.name(), nullptr);
     secrets_.insert(spec.name());
-    st_.live.proxy_up({spec.name(), "secret", client_id_, run_id_, 0, {}});
+    st_.live.proxy_up({spec.name(), "secret", client_id_, number_, 0, {}});
     proxy_log().info("[{}] proxy up: secret, for visitors of {}, served by client {}", spec.name(),
                      allowed, who());
     return "";
@@ -431,7 +431,7 @@ bool client_session::connect(std::string proxy, std::string peer, work_pool::loc
     if (visit)
         r.splice_secret = visit->secret;
     else  // a visit is listed by its splice
-        r.listing = st_.live.open(r.conn_id, r.proxy, client_id_, run_id_, r.peer);
+        r.listing = st_.live.open(r.conn_id, r.proxy, client_id_, number_, r.peer);
     asio::post(strand_, [self = shared_from_this(), r = std::move(r)]() mutable {
         self->pool_.add(std::move(r));
     });
@@ -478,7 +478,7 @@ void client_session::stream_lost(const std::string& reason, bool graceful) {
         return shutdown(reason, graceful);
     phase_ = phase::away;
     away_flag_ = true;
-    st_.live.client_away(run_id_);
+    st_.live.client_away(number_);
     away_since_ = std::chrono::steady_clock::now();
     pool_.close_idle("control stream lost");  // they were on the lost connection
     ctl_log().info("client {} away: {}; its run, {} proxies and sessions are kept for {} s",
@@ -494,7 +494,7 @@ void client_session::shutdown(const std::string& reason, bool graceful) {
         tick_timer_.cancel();
         if (had_run) {
             st_.remove_run(run_id_);
-            st_.live.client_down(run_id_);
+            st_.live.client_down(number_);
             for (auto& [name, proxy] : proxies_) {
                 st_.live.proxy_down(name);
                 if (proxy)

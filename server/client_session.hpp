@@ -94,8 +94,8 @@ public:
     // The client's id, as logged in (set once at login, before the run is
     // published: safe to read for whoever found the session by its run).
     const std::string& client_id() const { return client_id_; }
-    // The run's secret id (the same rule; "" before login). Keys listings.
-    const std::string& run_id() const { return run_id_; }
+    // The server's number for this session (and its run): keys listings.
+    std::uint64_t number() const { return number_; }
 
 private:
     void read_next();

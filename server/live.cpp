@@ -37,7 +37,8 @@ struct proxy_row {
 
 struct entry {
     const session* owner = nullptr;
-    std::string proxy, client, run, user_addr;
+    std::string proxy, client, user_addr;
+    std::uint64_t run = 0;
     double opened_at = 0;
     std::shared_ptr<stream::meter> meter;
     std::shared_ptr<counters> c;
@@ -59,7 +60,7 @@ struct sums {
 struct core {
     mutable std::mutex mutex;
     std::unordered_map<std::uint64_t, entry> sessions;
-    std::map<std::string, client_row> clients;  // by run
+    std::map<std::uint64_t, client_row> clients;  // by run
     std::map<std::string, proxy_row> proxies;   // by name
     std::uint64_t closed_in = 0, closed_out = 0, connections_total = 0;
     std::atomic<std::uint64_t> login_failures{0}, resumptions{0};
@@ -114,7 +115,7 @@ book::book() : core_(std::make_shared<core>()) {}
 book::~book() = default;
 
 std::shared_ptr<session> book::open(std::uint64_t id, const std::string& proxy,
-                                    const std::string& client, const std::string& run,
+                                    const std::string& client, std::uint64_t run,
                                     std::string user_addr) {
     std::shared_ptr<session> s(new session(core_, id));
     std::lock_guard lock(core_->mutex);
@@ -122,7 +123,7 @@ std::shared_ptr<session> book::open(std::uint64_t id, const std::string& proxy,
     auto c = row != core_->proxies.end() ? row->second.c : std::make_shared<counters>();
     ++c->total;
     ++core_->connections_total;
-    core_->sessions.try_emplace(id, entry{s.get(), proxy, client, run, std::move(user_addr),
+    core_->sessions.try_emplace(id, entry{s.get(), proxy, client, std::move(user_addr), run,
                                           unix_now(), s->meter(), std::move(c), {}});
     return s;
 }
@@ -141,16 +142,16 @@ bool book::close(std::uint64_t id, const std::string& why) {
 
 void book::client_up(client_info c) {
     std::lock_guard lock(core_->mutex);
-    auto run = c.run;
+    const auto run = c.run;
     core_->clients[run] = client_row{std::move(c), false};
 }
 
-void book::client_away(const std::string& run) {
+void book::client_away(std::uint64_t run) {
     std::lock_guard lock(core_->mutex);
     if (auto it = core_->clients.find(run); it != core_->clients.end()) it->second.away = true;
 }
 
-void book::client_back(const std::string& run, std::string addr) {
+void book::client_back(std::uint64_t run, std::string addr) {
     std::lock_guard lock(core_->mutex);
     if (auto it = core_->clients.find(run); it != core_->clients.end()) {
         it->second.away = false;
@@ -158,7 +159,7 @@ void book::client_back(const std::string& run, std::string addr) {
     }
 }
 
-void book::client_down(const std::string& run) {
+void book::client_down(std::uint64_t run) {
     std::lock_guard lock(core_->mutex);
     core_->clients.erase(run);
 }

@@ -28,13 +28,14 @@ namespace burrow::live {
 double unix_now();
 
 struct client_info {
-    std::string run;  // the run's secret id: never shown, it keys the row
+    std::uint64_t run = 0;  // the server's number for the run: keys the row
     std::string id, addr, version;
     double since = 0;
 };
 
 struct proxy_info {
-    std::string name, type, client, run;
+    std::string name, type, client;
+    std::uint64_t run = 0;
     std::uint16_t port = 0;  // tcp: the public port
     std::vector<std::string> urls;  // http/https
 };
@@ -107,17 +108,17 @@ public:
 
     // A user connection of `proxy`, served by the client of `run`.
     std::shared_ptr<session> open(std::uint64_t id, const std::string& proxy,
-                                  const std::string& client, const std::string& run,
+                                  const std::string& client, std::uint64_t run,
                                   std::string user_addr);
     // Ends session `id` with `why` (false: no such session, or it cannot be
     // ended from here yet).
     bool close(std::uint64_t id, const std::string& why);
 
     void client_up(client_info c);
-    void client_away(const std::string& run);
+    void client_away(std::uint64_t run);
     // Back from away, maybe from a new address.
-    void client_back(const std::string& run, std::string addr);
-    void client_down(const std::string& run);
+    void client_back(std::uint64_t run, std::string addr);
+    void client_down(std::uint64_t run);
     void proxy_up(proxy_info p);
     void proxy_down(const std::string& name);
     void login_failed();

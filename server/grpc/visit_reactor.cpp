@@ -40,7 +40,7 @@ void start_visit(server_state& st, std::shared_ptr<stream::pump> visit,
     const auto id = service_end.id, visitor_id = st.next_conn_id++;
     // The visit's line in the dashboard, until the splice ends.
     auto listing = std::make_shared<std::shared_ptr<live::session>>(
-        st.live.open(id, proxy, owner.client_id(), owner.run_id(), peer));
+        st.live.open(id, proxy, owner.client_id(), owner.number(), peer));
     owner.connect(
         proxy, std::move(peer),
         [&st, visit, served_by, keys, keep, id, visitor_id, listing](

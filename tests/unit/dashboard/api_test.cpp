@@ -25,7 +25,7 @@ TEST(dashboard_api, sessions_have_string_ids_and_every_field) {
 
 TEST(dashboard_api, names_from_clients_are_escaped_in_json) {
     live::proxy_view p;
-    p.info = {"we\"ird</script>", "tcp", "ho\nme", "run", 6000, {}};
+    p.info = {"we\"ird</script>", "tcp", "ho\nme", 1, 6000, {}};
     auto v = json::parse(proxies_json({p}));
     EXPECT_EQ(v.at("proxies").at(0).at("name").as_string(), "we\"ird</script>");
     EXPECT_EQ(v.at("proxies").at(0).at("port").to_number<int>(), 6000);
@@ -47,7 +47,7 @@ TEST(dashboard_api, parse_login_takes_two_strings_only) {
 
 TEST(dashboard_api, metrics_label_values_are_escaped_and_every_family_is_typed) {
     live::proxy_view p;
-    p.info = {"a\"b\\c", "tcp", "home", "run", 6000, {}};
+    p.info = {"a\"b\\c", "tcp", "home", 1, 6000, {}};
     p.bytes_out = 42;
     overview o;
     o.totals.sessions = 1;

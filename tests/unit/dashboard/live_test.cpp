@@ -8,9 +8,9 @@ namespace {
 
 TEST(live_book, a_session_is_listed_while_held_and_its_bytes_move_while_it_runs) {
     book b;
-    b.client_up({"run1", "home", "127.0.0.1:5000", "0.1.0", 100.0});
-    b.proxy_up({"ssh", "tcp", "home", "run1", 6000, {}});
-    auto s = b.open(7, "ssh", "home", "run1", "127.0.0.1:40000");
+    b.client_up({1, "home", "127.0.0.1:5000", "0.1.0", 100.0});
+    b.proxy_up({"ssh", "tcp", "home", 1, 6000, {}});
+    auto s = b.open(7, "ssh", "home", 1, "127.0.0.1:40000");
     s->meter()->add_in(10);
     s->meter()->add_out(1000);
     auto list = b.sessions();
@@ -36,8 +36,8 @@ TEST(live_book, a_session_is_listed_while_held_and_its_bytes_move_while_it_runs)
 
 TEST(live_book, an_ended_session_leaves_and_its_bytes_stay_in_its_proxys_totals) {
     book b;
-    b.proxy_up({"ssh", "tcp", "home", "run1", 6000, {}});
-    auto s = b.open(1, "ssh", "home", "run1", "a");
+    b.proxy_up({"ssh", "tcp", "home", 1, 6000, {}});
+    auto s = b.open(1, "ssh", "home", 1, "a");
     s->meter()->add_in(5);
     s->meter()->add_out(50);
     s.reset();
@@ -55,7 +55,7 @@ TEST(live_book, an_ended_session_leaves_and_its_bytes_stay_in_its_proxys_totals)
 
 TEST(live_book, close_calls_the_sessions_closer_outside_the_lock) {
     book b;
-    auto s = b.open(3, "ssh", "home", "run1", "a");
+    auto s = b.open(3, "ssh", "home", 1, "a");
     EXPECT_FALSE(b.close(3, "x")) << "nothing to close it with yet";
     std::string why;
     s->set_closer([&](const std::string& w) {
@@ -71,16 +71,16 @@ TEST(live_book, close_calls_the_sessions_closer_outside_the_lock) {
 
 TEST(live_book, clients_and_proxies_come_and_go_and_an_away_client_shows) {
     book b;
-    b.client_up({"run1", "home", "addr", "v", 1.0});
-    b.proxy_up({"nas", "http", "home", "run1", 0, {"http://nas.localhost:8080"}});
-    b.client_away("run1");
+    b.client_up({1, "home", "addr", "v", 1.0});
+    b.proxy_up({"nas", "http", "home", 1, 0, {"http://nas.localhost:8080"}});
+    b.client_away(1);
     EXPECT_TRUE(b.clients().at(0).away);
     EXPECT_TRUE(b.proxies().at(0).away);
-    b.client_back("run1", "new-addr");
+    b.client_back(1, "new-addr");
     EXPECT_FALSE(b.proxies().at(0).away);
     EXPECT_EQ(b.clients().at(0).info.addr, "new-addr");
     b.proxy_down("nas");
-    b.client_down("run1");
+    b.client_down(1);
     EXPECT_TRUE(b.clients().empty());
     EXPECT_TRUE(b.proxies().empty());
     EXPECT_EQ(b.totals().clients, 0u);
@@ -88,15 +88,15 @@ TEST(live_book, clients_and_proxies_come_and_go_and_an_away_client_shows) {
 
 TEST(live_book, a_failed_session_sets_its_proxys_last_error) {
     book b;
-    b.proxy_up({"ssh", "tcp", "home", "run1", 6000, {}});
-    b.open(1, "ssh", "home", "run1", "a")->failed("no work stream from the client within 10 s");
+    b.proxy_up({"ssh", "tcp", "home", 1, 6000, {}});
+    b.open(1, "ssh", "home", 1, "a")->failed("no work stream from the client within 10 s");
     EXPECT_EQ(b.proxies().at(0).last_error, "no work stream from the client within 10 s");
 }
 
 TEST(live_book, traffic_has_a_bucket_per_sample_and_the_one_in_progress) {
     book b;
-    b.proxy_up({"ssh", "tcp", "home", "run1", 6000, {}});
-    auto s = b.open(1, "ssh", "home", "run1", "a");
+    b.proxy_up({"ssh", "tcp", "home", 1, 6000, {}});
+    auto s = b.open(1, "ssh", "home", 1, "a");
     s->meter()->add_out(100);
     auto t = b.traffic("ssh");
     ASSERT_TRUE(t);
@@ -120,7 +120,7 @@ TEST(live_book, traffic_has_a_bucket_per_sample_and_the_one_in_progress) {
 
 TEST(live_book, the_series_is_bounded_to_an_hour) {
     book b;
-    b.proxy_up({"ssh", "tcp", "home", "run1", 6000, {}});
+    b.proxy_up({"ssh", "tcp", "home", 1, 6000, {}});
     for (int i = 0; i < 1000; ++i) b.sample(i * 10.0);
     EXPECT_EQ(b.traffic("ssh")->t.size(), book::max_buckets);
 }
