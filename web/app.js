@@ -30,7 +30,7 @@ function bytes(n) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return (i === 0 ? n : n.toFixed(n < 10 ? 2 : 1)) + " " + units[i];
+  return (i === 0 ? Math.round(n) : n.toFixed(n < 10 ? 2 : 1)) + " " + units[i];
 }
 function duration(s) {
   s = Math.floor(s);
@@ -95,7 +95,7 @@ function sessionRows(sessions) {
       cell({ text: bytes(s.bytes_out), cls: "num", test: "bytes-out", value: s.bytes_out }),
       cell({ text: rate === null ? "" : bytes(Math.max(0, rate)) + "/s", cls: "num" }),
       cell(s.path),
-      button("Close", "close-session", () => act(`Close session ${s.id} (${s.proxy}, from ${s.user_addr})?`,
+      button("Close", "close-session", () => act(`Close session ${s.id}?`,
         `sessions/${encodeURIComponent(s.id)}/close`)));
     return tr;
   });
@@ -129,18 +129,24 @@ function clientRows(clients) {
       cell({ text: ago(c.connected_since), title: new Date(c.connected_since * 1000).toLocaleString() }),
       cell({ text: c.state, cls: "state-" + c.state }), cell(c.proxies.join(", ")),
       cell({ text: c.sessions, cls: "num" }),
-      button("Kick", "kick-client", () => act(`Kick client ${c.id}? Its proxies go down until it logs in again.`,
+      button("Kick", "kick-client", () => act(`Kick client ${c.id}? Its proxies go down.`,
         `clients/${encodeURIComponent(c.id)}/kick`)));
     return tr;
   });
 }
 
 // ---- chart (uPlot) ----
-// Bytes per bucket as bytes per second; the last bucket is still running, so
-// it is divided by the seconds it has run.
+// Bytes per bucket as bytes per second. A bucket spans from its t to the next
+// one's, at most bucket_seconds (the first one may start late, when the proxy
+// came up). The last bucket is still running: it spans up to now, by the
+// server's clock when the answer carries "now", else by ours. Dividing it by a
+// whole bucket would make the line always dip at its right end.
 function rates(t, series) {
-  const per = t.bucket_seconds || 10, now = Date.now() / 1000;
-  return series.map((v, i) => v / (i === series.length - 1 ? Math.min(per, Math.max(1, now - t.t[i])) : per));
+  const per = t.bucket_seconds || 10, now = t.now ?? Date.now() / 1000, last = t.t.length - 1;
+  return series.map((v, i) => {
+    const span = (i < last ? t.t[i + 1] : now) - t.t[i];
+    return v / Math.min(per, Math.max(1, span));
+  });
 }
 
 function drawChart(t) {
@@ -161,11 +167,24 @@ function drawChart(t) {
   }
   // At least the last 10 minutes, so that a new proxy's few points do not fill the width.
   const now = Date.now() / 1000;
-  chart.setScale("x", { min: Math.min(t.t.length ? t.t[0] : now, now - 600), max: now });
+  // Start on a whole minute: uPlot's first tick label would overlap otherwise.
+  const min = Math.floor(Math.min(t.t.length ? t.t[0] : now, now - 600) / 60) * 60;
+  chart.setScale("x", { min, max: now });
 }
 
 // ---- refresh and actions ----
-async function refresh() {
+// One refresh at a time: a click while one runs asks for another right after.
+let refreshing = null, again = false;
+function refresh() {
+  if (refreshing) { again = true; return refreshing; }
+  refreshing = refreshOnce().finally(() => {
+    refreshing = null;
+    if (again) { again = false; refresh(); }
+  });
+  return refreshing;
+}
+
+async function refreshOnce() {
   try {
     const [o, clients, proxies, sessions] = await Promise.all(
       ["overview", "clients", "proxies", "sessions"].map((p) => api(p)));
@@ -181,13 +200,15 @@ async function refresh() {
     fill($("sessions"), sessionRows(sessions.sessions), 10, "No open sessions.");
     fill($("proxies"), proxyRows(proxies.proxies), 9, "No proxies.");
     fill($("clients"), clientRows(clients.clients), 8, "No clients connected.");
-    $("chart-title").textContent = selectedProxy ? `of ${selectedProxy} (bytes/s, 10 s buckets)` : "";
-    drawChart(selectedProxy ? await api("traffic?proxy=" + encodeURIComponent(selectedProxy))
-      : { t: [], in: [], out: [], bucket_seconds: 10 });
+    const traffic = selectedProxy ? await api("traffic?proxy=" + encodeURIComponent(selectedProxy))
+      : { t: [], in: [], out: [], bucket_seconds: 10 };
+    $("chart-title").textContent = selectedProxy
+      ? `of ${selectedProxy} (bytes/s, ${traffic.bucket_seconds} s buckets)` : "(no proxy)";
+    drawChart(traffic);
     $("status").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (e) {
     if (e instanceof Unauthorized) return loggedOut();
-    $("status").textContent = "update failed: " + e.message;
+    if (timer !== null) $("status").textContent = "update failed: " + e.message;
   }
 }
 
@@ -214,6 +235,7 @@ function loggedIn(session) {
 
 function loggedOut() {
   clearInterval(timer);
+  timer = null;
   csrf = "";
   show($("dashboard"), false);
   show($("logout"), false);
@@ -233,7 +255,7 @@ $("login").addEventListener("submit", async (e) => {
     const body = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error(body.error || res.statusText);
     $("login-password").value = "";
-    loggedIn(await api("session"));
+    loggedIn({ auth: "cookie", csrf: body.csrf });
   } catch (err) {
     error.textContent = err.message;
     show(error, true);
@@ -245,4 +267,12 @@ $("logout").addEventListener("click", async () => {
   loggedOut();
 });
 
-api("session").then(loggedIn, loggedOut);
+// Start: logged in already (cookie, basic auth or no auth at all) or not.
+function start() {
+  api("session").then(loggedIn, (e) => {
+    if (e instanceof Unauthorized) return loggedOut();
+    $("status").textContent = "server unreachable: " + e.message + "; retrying";
+    setTimeout(start, refreshMs);
+  });
+}
+start();
