@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <tuple>
 #include <unordered_map>
 
 namespace burrow::live {
@@ -209,29 +210,6 @@ std::vector<client_view> book::clients() const {
     return out;
 }
 
-std::vector<proxy_view> book::proxies() const {
-    std::lock_guard lock(core_->mutex);
-    const auto live = core_->live_sums();
-    std::vector<proxy_view> out;
-    for (const auto& [name, p] : core_->proxies) {
-        proxy_view v;
-        v.info = p.info;
-        auto client = core_->clients.find(p.info.run);
-        v.away = client != core_->clients.end() && client->second.away;
-        v.bytes_in = p.c->closed_in;
-        v.bytes_out = p.c->closed_out;
-        v.connections_total = p.c->total;
-        v.last_error = p.c->last_error;
-        if (auto s = live.find(p.c.get()); s != live.end()) {
-            v.bytes_in += s->second.in;
-            v.bytes_out += s->second.out;
-            v.connections = s->second.live;
-        }
-        out.push_back(std::move(v));
-    }
-    return out;
-}
-
 namespace {
 std::pair<std::uint64_t, std::uint64_t> total_of(
     const proxy_row& p, const std::unordered_map<const counters*, sums>& live) {
@@ -243,6 +221,25 @@ std::pair<std::uint64_t, std::uint64_t> total_of(
     return {in, out};
 }
 }  // namespace
+
+std::vector<proxy_view> book::proxies() const {
+    std::lock_guard lock(core_->mutex);
+    const auto live = core_->live_sums();
+    std::vector<proxy_view> out;
+    for (const auto& [name, p] : core_->proxies) {
+        proxy_view v;
+        v.info = p.info;
+        auto client = core_->clients.find(p.info.run);
+        v.away = client != core_->clients.end() && client->second.away;
+        std::tie(v.bytes_in, v.bytes_out) = total_of(p, live);
+        v.connections_total = p.c->total;
+        v.last_error = p.c->last_error;
+        if (auto s = live.find(p.c.get()); s != live.end()) v.connections = s->second.live;
+        out.push_back(std::move(v));
+    }
+    return out;
+}
+
 
 std::optional<traffic_view> book::traffic(const std::string& proxy) const {
     std::lock_guard lock(core_->mutex);
