@@ -11,19 +11,12 @@
 // home client's default route moving to its second link (a new source
 // address: Wi-Fi -> 4G), which its netlink watch notices at once. The
 // namespaces go when the test ends, also when it fails.
-#include <dirent.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
-#include <cstdlib>
 #include <chrono>
 #include <cstdio>
-#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,23 +25,17 @@
 
 #include "tests/e2e/harness.hpp"
 #include "tests/e2e/link_relay.hpp"
+#include "tests/e2e/netns.hpp"
 
 namespace burrow::e2e {
 namespace {
 
-constexpr const char* ip = "/usr/sbin/ip";
-
 // Three namespaces wired as above; removed on destruction.
-class netlab {
+class netlab : public netns_set {
 public:
-    netlab() : prefix_("bw" + std::to_string(::getpid()) + "-") {
-        remove_leftovers();
-        for (const auto* n : {"s", "r", "h"}) {
-            if (!cmd({ip, "netns", "add", ns(n)})) return;
-            made_.push_back(ns(n));
-            if (!in(n, "ip link set lo up")) return;
-        }
-        ready_ = cmd({ip, "link", "add", "s0", "netns", ns("s"), "type", "veth", "peer", "name",
+    netlab() {
+        ready_ = add("s") && add("r") && add("h") &&
+                 cmd({ip, "link", "add", "s0", "netns", ns("s"), "type", "veth", "peer", "name",
                       "rs", "netns", ns("r")}) &&
                  cmd({ip, "link", "add", "a0", "netns", ns("h"), "type", "veth", "peer", "name",
                       "ra", "netns", ns("r")}) &&
@@ -64,67 +51,10 @@ public:
                          "&& ip link set a0 up && ip link set b0 up && "
                          "ip route add default via 198.51.100.1 dev a0");
     }
-    ~netlab() {
-        for (const auto& n : made_) cmd({ip, "netns", "del", n});
-    }
     bool ready() const { return ready_; }
-    std::string ns(const std::string& which) const { return prefix_ + which; }
-    const std::string& errors() const { return errors_; }
-
-    // A shell command in namespace `which`.
-    bool in(const std::string& which, const std::string& line) {
-        return cmd({ip, "netns", "exec", ns(which), "/bin/sh", "-c", "PATH=/usr/sbin:/usr/bin:/sbin:/bin; " + line});
-    }
-    // argv of a program run in namespace `which`.
-    std::vector<std::string> exec_in(const std::string& which, std::vector<std::string> argv) {
-        std::vector<std::string> all{ip, "netns", "exec", ns(which)};
-        all.insert(all.end(), argv.begin(), argv.end());
-        return all;
-    }
-    // Runs `f` on a thread of its own inside namespace `which` (what it
-    // opens there, sockets, stays there).
-    bool on_thread_in(const std::string& which, const std::function<void()>& f) {
-        bool entered = false;
-        std::thread t([&] {
-            const int fd = ::open(("/run/netns/" + ns(which)).c_str(), O_RDONLY | O_CLOEXEC);
-            if (fd < 0) return;
-            entered = ::setns(fd, CLONE_NEWNET) == 0;
-            ::close(fd);
-            if (entered) f();
-        });
-        t.join();
-        return entered;
-    }
 
 private:
-    // Namespaces of an earlier run of this test that was killed before its
-    // destructor ran ("bw<pid>-x" whose process is gone).
-    void remove_leftovers() {
-        DIR* d = ::opendir("/run/netns");
-        if (!d) return;
-        std::vector<std::string> stale;
-        while (const dirent* e = ::readdir(d)) {
-            const std::string name = e->d_name;
-            const auto dash = name.find('-');
-            if (name.rfind("bw", 0) != 0 || dash == std::string::npos || dash < 3) continue;
-            const auto pid = std::strtol(name.substr(2, dash - 2).c_str(), nullptr, 10);
-            if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
-                stale.push_back(name);
-        }
-        ::closedir(d);
-        for (const auto& n : stale) cmd({ip, "netns", "del", n});
-    }
-
-    bool cmd(const std::vector<std::string>& argv) {
-        const auto r = run(argv, 10s);
-        if (r.code != 0) errors_ += "exit " + std::to_string(r.code) + ": " + r.output + "\n";
-        return r.code == 0;
-    }
-
-    std::string prefix_;
-    std::vector<std::string> made_;
     bool ready_ = false;
-    std::string errors_;
 };
 
 // A burrow-server in the server namespace and a home client in the home
