@@ -20,6 +20,9 @@
 #include "client/admin.hpp"
 #include "client/call_census.hpp"
 #include "client/control_session.hpp"
+#include "client/json_text.hpp"
+#include "client/p2p/path_status.hpp"
+#include "client/p2p/punch_manager.hpp"
 #include "client/resumer.hpp"
 #include "client/route_watch.hpp"
 #include "client/visitor.hpp"
@@ -132,6 +135,9 @@ struct client::impl {
     std::string run_id;  // "" while not logged in
     std::set<std::uint64_t> visit_ids;  // the sessions that are visits (guarded by run_mutex)
     std::atomic<std::uint32_t> resume_timeout{0};  // the server's, from the last login
+    std::atomic<std::uint16_t> rendezvous_port{0};  // likewise
+    // Direct paths of visitors and of our secret proxies (P2P).
+    std::shared_ptr<punch_manager> punches;
 
     void set_run(const std::string& id) {
         {
@@ -152,6 +158,9 @@ struct client::impl {
         };
         ctx.keep = [this](const std::shared_ptr<stream::pump>& p, std::uint64_t id,
                           const std::string& secret) { keep_visit(p, id, secret); };
+        ctx.want_direct = [this](const visitor_config& v) {
+            if (punches) punches->want(v);
+        };
         return ctx;
     }
     // A visit that started: listed, and re-attached after a break when the
@@ -230,14 +239,17 @@ struct client::impl {
                 asio::post(strand, [this, e = std::move(e)] { on_session_end(e); });
             });
         session->set_resumer(resumes);
+        session->set_punches(punches);
         session->on_proxy([this](const std::string& name, const std::string& state) {
             std::lock_guard lock(run_mutex);
             proxy_states[name] = state;
         });
-        session->on_login([this](const std::string& id, std::uint32_t keep) {
-            resume_timeout = keep;
-            set_run(id);
-            resumes->logged_in(id);
+        session->on_login([this](const control_session::login_info& login) {
+            resume_timeout = login.resume_timeout;
+            rendezvous_port = login.rendezvous_port;
+            punches->set_rendezvous(config->server_addr, login.rendezvous_port);
+            set_run(login.run_id);
+            resumes->logged_in(login.run_id);
         });
         session->start();
     }
@@ -286,6 +298,7 @@ struct client::impl {
         log::get("client").info("network changed: the route to {}:{} now leaves from {} (was {}); "
                                 "reconnecting",
                                 config->server_addr, config->server_port, now, was);
+        if (punches) punches->network_changed();
         if (session) return session->drop("network changed");
         // Between attempts: the next one goes at once, on a new connection.
         leave_connection("network changed");
@@ -319,26 +332,6 @@ struct client::impl {
         });
     }
 };
-
-namespace {
-
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (u < 0x20) {
-            out += fmt::format("\\u{:04x}", u);
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
-}
-
-}  // namespace
 
 // What `burrow-client status` prints: the connection, each proxy and visitor,
 // and each open session (the home side's and this client's visits).
@@ -402,7 +395,8 @@ std::string client::impl::status(bool json) {
                 json_string(s.peer), s.age_seconds, l.to_service(), l.from_service(),
                 s.detached ? "\"detached\"" : "\"open\"", s.counts.resumptions);
         }
-        return out + "]}\n";
+        out += "],\"direct_paths\":" + paths_json(punches ? punches->list() : std::vector<punch_manager::entry>{});
+        return out + "}\n";
     }
     out = fmt::format("burrow-client {}: {} {}\n", c.client_id,
                       run.empty() ? "not connected to" : "connected to", server);
@@ -422,6 +416,7 @@ std::string client::impl::status(bool json) {
                            l.s.tag, l.s.peer.empty() ? "?" : l.s.peer, l.s.age_seconds,
                            l.to_service(), l.from_service(), l.s.detached ? "detached" : "open",
                            l.s.counts.resumptions);
+    if (punches) out += paths_text(punches->list());
     return out;
 }
 
@@ -444,6 +439,21 @@ void client::start() {
             asio::post(im.strand, [&im, was, now] { im.network_changed(was, now); });
         });
     im.routes->start();
+    // Punch signalling goes through whichever Control stream is current.
+    punch_manager::hooks punch_hooks;
+    punch_hooks.send_request = [&im](const punch_request_msg& m) {
+        asio::post(im.strand, [&im, m] {
+            if (im.session) im.session->send_punch(m);
+        });
+        return true;
+    };
+    punch_hooks.send_answer = [&im](const punch_answer_msg& m) {
+        asio::post(im.strand, [&im, m] {
+            if (im.session) im.session->send_punch(m);
+        });
+        return true;
+    };
+    im.punches = std::make_shared<punch_manager>(im.io.get_executor(), im.config, punch_hooks);
     im.sessions.sweep_acks_every(im.io.get_executor(), std::chrono::seconds(1));
     log::get("client").info("burrow-client {} starting: server {}:{}, {} proxies, {} visitors "
                             "(tls {})",
@@ -486,6 +496,7 @@ void client::stop() {
         im.stopping = true;
         im.retry_timer.cancel();
         for (auto& l : im.visitors) l->stop();
+        if (im.punches) im.punches->stop();
         if (im.routes) im.routes->stop();
         if (im.admin) im.admin->stop();
         if (im.session) {
@@ -524,6 +535,25 @@ bool client::wait_until_logged_in(std::chrono::milliseconds timeout) {
 }
 
 visit_context client::visits() { return impl_->visits(); }
+
+std::unique_ptr<client> client::log_in_once(const client_config& config, const char* logger,
+                                            const std::string& tag) {
+    auto own = std::make_shared<client_config>(config);
+    own->proxies.clear();
+    own->visitors.clear();
+    own->transport.pool_count = 0;
+    own->file.clear();  // no admin API: that is the running client's
+    auto c = std::make_unique<client>(own);
+    c->start();
+    const auto patience = std::chrono::seconds(own->transport.dial_timeout + 5);
+    if (c->wait_until_logged_in(patience)) return c;
+    log::get(logger).error("{} could not log in to {}:{} within {} s", tag, own->server_addr,
+                           own->server_port, patience.count());
+    c->stop();
+    return nullptr;
+}
+
+std::uint16_t client::rendezvous_port() const { return impl_->rendezvous_port.load(); }
 
 boost::asio::any_io_executor client::executor() { return impl_->io.get_executor(); }
 

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <string>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -32,6 +34,15 @@ public:
     bool wait_until_logged_in(std::chrono::milliseconds timeout);
     visit_context visits();
     boost::asio::any_io_executor executor();
+    // The server's rendezvous port, from the last login (0 = none).
+    std::uint16_t rendezvous_port() const;
+
+    // For one-shot commands (connect, nat): `config` without its proxies,
+    // listeners, Work streams or admin API (a running client may use the same
+    // file), started and logged in. Logs why and returns null when the login
+    // did not succeed within the dial timeout and 5 s.
+    static std::unique_ptr<client> log_in_once(const client_config& config, const char* logger,
+                                               const std::string& tag);
 
 private:
     struct impl;

@@ -53,24 +53,11 @@ int run_connect(std::shared_ptr<const client_config> config, const cli_args& arg
         return 2;
     }
     const visitor_config visitor = *found;
-    // This process only visits: the config's proxies and listeners belong to
-    // the client that runs it, and no Work streams are needed.
-    auto own = std::make_shared<client_config>(*config);
-    own->proxies.clear();
-    own->visitors.clear();
-    own->transport.pool_count = 0;
-    own->file.clear();  // no admin API: that is the running client's (one may run with this file)
     std::signal(SIGPIPE, SIG_IGN);  // a closed stdout or socket is an error return
-
-    client c(own);
-    c.start();
-    const auto patience = std::chrono::seconds(own->transport.dial_timeout + 5);
-    if (!c.wait_until_logged_in(patience)) {
-        log::get("visitor").error("[{}] could not log in to {}:{} within {} s", name,
-                                  own->server_addr, own->server_port, patience.count());
-        c.stop();
-        return 1;
-    }
+    // This process only visits: no proxies, listeners or Work streams.
+    const auto logged_in = client::log_in_once(*config, "visitor", "[" + name + "]");
+    if (!logged_in) return 1;
+    client& c = *logged_in;
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
         log::get("visitor").error("[{}] socketpair: {}", name, std::strerror(errno));

@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "client/call_census.hpp"
+#include "client/p2p/punch_manager.hpp"
 #include "client/resumer.hpp"
 #include "client/work_stream.hpp"
 #include "common/auth.hpp"
@@ -236,6 +237,32 @@ void control_session::send(v1::ClientMessage msg) {
     if (const auto* now = out_.push(std::move(msg))) reactor_->StartWrite(now);
 }
 
+void control_session::send_punch(const punch_request_msg& m) {
+    v1::ClientMessage msg;
+    auto* r = msg.mutable_punch_request();
+    r->set_request_id(m.request_id);
+    r->set_server_name(m.server_name);
+    r->set_server_client(m.server_client);
+    r->set_timestamp(m.timestamp);
+    r->set_nonce(m.nonce);
+    r->set_proof(m.proof);
+    for (const auto& c : m.candidates) r->add_candidates(c);
+    asio::post(strand_, [self = shared_from_this(), msg = std::move(msg)]() mutable {
+        if (self->logged_in_) self->send(std::move(msg));
+    });
+}
+
+void control_session::send_punch(const punch_answer_msg& m) {
+    v1::ClientMessage msg;
+    auto* a = msg.mutable_punch_answer();
+    a->set_punch_id(m.punch_id);
+    a->set_error(m.error);
+    for (const auto& c : m.candidates) a->add_candidates(c);
+    asio::post(strand_, [self = shared_from_this(), msg = std::move(msg)]() mutable {
+        if (self->logged_in_) self->send(std::move(msg));
+    });
+}
+
 void control_session::end(std::string reason) {
     if (ended_) return;
     ended_ = true;
@@ -277,7 +304,10 @@ void control_session::handle(const v1::ServerMessage& msg) {
             ctl_log().info("logged in to {}:{} as {}{}", config_->server_addr,
                            config_->server_port, config_->client_id,
                            r.resumed() ? " (run resumed: proxies kept)" : "");
-            if (on_login_) on_login_(run_id_, r.resume_timeout());
+            // A port past 65534 has no second port: no rendezvous.
+            const auto rendezvous = r.rendezvous_port() < 65535 ? r.rendezvous_port() : 0;
+            if (on_login_)
+                on_login_({run_id_, r.resume_timeout(), static_cast<std::uint16_t>(rendezvous)});
             if (r.resumed()) return top_up();
             for (const auto& p : config_->proxies) {
                 v1::ClientMessage reg;
@@ -310,6 +340,22 @@ void control_session::handle(const v1::ServerMessage& msg) {
         case M::kNewWork:
             if (logged_in_) open_work(std::min(msg.new_work().count(), max_extra_work));
             return;
+        case M::kPunchOffer: {
+            const auto& o = msg.punch_offer();
+            if (!logged_in_ || !punches_) return;
+            punch_offer_msg m{o.punch_id(), printable(o.proxy().substr(0, 64)),
+                              printable(o.visitor().substr(0, 64)), o.nonce(),
+                              {o.candidates().begin(), o.candidates().end()}};
+            return punches_->on_offer(m);
+        }
+        case M::kPunchStart: {
+            const auto& st = msg.punch_start();
+            if (!logged_in_ || !punches_) return;
+            punches_->on_start({st.request_id(), st.punch_id(),
+                                {st.candidates().begin(), st.candidates().end()},
+                                printable(st.error().substr(0, 200))});
+            return;
+        }
         default: return end("protocol error: unexpected message from the server");
     }
 }

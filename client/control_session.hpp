@@ -30,6 +30,9 @@ class registry;
 struct client_config;
 class client_control_reactor;
 class resumer;
+class punch_manager;
+struct punch_request_msg;
+struct punch_answer_msg;
 struct tracked_stub;
 
 struct session_end {
@@ -65,9 +68,13 @@ public:
                     stream::registry& sessions, std::function<void(session_end)> on_end);
     ~control_session();
 
-    // Told the run id once the login succeeded (before start()).
-    // Told the run id and the server's resume_timeout (s) at each login.
-    using login_handler = std::function<void(const std::string& run_id, std::uint32_t resume_timeout)>;
+    // What each successful login tells (set before start()).
+    struct login_info {
+        std::string run_id;
+        std::uint32_t resume_timeout = 0;  // seconds the server keeps the run after a break
+        std::uint16_t rendezvous_port = 0; // the server's STUN port (and +1); 0 = none
+    };
+    using login_handler = std::function<void(const login_info&)>;
     void on_login(login_handler f) { on_login_ = std::move(f); }
     // Told each proxy's registration result: "up: ..." or "rejected: ...".
     void on_proxy(std::function<void(const std::string& name, const std::string& state)> f) {
@@ -75,6 +82,11 @@ public:
     }
     // Where resumable sessions are re-attached from (before start()).
     void set_resumer(std::shared_ptr<resumer> r) { resumer_ = std::move(r); }
+    // Who handles punch offers and starts for direct paths (before start()).
+    void set_punches(std::shared_ptr<punch_manager> p) { punches_ = std::move(p); }
+    // Punch signalling to the server, from any thread; dropped unless logged in.
+    void send_punch(const punch_request_msg& m);
+    void send_punch(const punch_answer_msg& m);
     void start();
     // Logs out (the server lets the run go at once), then ends.
     void stop(std::string reason);
@@ -114,6 +126,7 @@ private:
     login_handler on_login_;
     std::function<void(const std::string&, const std::string&)> on_proxy_;
     std::shared_ptr<resumer> resumer_;
+    std::shared_ptr<punch_manager> punches_;
     std::atomic<std::uint32_t> resume_timeout_{0};  // the server's, from the login
     bool leaving_ = false;  // a Logout is on its way
     bool login_rejected_ = false;

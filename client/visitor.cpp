@@ -140,6 +140,7 @@ void visitor_listener::accept() {
             socket.set_option(asio::ip::tcp::no_delay(true), ignored);
             const auto peer = socket.remote_endpoint(ignored);
             const auto tag = fmt::format("[{}/{}]", self->v_.name, ++self->count_);
+            if (self->v_.p2p && self->ctx_.want_direct) self->ctx_.want_direct(self->v_);
             open_visit(self->ctx_, self->ex_, self->v_,
                        asio::generic::stream_protocol::socket(std::move(socket)), tag,
                        to_string(peer));

@@ -35,6 +35,9 @@ struct visit_context {
     std::function<void(const std::shared_ptr<stream::pump>&, std::uint64_t id,
                        const std::string& secret)>
         keep;
+    // A local connection of a visitor with p2p = true arrived: try a direct
+    // path (the connection itself goes over the relay). May be empty.
+    std::function<void(const visitor_config&)> want_direct;
 };
 
 // How a visit ended, for `connect`'s exit code.

@@ -60,7 +60,7 @@ int run_program(const char* prog, const char* what_it_runs, int argc, char** arg
 {3}
   -c, --config FILE      configuration file (TOML)
   -l, --log-level LEVEL  trace, debug, info, warn, error or off (overrides [log] level)
-      --json             (status) print JSON
+      --json             (status, nat) print JSON
   -v, --version          print the version
   -h, --help             print this help
 )", prog, what_it_runs, more_usage, more_help);

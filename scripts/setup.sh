@@ -13,6 +13,8 @@ packages=(
   # tests and benchmarks: real peers on loopback
   curl socat iperf3 openssh-server openssh-client openssl procps psmisc iproute2 python3
   nftables conntrack
+  # a STUN client nobody here wrote, against the rendezvous (turnutils_stunclient)
+  coturn
   nginx-light wrk haproxy
   # the dashboard's browser test (tests/web), driven by playwright-core from npm
   chromium

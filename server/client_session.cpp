@@ -11,6 +11,7 @@
 #include "common/grpc/message_queue.hpp"
 #include "common/host_names.hpp"
 #include "common/log.hpp"
+#include "common/p2p/candidates.hpp"
 #include "common/net_util.hpp"
 #include "common/stream/pump.hpp"
 #include "common/stream/splice.hpp"
@@ -118,6 +119,12 @@ void client_session::send(v1::ServerMessage msg) {
     if (const auto* now = msgs_->out.push(std::move(msg))) reactor_->StartWrite(now);
 }
 
+void client_session::post_message(v1::ServerMessage msg) {
+    asio::post(strand_, [self = shared_from_this(), msg = std::move(msg)]() mutable {
+        if (self->phase_ == phase::active) self->send(std::move(msg));
+    });
+}
+
 void client_session::finish_rpc() {
     if (finished_) return;
     finished_ = true;
@@ -144,6 +151,12 @@ void client_session::handle(v1::ClientMessage& msg) {
             return shutdown(fmt::format("logged out ({})",
                                         printable(msg.logout().reason().substr(0, 80))),
                             true);
+        case M::kPunchRequest: {
+            const auto source = p2p::parse(peer_);  // "ip:port" of the Control stream
+            return st_.punches.request(shared_from_this(), msg.punch_request(),
+                                       source ? source->address() : asio::ip::address());
+        }
+        case M::kPunchAnswer: return st_.punches.answer(shared_from_this(), msg.punch_answer());
         case M::kHeartbeat: {
             v1::ServerMessage reply;
             reply.mutable_heartbeat()->set_sent_at_ms(msg.heartbeat().sent_at_ms());
@@ -229,6 +242,7 @@ void client_session::complete_login() {
     result->set_ok(true);
     result->set_run_id(run_id_);
     result->set_resume_timeout(st_.config.resume_timeout);
+    result->set_rendezvous_port(st_.rendezvous_port.load());
     send(std::move(reply));
 }
 
@@ -277,6 +291,7 @@ void client_session::continue_run(control_reactor* r, const std::string& peer,
     result->set_run_id(run_id_);
     result->set_resumed(true);
     result->set_resume_timeout(st_.config.resume_timeout);
+    result->set_rendezvous_port(st_.rendezvous_port.load());
     send(std::move(reply));
     read_next();
 }

@@ -96,6 +96,9 @@ public:
     const std::string& client_id() const { return client_id_; }
     // The server's number for this session (and its run): keys listings.
     std::uint64_t number() const { return number_; }
+    // Sends `msg` on the Control stream, from any thread (dropped while the
+    // run is away or over: punch signalling is retried by the clients).
+    void post_message(v1::ServerMessage msg);
 
 private:
     void read_next();

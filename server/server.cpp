@@ -27,6 +27,7 @@
 #include "server/client_gate.hpp"
 #include "server/dashboard/dashboard.hpp"
 #include "server/grpc/service.hpp"
+#include "server/rendezvous/rendezvous.hpp"
 #include "server/server_state.hpp"
 #include "server/vhost/listener.hpp"
 
@@ -200,6 +201,7 @@ struct server::impl {
     std::unique_ptr<grpc::Server> grpc_server;
     std::vector<std::unique_ptr<vhost_listener>> vhosts;
     std::unique_ptr<dashboard_server> dashboard;
+    std::unique_ptr<rendezvous> meeting;  // P2P rendezvous; null when [p2p] enable = false
     bool stopped = false;
 
     std::shared_ptr<grpc::ServerCredentials> credentials() {
@@ -243,6 +245,12 @@ void server::start() {
     for (auto& v : im.vhosts) v->start();
 
     im.listener.bind(cfg.bind_addr, cfg.bind_port);
+    if (cfg.p2p.enable) {
+        im.meeting = std::make_unique<rendezvous>(im.runner.io());
+        im.meeting->bind(cfg.bind_addr, cfg.p2p.rendezvous_port);
+        im.state.rendezvous_port = im.meeting->port();
+        im.meeting->start();
+    }
     grpc::ServerBuilder builder;
     im.handoff = builder.experimental().AddExternalConnectionAcceptor(
         grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
@@ -270,6 +278,10 @@ void server::start() {
         im.dashboard->start();
     }
     im.runner.start();
+    if (im.meeting)
+        log::get("server").info("rendezvous (STUN) on udp {} and {}",
+                                grpc_address(cfg.bind_addr, im.meeting->port()),
+                                im.meeting->port() + 1);
     log::get("server").info("listening for clients on {} (tls {})",
                             grpc_address(cfg.bind_addr, im.listener.port()),
                             cfg.tls.enable ? "on" : "off");
@@ -287,6 +299,7 @@ void server::stop() {
     if (im.stopped) return;
     im.stopped = true;
     im.listener.stop();
+    if (im.meeting) im.meeting->stop();
     if (im.dashboard) im.dashboard->stop();
     for (auto& v : im.vhosts) v->stop();
     if (im.grpc_server) {

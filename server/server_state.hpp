@@ -15,6 +15,7 @@
 #include "common/config/server.hpp"
 #include "common/stream/registry.hpp"
 #include "server/live.hpp"
+#include "server/rendezvous/punch_broker.hpp"
 #include "server/port_manager.hpp"
 #include "server/visit/secret_table.hpp"
 #include "server/vhost/table.hpp"
@@ -44,6 +45,10 @@ struct server_state {
     // Every user connection's session, by conn id.
     stream::registry sessions;
     std::atomic<std::uint64_t> next_session_no{1};
+    // Punch signalling between visitors and home clients (direct paths).
+    punch_broker punches{*this};
+    // The rendezvous' first UDP port, told to clients at login; 0 = none.
+    std::atomic<std::uint16_t> rendezvous_port{0};
     // What runs now, for the dashboard: clients, proxies, sessions and counts.
     live::book live;
     // Visits being spliced, by session id (a conn id too): a Resume of

@@ -258,6 +258,13 @@ void read_transport(table_reader& root, client_config& cfg) {
 }
 
 // The admin API answers anyone who can connect: TCP only on loopback.
+void read_p2p(table_reader& root, client_config& cfg) {
+    auto p = root.table("p2p");
+    p.read("keepalive", cfg.p2p.keepalive, 1, 120);
+    p.read("punch_timeout", cfg.p2p.punch_timeout, 1, 60);
+    p.finish();
+}
+
 void read_admin(table_reader& root, client_config& cfg) {
     auto a = root.table("admin");
     if (a.read("addr", cfg.admin.addr) == field::ok) {
@@ -294,6 +301,7 @@ client_config parse_client_config(std::string_view text, const std::string& path
         read_tls(root, cfg);
         read_transport(root, cfg);
         read_admin(root, cfg);
+        read_p2p(root, cfg);
         read_log(root, cfg.log);
         read_proxies(root, problems, cfg.proxies);
         read_visitors(root, problems, cfg.visitors);

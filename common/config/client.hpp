@@ -99,6 +99,16 @@ struct client_config {
         std::uint16_t port = 0;
     } admin;
 
+    // Direct paths (visitors and secret proxies with p2p = true).
+    struct {
+        // Seconds between keepalives of an idle direct path (each side sends
+        // its own); RFC 4787 promises NAT mappings only 2 minutes, many keep
+        // them for 30 s. 1..120.
+        std::uint32_t keepalive = 15;
+        // Seconds a punch may take before the relay is kept (retried later). 1..60.
+        std::uint32_t punch_timeout = 5;
+    } p2p;
+
     log_config log;
     std::vector<proxy_config> proxies;
     std::vector<visitor_config> visitors;

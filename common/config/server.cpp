@@ -105,6 +105,26 @@ void read_dashboard(table_reader& root, server_config& cfg) {
     d.finish();
 }
 
+// The rendezvous takes two UDP ports, rendezvous_port and the next one; by
+// default the same number as the gRPC port (TCP), so one firewall rule
+// "7000-7001 tcp+udp" covers both.
+void read_p2p(table_reader& root, server_config& cfg) {
+    auto p = root.table("p2p");
+    p.read("enable", cfg.p2p.enable);
+    cfg.p2p.rendezvous_port = cfg.bind_port;
+    const auto port = p.read_port("rendezvous_port", cfg.p2p.rendezvous_port, true);
+    if (cfg.p2p.enable && cfg.p2p.rendezvous_port == 65535) {
+        if (port == field::ok)
+            p.problem(*p.get("rendezvous_port"), "rendezvous_port",
+                      "must be at most 65534: the rendezvous also takes the next port");
+        else
+            p.missing("rendezvous_port",
+                      "required when bind_port is 65535: the rendezvous takes two UDP ports, "
+                      "rendezvous_port and the next one");
+    }
+    p.finish();
+}
+
 }  // namespace
 
 server_config parse_server_config(std::string_view text, const std::string& path) {
@@ -127,6 +147,7 @@ server_config parse_server_config(std::string_view text, const std::string& path
         read_auth(root, cfg.auth.token);
         read_tls(root, cfg);
         read_dashboard(root, cfg);
+        read_p2p(root, cfg);
         read_log(root, cfg.log);
     });
     return cfg;

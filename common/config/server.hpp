@@ -82,6 +82,14 @@ struct server_config {
         std::string password;  // "" = no login (loopback only)
     } dashboard;
 
+    // The rendezvous for direct (P2P) paths: STUN Binding on UDP rendezvous_port
+    // and rendezvous_port + 1 of bind_addr (two ports tell a symmetric NAT from
+    // a cone), told to clients at login.
+    struct {
+        bool enable = true;
+        std::uint16_t rendezvous_port = 0;  // default: bind_port's number; 0 = any free pair
+    } p2p;
+
     log_config log;
 };
 

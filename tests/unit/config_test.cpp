@@ -478,5 +478,37 @@ TEST(config_parse, server_dashboard_keys) {
                "dashboard.colour", "unknown key");
 }
 
+TEST(config_parse, server_p2p_keys) {
+    const auto defaults = parse_server_config("bind_port = 7100\n[auth]\ntoken = \"t\"\n", "t.toml");
+    EXPECT_TRUE(defaults.p2p.enable) << "the rendezvous is on unless turned off";
+    EXPECT_EQ(defaults.p2p.rendezvous_port, 7100) << "the gRPC port's number, over UDP";
+    const auto cfg = parse_server_config(
+        "[auth]\ntoken = \"t\"\n[p2p]\nenable = false\nrendezvous_port = 0\n", "t.toml");
+    EXPECT_FALSE(cfg.p2p.enable);
+    EXPECT_EQ(cfg.p2p.rendezvous_port, 0) << "0 = any free pair of ports";
+    expect_one(server_problems("[auth]\ntoken = \"t\"\n[p2p]\nrendezvous_port = 65535\n"), 4, 19,
+               "p2p.rendezvous_port", "must be at most 65534");
+    expect_one(server_problems("bind_port = 65535\n[auth]\ntoken = \"t\"\n"), 1, 1,
+               "p2p.rendezvous_port", "required when bind_port is 65535");
+    EXPECT_TRUE(server_problems("bind_port = 65535\n[auth]\ntoken = \"t\"\n[p2p]\nenable = false\n")
+                    .empty());
+    expect_one(server_problems("[auth]\ntoken = \"t\"\n[p2p]\nport = 7000\n"), 4, 1, "p2p.port",
+               "unknown key");
+}
+
+TEST(config_parse, client_p2p_keys) {
+    const auto defaults = parse_client_config(
+        "server_addr = \"s\"\n[auth]\ntoken = \"t\"\n[tls]\nenable = false\n", "t.toml");
+    EXPECT_EQ(defaults.p2p.keepalive, 15u);
+    EXPECT_EQ(defaults.p2p.punch_timeout, 5u);
+    const std::string head = "server_addr = \"s\"\n[auth]\ntoken = \"t\"\n[tls]\nenable = false\n[p2p]\n";
+    const auto cfg = parse_client_config(head + "keepalive = 1\npunch_timeout = 10\n", "t.toml");
+    EXPECT_EQ(cfg.p2p.keepalive, 1u);
+    EXPECT_EQ(cfg.p2p.punch_timeout, 10u);
+    expect_one(client_problems(head + "keepalive = 0\n"), 7, 13, "p2p.keepalive", "");
+    expect_one(client_problems(head + "punch_timeout = 61\n"), 7, 17, "p2p.punch_timeout", "");
+    expect_one(client_problems(head + "keep_alive = 3\n"), 7, 1, "p2p.keep_alive", "unknown key");
+}
+
 }  // namespace
 }  // namespace burrow

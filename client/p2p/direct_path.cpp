@@ -1,0 +1,401 @@
+#include "client/p2p/direct_path.hpp"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+
+#include <array>
+#include <mutex>
+
+#include <boost/asio/ip/unicast.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <openssl/rand.h>
+
+#include "common/log.hpp"
+#include "common/p2p/candidates.hpp"
+#include "common/stun/codec.hpp"
+
+namespace burrow {
+
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+using std::chrono::milliseconds;
+
+namespace {
+
+spdlog::logger& p2p_log() { return log::get("p2p"); }
+
+// The addresses of this host's interfaces that are up (for LAN candidates).
+std::vector<asio::ip::address> local_addresses() {
+    std::vector<asio::ip::address> out;
+    ifaddrs* all = nullptr;
+    if (::getifaddrs(&all) != 0) return out;
+    for (auto* i = all; i != nullptr; i = i->ifa_next) {
+        if (i->ifa_addr == nullptr || (i->ifa_flags & IFF_UP) == 0) continue;
+        if (i->ifa_addr->sa_family == AF_INET) {
+            const auto* a = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+            out.push_back(asio::ip::address_v4(ntohl(a->sin_addr.s_addr)));
+        } else if (i->ifa_addr->sa_family == AF_INET6) {
+            const auto* a = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+            asio::ip::address_v6::bytes_type b;
+            std::copy(std::begin(a->sin6_addr.s6_addr), std::end(a->sin6_addr.s6_addr), b.begin());
+            out.push_back(asio::ip::address_v6(b));
+        }
+    }
+    ::freeifaddrs(all);
+    return out;
+}
+
+std::uint64_t now_us() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          direct_path::clock::now().time_since_epoch())
+                                          .count());
+}
+
+// A peer that probes from an address it did not announce (a symmetric NAT's
+// new port) is probed there too, up to this many addresses in all.
+constexpr std::size_t max_peer_addresses = 16;
+// The first probes to each candidate go out with this TTL: they open our own
+// NAT toward the peer but die before reaching the peer's NAT, which would
+// otherwise see an unsolicited packet (NATLAB.md).
+constexpr int priming_ttl = 2;
+
+}  // namespace
+
+struct direct_path::impl : std::enable_shared_from_this<impl> {
+    impl(asio::any_io_executor ex, settings s)
+        : strand(asio::make_strand(ex)), socket(strand), timer(strand), deadline(strand),
+          cfg(std::move(s)) {}
+
+    asio::strand<asio::any_io_executor> strand;
+    udp::socket socket;
+    asio::steady_timer timer;     // resends, probe rounds, keepalives
+    asio::steady_timer deadline;  // of discovery, of the punch, of a keepalive's answer
+    settings cfg;
+
+    mutable std::mutex snap_mutex;
+    snapshot snap;  // written on the strand, read by now() under snap_mutex
+    std::function<void(const snapshot&)> changed;
+
+    std::array<std::uint8_t, 2048> buf{};
+    endpoint from;
+
+    // discovery
+    stun::transaction_id txid{};
+    std::function<void(std::vector<std::string>)> discovered;
+    int stun_sends = 0;
+    // punching and after
+    std::optional<punch::receiver> rx;
+    punch::key key{};
+    std::uint64_t punch_id = 0;
+    std::vector<endpoint> peers;
+    std::uint32_t seq = 0;
+    int rounds = 0;
+    bool awaiting_keepalive = false;
+
+    state current() const {
+        std::lock_guard lock(snap_mutex);
+        return snap.now;
+    }
+
+    void set(state s, std::string why = {}) {
+        snapshot copy;
+        {
+            std::lock_guard lock(snap_mutex);
+            snap.now = s;
+            snap.since = clock::now();
+            snap.why = std::move(why);
+            copy = snap;
+        }
+        if (changed) changed(copy);
+    }
+
+    // ---- discovery ----
+
+    void discover(std::function<void(std::vector<std::string>)> done) {
+        discovered = std::move(done);
+        boost::system::error_code ec;
+        socket.open(cfg.rendezvous.protocol(), ec);
+        if (!ec) socket.bind(endpoint(cfg.rendezvous.protocol(), 0), ec);
+        if (!ec) socket.non_blocking(true, ec);
+        if (ec) return fail(fmt::format("cannot open a UDP socket: {}", ec.message()));
+        {
+            std::lock_guard lock(snap_mutex);
+            snap.local_port = socket.local_endpoint(ec).port();
+        }
+        if (RAND_bytes(txid.data(), static_cast<int>(txid.size())) != 1)
+            return fail("no random bytes for STUN");
+        set(state::discovering);
+        receive();
+        send_binding();
+        deadline.expires_after(cfg.discover_limit);
+        deadline.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+            if (!e && self->current() == state::discovering) self->end_discovery();
+        });
+    }
+
+    void send_binding() {
+        stun::builder request(stun::binding, stun::msg_class::request, txid);
+        request.fingerprint();
+        boost::system::error_code ignored;
+        socket.send_to(asio::buffer(request.bytes().data(), request.bytes().size()), cfg.rendezvous,
+                       0, ignored);
+        static constexpr std::array<int, 4> gaps{100, 200, 400, 800};
+        if (stun_sends >= static_cast<int>(gaps.size())) return;
+        timer.expires_after(milliseconds(gaps[static_cast<std::size_t>(stun_sends++)]));
+        timer.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+            if (!e && self->current() == state::discovering) self->send_binding();
+        });
+    }
+
+    void on_stun(std::span<const std::uint8_t> packet) {
+        stun::message m;
+        if (current() != state::discovering || from != cfg.rendezvous ||
+            stun::parse(packet, m) != stun::parse_error::none || m.cls != stun::msg_class::success ||
+            m.txid != txid)
+            return;
+        if (auto mapped = stun::mapped_address(m)) {
+            std::lock_guard lock(snap_mutex);
+            snap.mapped = *mapped;
+        }
+        end_discovery();
+    }
+
+    void end_discovery() {
+        timer.cancel();
+        deadline.cancel();
+        std::optional<endpoint> mapped;
+        std::uint16_t port = 0;
+        {
+            std::lock_guard lock(snap_mutex);
+            mapped = snap.mapped;
+            port = snap.local_port;
+        }
+        if (!mapped)
+            p2p_log().info("{} the rendezvous at {} did not answer within {} ms: local candidates only",
+                           cfg.tag, fmt::streamed(cfg.rendezvous), cfg.discover_limit.count());
+        std::vector<std::string> out;
+        for (const auto& c : p2p::order(mapped, local_addresses(), port)) out.push_back(p2p::format(c));
+        set(state::idle);
+        if (auto done = std::move(discovered)) done(std::move(out));
+    }
+
+    // ---- punching ----
+
+    void punch(std::uint64_t id, const punch::key& k, const std::vector<std::string>& peer) {
+        if (current() != state::idle) return;
+        punch_id = id;
+        key = k;
+        rx.emplace(k, id, cfg.self);
+        peers = p2p::accept(peer, cfg.allow_loopback);
+        {
+            std::lock_guard lock(snap_mutex);
+            snap.punch_id = id;
+        }
+        if (peers.empty()) return fail("the peer sent no usable candidate");
+        set(state::punching);
+        probe_round();
+        deadline.expires_after(cfg.punch_limit);
+        deadline.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+            if (!e && self->current() == state::punching)
+                self->fail(fmt::format("no authenticated answer from {} candidate(s) within {} ms",
+                                       self->peers.size(), self->cfg.punch_limit.count()));
+        });
+    }
+
+    void send_probe(const endpoint& to) {
+        const auto p = punch::encode({punch::type::probe, cfg.self, punch_id, ++seq, now_us()}, key);
+        boost::system::error_code ignored;  // an unreachable candidate is just one that fails
+        socket.send_to(asio::buffer(p), to, 0, ignored);
+    }
+
+    void probe_round() {
+        if (current() != state::punching) return;
+        boost::system::error_code ignored;
+        const bool priming = rounds++ == 0;
+        if (priming) socket.set_option(asio::ip::unicast::hops(priming_ttl), ignored);
+        for (const auto& p : peers) send_probe(p);
+        if (priming) socket.set_option(asio::ip::unicast::hops(64), ignored);
+        timer.expires_after(cfg.probe_every);
+        timer.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+            if (!e) self->probe_round();
+        });
+    }
+
+    void on_punch(std::span<const std::uint8_t> packet) {
+        if (!rx) return;
+        punch::fields f;
+        const auto refused = rx->check(packet, f);
+        if (refused != punch::refusal::none) {
+            p2p_log().debug("{} punch packet from {} refused: {}", cfg.tag, fmt::streamed(from),
+                            punch::to_string(refused));
+            return;
+        }
+        const auto s = current();
+        if (f.kind == punch::type::probe) {
+            // Answer where it came from: that is the way back through both NATs.
+            const auto answer = punch::encode({punch::type::answer, cfg.self, punch_id, f.seq, f.sent_us}, key);
+            boost::system::error_code ignored;
+            socket.send_to(asio::buffer(answer), from, 0, ignored);
+            if (s == state::punching && peers.size() < max_peer_addresses &&
+                std::find(peers.begin(), peers.end(), from) == peers.end())
+                peers.push_back(from);
+            return;
+        }
+        const double rtt = static_cast<double>(now_us() - f.sent_us) / 1000.0;
+        if (s == state::punching) {
+            {
+                std::lock_guard lock(snap_mutex);
+                snap.peer = from;
+                snap.rtt_ms = rtt;
+                snap.last_answer = clock::now();
+            }
+            timer.cancel();
+            deadline.cancel();
+            p2p_log().info("{} direct path up: {} -> {} (punch {}), rtt {:.1f} ms", cfg.tag,
+                           snap.local_port, fmt::streamed(from), punch_id, rtt);
+            set(state::up);
+            schedule_keepalive();
+        } else if (s == state::up && snap_peer() == from) {
+            {
+                std::lock_guard lock(snap_mutex);
+                snap.rtt_ms = rtt;
+                snap.last_answer = clock::now();
+            }
+            if (awaiting_keepalive) {
+                awaiting_keepalive = false;
+                deadline.cancel();
+                schedule_keepalive();  // back to the idle period
+            }
+        }
+    }
+
+    endpoint snap_peer() const {
+        std::lock_guard lock(snap_mutex);
+        return snap.peer.value_or(endpoint());
+    }
+
+    // ---- keeping it ----
+
+    void schedule_keepalive() {
+        timer.expires_after(cfg.keepalive);
+        timer.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+            if (!e) self->keepalive();
+        });
+    }
+
+    void keepalive() {
+        if (current() != state::up) return;
+        if (!awaiting_keepalive) {
+            awaiting_keepalive = true;
+            deadline.expires_after(cfg.dead_after);
+            deadline.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+                if (!e && self->awaiting_keepalive && self->current() == state::up)
+                    self->fail(fmt::format("no answer to keepalives for {} ms",
+                                           self->cfg.dead_after.count()));
+            });
+        }
+        send_probe(snap_peer());
+        // While unanswered, resend three times within dead_after; then the
+        // usual period.
+        timer.expires_after(awaiting_keepalive ? cfg.dead_after / 3 : cfg.keepalive);
+        timer.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+            if (!e) self->keepalive();
+        });
+    }
+
+    // ---- the socket ----
+
+    void receive() {
+        socket.async_receive_from(
+            asio::buffer(buf), from,
+            [self = shared_from_this()](const boost::system::error_code& e, std::size_t n) {
+                if (e == asio::error::operation_aborted || !self->socket.is_open()) return;
+                if (!e) {
+                    const std::span<const std::uint8_t> packet(self->buf.data(), n);
+                    if (punch::looks_like_punch(packet))
+                        self->on_punch(packet);
+                    else if (stun::looks_like_stun(packet))
+                        self->on_stun(packet);
+                }
+                // An error here is an ICMP answer to one of our sends: that
+                // candidate is unreachable, the others may not be.
+                self->receive();
+            });
+    }
+
+    void fail(std::string why) {
+        timer.cancel();
+        deadline.cancel();
+        awaiting_keepalive = false;
+        p2p_log().info("{} direct path failed: {}", cfg.tag, why);
+        if (auto done = std::move(discovered)) done({});
+        set(state::failed, std::move(why));
+    }
+
+    void close() {
+        if (current() == state::closed) return;
+        timer.cancel();
+        deadline.cancel();
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        changed = nullptr;
+        discovered = nullptr;
+        std::lock_guard lock(snap_mutex);
+        snap.now = state::closed;
+        snap.since = clock::now();
+    }
+};
+
+direct_path::direct_path(asio::any_io_executor ex, settings s)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(s))) {}
+
+direct_path::~direct_path() { close(); }
+
+void direct_path::discover(std::function<void(std::vector<std::string>)> done) {
+    asio::post(impl_->strand, [self = impl_, done = std::move(done)]() mutable {
+        self->discover(std::move(done));
+    });
+}
+
+void direct_path::punch(std::uint64_t punch_id, const punch::key& key,
+                        const std::vector<std::string>& peer) {
+    asio::post(impl_->strand, [self = impl_, punch_id, key, peer] { self->punch(punch_id, key, peer); });
+}
+
+void direct_path::fail(std::string why) {
+    asio::post(impl_->strand, [self = impl_, why = std::move(why)]() mutable {
+        const auto s = self->current();
+        if (s != state::closed && s != state::failed) self->fail(std::move(why));
+    });
+}
+
+void direct_path::on_change(std::function<void(const snapshot&)> f) {
+    asio::post(impl_->strand, [self = impl_, f = std::move(f)]() mutable { self->changed = std::move(f); });
+}
+
+void direct_path::close() {
+    asio::post(impl_->strand, [self = impl_] { self->close(); });
+}
+
+direct_path::snapshot direct_path::now() const {
+    std::lock_guard lock(impl_->snap_mutex);
+    return impl_->snap;
+}
+
+std::string_view direct_path::to_string(state s) {
+    switch (s) {
+        case state::idle: return "idle";
+        case state::discovering: return "discovering";
+        case state::punching: return "punching";
+        case state::up: return "up";
+        case state::failed: return "failed";
+        case state::closed: return "closed";
+    }
+    return "?";
+}
+
+}  // namespace burrow

@@ -1,0 +1,94 @@
+// Punch signalling between a visitor and its home client through a real
+// server, on loopback (no NAT: the NAT lab in tests/natlab covers those).
+#include <chrono>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/e2e/harness.hpp"
+#include "tests/e2e/visit_peers.hpp"
+
+namespace burrow::e2e {
+namespace {
+
+// The first direct path's state in a client's `status --json`, once it has
+// settled ("up" or "failed"); "" when it did not within `limit`.
+std::string settled_path(const std::string& config, milliseconds limit = 20s) {
+    static const std::regex state(R"re("direct_paths":\[\{[^}]*"state":"(up|failed)")re");
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+        const auto r = run({bin("burrow-client"), "status", "-c", config, "--json"});
+        std::smatch m;
+        if (std::regex_search(r.output, m, state)) return m[1].str();
+        std::this_thread::sleep_for(100ms);
+    }
+    return {};
+}
+
+struct punch_setup {
+    burrow_lab lab;
+    tcp_service echo{echo_handler};
+    std::uint16_t port = free_port();
+    std::unique_ptr<process> home, laptop;
+    std::string home_file, laptop_file;
+
+    punch_setup(const std::string& home_p2p, const std::string& laptop_secret = visit_secret_key) {
+        home = start_home(lab, secret_proxy("echo-secret", echo.port(), home_p2p), "echo-secret");
+        home_file = lab.dir().file("home1.toml");
+        laptop = start_laptop(lab, "laptop",
+                              visitor("v", "echo-secret", port, laptop_secret) + "p2p = true\n", "v",
+                              port);
+        laptop_file = lab.dir().file("laptop2.toml");
+    }
+};
+
+TEST(punch, a_visitor_and_its_home_client_punch_a_direct_path_and_both_list_it) {
+    punch_setup s("p2p = true\n");
+    // The connection that starts the attempt is carried by the relay at once.
+    EXPECT_TRUE(echo_works(s.port, 1 << 20)) << s.laptop->log();
+    EXPECT_EQ(settled_path(s.laptop_file), "up") << s.laptop->log() << s.home->log();
+    EXPECT_EQ(settled_path(s.home_file), "up") << s.home->log();
+    EXPECT_TRUE(s.laptop->wait_log(R"(\[v\] direct path up: \d+ -> 127\.0\.0\.1:\d+ \(punch \d+\), rtt)"))
+        << s.laptop->log();
+    EXPECT_TRUE(s.lab.server().wait_log(
+        R"(punch \d+: laptop -> echo-secret \(home\): home candidates passed on \(\d+\); both sides probe now)"))
+        << s.lab.server().log();
+    const auto text = run({bin("burrow-client"), "status", "-c", s.laptop_file});
+    EXPECT_NE(text.output.find("direct paths (1):"), std::string::npos) << text.output;
+    EXPECT_NE(text.output.find("up: udp "), std::string::npos) << text.output;
+    // More connections go on working, over the relay for now.
+    EXPECT_TRUE(echo_works(s.port, 1 << 20));
+}
+
+TEST(punch, a_secret_proxy_without_p2p_refuses_and_the_relay_carries_on) {
+    punch_setup s("");
+    EXPECT_TRUE(echo_works(s.port, 1 << 20)) << s.laptop->log();
+    EXPECT_EQ(settled_path(s.laptop_file), "failed") << s.laptop->log();
+    EXPECT_TRUE(s.laptop->wait_log(
+        R"(\[v\] direct path failed: refused by the server: direct paths are off for proxy echo-secret)"))
+        << s.laptop->log();
+    EXPECT_TRUE(echo_works(s.port, 1 << 20));
+    // The refusal holds the next attempt back (30 s): a new connection does not punch again.
+    EXPECT_EQ(s.laptop->count_log("trying a direct path"), 1) << s.laptop->log();
+}
+
+TEST(punch, a_visitor_with_the_wrong_key_gets_no_direct_path) {
+    punch_setup s("p2p = true\n", "not-the-home-secret");
+    EXPECT_FALSE(echo_works(s.port, 1000)) << "the visit itself is refused";
+    EXPECT_EQ(settled_path(s.laptop_file), "failed") << s.laptop->log();
+    EXPECT_TRUE(s.laptop->wait_log(R"(\[v\] direct path failed: refused by the server: )"))
+        << s.laptop->log();
+    EXPECT_TRUE(s.lab.server().wait_log(R"(direct path to 'echo-secret' for client laptop refused)"))
+        << s.lab.server().log();
+    EXPECT_EQ(s.home->count_log("asks for a direct path"), 0) << s.home->log();
+    // Neither the key nor its derivations appear in any log.
+    for (const auto* log : {&s.lab.server(), s.home.get(), s.laptop.get()}) {
+        EXPECT_EQ(log->log().find("not-the-home-secret"), std::string::npos);
+        EXPECT_EQ(log->log().find(visit_secret_key), std::string::npos);
+    }
+}
+
+}  // namespace
+}  // namespace burrow::e2e
