@@ -180,17 +180,23 @@ protected:
                 .output);
     }
 
-    // Polls the visitor's first path until `done` holds (or `limit` passes).
-    path_seen wait_visitor(const std::function<bool(const path_seen&)>& done,
-                           std::chrono::milliseconds limit = 30s) {
+    // Polls the first path of the client on `site` (config `file`) until
+    // `done` holds (or `limit` passes).
+    path_seen wait_path(const std::string& site, const std::string& file,
+                        const std::function<bool(const path_seen&)>& done,
+                        std::chrono::milliseconds limit = 30s) {
         const auto until = std::chrono::steady_clock::now() + limit;
         path_seen p;
         while (std::chrono::steady_clock::now() < until) {
-            p = status_of("v", visitor_file_);
+            p = status_of(site, file);
             if (done(p)) return p;
             std::this_thread::sleep_for(100ms);
         }
         return p;
+    }
+    path_seen wait_visitor(const std::function<bool(const path_seen&)>& done,
+                           std::chrono::milliseconds limit = 30s) {
+        return wait_path("v", visitor_file_, done, limit);
     }
     static bool settled(const path_seen& p) { return p.state == "up" || p.state == "failed"; }
 
@@ -221,7 +227,7 @@ TEST_P(punch_matrix, visitor_and_home_punch_where_the_nats_allow_and_data_flows_
     EXPECT_TRUE(echo_through_visitor()) << visitor_->log() << home_->log();
     const auto v = wait_visitor(settled);
     const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - first).count();
-    const auto h = status_of("h", home_file_);
+    const auto h = wait_path("h", home_file_, settled, 10s);
     std::printf("[ punch    ] visitor %-16s home %-16s -> visitor %s, home %s (%.2f s after the first "
                 "connection)\n",
                 to_string(c.visitor), to_string(c.home), v.state.c_str(), h.state.c_str(), took);
