@@ -128,8 +128,12 @@ rendezvous::~rendezvous() { stop(); }
 
 void rendezvous::bind(const std::string& host, std::uint16_t port) {
     boost::system::error_code ec;
-    const auto address = asio::ip::make_address(host, ec);
-    if (ec) throw std::runtime_error(fmt::format("rendezvous: '{}' is not an IP address", host));
+    udp::resolver resolver(impl_->strand);
+    const auto found = resolver.resolve(host, "0", udp::resolver::passive, ec);
+    if (ec || found.empty())
+        throw std::runtime_error(fmt::format("rendezvous: cannot resolve {}: {}", host,
+                                             ec ? ec.message() : "no address"));
+    const auto address = found.begin()->endpoint().address();
     // Any free pair: ask the kernel for one port and hope the next is free,
     // a few times over.
     const int tries = port == 0 ? 64 : 1;

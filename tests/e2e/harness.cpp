@@ -350,7 +350,13 @@ void burrow_lab::start_server(std::uint16_t port) {
                "heartbeat_timeout = 6\n" +
                    server_extra_ +
                    "\n[auth]\ntoken = \"" + token + "\"\n"
-                   "[tls]\nenable = " + (tls_ ? "true" : "false") + "\n" + tls_extra_);
+                   "[tls]\nenable = " + (tls_ ? "true" : "false") + "\n" + tls_extra_ +
+                   // A restart on the same TCP port takes any free pair of UDP
+                   // ports for the rendezvous, not that port's number, which
+                   // another test's socket may hold.
+                   (server_extra_.find("[p2p]") == std::string::npos
+                        ? "[p2p]\nrendezvous_port = 0\n"
+                        : ""));
     server_.reset();
     server_ = std::make_unique<process>(
         std::vector<std::string>{bin("burrow-server"), "-c", dir_.file("server.toml")},
