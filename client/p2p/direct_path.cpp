@@ -152,12 +152,10 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
     }
 
     void on_stun(std::span<const std::uint8_t> packet) {
-        stun::message m;
-        if (current() != state::discovering || from != cfg.rendezvous ||
-            stun::parse(packet, m) != stun::parse_error::none || m.cls != stun::msg_class::success ||
-            m.txid != txid)
-            return;
-        if (auto mapped = stun::mapped_address(m)) {
+        if (current() != state::discovering || from != cfg.rendezvous) return;
+        const auto mapped = stun::binding_answer(packet, txid);
+        if (!mapped) return;
+        {
             std::lock_guard lock(snap_mutex);
             snap.mapped = *mapped;
         }

@@ -89,12 +89,9 @@ std::optional<stun_probe::answer> stun_probe::ask(const endpoint& to, std::uint3
         const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), MSG_DONTWAIT, from.data(), &len);
         if (n <= 0) continue;  // an ICMP error of an earlier send, or nothing
         from.resize(len);
-        stun::message m;
-        if (from != expect_from ||
-            stun::parse({buf.data(), static_cast<std::size_t>(n)}, m) != stun::parse_error::none ||
-            m.cls != stun::msg_class::success || m.method != stun::binding || m.txid != txid)
-            continue;
-        if (auto mapped = stun::mapped_address(m)) return answer{*mapped, from};
+        if (from != expect_from) continue;
+        if (auto mapped = stun::binding_answer({buf.data(), static_cast<std::size_t>(n)}, txid))
+            return answer{*mapped, from};
     }
 }
 

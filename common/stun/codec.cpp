@@ -358,4 +358,13 @@ std::uint32_t crc32(std::span<const std::uint8_t> data) {
     return c ^ 0xFFFFFFFF;
 }
 
+std::optional<udp_endpoint> binding_answer(std::span<const std::uint8_t> packet,
+                                           const transaction_id& txid) {
+    message m;
+    if (parse(packet, m) != parse_error::none || m.cls != msg_class::success ||
+        m.method != binding || m.txid != txid)
+        return std::nullopt;
+    return mapped_address(m);
+}
+
 }  // namespace burrow::stun

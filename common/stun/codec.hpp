@@ -98,6 +98,10 @@ std::optional<udp_endpoint> mapped_address(const message& m);
 // An address attribute of `type` in either encoding: XOR'd for
 // XOR-MAPPED-ADDRESS, plain for MAPPED-ADDRESS, RESPONSE-ORIGIN, OTHER-ADDRESS.
 std::optional<udp_endpoint> address_attribute(const message& m, std::uint16_t type);
+// The mapped address in `packet` when it is the success answer to our
+// Binding request `txid`; nullopt for anything else.
+std::optional<udp_endpoint> binding_answer(std::span<const std::uint8_t> packet,
+                                           const transaction_id& txid);
 // CHANGE-REQUEST flags; 0 when absent; nullopt when malformed.
 std::optional<std::uint32_t> change_request(const message& m);
 

@@ -265,5 +265,22 @@ TEST(stun_codec, the_builder_never_writes_past_its_buffer) {
     EXPECT_FALSE(m.has_fingerprint);
 }
 
+TEST(stun_codec, binding_answer_takes_only_the_success_answer_to_our_request) {
+    const auto ep = endpoint("203.0.113.70", 40000);
+    builder ok(binding, msg_class::success, sample_txid);
+    ok.xor_mapped_address(ep).fingerprint();
+    EXPECT_EQ(binding_answer(ok.bytes(), sample_txid), ep);
+    auto other_txid = sample_txid;
+    other_txid[0] ^= 1;
+    EXPECT_EQ(binding_answer(ok.bytes(), other_txid), std::nullopt);
+    builder request(binding, msg_class::request, sample_txid);
+    request.xor_mapped_address(ep);
+    EXPECT_EQ(binding_answer(request.bytes(), sample_txid), std::nullopt);
+    builder error(binding, msg_class::error, sample_txid);
+    error.xor_mapped_address(ep);
+    EXPECT_EQ(binding_answer(error.bytes(), sample_txid), std::nullopt);
+    EXPECT_EQ(binding_answer(std::span(sample_request).first(19), sample_txid), std::nullopt);
+}
+
 }  // namespace
 }  // namespace burrow::stun
