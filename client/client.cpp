@@ -22,6 +22,7 @@
 #include "client/control_session.hpp"
 #include "client/json_text.hpp"
 #include "client/p2p/path_status.hpp"
+#include "client/direct_session.hpp"
 #include "client/p2p/punch_manager.hpp"
 #include "client/resumer.hpp"
 #include "client/route_watch.hpp"
@@ -160,6 +161,9 @@ struct client::impl {
                           const std::string& secret) { keep_visit(p, id, secret); };
         ctx.want_direct = [this](const visitor_config& v) {
             if (punches) punches->want(v);
+        };
+        ctx.direct = [this](const visitor_config& v) -> std::shared_ptr<quic::link> {
+            return punches ? punches->link_for(v.name) : nullptr;
         };
         return ctx;
     }
@@ -389,10 +393,10 @@ std::string client::impl::status(bool json) {
             const auto& s = l.s;
             out += fmt::format(
                 "{}{{\"id\":{},\"kind\":{},\"tag\":{},\"peer\":{},\"age_s\":{:.1f},"
-                "\"bytes_to_service\":{},\"bytes_from_service\":{},\"path\":\"relay\","
+                "\"bytes_to_service\":{},\"bytes_from_service\":{},\"path\":\"{}\","
                 "\"state\":{},\"resumptions\":{}}}",
                 i ? "," : "", l.id, l.visit ? "\"visit\"" : "\"proxy\"", json_string(s.tag),
-                json_string(s.peer), s.age_seconds, l.to_service(), l.from_service(),
+                json_string(s.peer), s.age_seconds, l.to_service(), l.from_service(), s.path,
                 s.detached ? "\"detached\"" : "\"open\"", s.counts.resumptions);
         }
         out += "],\"direct_paths\":" + paths_json(punches ? punches->list() : std::vector<punch_manager::entry>{});
@@ -412,9 +416,9 @@ std::string client::impl::status(bool json) {
     out += fmt::format("sessions ({}):\n", open.size());
     for (const auto& l : open)
         out += fmt::format("  {:<16} from {:<22} {:>8.1f} s  to service {} B, from service {} B, "
-                           "relay, {}, {} resumptions\n",
+                           "{}, {}, {} resumptions\n",
                            l.s.tag, l.s.peer.empty() ? "?" : l.s.peer, l.s.age_seconds,
-                           l.to_service(), l.from_service(), l.s.detached ? "detached" : "open",
+                           l.to_service(), l.from_service(), l.s.path, l.s.detached ? "detached" : "open",
                            l.s.counts.resumptions);
     if (punches) out += paths_text(punches->list());
     return out;
@@ -452,6 +456,10 @@ void client::start() {
             if (im.session) im.session->send_punch(m);
         });
         return true;
+    };
+    punch_hooks.serve_stream = [&im](stream::carrier* c, const std::string& proxy,
+                                     const std::string& visitor, const quic::link& on) {
+        serve_direct_stream({im.io.get_executor(), im.config, &im.sessions}, c, proxy, visitor, on);
     };
     im.punches = std::make_shared<punch_manager>(im.io.get_executor(), im.config, punch_hooks);
     im.sessions.sweep_acks_every(im.io.get_executor(), std::chrono::seconds(1));

@@ -257,6 +257,7 @@ void control_session::send_punch(const punch_answer_msg& m) {
     auto* a = msg.mutable_punch_answer();
     a->set_punch_id(m.punch_id);
     a->set_error(m.error);
+    a->set_cert_sha256(m.cert_sha256);
     for (const auto& c : m.candidates) a->add_candidates(c);
     asio::post(strand_, [self = shared_from_this(), msg = std::move(msg)]() mutable {
         if (self->logged_in_) self->send(std::move(msg));
@@ -353,7 +354,7 @@ void control_session::handle(const v1::ServerMessage& msg) {
             if (!logged_in_ || !punches_) return;
             punches_->on_start({st.request_id(), st.punch_id(),
                                 {st.candidates().begin(), st.candidates().end()},
-                                printable(st.error().substr(0, 200))});
+                                printable(st.error().substr(0, 200)), st.cert_sha256()});
             return;
         }
         default: return end("protocol error: unexpected message from the server");

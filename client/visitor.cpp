@@ -8,6 +8,8 @@
 
 #include "burrow.pb.h"
 #include "common/auth.hpp"
+#include "client/direct_session.hpp"
+#include "client/p2p/quic_link.hpp"
 #include "client/stream_call.hpp"
 #include "common/host_names.hpp"
 #include "common/log.hpp"
@@ -25,21 +27,27 @@ spdlog::logger& visit_log() {
     return l;
 }
 
-// Sends `hello` on a new Visit call, and once the server answers starts
-// pumping `socket`.
-void begin_visit(const visit_context& ctx, asio::any_io_executor ex, std::string hello,
+// Sends `hello` on `pump`'s carrier (a new Visit call, or a QUIC stream on
+// the direct path), and once the other end answers starts pumping `socket`.
+// A visit over the direct path that ends before it started goes to
+// `fallback` with its socket (the relay), not to `on_end`.
+void begin_visit(const visit_context& ctx, std::shared_ptr<stream::pump> pump, std::string hello,
                  stream::pump::stream_socket socket, std::string tag, std::string server_name,
-                 std::string peer, std::function<void(visit_end)> on_end) {
+                 std::string peer, std::function<void(visit_end)> on_end,
+                 std::function<void(stream::pump::stream_socket)> fallback = {}) {
     struct state {
         stream::pump::stream_socket socket;
         std::function<void(visit_end)> on_end;
+        std::function<void(stream::pump::stream_socket)> fallback;
         std::atomic<bool> refused{false}, started{false};
     };
-    auto st = std::make_shared<state>(std::move(socket), std::move(on_end));
-    auto* call = new stream_call(*ctx.stub(), visit_method, std::move(ex));
-    auto pump = call->pump();  // `call` may be gone once the hello is on its way
+    auto st = std::make_shared<state>(std::move(socket), std::move(on_end), std::move(fallback));
     std::weak_ptr<stream::pump> weak = pump;
     pump->on_end([st, tag] {
+        if (!st->started && st->fallback) {
+            visit_log().info("{} the direct path could not take it: over the relay", tag);
+            return st->fallback(std::move(st->socket));
+        }
         if (!st->started && !st->refused)
             visit_log().warn("{} the server ended the visit before it started", tag);
         error_code ignored;
@@ -56,19 +64,31 @@ void begin_visit(const visit_context& ctx, asio::any_io_executor ex, std::string
             v1::Frame head;
             if (!head.ParseFromString(serialized) || !head.has_visited())
                 return p->close("protocol error: expected visited");
-            visit_log().info("{} connected to {} of client {} ({} on the server)", tag,
-                             server_name, printable(head.visited().client().substr(0, 64)),
-                             printable(head.visited().tag().substr(0, 80)));
+            visit_log().info("{} connected to {} of client {} ({} {}), {}", tag, server_name,
+                             printable(head.visited().client().substr(0, 64)),
+                             printable(head.visited().tag().substr(0, 80)),
+                             st->fallback ? "there" : "on the server",
+                             st->fallback ? "direct (p2p)" : "relayed");
             st->started = true;
             p->set_peer(peer);
             if (keep) keep(p, head.visited().session_id(), head.visited().session_secret());
             p->start(st->socket, tag);
         },
         [st, tag](std::string why) {
-            st->refused = true;
             visit_log().warn("{} {}", tag, printable(why));
+            if (!st->fallback) st->refused = true;
         });
     pump->send_head(std::move(hello));
+}
+
+// Opens the Visit call of a relayed visit.
+void begin_relay_visit(const visit_context& ctx, asio::any_io_executor ex, std::string hello,
+                       stream::pump::stream_socket socket, std::string tag, std::string server_name,
+                       std::string peer, std::function<void(visit_end)> on_end) {
+    auto* call = new stream_call(*ctx.stub(), visit_method, std::move(ex));
+    // `call` may be gone once the hello is on its way: keep only its pump.
+    begin_visit(ctx, call->pump(), std::move(hello), std::move(socket), std::move(tag),
+                std::move(server_name), std::move(peer), std::move(on_end));
 }
 
 }  // namespace
@@ -95,8 +115,23 @@ void open_visit(const visit_context& ctx, asio::any_io_executor ex, const visito
     hello->set_proof(auth::make_visit_proof(auth::visit_key(v.secret_key), ctx.client_id,
                                             v.server_name, timestamp, nonce));
     visit_log().debug("{} visiting {} for {}", tag, v.server_name, peer);
-    begin_visit(ctx, std::move(ex), head.SerializeAsString(), std::move(socket), tag,
-                v.server_name, peer, std::move(on_end));
+    auto relay_hello = head.SerializeAsString();
+    if (auto link = ctx.direct ? ctx.direct(v) : nullptr) {
+        if (auto* c = link->open_stream()) {
+            auto pump = std::make_shared<stream::pump>(ex);
+            pump->attach(c);
+            c->set_events(pump);
+            auto relay = [ctx, ex, hello = std::move(relay_hello), tag, server_name = v.server_name,
+                          peer, on_end](stream::pump::stream_socket s) mutable {
+                begin_relay_visit(ctx, ex, std::move(hello), std::move(s), tag, server_name, peer,
+                                  on_end);
+            };
+            return begin_visit(ctx, std::move(pump), direct_hello(v, *link), std::move(socket), tag,
+                               v.server_name, peer, on_end, std::move(relay));
+        }
+    }
+    begin_relay_visit(ctx, std::move(ex), std::move(relay_hello), std::move(socket), tag,
+                      v.server_name, peer, std::move(on_end));
 }
 
 visitor_listener::visitor_listener(asio::any_io_executor ex, visit_context ctx, visitor_config v)

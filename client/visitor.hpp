@@ -22,6 +22,9 @@
 namespace burrow {
 
 struct tracked_stub;
+namespace quic {
+class link;
+}
 
 // What a visit needs of the running client.
 struct visit_context {
@@ -38,6 +41,9 @@ struct visit_context {
     // A local connection of a visitor with p2p = true arrived: try a direct
     // path (the connection itself goes over the relay). May be empty.
     std::function<void(const visitor_config&)> want_direct;
+    // The direct path's QUIC connection for a visitor, when it is ready
+    // (new connections go there); nullptr: the relay. May be empty.
+    std::function<std::shared_ptr<quic::link>(const visitor_config&)> direct;
 };
 
 // How a visit ended, for `connect`'s exit code.

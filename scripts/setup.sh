@@ -10,6 +10,8 @@ packages=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libtomlplusplus-dev libspdlog-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev
+  # QUIC over the direct (P2P) path: ngtcp2 0.12 with GnuTLS
+  libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev
   # tests and benchmarks: real peers on loopback
   curl socat iperf3 openssh-server openssh-client openssl procps psmisc iproute2 python3
   nftables conntrack

@@ -95,6 +95,10 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
     std::uint32_t seq = 0;
     int rounds = 0;
     bool awaiting_keepalive = false;
+    // QUIC: made when the path is up (visitor) or at the punched peer's
+    // first Initial (home); read by other threads under snap_mutex.
+    quic::fingerprint pinned{};
+    std::shared_ptr<quic::link> quic;
 
     state current() const {
         std::lock_guard lock(snap_mutex);
@@ -183,10 +187,12 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
 
     // ---- punching ----
 
-    void punch(std::uint64_t id, const punch::key& k, const std::vector<std::string>& peer) {
+    void punch(std::uint64_t id, const punch::key& k, const std::vector<std::string>& peer,
+               const quic::fingerprint& pin) {
         if (current() != state::idle) return;
         punch_id = id;
         key = k;
+        pinned = pin;
         rx.emplace(k, id, cfg.self);
         peers = p2p::accept(peer, cfg.allow_loopback);
         {
@@ -257,6 +263,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
                            snap.local_port, fmt::streamed(from), punch_id, rtt);
             set(state::up);
             schedule_keepalive();
+            if (cfg.self == punch::role::visitor) start_quic(from);
         } else if (s == state::up && snap_peer() == from) {
             {
                 std::lock_guard lock(snap_mutex);
@@ -274,6 +281,71 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
     endpoint snap_peer() const {
         std::lock_guard lock(snap_mutex);
         return snap.peer.value_or(endpoint());
+    }
+
+    // ---- QUIC ----
+
+    std::shared_ptr<quic::link> current_link() const {
+        std::lock_guard lock(snap_mutex);
+        return quic;
+    }
+
+    void start_quic(const endpoint& peer) {
+        quic::link::settings q;
+        q.server = cfg.self == punch::role::home;
+        q.peer = peer;
+        q.id = cfg.identity;
+        q.pinned = pinned;
+        q.key = key;
+        q.tag = cfg.tag;
+        // The link keeps the socket (and so this object) until it is done;
+        // close() lets go of it.
+        auto link = quic::link::make(strand, std::shared_ptr<udp::socket>(shared_from_this(), &socket),
+                                     std::move(q), cfg.on_stream,
+                                     [weak = weak_from_this()](const std::string& why) {
+                                         if (auto self = weak.lock()) self->quic_closed(why);
+                                     });
+        {
+            std::lock_guard lock(snap_mutex);
+            quic = link;
+        }
+        link->start();
+    }
+
+    void on_quic(std::span<const std::uint8_t> packet) {
+        auto link = current_link();
+        if (!link) {
+            // The home side: the first Initial from a peer this punch has
+            // authenticated (one that probed us, or that we reached) makes
+            // the connection; anything else is dropped.
+            const auto s = current();
+            if (cfg.self != punch::role::home || (s != state::punching && s != state::up)) return;
+            if (std::find(peers.begin(), peers.end(), from) == peers.end() && snap_peer() != from)
+                return;
+            start_quic(from);
+            link = current_link();
+        }
+        link->receive(packet, from);
+    }
+
+    void quic_closed(const std::string& why) {
+        {
+            std::lock_guard lock(snap_mutex);
+            quic.reset();
+            snap.quic_ready = false;
+        }
+        const auto s = current();
+        if (s == state::up || s == state::punching) fail("QUIC: " + why);
+    }
+
+    void close_quic(const std::string& why) {
+        std::shared_ptr<quic::link> link;
+        {
+            std::lock_guard lock(snap_mutex);
+            link = std::exchange(quic, nullptr);
+            snap.quic_ready = false;
+        }
+        if (link) link->close(why);
     }
 
     // ---- keeping it ----
@@ -314,10 +386,12 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
                 if (e == asio::error::operation_aborted || !self->socket.is_open()) return;
                 if (!e) {
                     const std::span<const std::uint8_t> packet(self->buf.data(), n);
-                    if (punch::looks_like_punch(packet))
+                    if (punch::looks_like_punch(packet) && n == punch::packet_size)
                         self->on_punch(packet);
                     else if (stun::looks_like_stun(packet))
                         self->on_stun(packet);
+                    else
+                        self->on_quic(packet);
                 }
                 // An error here is an ICMP answer to one of our sends: that
                 // candidate is unreachable, the others may not be.
@@ -330,6 +404,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         deadline.cancel();
         awaiting_keepalive = false;
         p2p_log().info("{} direct path failed: {}", cfg.tag, why);
+        close_quic(why);
         if (auto done = std::move(discovered)) done({});
         set(state::failed, std::move(why));
     }
@@ -338,6 +413,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         if (current() == state::closed) return;
         timer.cancel();
         deadline.cancel();
+        close_quic("the direct path was closed");
         boost::system::error_code ignored;
         socket.close(ignored);
         changed = nullptr;
@@ -360,8 +436,15 @@ void direct_path::discover(std::function<void(std::vector<std::string>)> done) {
 }
 
 void direct_path::punch(std::uint64_t punch_id, const punch::key& key,
-                        const std::vector<std::string>& peer) {
-    asio::post(impl_->strand, [self = impl_, punch_id, key, peer] { self->punch(punch_id, key, peer); });
+                        const std::vector<std::string>& peer, const quic::fingerprint& pinned) {
+    asio::post(impl_->strand, [self = impl_, punch_id, key, peer, pinned] {
+        self->punch(punch_id, key, peer, pinned);
+    });
+}
+
+std::shared_ptr<quic::link> direct_path::link() const {
+    auto l = impl_->current_link();
+    return l && l->ready() ? l : nullptr;
 }
 
 void direct_path::fail(std::string why) {
@@ -381,7 +464,9 @@ void direct_path::close() {
 
 direct_path::snapshot direct_path::now() const {
     std::lock_guard lock(impl_->snap_mutex);
-    return impl_->snap;
+    auto s = impl_->snap;
+    s.quic_ready = impl_->quic && impl_->quic->ready();
+    return s;
 }
 
 std::string_view direct_path::to_string(state s) {

@@ -5,7 +5,9 @@
 //
 //   discover()  ->  our candidates (mapped address first)   -> the peer, via the server
 //   punch(...)  ->  punching -> up (peer address, RTT) | failed (why)
-//   up          ->  a keepalive every `keepalive` while idle; no answer within
+//   up          ->  QUIC on the same socket (quic_link.hpp): the visitor
+//                   connects, the home accepts the punched peer's Initial;
+//                   a keepalive every `keepalive` while idle; no answer within
 //                   `dead_after` -> failed ("no answer to keepalives"); the
 //                   owner then punches again from a fresh socket (a stale
 //                   conntrack entry may poison the old port).
@@ -26,6 +28,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/udp.hpp>
 
+#include "client/p2p/quic_link.hpp"
 #include "common/p2p/punch_packet.hpp"
 
 namespace burrow {
@@ -47,6 +50,11 @@ public:
         std::chrono::milliseconds keepalive{15000};
         std::chrono::milliseconds dead_after{5000};
         std::string tag;                             // "[home-ssh]" for the log
+        // QUIC: the home side serves with `identity` and hands each stream
+        // the visitor opens to `on_stream`; the visitor pins the home's
+        // certificate (given with punch()).
+        std::shared_ptr<const quic::identity> identity;
+        quic::link::stream_handler on_stream;
     };
 
     struct snapshot {
@@ -59,6 +67,7 @@ public:
         std::string why;                    // when failed
         clock::time_point since{};          // of `now`
         std::uint64_t punch_id = 0;
+        bool quic_ready = false;            // QUIC's handshake is done
     };
 
     direct_path(boost::asio::any_io_executor ex, settings s);
@@ -69,8 +78,13 @@ public:
     // Opens the socket and asks the rendezvous; `done` gets our candidates
     // (possibly only local ones, if it did not answer in time).
     void discover(std::function<void(std::vector<std::string> candidates)> done);
-    // Probes the peer's candidates with packets of attempt `punch_id` under `key`.
-    void punch(std::uint64_t punch_id, const punch::key& key, const std::vector<std::string>& peer);
+    // Probes the peer's candidates with packets of attempt `punch_id` under
+    // `key`; the visitor's QUIC accepts only a certificate with `pinned`.
+    void punch(std::uint64_t punch_id, const punch::key& key, const std::vector<std::string>& peer,
+               const quic::fingerprint& pinned = {});
+    // The QUIC connection once the path is up (nullptr before, and after
+    // it failed). Thread-safe.
+    std::shared_ptr<quic::link> link() const;
     // Ends the attempt as failed (the server refused it, say).
     void fail(std::string why);
     // Told every change of state (on the strand).

@@ -10,6 +10,7 @@
 #include "common/auth.hpp"
 #include "common/config/client.hpp"
 #include "common/log.hpp"
+#include "common/stream/carrier.hpp"
 
 namespace burrow {
 
@@ -200,8 +201,14 @@ void punch_manager::on_start(const punch_start_msg& m) {
             a->path->fail("refused by the server: " + m.error.substr(0, 200));
             return;
         }
+        if (m.cert_sha256.size() != quic::fingerprint{}.size()) {
+            a->path->fail("the server passed on no certificate fingerprint for QUIC");
+            return;
+        }
+        quic::fingerprint pinned{};
+        std::copy(m.cert_sha256.begin(), m.cert_sha256.end(), pinned.begin());
         a->path->punch(m.punch_id, punch::derive_key(a->secret_key, m.punch_id, a->nonce),
-                       m.candidates);
+                       m.candidates, pinned);
         return;
     }
 }
@@ -209,7 +216,7 @@ void punch_manager::on_start(const punch_start_msg& m) {
 // ---- home side ----
 
 void punch_manager::on_offer(const punch_offer_msg& m) {
-    punch_answer_msg refusal{m.punch_id, {}, {}};
+    punch_answer_msg refusal{m.punch_id, {}, {}, {}};
     const proxy_config* proxy = nullptr;
     for (const auto& p : config_->proxies)
         if (p.name == m.proxy && p.type == "secret") proxy = &p;
@@ -237,6 +244,15 @@ void punch_manager::on_offer(const punch_offer_msg& m) {
         });
         homes_.erase(victim == homes_.end() ? homes_.begin() : victim);
     }
+    std::shared_ptr<const quic::identity> identity;
+    try {
+        identity = quic::identity::shared();
+    } catch (const std::exception& e) {
+        refusal.error = "the home client has no TLS identity for QUIC";
+        p2p_log().warn("[{}] no TLS identity for QUIC: {}", m.proxy, e.what());
+        hooks_.send_answer(refusal);
+        return;
+    }
     auto a = std::make_shared<attempt>();
     a->role = "home";
     a->name = m.proxy;
@@ -247,10 +263,18 @@ void punch_manager::on_offer(const punch_offer_msg& m) {
     s.rendezvous = *rendezvous_;
     s.allow_loopback = rendezvous_->address().is_loopback();
     s.tag = fmt::format("[{}/{}]", m.proxy, m.visitor);
+    s.identity = identity;
+    s.on_stream = [this, proxy = m.proxy, visitor = m.visitor](stream::carrier* c, const quic::link& on) {
+        if (hooks_.serve_stream) hooks_.serve_stream(c, proxy, visitor, on);
+        else c->finish(false);
+    };
     a->path = std::make_unique<direct_path>(ex_, s);
     const auto key = punch::derive_key(proxy->secret_key, m.punch_id, m.nonce);
-    a->path->discover([this, id = m.punch_id, key, peer = m.candidates](std::vector<std::string> ours) {
-        punch_answer_msg answer{id, ours, ours.empty() ? "the home client has no UDP socket" : ""};
+    const auto& sha = identity->sha256();
+    a->path->discover([this, id = m.punch_id, key, peer = m.candidates,
+                       cert = std::string(sha.begin(), sha.end())](std::vector<std::string> ours) {
+        punch_answer_msg answer{id, ours, ours.empty() ? "the home client has no UDP socket" : "",
+                                cert};
         hooks_.send_answer(answer);
         absl::MutexLock held(&mutex_);
         if (auto it = homes_.find(id); it != homes_.end() && !ours.empty())
@@ -258,6 +282,12 @@ void punch_manager::on_offer(const punch_offer_msg& m) {
     });
     p2p_log().info("[{}] visitor {} asks for a direct path (punch {})", m.proxy, m.visitor, m.punch_id);
     homes_[m.punch_id] = std::move(a);
+}
+
+std::shared_ptr<quic::link> punch_manager::link_for(const std::string& visitor) const {
+    absl::MutexLock lock(&mutex_);
+    auto it = visits_.find(visitor);
+    return it == visits_.end() || !it->second->path ? nullptr : it->second->path->link();
 }
 
 std::vector<punch_manager::entry> punch_manager::list() const {

@@ -51,11 +51,13 @@ struct punch_answer_msg {
     std::uint64_t punch_id = 0;
     std::vector<std::string> candidates;
     std::string error;
+    std::string cert_sha256;  // our QUIC certificate's, 32 bytes
 };
 struct punch_start_msg {
     std::uint64_t request_id = 0, punch_id = 0;
     std::vector<std::string> candidates;
     std::string error;
+    std::string cert_sha256;  // the home's
 };
 
 class punch_manager {
@@ -66,6 +68,11 @@ public:
         // Each returns false when not logged in (the message was not sent).
         std::function<bool(const punch_request_msg&)> send_request;
         std::function<bool(const punch_answer_msg&)> send_answer;
+        // Home side: a visitor opened a QUIC stream on the direct path of
+        // `proxy` (from client `visitor`): serve it (direct_session.hpp).
+        std::function<void(stream::carrier*, const std::string& proxy, const std::string& visitor,
+                           const quic::link& on)>
+            serve_stream;
     };
     // What `burrow-client status` lists.
     struct entry {
@@ -89,6 +96,10 @@ public:
     void network_changed();
     void on_start(const punch_start_msg& m);  // visitor side
     void on_offer(const punch_offer_msg& m);  // home side
+
+    // Visitor side: the direct path's QUIC connection for `visitor`, when
+    // it is up and ready; nullptr otherwise (the relay it is).
+    std::shared_ptr<quic::link> link_for(const std::string& visitor) const;
 
     std::vector<entry> list() const;
     void stop();

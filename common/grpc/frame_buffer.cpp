@@ -2,15 +2,12 @@
 
 #include <grpc/slice.h>
 
-#include "burrow.pb.h"
+#include "common/stream/control_frame.hpp"
 #include "common/stream/frame_codec.hpp"
 
 namespace burrow::grpc_frames {
 
 namespace {
-// Head and error frames are small; anything larger is not one of ours.
-constexpr std::size_t max_control_frame = 16u << 10;
-
 // The slices of a message, and the decoder's state, reused per thread: no
 // allocation per frame.
 struct scratch {
@@ -30,11 +27,6 @@ void assign(grpc::ByteBuffer& target, const grpc::Slice* slices, std::size_t n) 
     target.Swap(&fresh);
 }
 
-void malformed(stream::frame& out, std::string why) {
-    out.clear();
-    out.type = stream::frame::kind::malformed;
-    out.text = std::move(why);
-}
 void decode_into(grpc::ByteBuffer& in, stream::frame& out, scratch& s) {
     out.clear();
     s.slices.clear();
@@ -49,23 +41,13 @@ void decode_into(grpc::ByteBuffer& in, stream::frame& out, scratch& s) {
     auto& d = s.decoded;
     d.clear();
     if (auto err = frame_codec::decode(s.parts, d, stream::max_frame_data); !err.empty())
-        return malformed(out, std::move(err));
+        return stream::set_malformed(out, std::move(err));
 
     if (d.has_head || d.has_error) {
         // Rare and small: let protobuf parse the whole frame.
         std::string raw;
         for (const auto& p : s.parts) raw.append(reinterpret_cast<const char*>(p.data()), p.size());
-        v1::Frame frame;
-        if (raw.size() > max_control_frame || !frame.ParseFromString(raw))
-            return malformed(out, "malformed frame");
-        if (d.has_head) {
-            out.type = stream::frame::kind::head;
-            out.text = std::move(raw);
-        } else {
-            out.type = stream::frame::kind::error;
-            out.text = frame.error().substr(0, 200);
-        }
-        return;
+        return stream::parse_control(std::move(raw), d.has_head, out);
     }
     out.offset = d.offset;
     out.ack = d.ack;
@@ -94,15 +76,7 @@ void decode(grpc::ByteBuffer& in, stream::frame& out) {
 void encode(const stream::frame& f, grpc::ByteBuffer& out) {
     using kind = stream::frame::kind;
     if (f.type != kind::data) {
-        std::string serialized;
-        if (f.type == kind::head) {
-            serialized = f.text;
-        } else {
-            v1::Frame frame;
-            frame.set_error(f.text);
-            serialized = frame.SerializeAsString();
-        }
-        const grpc::Slice slice(serialized);
+        const grpc::Slice slice(stream::serialize_control(f));
         return assign(out, &slice, 1);
     }
     const auto head = frame_codec::encode_data_header(f.offset, f.ack, f.fin, f.size);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "common/stream/frame.hpp"
 
@@ -49,6 +50,9 @@ public:
     // Ends the stream: ok, both sides finished; !ok, abandoned (the peer
     // sees it reset).
     virtual void finish(bool ok) = 0;
+    // What carries the session, for listings: "relay" (through the server)
+    // or "p2p" (a direct path).
+    virtual std::string_view path() const noexcept { return "relay"; }
 
 protected:
     ~carrier() = default;

@@ -112,7 +112,7 @@ std::string decode(const std::vector<bytes>& parts, decoded& out, std::size_t ma
         const auto type = static_cast<std::uint32_t>(key & 7);
         if (number == 0) return "field number 0";
 
-        const bool known = number >= f_hello && number <= f_resumed;
+        const bool known = number >= f_hello && number <= f_direct;
         const std::uint32_t expected =
             number == f_offset || number == f_ack || number == f_fin ? varint : length_delimited;
         if (known && type != expected)

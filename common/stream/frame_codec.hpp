@@ -39,11 +39,12 @@ enum field : std::uint32_t {
     f_visited = 9,
     f_resume = 10,  // head frames of a Work stream that re-attaches a session
     f_resumed = 11,
+    f_direct = 12,  // head frame of a QUIC stream on a direct path
 };
 
 // The fields that make a frame a head frame (parsed with protobuf).
 constexpr bool is_head_field(std::uint32_t number) {
-    return number == f_hello || number == f_start || (number >= f_visit && number <= f_resumed);
+    return number == f_hello || number == f_start || (number >= f_visit && number <= f_direct);
 }
 
 // Header of a data frame: everything before the payload bytes.

@@ -652,6 +652,7 @@ pump::snapshot pump::describe() {
     s.counts = {ledger_.sent(), ledger_.acked(), ledger_.received(), ledger_.delivered(),
                 ledger_.unacked(), resume_ ? resume_->resumptions : 0u};
     s.detached = detached_;
+    s.path = carrier_ ? carrier_->path() : std::string_view("detached");
     return s;
 }
 

@@ -231,6 +231,7 @@ public:
     // One line of a listing (burrow-client status, later the dashboard).
     struct snapshot {
         std::string tag, peer;
+        std::string_view path = "relay";  // the carrier's (carrier::path), "detached"
         double age_seconds = 0;
         totals counts;
         bool pumping = false, detached = false;

@@ -105,6 +105,7 @@ void punch_broker::answer(const std::shared_ptr<client_session>& home, const v1:
                        start->error());
     } else {
         pass_candidates(a.candidates(), start);
+        if (a.cert_sha256().size() == 32) start->set_cert_sha256(a.cert_sha256());
         p2p_log().info("punch {}: {}: home candidates passed on ({}); both sides probe now",
                        a.punch_id(), p.tag, start->candidates_size());
     }

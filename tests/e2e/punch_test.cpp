@@ -4,6 +4,8 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <vector>
+#include <atomic>
 
 #include <gtest/gtest.h>
 
@@ -60,6 +62,29 @@ TEST(punch, a_visitor_and_its_home_client_punch_a_direct_path_and_both_list_it) 
     EXPECT_NE(text.output.find("up: udp "), std::string::npos) << text.output;
     // More connections go on working, over the relay for now.
     EXPECT_TRUE(echo_works(s.port, 1 << 20));
+}
+
+TEST(punch, once_quic_is_up_new_connections_go_direct_and_keep_every_byte) {
+    punch_setup s("p2p = true\n");
+    EXPECT_TRUE(echo_works(s.port, 1 << 20)) << s.laptop->log();
+    ASSERT_EQ(settled_path(s.laptop_file), "up") << s.laptop->log() << s.home->log();
+    ASSERT_TRUE(s.laptop->wait_log(R"(\[v\] QUIC connection up \(visitor\))")) << s.laptop->log();
+    ASSERT_TRUE(s.home->wait_log(R"(\[echo-secret/laptop\] QUIC connection up \(home\))"))
+        << s.home->log();
+    // 8 MiB each way through the QUIC stream, compared byte for byte.
+    EXPECT_TRUE(echo_works(s.port, 8 << 20)) << s.laptop->log() << s.home->log();
+    EXPECT_TRUE(s.laptop->wait_log(R"(\[v/2\] connected to echo-secret of client home \(\[echo-secret/p2p-1\] there\), direct \(p2p\))"))
+        << s.laptop->log();
+    EXPECT_TRUE(s.home->wait_log(R"(\[echo-secret/p2p-1\] connected to local 127\.0\.0\.1:\d+ for visitor laptop at 127\.0\.0\.1:\d+)"))
+        << s.home->log();
+    // Many at once, each on its own stream.
+    std::vector<std::thread> users;
+    std::atomic<int> good{0};
+    for (int i = 0; i < 8; ++i)
+        users.emplace_back([&] { good += echo_works(s.port, 1 << 20) ? 1 : 0; });
+    for (auto& t : users) t.join();
+    EXPECT_EQ(good.load(), 8) << s.laptop->log();
+    EXPECT_EQ(s.laptop->count_log("over the relay"), 0) << s.laptop->log();
 }
 
 TEST(punch, a_secret_proxy_without_p2p_refuses_and_the_relay_carries_on) {
