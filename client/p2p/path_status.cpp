@@ -27,12 +27,12 @@ std::string paths_json(const std::vector<punch_manager::entry>& paths) {
         out += fmt::format(
             "{}{{\"role\":{},\"name\":{},\"peer\":{},\"state\":{},\"peer_addr\":{},\"mapped\":{},"
             "\"local_port\":{},\"rtt_ms\":{:.2f},\"quiet_s\":{:.1f},\"why\":{},\"for_s\":{:.1f},"
-            "\"punch_id\":{}}}",
+            "\"punch_id\":{},\"quic\":{}}}",
             i ? "," : "", json_string(e.role), json_string(e.name), json_string(e.peer),
             json_string(direct_path::to_string(p.now)), json_string(address(p.peer)),
             json_string(address(p.mapped)), p.local_port, p.rtt_ms,
             p.now == direct_path::state::up ? seconds_since(p.last_answer) : 0.0, json_string(p.why),
-            seconds_since(p.since), p.punch_id);
+            seconds_since(p.since), p.punch_id, p.quic_ready ? "\"up\"" : "\"down\"");
     }
     return out + "]";
 }
@@ -44,8 +44,9 @@ std::string paths_text(const std::vector<punch_manager::entry>& paths) {
         std::string state;
         switch (p.now) {
             case direct_path::state::up:
-                state = fmt::format("up: udp {} -> {}, rtt {:.1f} ms", p.local_port, address(p.peer),
-                                    p.rtt_ms);
+                state = fmt::format("up: udp {} -> {}, rtt {:.1f} ms, QUIC {}", p.local_port,
+                                    address(p.peer), p.rtt_ms,
+                                    p.quic_ready ? "up: new sessions go direct" : "not up yet");
                 break;
             case direct_path::state::failed: state = "failed: " + p.why; break;
             default: state = std::string(direct_path::to_string(p.now)); break;

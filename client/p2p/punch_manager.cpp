@@ -40,6 +40,7 @@ struct punch_manager::attempt {
     clock::time_point retry_after{};
     int failures_in_row = 0;
     bool repunch = false;  // after the next login (the network changed)
+    bool was_up = false;   // the current path got through
 };
 
 punch_manager::punch_manager(asio::any_io_executor ex, std::shared_ptr<const client_config> config,
@@ -130,6 +131,7 @@ void punch_manager::start_attempt(const std::string& visitor) {
     a.started = now;
     a.history.push_back(now);
     a.request_id = next_request_++;
+    a.was_up = false;
     a.nonce = auth::random_bytes(auth::nonce_size);
     auto s = timings_;
     s.self = punch::role::visitor;
@@ -178,12 +180,14 @@ void punch_manager::on_visitor_path(const std::string& visitor, std::uint64_t re
     auto& a = *it->second;
     if (s.now == direct_path::state::up) {
         a.failures_in_row = 0;
+        a.was_up = true;
         return;
     }
     if (s.now != direct_path::state::failed || a.repunch) return;
-    // A path that was up and died is punched again at once, from a fresh
-    // port; an attempt that never got through waits longer each time.
-    const bool died = s.why.rfind("no answer to keepalives", 0) == 0;
+    // A path that was up and died (its keepalives unanswered here, or the
+    // peer's QUIC gave up on it first) is punched again at once, from a
+    // fresh port; an attempt that never got through waits longer each time.
+    const bool died = std::exchange(a.was_up, false);
     if (died && rendezvous_ && a.history.size() < max_attempts_per_hour) {
         p2p_log().info("[{}] punching again from a fresh port", visitor);
         start_attempt(visitor);

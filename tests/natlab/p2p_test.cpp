@@ -2,6 +2,8 @@
 // what `burrow-client nat` says behind each kind of NAT, and which pairs of
 // NATs a visitor and a home client punch through (NATLAB.md's expected
 // outcomes), with data flowing over the relay meanwhile in every case.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -116,6 +118,7 @@ TEST_F(p2p_lab, burrow_client_nat_tells_each_kind_of_nat) {
 struct path_seen {
     std::string state, punch_id, peer_addr, mapped;
     double quiet_s = -1;  // since the peer last answered
+    std::string quic;     // "up" once new sessions go direct
 };
 path_seen first_path(const std::string& status_json) {
     static const std::regex path(
@@ -126,7 +129,10 @@ path_seen first_path(const std::string& status_json) {
     std::smatch q;
     const std::string rest = m[0].str();
     const double quiet_s = std::regex_search(rest, q, quiet) ? std::stod(q[1].str()) : -1;
-    return {m[1].str(), m[4].str(), m[2].str(), m[3].str(), quiet_s};
+    static const std::regex quic(R"re("punch_id":\d+,"quic":"([a-z]+)")re");
+    const std::string tail = status_json.substr(static_cast<std::size_t>(m.position(0)));
+    const auto quic_state = std::regex_search(tail, q, quic) ? q[1].str() : std::string();
+    return {m[1].str(), m[4].str(), m[2].str(), m[3].str(), quiet_s, quic_state};
 }
 
 // A home client (an echo service behind a secret proxy with p2p = true) on
@@ -172,6 +178,30 @@ protected:
             ok = e2e::echo_works(6000, 1 << 20);
         });
         return ok;
+    }
+
+    // The path ("relay" or "p2p") of a connection through the visitor's
+    // port, seen in the visitor's status while the connection is open.
+    std::string held_session_path() {
+        std::string path = "no session listed";
+        lab_.on_thread_in(lab::host_ns("v"), [&] {
+            const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+            sockaddr_in to{};
+            to.sin_family = AF_INET;
+            to.sin_port = htons(6000);
+            to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            char c = 'x';
+            if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0 &&
+                ::write(fd, &c, 1) == 1 && ::read(fd, &c, 1) == 1) {  // echoed: the session runs
+                const auto status =
+                    e2e::run({bin("burrow-client"), "status", "-c", visitor_file_, "--json"}).output;
+                static const std::regex session(R"re("sessions":\[\{[^}]*"path":"([a-z0-9]+)")re");
+                std::smatch m;
+                path = std::regex_search(status, m, session) ? m[1].str() : "not in: " + status;
+            }
+            ::close(fd);
+        });
+        return path;
     }
 
     path_seen status_of(const std::string& site, const std::string& file) {
@@ -235,9 +265,17 @@ TEST_P(punch_matrix, visitor_and_home_punch_where_the_nats_allow_and_data_flows_
     if (c.direct) {
         EXPECT_EQ(h.state, "up") << home_->log();
         EXPECT_EQ(v.punch_id, h.punch_id);
+        const auto q = wait_visitor([](const path_seen& p) { return p.quic == "up"; }, 10s);
+        EXPECT_EQ(q.quic, "up") << visitor_->log() << home_->log();
     }
-    // Whatever the path, the relay carries new connections.
+    // New connections go direct where the path is up, over the relay
+    // elsewhere; every byte comes back either way.
+    EXPECT_EQ(held_session_path(), c.direct ? "p2p" : "relay") << visitor_->log();
     EXPECT_TRUE(echo_through_visitor()) << visitor_->log();
+    if (c.direct)
+        EXPECT_GE(visitor_->count_log(R"(direct \(p2p\))"), 2) << visitor_->log();
+    else
+        EXPECT_EQ(visitor_->count_log(R"(direct \(p2p\))"), 0) << visitor_->log();
 }
 
 // Both routers forget an idle UDP mapping after 3 s; keepalives every second
@@ -273,7 +311,11 @@ TEST_F(punch_pair, a_dead_path_is_noticed_and_punched_again_from_a_fresh_port) {
                         "ip daddr " + peer_ip + " udp dport 1-65535 drop"))
         << lab_.errors();
     const auto cut = std::chrono::steady_clock::now();
-    ASSERT_TRUE(visitor_->wait_log("direct path failed: no answer to keepalives", 15s)) << visitor_->log();
+    // Either side may notice first: the visitor's keepalives go unanswered,
+    // or the home's do and its QUIC closes the connection.
+    ASSERT_TRUE(visitor_->wait_log(
+        "direct path failed: (no answer to keepalives|QUIC: the peer closed the connection)", 15s))
+        << visitor_->log();
     const auto noticed = std::chrono::duration<double>(std::chrono::steady_clock::now() - cut).count();
     ASSERT_TRUE(lab_.in(lab::host_ns("v"), "nft delete table inet cut")) << lab_.errors();
     const auto again = wait_visitor([&](const path_seen& p) {

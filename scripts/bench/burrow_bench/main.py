@@ -17,10 +17,10 @@ from .console import log
 from .context import Run
 from .errors import BenchError
 from .signals import Interrupted
-from .sections import http, longpath, mem, resume, tcp, visitor
+from .sections import http, longpath, mem, p2p, resume, tcp, visitor
 
 SECTIONS = {"tcp": tcp, "mem": mem, "http": http, "longpath": longpath, "visitor": visitor,
-            "resume": resume}
+            "resume": resume, "p2p": p2p}
 # What the report searches Burrow's logs (the build under test's) for.
 PROBLEM = re.compile(r"\b(warn|warning|error|critical)\b|^[EWF][0-9]{4} ")
 TLS_OFF_WARNING = "TLS is off: client traffic and logins are not encrypted"
@@ -76,7 +76,7 @@ def _meta(s):
     if s.baseline_bin:
         meta["baseline_bin"] = str(s.baseline_bin)
         meta["baseline_version"] = _first_line(str(s.baseline_bin / "burrow-server"), "--version")
-    if "tcp" in s.sections or "longpath" in s.sections:
+    if "tcp" in s.sections or "longpath" in s.sections or "p2p" in s.sections:
         meta["iperf3"] = _first_line("iperf3", "--version")
     if "longpath" in s.sections:
         meta["longpath_seconds"] = s.longpath_seconds
@@ -109,6 +109,10 @@ def _problems(tmp):
         {f.name.rsplit("-", 1)[0] for f in tmp.glob("lp*-*.log")
          if re.fullmatch(r"lp[0-9]+-(plain|tls)-(server|client)\.log", f.name)},
         key=lambda t: (int(t[2:t.index("-")]), t))
+    # The p2p section's rounds: p2pN (server), p2pN-home and p2pN-laptop (clients).
+    tags += sorted({f.name.rsplit("-", 1)[0] for f in tmp.glob("p2p*-*.log")
+                    if re.fullmatch(r"p2p[0-9]+(-home|-laptop)?-(server|client)\.log", f.name)},
+                   key=lambda t: (int(re.match(r"p2p([0-9]+)", t).group(1)), t))
     for tag in tags:
         for role in ("server", "client"):
             f = tmp / f"{tag}-{role}.log"

@@ -11,7 +11,7 @@
                  BENCH_OUT/<timestamp>/{results.md,results.json,logs/} and updates BENCH_OUT/latest
   BENCH_KEEP_TMP=1  keep the temporary directory (configs, raw logs) for debugging
   BENCH_ONLY     run only these sections (comma separated): tcp (throughput), mem, http, longpath,
-                 visitor, resume
+                 visitor, resume, p2p (direct path: time to ready, QUIC vs relay throughput)
                  (default: all of them)
   BENCH_HTTP=0   skip the HTTP section
   BENCH_HTTP_SECONDS  seconds per wrk run (default: 10)
@@ -32,11 +32,11 @@ from pathlib import Path
 from .errors import BenchError
 
 # Section names in run order, with the spellings BENCH_ONLY accepts for each.
-SECTIONS = ("tcp", "mem", "http", "longpath", "visitor", "resume")
+SECTIONS = ("tcp", "mem", "http", "longpath", "visitor", "resume", "p2p")
 _ALIASES = {"tcp": "tcp", "throughput": "tcp", "mem": "mem", "memory": "mem", "http": "http",
             "longpath": "longpath", "long-path": "longpath", "long_path": "longpath",
             "visitor": "visitor", "visitors": "visitor", "resume": "resume",
-            "resumption": "resume"}
+            "resumption": "resume", "p2p": "p2p", "direct": "p2p"}
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,16 @@ class Visit:
 
 
 @dataclass
+class P2PVisit:
+    server: Server
+    home: object               # runs the secret proxy, p2p = true
+    laptop: object             # runs both visitors
+    laptop_config: object      # its client.toml, for `burrow-client status -c`
+    direct_port: int           # local port of the visitor with p2p = true ("vdirect")
+    relay_port: int            # local port of the visitor with p2p = false ("vrelay")
+
+
+@dataclass
 class Pair:
     server: Server
     client: object
@@ -122,6 +132,34 @@ def start_visit(run, tag, tls, local_port, secret, baseline=False, dial=None, wi
         wait_listen(tcp_port, 5, f"burrow proxy port {tcp_port} not listening")
     time.sleep(1)   # let the home client fill its work-stream pool
     return Visit(server, home, laptop, tcp_port, visit_port)
+
+
+def start_p2p_visit(run, tag, local_port, secret, baseline=False):
+    """A server (TLS on; its rendezvous on any free UDP pair, as bind_port = 0 gives), a home
+    client with a secret proxy (p2p = true) to 127.0.0.1:local_port, and a laptop client with two
+    visitors of it: "vdirect" (p2p = true: its first connection starts the punch and goes over
+    the relay, later ones go direct once QUIC is up) and "vrelay" (p2p = false: always the
+    relay). Nothing is punched yet when this returns. PeerFailed when a peer does not come up."""
+    srv_bin, cli_bin = run.binaries(baseline)
+    server = start_server(run, tag, True, srv_bin, f"burrow-server ({tag})")
+    wait_log(server.proc, r"rendezvous \(STUN\) on udp 127\.0\.0\.1:[0-9]+ and [0-9]+", 5,
+             f"burrow-server ({tag}) runs no rendezvous")
+    home = start_client(run, f"{tag}-home", server, cli_bin, None, None, None, tables=(
+        f'[[proxies]]\nname = "iperf-secret"\ntype = "secret"\nlocal_port = {local_port}\n'
+        f'secret_key = "{secret}"\np2p = true\n'))
+    wait_log(home, r"\[iperf-secret\] proxy up: secret", 20,
+             f"burrow-client ({tag}-home) did not bring the secret proxy up")
+    direct_port, relay_port = free_ports(2)
+    laptop = start_client(run, f"{tag}-laptop", server, cli_bin, None, None, None, tables=(
+        f'[[visitors]]\nname = "vdirect"\nserver_name = "iperf-secret"\nsecret_key = "{secret}"\n'
+        f'bind_port = {direct_port}\np2p = true\n'
+        f'[[visitors]]\nname = "vrelay"\nserver_name = "iperf-secret"\nsecret_key = "{secret}"\n'
+        f'bind_port = {relay_port}\np2p = false\n'))
+    wait_log(laptop, r"logged in to", 20, f"burrow-client ({tag}-laptop) did not log in")
+    for port in (direct_port, relay_port):
+        wait_listen(port, 5, f"visitor port {port} not listening")
+    return P2PVisit(server, home, laptop, run.tmp / f"{tag}-laptop" / "client.toml", direct_port,
+                    relay_port)
 
 
 def stop_visit(run, v, label=None):
