@@ -139,6 +139,7 @@ struct client::impl {
     std::atomic<std::uint16_t> rendezvous_port{0};  // likewise
     // Direct paths of visitors and of our secret proxies (P2P).
     std::shared_ptr<punch_manager> punches;
+    std::shared_ptr<direct_resumer> direct_resumes;  // visitor sessions on direct paths
 
     void set_run(const std::string& id) {
         {
@@ -164,6 +165,11 @@ struct client::impl {
         };
         ctx.direct = [this](const visitor_config& v) -> std::shared_ptr<quic::link> {
             return punches ? punches->link_for(v.name) : nullptr;
+        };
+        ctx.keep_direct = [this](const std::shared_ptr<stream::pump>& p, std::uint64_t id,
+                                 const std::string& secret, const visitor_config& v) {
+            keep_visit(p, id, {});
+            if (direct_resumes) direct_resumes->keep(p, id, secret, v);
         };
         return ctx;
     }
@@ -462,6 +468,10 @@ void client::start() {
         serve_direct_stream({im.io.get_executor(), im.config, &im.sessions}, c, proxy, visitor, on);
     };
     im.punches = std::make_shared<punch_manager>(im.io.get_executor(), im.config, punch_hooks);
+    im.direct_resumes = std::make_shared<direct_resumer>(
+        im.io.get_executor(),
+        [&im](const std::string& visitor) { return im.punches ? im.punches->link_for(visitor) : nullptr; },
+        im.sessions);
     im.sessions.sweep_acks_every(im.io.get_executor(), std::chrono::seconds(1));
     log::get("client").info("burrow-client {} starting: server {}:{}, {} proxies, {} visitors "
                             "(tls {})",

@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
@@ -11,7 +12,8 @@
 #include "common/auth.hpp"
 #include "common/config/client.hpp"
 #include "common/log.hpp"
-#include "common/stream/pump.hpp"
+#include "common/host_names.hpp"
+#include "common/stream/frame_codec.hpp"
 #include "common/stream/registry.hpp"
 
 namespace burrow {
@@ -21,14 +23,41 @@ namespace {
 spdlog::logger& p2p_log() { return log::get("p2p"); }
 
 std::atomic<std::uint64_t> next_direct_id{1};
+// Whose direct sessions a re-attach may name (pump::resume_owned_by): this
+// process's, not the server's relayed ones.
+const char direct_owner = 0;
+
+// Home: the visitor re-attaches session `d.resume_id()` on `fresh`'s carrier.
+void resume_session(const direct_home& home, const std::shared_ptr<stream::pump>& fresh,
+                    const v1::DirectHello& d, const std::string& proxy) {
+    auto session = home.sessions ? home.sessions->find(d.resume_id()) : nullptr;
+    if (!session || !session->resume_owned_by(&direct_owner) ||
+        !session->resume_secret_is(d.session_secret())) {
+        p2p_log().info("[{}] re-attach of direct session {} refused: no such session", proxy,
+                       d.resume_id() & ~direct_session_bit);
+        return fresh->fail("no such session");
+    }
+    const stream::resume_point theirs{d.received(), d.received_fin()};
+    fresh->hand_over([session, theirs](stream::carrier* c) {
+        if (!c) return;
+        auto err = session->reattach(c, theirs, [](stream::resume_point ours) {
+            return frame_codec::encode_resume_head(frame_codec::f_resumed, ours);
+        });
+        if (!err.empty()) {
+            c->finish(false);
+            session->reset("re-attach failed: " + err);
+        }
+    });
+}
 
 }  // namespace
 
-std::string direct_hello(const visitor_config& v, const quic::link& on) {
+std::string direct_hello(const visitor_config& v, const quic::link& on, const std::string& secret) {
     v1::Frame head;
     auto* d = head.mutable_direct();
     d->set_proxy(v.server_name);
     d->set_proof(on.proof());
+    d->set_session_secret(secret);
     return head.SerializeAsString();
 }
 
@@ -52,6 +81,7 @@ void serve_direct_stream(const direct_home& home, stream::carrier* c, const std:
                            proxy, visitor, peer);
             return p->fail("refused: the proof does not match this direct path");
         }
+        if (d.resume_id() != 0) return resume_session(home, p, d, proxy);
         const proxy_config* served = nullptr;
         for (const auto& pc : home.config->proxies)
             if (pc.name == proxy && pc.type == "secret" && pc.p2p) served = &pc;
@@ -66,10 +96,134 @@ void serve_direct_stream(const direct_home& home, stream::carrier* c, const std:
         v->set_session_id(id);
         p->send_head(answer.SerializeAsString());
         p->set_peer(peer);
+        if (d.session_secret().size() == stream::pump::secret_size)
+            p->set_resumable(d.session_secret(), &direct_owner, direct_resume_keep);
         if (home.sessions) home.sessions->add(id, p);
         dial_local(p, *served, tag, fmt::format("visitor {} at {}", visitor, peer),
                    std::chrono::seconds(home.config->transport.dial_timeout));
     });
+}
+
+// ---- the visitor's re-attaches ----
+
+direct_resumer::direct_resumer(boost::asio::any_io_executor ex, link_finder links,
+                               stream::registry& sessions)
+    : ex_(std::move(ex)), links_(std::move(links)), sessions_(sessions), timer_(ex_) {}
+
+void direct_resumer::keep(const std::shared_ptr<stream::pump>& p, std::uint64_t id,
+                          const std::string& secret, const visitor_config& v) {
+    {
+        std::lock_guard lock(mutex_);
+        known_[id] = {v.name, v.server_name};
+    }
+    p->set_resumable(secret, &direct_owner, direct_resume_keep, weak_from_this(), id);
+    p->on_end([self = weak_from_this(), id] {
+        if (auto s = self.lock()) {
+            std::lock_guard lock(s->mutex_);
+            s->known_.erase(id);
+            s->detached_.erase(id);
+        }
+    });
+}
+
+void direct_resumer::detached(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    if (!known_.count(id)) return;
+    detached_.emplace(id, false);  // an attempt under way stays so
+    if (std::exchange(polling_, true)) return;
+    timer_.expires_after(std::chrono::milliseconds(100));
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec) self->poll();
+    });
+}
+
+// While sessions wait: each whose visitor has a ready path again is re-attached there.
+void direct_resumer::poll() {
+    std::vector<std::pair<std::uint64_t, waiting>> due;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto it = detached_.begin(); it != detached_.end(); ++it) {
+            if (it->second) continue;
+            auto k = known_.find(it->first);
+            if (k != known_.end()) due.emplace_back(it->first, k->second);
+        }
+    }
+    for (const auto& [id, w] : due) {
+        auto p = sessions_.find(id);
+        auto link = links_(w.visitor);
+        if (!p || !p->detached() || !link) continue;
+        {
+            std::lock_guard lock(mutex_);
+            detached_[id] = true;
+        }
+        attempt(id, p, link, w.proxy);
+    }
+    std::lock_guard lock(mutex_);
+    if (detached_.empty()) {
+        polling_ = false;
+        return;
+    }
+    timer_.expires_after(std::chrono::milliseconds(200));
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec) self->poll();
+    });
+}
+
+void direct_resumer::attempt(std::uint64_t id, const std::shared_ptr<stream::pump>& session,
+                             const std::shared_ptr<quic::link>& link, const std::string& proxy) {
+    auto* c = link->open_stream();
+    if (!c) return attempt_over(id, false);
+    auto fresh = std::make_shared<stream::pump>(ex_);
+    fresh->attach(c);
+    c->set_events(fresh);
+    v1::Frame head;
+    auto* d = head.mutable_direct();
+    d->set_proxy(proxy);
+    d->set_proof(link->proof());
+    d->set_session_secret(session->resume_secret());
+    d->set_resume_id(id);
+    const auto held = session->received_so_far();
+    d->set_received(held.received);
+    d->set_received_fin(held.fin);
+    std::weak_ptr<stream::pump> weak = fresh;
+    auto self = shared_from_this();
+    // Settled once: re-attached, or the session given up; otherwise (the
+    // stream broke first) the next poll tries again.
+    auto settled = std::make_shared<std::atomic<bool>>(false);
+    fresh->on_end([self, id, settled] { self->attempt_over(id, *settled); });
+    fresh->read_head(
+        [weak, session, settled](std::string serialized) {
+            auto p = weak.lock();
+            if (!p) return;
+            const auto answer = frame_codec::decode_resume_head(serialized);
+            if (!answer || answer->which != frame_codec::f_resumed)
+                return p->close("protocol error: expected resumed");
+            *settled = true;
+            p->hand_over([session, theirs = answer->point](stream::carrier* carrier) {
+                if (!carrier) return session->reset("re-attach failed: the stream broke");
+                if (auto err = session->reattach(carrier, theirs); !err.empty()) {
+                    carrier->finish(false);
+                    session->reset("re-attach failed: " + err);
+                }
+            });
+        },
+        [session, settled](std::string why) {
+            *settled = true;
+            session->reset("the home client: " + printable(why.substr(0, 200)));
+        });
+    fresh->send_head(head.SerializeAsString());
+}
+
+// An attempt ended: settled (re-attached, or the session given up) it is
+// done; otherwise the next poll tries again.
+void direct_resumer::attempt_over(std::uint64_t id, bool settled) {
+    std::lock_guard lock(mutex_);
+    auto it = detached_.find(id);
+    if (it == detached_.end()) return;
+    if (settled)
+        detached_.erase(it);
+    else
+        it->second = false;
 }
 
 }  // namespace burrow

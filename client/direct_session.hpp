@@ -3,22 +3,33 @@
 //
 //   visitor                                   home
 //   -------                                   ----
-//   DirectHello{proxy, proof}  ------------>  proof == this link's? proxy
+//   DirectHello{proxy, proof, secret} ----->  proof == this link's? proxy
 //                                             is the one punched for?
 //                              <------------  Visited{tag, client, id}
 //   pump on the user's socket                 pump on the local service's
 //                                             socket (dial_local)
 //
-// A stream whose head fails either check gets an error frame and nothing
-// else. Ids of direct sessions have the top bit set: they never meet the
-// server's ids in a client's session registry.
+// When the path dies, both pumps detach and keep their sessions for
+// `direct_resume_keep`; once a new path is up, the visitor re-attaches each
+// one on a new stream (DirectHello{resume_id, secret, received} ->
+// Resumed{received}) and both replay what the other lacks: no byte lost.
+// A stream whose head fails a check gets an error frame and nothing else.
+// Ids of direct sessions have the top bit set: they never meet the server's
+// ids in a client's session registry.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/stream/pump.hpp"
 
 namespace burrow {
 
@@ -33,6 +44,8 @@ class registry;
 }  // namespace stream
 
 inline constexpr std::uint64_t direct_session_bit = std::uint64_t{1} << 63;
+// How long a session whose direct path died waits for a new one.
+inline constexpr std::chrono::seconds direct_resume_keep{30};
 
 // What the home side needs to serve direct streams.
 struct direct_home {
@@ -42,11 +55,46 @@ struct direct_home {
 };
 
 // Home: serves the stream `c` that client `visitor` opened on `on`, the
-// direct path punched for our secret proxy `proxy`.
+// direct path punched for our secret proxy `proxy`: a new session, or the
+// re-attach of one whose path died.
 void serve_direct_stream(const direct_home& home, stream::carrier* c, const std::string& proxy,
                          const std::string& visitor, const quic::link& on);
 
-// Visitor: the head frame that opens a session of `v` on `on`.
-std::string direct_hello(const visitor_config& v, const quic::link& on);
+// Visitor: the head frame that opens a session of `v` on `on`, whose
+// re-attach will present `secret`.
+std::string direct_hello(const visitor_config& v, const quic::link& on, const std::string& secret);
+
+// Visitor: keeps direct sessions, and re-attaches those whose path died on
+// the visitor's next direct path (polled while any waits). Thread-safe.
+class direct_resumer : public std::enable_shared_from_this<direct_resumer>,
+                       public stream::resume_listener {
+public:
+    using link_finder = std::function<std::shared_ptr<quic::link>(const std::string& visitor)>;
+    direct_resumer(boost::asio::any_io_executor ex, link_finder links, stream::registry& sessions);
+
+    // Session `id` of visitor `v` (its server_name is the proxy) started
+    // with `secret`: resumable from now on.
+    void keep(const std::shared_ptr<stream::pump>& p, std::uint64_t id, const std::string& secret,
+              const visitor_config& v);
+    void detached(std::uint64_t id) override;
+
+private:
+    struct waiting {
+        std::string visitor, proxy;
+    };
+    void poll();
+    void attempt(std::uint64_t id, const std::shared_ptr<stream::pump>& p,
+                 const std::shared_ptr<quic::link>& link, const std::string& proxy);
+    void attempt_over(std::uint64_t id, bool settled);
+
+    boost::asio::any_io_executor ex_;
+    link_finder links_;
+    stream::registry& sessions_;
+    std::mutex mutex_;
+    std::map<std::uint64_t, waiting> known_;  // every kept session, by id
+    std::map<std::uint64_t, bool> detached_;  // id -> an attempt is under way
+    boost::asio::steady_timer timer_;
+    bool polling_ = false;
+};
 
 }  // namespace burrow

@@ -35,8 +35,10 @@ void resumer::logged_in(std::string run_id) {
         std::lock_guard lock(mutex_);
         run_id_ = std::move(run_id);
     }
+    // Only the sessions made resumable here (owner nullptr): one on a
+    // direct path waits for the next direct path (direct_session.hpp).
     for (auto& [id, p] : sessions_.entries())
-        if (p->detached()) detached(id);
+        if (p->detached() && p->resume_owned_by(nullptr)) detached(id);
 }
 
 void resumer::logged_out() {

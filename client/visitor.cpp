@@ -31,7 +31,10 @@ spdlog::logger& visit_log() {
 // the direct path), and once the other end answers starts pumping `socket`.
 // A visit over the direct path that ends before it started goes to
 // `fallback` with its socket (the relay), not to `on_end`.
-void begin_visit(const visit_context& ctx, std::shared_ptr<stream::pump> pump, std::string hello,
+using keeper = std::function<void(const std::shared_ptr<stream::pump>&, std::uint64_t id,
+                                  const std::string& secret)>;
+
+void begin_visit(keeper keep, std::shared_ptr<stream::pump> pump, std::string hello,
                  stream::pump::stream_socket socket, std::string tag, std::string server_name,
                  std::string peer, std::function<void(visit_end)> on_end,
                  std::function<void(stream::pump::stream_socket)> fallback = {}) {
@@ -58,7 +61,7 @@ void begin_visit(const visit_context& ctx, std::shared_ptr<stream::pump> pump, s
                                      : visit_end::failed);
     });
     pump->read_head(
-        [weak, st, tag, server_name, keep = ctx.keep, peer](std::string serialized) {
+        [weak, st, tag, server_name, keep = std::move(keep), peer](std::string serialized) {
             auto p = weak.lock();
             if (!p) return;
             v1::Frame head;
@@ -87,7 +90,7 @@ void begin_relay_visit(const visit_context& ctx, asio::any_io_executor ex, std::
                        std::string peer, std::function<void(visit_end)> on_end) {
     auto* call = new stream_call(*ctx.stub(), visit_method, std::move(ex));
     // `call` may be gone once the hello is on its way: keep only its pump.
-    begin_visit(ctx, call->pump(), std::move(hello), std::move(socket), std::move(tag),
+    begin_visit(ctx.keep, call->pump(), std::move(hello), std::move(socket), std::move(tag),
                 std::move(server_name), std::move(peer), std::move(on_end));
 }
 
@@ -126,8 +129,15 @@ void open_visit(const visit_context& ctx, asio::any_io_executor ex, const visito
                 begin_relay_visit(ctx, ex, std::move(hello), std::move(s), tag, server_name, peer,
                                   on_end);
             };
-            return begin_visit(ctx, std::move(pump), direct_hello(v, *link), std::move(socket), tag,
-                               v.server_name, peer, on_end, std::move(relay));
+            const auto secret = auth::random_bytes(stream::pump::secret_size);
+            keeper keep;
+            if (ctx.keep_direct)
+                keep = [keep_direct = ctx.keep_direct, v, secret](
+                           const std::shared_ptr<stream::pump>& p, std::uint64_t id, const std::string&) {
+                    keep_direct(p, id, secret, v);
+                };
+            return begin_visit(std::move(keep), std::move(pump), direct_hello(v, *link, secret),
+                               std::move(socket), tag, v.server_name, peer, on_end, std::move(relay));
         }
     }
     begin_relay_visit(ctx, std::move(ex), std::move(relay_hello), std::move(socket), tag,

@@ -44,6 +44,11 @@ struct visit_context {
     // The direct path's QUIC connection for a visitor, when it is ready
     // (new connections go there); nullptr: the relay. May be empty.
     std::function<std::shared_ptr<quic::link>(const visitor_config&)> direct;
+    // Keeps a session that started on the direct path (listed; re-attached
+    // on the next path when this one dies), with the secret it was opened with.
+    std::function<void(const std::shared_ptr<stream::pump>&, std::uint64_t id,
+                       const std::string& secret, const visitor_config&)>
+        keep_direct;
 };
 
 // How a visit ended, for `connect`'s exit code.

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -351,6 +352,84 @@ TEST_F(punch_pair, a_visitor_that_roams_to_another_nat_gets_its_direct_path_back
     EXPECT_NE(again.mapped, up.mapped) << "seen from the new NAT";
     EXPECT_LT(took, 5.0);
     EXPECT_TRUE(echo_through_visitor()) << visitor_->log();
+}
+
+// During a transfer in an open session on the direct path, the visitor moves
+// to another NAT: the session waits detached, the new direct path comes up,
+// the session re-attaches there, and every byte arrives, in order.
+TEST_F(punch_pair, a_transfer_survives_the_visitor_roaming_and_goes_direct_again) {
+    start_pair(nat_kind::port_restricted, nat_kind::port_restricted, "", true);
+    EXPECT_TRUE(echo_through_visitor());
+    const auto up = wait_visitor(settled);
+    ASSERT_EQ(up.state, "up") << visitor_->log();
+    ASSERT_EQ(wait_visitor([](const path_seen& p) { return p.quic == "up"; }, 10s).quic, "up");
+    int fd = -1;
+    ASSERT_TRUE(lab_.on_thread_in(lab::host_ns("v"), [&] {
+        fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(6000);
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+            ::close(fd);
+            fd = -1;
+        }
+    }));
+    ASSERT_GE(fd, 0);
+    timeval limit{30, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    constexpr std::size_t total = 24u << 20, piece = 256u << 10;
+    std::string sent(total, '\0');
+    std::uint32_t x = 12345;
+    for (auto& c : sent) c = static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
+    std::string got(total, '\0');
+    std::atomic<std::size_t> received{0};
+    std::thread reader([&] {
+        while (received < total) {
+            const auto n = ::read(fd, got.data() + received, total - received);
+            if (n <= 0) return;
+            received += static_cast<std::size_t>(n);
+        }
+    });
+    std::thread writer([&] {  // about 12 MiB/s: the move lands mid-transfer
+        for (std::size_t at = 0; at < total; at += piece) {
+            if (::send(fd, sent.data() + at, piece, MSG_NOSIGNAL) != static_cast<ssize_t>(piece)) return;
+            std::this_thread::sleep_for(20ms);
+        }
+    });
+    const auto flowing = std::chrono::steady_clock::now() + 10s;
+    while (received < (4u << 20) && std::chrono::steady_clock::now() < flowing)
+        std::this_thread::sleep_for(5ms);
+    ASSERT_GE(received.load(), 4u << 20) << visitor_->log() << home_->log();
+    const auto moved = std::chrono::steady_clock::now();
+    ASSERT_TRUE(lab_.in(lab::host_ns("v"), "ip link set eth0 down && ip route add default via " +
+                                               lab_.second_link_gateway("v") + " dev eth1"))
+        << lab_.errors();
+    // The session is on a direct path again: a new punch, the session open on p2p.
+    static const std::regex session(R"re("sessions":\[\{[^}]*"path":"p2p","state":"open")re");
+    double took = -1;
+    while (std::chrono::steady_clock::now() < moved + 20s) {
+        const auto status = e2e::run(lab_.exec_in(lab::host_ns("v"), {bin("burrow-client"), "status",
+                                                                    "-c", visitor_file_, "--json"}))
+                                .output;
+        const auto p = first_path(status);
+        if (p.punch_id != up.punch_id && p.quic == "up" && std::regex_search(status, session)) {
+            took = std::chrono::duration<double>(std::chrono::steady_clock::now() - moved).count();
+            break;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    writer.join();
+    reader.join();
+    ::close(fd);
+    std::printf("[ figure   ] roaming mid-transfer: the session was on p2p again %.2f s after the "
+                "move; %zu of %zu bytes back\n",
+                took, received.load(), total);
+    EXPECT_GE(took, 0.0) << visitor_->log() << home_->log();
+    EXPECT_LT(took, 5.0);
+    ASSERT_EQ(received.load(), total) << visitor_->log() << home_->log();
+    EXPECT_TRUE(got == sent) << "the bytes differ";
+    EXPECT_TRUE(visitor_->wait_log(R"(\[home-ssh/\d+\] detached)", 1s)) << visitor_->log();
 }
 
 INSTANTIATE_TEST_SUITE_P(
