@@ -1,4 +1,5 @@
 #include "client/p2p/direct_path.hpp"
+#include "client/p2p/udp_batch.hpp"
 
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -80,15 +81,15 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
     snapshot snap;  // written on the strand, read by now() under snap_mutex
     std::function<void(const snapshot&)> changed;
 
-    std::array<std::uint8_t, 2048> buf{};
-    endpoint from;
+    udp_batch::reader rx;
+    endpoint from;  // of the datagram being handled
 
     // discovery
     stun::transaction_id txid{};
     std::function<void(std::vector<std::string>)> discovered;
     int stun_sends = 0;
     // punching and after
-    std::optional<punch::receiver> rx;
+    std::optional<punch::receiver> punch_rx;
     punch::key key{};
     std::uint64_t punch_id = 0;
     std::vector<endpoint> peers;
@@ -125,6 +126,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         socket.open(cfg.rendezvous.protocol(), ec);
         if (!ec) socket.bind(endpoint(cfg.rendezvous.protocol(), 0), ec);
         if (!ec) socket.non_blocking(true, ec);
+        if (!ec) udp_batch::enable_gro(socket.native_handle());
         if (ec) return fail(fmt::format("cannot open a UDP socket: {}", ec.message()));
         {
             std::lock_guard lock(snap_mutex);
@@ -193,7 +195,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         punch_id = id;
         key = k;
         pinned = pin;
-        rx.emplace(k, id, cfg.self);
+        punch_rx.emplace(k, id, cfg.self);
         peers = p2p::accept(peer, cfg.allow_loopback);
         {
             std::lock_guard lock(snap_mutex);
@@ -230,9 +232,9 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
     }
 
     void on_punch(std::span<const std::uint8_t> packet) {
-        if (!rx) return;
+        if (!punch_rx) return;
         punch::fields f;
-        const auto refused = rx->check(packet, f);
+        const auto refused = punch_rx->check(packet, f);
         if (refused != punch::refusal::none) {
             p2p_log().debug("{} punch packet from {} refused: {}", cfg.tag, fmt::streamed(from),
                             punch::to_string(refused));
@@ -379,24 +381,26 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
 
     // ---- the socket ----
 
+    // Waits for datagrams, then reads what is there in batches (GRO).
     void receive() {
-        socket.async_receive_from(
-            asio::buffer(buf), from,
-            [self = shared_from_this()](const boost::system::error_code& e, std::size_t n) {
-                if (e == asio::error::operation_aborted || !self->socket.is_open()) return;
-                if (!e) {
-                    const std::span<const std::uint8_t> packet(self->buf.data(), n);
-                    if (punch::looks_like_punch(packet) && n == punch::packet_size)
-                        self->on_punch(packet);
-                    else if (stun::looks_like_stun(packet))
-                        self->on_stun(packet);
-                    else
-                        self->on_quic(packet);
-                }
-                // An error here is an ICMP answer to one of our sends: that
-                // candidate is unreachable, the others may not be.
-                self->receive();
-            });
+        socket.async_wait(udp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& e) {
+            if (e == asio::error::operation_aborted || !self->socket.is_open()) return;
+            self->rx.drain(self->socket.native_handle(),
+                           [&](std::span<const std::uint8_t> packet, const endpoint& src) {
+                               self->from = src;
+                               self->dispatch(packet);
+                           });
+            self->receive();
+        });
+    }
+
+    void dispatch(std::span<const std::uint8_t> packet) {
+        if (punch::looks_like_punch(packet) && packet.size() == punch::packet_size)
+            on_punch(packet);
+        else if (stun::looks_like_stun(packet))
+            on_stun(packet);
+        else
+            on_quic(packet);
     }
 
     void fail(std::string why) {

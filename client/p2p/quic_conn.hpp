@@ -128,7 +128,9 @@ private:
     bool make_conn(const ngtcp2_pkt_hd* initial, const endpoint& from);
     bool make_tls();
     void flush();
-    bool send_packet(const std::uint8_t* p, std::size_t n);
+    // Sends a batch of packets of `segment` bytes (GSO); false when the
+    // socket is full: the batch waits in stalled_ until it has room.
+    bool send_batch(const std::uint8_t* p, std::size_t n, std::size_t segment);
     void arm_timer();
     void after_read();
     void fail(const std::string& why, int liberr = 0);
@@ -156,8 +158,11 @@ private:
     std::vector<std::shared_ptr<qstream>> arrived_;  // opened by the peer this packet
     std::int64_t rotor_ = -1;                         // round robin among senders
     std::vector<std::uint8_t> tx_;
-    std::vector<std::uint8_t> stalled_;              // a packet the socket had no room for
+    // Batches the socket had no room for, with their segment size.
+    std::deque<std::pair<std::vector<std::uint8_t>, std::size_t>> stalled_;
+    bool gso_ = true;                                // until the kernel refuses it
     bool write_posted_ = false, waiting_writable_ = false;
+    std::uint64_t timer_at_ = 0, timer_generation_ = 0;  // when the armed timer fires
     bool closed_ = false;
     std::string fail_why_;
     std::atomic<bool> ready_{false};

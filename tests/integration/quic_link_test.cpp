@@ -23,6 +23,7 @@
 
 #include "burrow.pb.h"
 #include "client/p2p/quic_link.hpp"
+#include "client/p2p/udp_batch.hpp"
 #include "common/stream/carrier.hpp"
 #include "common/stream/pump.hpp"
 
@@ -38,8 +39,7 @@ struct end {
     link::strand strand;
     std::shared_ptr<udp::socket> socket;
     std::shared_ptr<link> quic;
-    std::array<std::uint8_t, 2048> buf{};
-    udp::endpoint from;
+    udp_batch::reader rx;
     std::promise<std::string> closed;
 
     explicit end(asio::io_context& io)
@@ -47,12 +47,15 @@ struct end {
         socket->open(udp::v4());
         socket->bind({asio::ip::address_v4::loopback(), 0});
         socket->non_blocking(true);
+        udp_batch::enable_gro(socket->native_handle());
     }
     udp::endpoint where() const { return socket->local_endpoint(); }
-    void receive() {
-        socket->async_receive_from(asio::buffer(buf), from, [this](boost::system::error_code ec, std::size_t n) {
+    void receive() {  // as a direct path does: GRO batches
+        socket->async_wait(udp::socket::wait_read, [this](boost::system::error_code ec) {
             if (ec == asio::error::operation_aborted || !socket->is_open()) return;
-            if (!ec && quic) quic->receive({buf.data(), n}, from);
+            rx.drain(socket->native_handle(), [this](std::span<const std::uint8_t> p, const udp::endpoint& src) {
+                if (quic) quic->receive(p, src);
+            });
             receive();
         });
     }

@@ -272,7 +272,8 @@ def report(work, meta):
             return fmt(d["gbps"])
         if d.get("gbps_measured") is None:
             return "n/a"
-        return f"invalid ({fmt(d['gbps_measured'])}, {'/'.join(sorted(set(d.get('connections') or ['no connection'])))})"
+        went = "/".join(sorted(set(d.get("connections") or ["no connection"])))
+        return f"invalid ({fmt(d['gbps_measured'])}, {went})"
     lines.append("Gbit/s per round: " + "; ".join(
         f"{label}: " + " ".join(shown(d) for d in tput[key]["rounds"]) for key, label, *_ in PATHS))
     lines.append("direct / relay per round: " + " ".join(
