@@ -240,6 +240,53 @@ TEST_F(quic_link_test, handshake_with_the_pinned_certificate_then_bytes_both_way
     EXPECT_EQ(intact.load(), streams);
 }
 
+// Datagrams from a stranger: junk, fake Initials (long header, 1200 bytes),
+// fake short-header packets, before and during a transfer. The home makes
+// no connection for them, and the real one carries every byte.
+TEST_F(quic_link_test, junk_and_fake_packets_from_a_stranger_change_nothing) {
+    connect();
+    udp::socket stranger(io_);
+    stranger.open(udp::v4());
+    stranger.bind({asio::ip::address_v4::loopback(), 0});
+    std::mt19937 rng(7);
+    auto junk = [&](int count) {
+        for (int i = 0; i < count; ++i) {
+            std::string d = random_text(1 + rng() % 1400, rng());
+            if (i % 3 == 0) {
+                d.resize(1200);
+                d[0] = static_cast<char>(0xC0);  // long header, Initial
+                d[1] = d[2] = d[3] = 0;
+                d[4] = 1;  // version 1
+            } else if (i % 3 == 1) {
+                d[0] = static_cast<char>(0x40 | (d[0] & 0x3f));  // short header
+            }
+            boost::system::error_code ignored;
+            stranger.send_to(asio::buffer(d), i % 2 ? home_->where() : visitor_->where(), 0, ignored);
+        }
+    };
+    junk(2000);
+    ASSERT_TRUE(wait_ready());
+    auto s = open(visitor_->quic->proof());
+    ASSERT_TRUE(s);
+    session home_end;
+    for (int tries = 0; tries < 500 && home_end.user < 0; ++tries) {
+        {
+            std::lock_guard lock(mutex_);
+            if (!served_.empty()) home_end = served_.front();
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_GE(home_end.user, 0);
+    const auto up = random_text(8u << 20, 1);
+    std::thread writer([&] { write_all(s->user, up); });
+    std::thread flood([&] { junk(20000); });
+    const auto got = read_n(home_end.user, up.size());
+    writer.join();
+    flood.join();
+    EXPECT_TRUE(got == up);
+    EXPECT_TRUE(visitor_->quic->ready() && home_->quic->ready());
+}
+
 TEST_F(quic_link_test, a_visitor_pinning_another_certificate_never_gets_a_connection) {
     fingerprint other{};
     other.fill(0xab);
