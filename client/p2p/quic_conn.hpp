@@ -7,6 +7,7 @@
 #include <gnutls/gnutls.h>
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -21,6 +22,15 @@
 namespace burrow::quic {
 
 class conn;
+
+// ngtcp2's clock: nanoseconds of the steady clock.
+inline ngtcp2_tstamp now_ns() {
+    return static_cast<ngtcp2_tstamp>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
+}
+// The largest packet we write (PMTUD may raise the path's size to this).
+inline constexpr std::size_t max_packet = 1452;
 
 // One bidirectional QUIC stream as a carrier. Frames go on it as
 // [u32 length, big-endian][the frame as on a gRPC stream] (frame_codec).
