@@ -471,6 +471,14 @@ void client::start() {
     im.direct_resumes = std::make_shared<direct_resumer>(
         im.io.get_executor(),
         [&im](const std::string& visitor) { return im.punches ? im.punches->link_for(visitor) : nullptr; },
+        [&im](std::uint64_t id, const std::shared_ptr<stream::pump>& p, const std::string& visitor,
+              std::function<void(bool)> done) {
+            for (const auto& v : im.config->visitors)
+                if (v.name == visitor)
+                    return continue_visit_over_relay(im.visits(), im.io.get_executor(), v, p, id,
+                                                     std::move(done));
+            done(true);
+        },
         im.sessions);
     im.sessions.sweep_acks_every(im.io.get_executor(), std::chrono::seconds(1));
     log::get("client").info("burrow-client {} starting: server {}:{}, {} proxies, {} visitors "

@@ -52,6 +52,33 @@ void resume_session(const direct_home& home, const std::shared_ptr<stream::pump>
 
 }  // namespace
 
+void continue_over_relay(
+    const std::shared_ptr<stream::pump>& work, stream::registry& sessions, std::uint64_t direct_id,
+    const std::string& secret, stream::resume_point theirs, std::uint64_t conn_id,
+    std::function<void(const std::shared_ptr<stream::pump>&, std::uint64_t)> relay_resumable) {
+    auto session = sessions.find(direct_id);
+    if (!session || !session->resume_owned_by(&direct_owner) || !session->resume_secret_is(secret)) {
+        p2p_log().info("direct session {} cannot go on over the relay: no such session",
+                       direct_id & ~direct_session_bit);
+        return work->fail("no such session");
+    }
+    work->hand_over([session, theirs, conn_id, &sessions,
+                     relay_resumable = std::move(relay_resumable)](stream::carrier* c) {
+        if (!c) return;
+        auto err = session->reattach(c, theirs, [](stream::resume_point ours) {
+            return frame_codec::encode_resume_head(frame_codec::f_resumed, ours);
+        });
+        if (!err.empty()) {
+            c->finish(false);
+            return session->reset("re-attach over the relay failed: " + err);
+        }
+        p2p_log().info("direct session {} goes on over the relay (session {})",
+                       session->describe().tag, conn_id);
+        sessions.add(conn_id, session);
+        if (relay_resumable) relay_resumable(session, conn_id);
+    });
+}
+
 std::string direct_hello(const visitor_config& v, const quic::link& on, const std::string& secret) {
     v1::Frame head;
     auto* d = head.mutable_direct();
@@ -106,9 +133,13 @@ void serve_direct_stream(const direct_home& home, stream::carrier* c, const std:
 
 // ---- the visitor's re-attaches ----
 
-direct_resumer::direct_resumer(boost::asio::any_io_executor ex, link_finder links,
+direct_resumer::direct_resumer(boost::asio::any_io_executor ex, link_finder links, relay_path relay,
                                stream::registry& sessions)
-    : ex_(std::move(ex)), links_(std::move(links)), sessions_(sessions), timer_(ex_) {}
+    : ex_(std::move(ex)),
+      links_(std::move(links)),
+      relay_(std::move(relay)),
+      sessions_(sessions),
+      timer_(ex_) {}
 
 void direct_resumer::keep(const std::shared_ptr<stream::pump>& p, std::uint64_t id,
                           const std::string& secret, const visitor_config& v) {
@@ -129,7 +160,7 @@ void direct_resumer::keep(const std::shared_ptr<stream::pump>& p, std::uint64_t 
 void direct_resumer::detached(std::uint64_t id) {
     std::lock_guard lock(mutex_);
     if (!known_.count(id)) return;
-    detached_.emplace(id, false);  // an attempt under way stays so
+    detached_.emplace(id, pending{});  // an attempt under way stays so
     if (std::exchange(polling_, true)) return;
     timer_.expires_after(std::chrono::milliseconds(100));
     timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
@@ -137,26 +168,41 @@ void direct_resumer::detached(std::uint64_t id) {
     });
 }
 
-// While sessions wait: each whose visitor has a ready path again is re-attached there.
+// While sessions wait: each whose visitor has a ready path again is
+// re-attached there; one that waited relay_after for it goes on over the relay.
 void direct_resumer::poll() {
-    std::vector<std::pair<std::uint64_t, waiting>> due;
+    struct due_one {
+        std::uint64_t id;
+        waiting w;
+        bool relay_time;
+    };
+    std::vector<due_one> due;
+    const auto now = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(mutex_);
         for (auto it = detached_.begin(); it != detached_.end(); ++it) {
-            if (it->second) continue;
+            if (it->second.trying) continue;
             auto k = known_.find(it->first);
-            if (k != known_.end()) due.emplace_back(it->first, k->second);
+            if (k != known_.end()) due.push_back({it->first, k->second, now - it->second.since >= relay_after});
         }
     }
-    for (const auto& [id, w] : due) {
-        auto p = sessions_.find(id);
-        auto link = links_(w.visitor);
-        if (!p || !p->detached() || !link) continue;
+    for (const auto& d : due) {
+        auto p = sessions_.find(d.id);
+        if (!p || !p->detached()) continue;
+        auto link = links_(d.w.visitor);
+        if (!link && !(d.relay_time && relay_)) continue;
         {
             std::lock_guard lock(mutex_);
-            detached_[id] = true;
+            detached_[d.id].trying = true;
         }
-        attempt(id, p, link, w.proxy);
+        if (link) {
+            attempt(d.id, p, link, d.w.proxy);
+        } else {
+            p2p_log().info("{} no direct path for {:.1f} s: going on over the relay", p->describe().tag,
+                           std::chrono::duration<double>(relay_after).count());
+            relay_(d.id, p, d.w.visitor,
+                   [self = shared_from_this(), id = d.id](bool settled) { self->attempt_over(id, settled); });
+        }
     }
     std::lock_guard lock(mutex_);
     if (detached_.empty()) {
@@ -223,7 +269,7 @@ void direct_resumer::attempt_over(std::uint64_t id, bool settled) {
     if (settled)
         detached_.erase(it);
     else
-        it->second = false;
+        it->second.trying = false;
 }
 
 }  // namespace burrow

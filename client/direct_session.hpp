@@ -60,6 +60,16 @@ struct direct_home {
 void serve_direct_stream(const direct_home& home, stream::carrier* c, const std::string& proxy,
                          const std::string& visitor, const quic::link& on);
 
+// Home: the Work stream `work` (its start read) continues direct session
+// `direct_id` over the relay: the visitor presents `secret` and holds
+// `theirs` of our stream. The session is re-attached there (answering
+// Resumed), listed as `conn_id`, and handed to `relay_resumable` to be
+// re-attached like any relayed session from now on.
+void continue_over_relay(
+    const std::shared_ptr<stream::pump>& work, stream::registry& sessions, std::uint64_t direct_id,
+    const std::string& secret, stream::resume_point theirs, std::uint64_t conn_id,
+    std::function<void(const std::shared_ptr<stream::pump>&, std::uint64_t conn_id)> relay_resumable);
+
 // Visitor: the head frame that opens a session of `v` on `on`, whose
 // re-attach will present `secret`.
 std::string direct_hello(const visitor_config& v, const quic::link& on, const std::string& secret);
@@ -70,7 +80,16 @@ class direct_resumer : public std::enable_shared_from_this<direct_resumer>,
                        public stream::resume_listener {
 public:
     using link_finder = std::function<std::shared_ptr<quic::link>(const std::string& visitor)>;
-    direct_resumer(boost::asio::any_io_executor ex, link_finder links, stream::registry& sessions);
+    // Continues session `id` of `visitor` over the relay; `done(settled)`
+    // once that attempt is over (not settled: try again later).
+    using relay_path = std::function<void(std::uint64_t id, const std::shared_ptr<stream::pump>&,
+                                          const std::string& visitor,
+                                          std::function<void(bool settled)> done)>;
+    // A session with no direct path this long after its path died goes on
+    // over the relay.
+    static constexpr std::chrono::milliseconds relay_after{2000};
+    direct_resumer(boost::asio::any_io_executor ex, link_finder links, relay_path relay,
+                   stream::registry& sessions);
 
     // Session `id` of visitor `v` (its server_name is the proxy) started
     // with `secret`: resumable from now on.
@@ -89,10 +108,15 @@ private:
 
     boost::asio::any_io_executor ex_;
     link_finder links_;
+    relay_path relay_;
     stream::registry& sessions_;
     std::mutex mutex_;
     std::map<std::uint64_t, waiting> known_;  // every kept session, by id
-    std::map<std::uint64_t, bool> detached_;  // id -> an attempt is under way
+    struct pending {
+        bool trying = false;  // an attempt is under way
+        std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
+    };
+    std::map<std::uint64_t, pending> detached_;
     boost::asio::steady_timer timer_;
     bool polling_ = false;
 };

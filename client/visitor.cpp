@@ -96,16 +96,10 @@ void begin_relay_visit(const visit_context& ctx, asio::any_io_executor ex, std::
 
 }  // namespace
 
-void open_visit(const visit_context& ctx, asio::any_io_executor ex, const visitor_config& v,
-                asio::generic::stream_protocol::socket socket, const std::string& tag,
-                const std::string& peer, std::function<void(visit_end)> on_end) {
-    const auto run_id = ctx.run_id();
-    if (run_id.empty()) {
-        visit_log().warn("{} not connected to the server yet: closing the connection from {}",
-                         tag, peer);
-        if (on_end) on_end(visit_end::failed);
-        return;
-    }
+namespace {
+
+// A VisitHello for `v`, proved with a fresh nonce.
+v1::Frame visit_hello(const visit_context& ctx, const visitor_config& v, const std::string& run_id) {
     v1::Frame head;
     auto* hello = head.mutable_visit();
     hello->set_run_id(run_id);
@@ -117,6 +111,68 @@ void open_visit(const visit_context& ctx, asio::any_io_executor ex, const visito
     hello->set_nonce(nonce);
     hello->set_proof(auth::make_visit_proof(auth::visit_key(v.secret_key), ctx.client_id,
                                             v.server_name, timestamp, nonce));
+    return head;
+}
+
+}  // namespace
+
+void continue_visit_over_relay(const visit_context& ctx, asio::any_io_executor ex,
+                               const visitor_config& v, std::shared_ptr<stream::pump> session,
+                               std::uint64_t direct_id, std::function<void(bool settled)> done) {
+    const auto run_id = ctx.run_id();
+    if (run_id.empty()) return done(false);  // after the next login
+    auto head = visit_hello(ctx, v, run_id);
+    auto* r = head.mutable_visit()->mutable_resume_direct();
+    r->set_session_id(direct_id);
+    r->set_session_secret(session->resume_secret());
+    const auto held = session->received_so_far();
+    r->set_received(held.received);
+    r->set_received_fin(held.fin);
+    auto* call = new stream_call(*ctx.stub(), visit_method, std::move(ex));
+    auto fresh = call->pump();  // `call` may be gone once the hello is on its way
+    auto settled = std::make_shared<std::atomic<bool>>(false);
+    fresh->on_end([done, settled] { done(*settled); });
+    std::weak_ptr<stream::pump> weak = fresh;
+    fresh->read_head(
+        [weak, session, settled, keep = ctx.keep](std::string serialized) {
+            auto p = weak.lock();
+            if (!p) return;
+            v1::Frame answer;
+            if (!answer.ParseFromString(serialized) || !answer.has_visited() ||
+                !answer.visited().resumed())
+                return p->close("protocol error: expected a resumed visited");
+            *settled = true;
+            const auto& visited = answer.visited();
+            const stream::resume_point theirs{visited.resumed_received(), visited.resumed_fin()};
+            p->hand_over([session, theirs, keep, id = visited.session_id(),
+                          secret = visited.session_secret()](stream::carrier* c) {
+                if (!c) return session->reset("re-attach over the relay failed: the stream broke");
+                if (auto err = session->reattach(c, theirs); !err.empty()) {
+                    c->finish(false);
+                    return session->reset("re-attach over the relay failed: " + err);
+                }
+                visit_log().info("{} goes on over the relay", session->describe().tag);
+                if (keep) keep(session, id, secret);  // resumable as a relayed visit from now on
+            });
+        },
+        [session, settled](std::string why) {
+            *settled = true;
+            session->reset("over the relay: " + printable(why.substr(0, 200)));
+        });
+    fresh->send_head(head.SerializeAsString());
+}
+
+void open_visit(const visit_context& ctx, asio::any_io_executor ex, const visitor_config& v,
+                asio::generic::stream_protocol::socket socket, const std::string& tag,
+                const std::string& peer, std::function<void(visit_end)> on_end) {
+    const auto run_id = ctx.run_id();
+    if (run_id.empty()) {
+        visit_log().warn("{} not connected to the server yet: closing the connection from {}",
+                         tag, peer);
+        if (on_end) on_end(visit_end::failed);
+        return;
+    }
+    const auto head = visit_hello(ctx, v, run_id);
     visit_log().debug("{} visiting {} for {}", tag, v.server_name, peer);
     auto relay_hello = head.SerializeAsString();
     if (auto link = ctx.direct ? ctx.direct(v) : nullptr) {

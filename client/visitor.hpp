@@ -61,6 +61,14 @@ void open_visit(const visit_context& ctx, boost::asio::any_io_executor ex,
                 const std::string& tag, const std::string& peer,
                 std::function<void(visit_end)> on_end = {});
 
+// Continues `session`, which ran on a direct path as the home's session
+// `direct_id`, over the relay (a Visit that re-attaches it, not a new one):
+// `done(settled)` once that attempt is over; not settled, try again later.
+// From then on it is resumable as any relayed visit (ctx.keep).
+void continue_visit_over_relay(const visit_context& ctx, boost::asio::any_io_executor ex,
+                               const visitor_config& v, std::shared_ptr<stream::pump> session,
+                               std::uint64_t direct_id, std::function<void(bool settled)> done);
+
 // A visitor's listener: accepts on bind_addr:bind_port and opens a visit for
 // each connection. Thread-safe start/stop.
 class visitor_listener : public std::enable_shared_from_this<visitor_listener> {

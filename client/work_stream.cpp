@@ -6,6 +6,7 @@
 
 #include "burrow.pb.h"
 #include "client/control_session.hpp"
+#include "client/direct_session.hpp"
 #include "client/local_dialer.hpp"
 #include "client/stream_call.hpp"
 #include "common/config.hpp"
@@ -37,6 +38,18 @@ void on_start(const std::shared_ptr<stream::pump>& p, const std::string& seriali
     if (session) session->on_work_started();
 
     const auto& start = head.start();
+    if (start.has_resume_direct()) {
+        // A visitor's direct session whose path died goes on over the relay.
+        const auto& r = start.resume_direct();
+        std::weak_ptr<control_session> weak = session;
+        return continue_over_relay(
+            p, sessions, r.session_id(), r.session_secret(), {r.received(), r.received_fin()},
+            start.conn_id(),
+            [weak, secret = start.session_secret()](const std::shared_ptr<stream::pump>& s,
+                                                    std::uint64_t id) {
+                if (auto c = weak.lock(); c && !secret.empty()) c->make_resumable(s, id, secret);
+            });
+    }
     const std::string peer = start.peer().substr(0, 64);
     const auto tag = fmt::format("[{}/{}]", start.proxy().substr(0, 64), start.conn_id());
     const proxy_config* proxy = nullptr;

@@ -442,10 +442,12 @@ bool client_session::connect(std::string proxy, std::string peer, work_pool::loc
                              bool quiet, const visit_end* visit) {
     const bool room = ++waiting_ < st_.config.max_pending_connections;
     work_pool::request r{std::move(proxy), visit ? visit->id : st_.next_conn_id++,
-                         std::move(peer), std::move(end), quiet, !visit, {}, {}, {}};
-    if (visit)
+                         std::move(peer), std::move(end), quiet, !visit, {}, {}, {}, {}};
+    if (visit) {
         r.splice_secret = visit->secret;
-    else  // a visit is listed by its splice
+        r.resume_direct = visit->resume_direct;
+    }
+    if (!visit)  // a visit is listed by its splice
         r.listing = st_.live.open(r.conn_id, r.proxy, client_id_, number_, r.peer);
     asio::post(strand_, [self = shared_from_this(), r = std::move(r)]() mutable {
         self->pool_.add(std::move(r));

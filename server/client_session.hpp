@@ -72,6 +72,7 @@ public:
     struct visit_end {
         std::uint64_t id = 0;
         std::string secret;
+        std::string resume_direct;  // a serialized DirectResume, or ""
     };
     bool connect(std::string proxy, std::string peer, work_pool::local_end end,
                  bool quiet = false, const visit_end* visit = nullptr);

@@ -50,6 +50,8 @@ public:
         // Its line in the dashboard's listing (live.hpp), kept until the session ends.
         std::shared_ptr<live::session> listing;
         clock::time_point since{};
+        // A visit that continues a direct session: a serialized DirectResume.
+        std::string resume_direct;
     };
 
     // `ask` asks the client for `count` more streams (NewWork); `settled` is

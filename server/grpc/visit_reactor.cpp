@@ -6,6 +6,7 @@
 #include "common/auth.hpp"
 #include "common/host_names.hpp"
 #include "common/log.hpp"
+#include "common/stream/frame_codec.hpp"
 #include "common/net_util.hpp"
 #include "common/stream/splice.hpp"
 #include "server/client_session.hpp"
@@ -24,11 +25,18 @@ spdlog::logger& visit_log() {
 // onto it; the visitor gets `visited` (or an error frame) first. With
 // resumption on, each end gets a secret of its own to re-attach with
 // (work_reactor.cpp), and the splice waits for an end whose stream broke.
+//
+// A visit that continues a direct session (`resume_direct`, a serialized
+// DirectResume) asks the home client to re-attach it instead of dialling:
+// the home's first frame on the Work stream is a Resumed, whose point goes
+// to the visitor in its `visited`; then the two are spliced as any visit.
 void start_visit(server_state& st, std::shared_ptr<stream::pump> visit,
                  const std::shared_ptr<client_session>& visitor, client_session& owner,
-                 const std::string& proxy, const std::string& served_by, std::string peer) {
+                 const std::string& proxy, const std::string& served_by, std::string peer,
+                 std::string resume_direct) {
     const auto keep = std::chrono::seconds(st.config.resume_timeout);
-    client_session::visit_end service_end{st.next_conn_id++, {}};
+    const bool resuming = !resume_direct.empty();
+    client_session::visit_end service_end{st.next_conn_id++, {}, std::move(resume_direct)};
     std::array<stream::splice::key, 2> keys{};
     if (keep.count() > 0) {
         keys[stream::splice::visitor] = {auth::random_bytes(stream::pump::secret_size),
@@ -43,7 +51,7 @@ void start_visit(server_state& st, std::shared_ptr<stream::pump> visit,
         st.live.open(id, proxy, owner.client_id(), owner.number(), peer));
     owner.connect(
         proxy, std::move(peer),
-        [&st, visit, served_by, keys, keep, id, visitor_id, listing](
+        [&st, visit, served_by, keys, keep, id, visitor_id, listing, resuming](
             std::shared_ptr<stream::pump> work, const std::string& tag) {
             if (!work) {
                 visit->fail("the proxy's client has no stream for it now");
@@ -79,11 +87,35 @@ void start_visit(server_state& st, std::shared_ptr<stream::pump> visit,
                 st.add_splice(visitor_id, splice);
                 visited->set_session_secret(keys[stream::splice::visitor].secret);
             }
-            visit->send_head(head.SerializeAsString());
-            visit->hand_over(
-                [splice](stream::carrier* c) { splice->attach(stream::splice::visitor, c); });
-            work->hand_over(
-                [splice](stream::carrier* c) { splice->attach(stream::splice::service, c); });
+            auto join = [visit, work, splice](std::string serialized_visited) {
+                visit->send_head(std::move(serialized_visited));
+                visit->hand_over(
+                    [splice](stream::carrier* c) { splice->attach(stream::splice::visitor, c); });
+                work->hand_over(
+                    [splice](stream::carrier* c) { splice->attach(stream::splice::service, c); });
+            };
+            if (!resuming) {
+                join(head.SerializeAsString());
+                return true;
+            }
+            work->read_head(
+                [head, join, visit, work, splice](std::string serialized) mutable {
+                    const auto resumed = frame_codec::decode_resume_head(serialized);
+                    if (!resumed || resumed->which != frame_codec::f_resumed) {
+                        splice->close("the home client did not answer the re-attach");
+                        work->close("protocol error: expected resumed");
+                        return visit->fail("protocol error: the home client did not re-attach");
+                    }
+                    auto* v = head.mutable_visited();
+                    v->set_resumed(true);
+                    v->set_resumed_received(resumed->point.received);
+                    v->set_resumed_fin(resumed->point.fin);
+                    join(head.SerializeAsString());
+                },
+                [visit, splice](std::string why) {
+                    splice->close("re-attach refused");
+                    visit->fail(why);
+                });
             return true;
         },
         false, &service_end);
@@ -115,7 +147,8 @@ void on_visit_head(server_state& st, client_gate& gate, std::shared_ptr<stream::
         return p->fail("visit refused: " + verdict.refusal);
     }
     start_visit(st, std::move(p), visitor, *verdict.owner, hello.server_name(), verdict.client_id,
-                fmt::format("{}@{}", visitor_id, from));
+                fmt::format("{}@{}", visitor_id, from),
+                hello.has_resume_direct() ? hello.resume_direct().SerializeAsString() : std::string());
 }
 
 }  // namespace

@@ -354,6 +354,77 @@ TEST_F(punch_pair, a_visitor_that_roams_to_another_nat_gets_its_direct_path_back
     EXPECT_TRUE(echo_through_visitor()) << visitor_->log();
 }
 
+// A transfer through the visitor's port (opened in the visitor's namespace),
+// paced at about 12 MiB/s so that what a test does meanwhile lands in the
+// middle of it; the echo service sends every byte back.
+class paced_transfer {
+public:
+    static constexpr std::size_t total = 24u << 20, piece = 256u << 10;
+
+    explicit paced_transfer(lab& l) : sent_(total, '\0'), got_(total, '\0') {
+        std::uint32_t x = 12345;
+        for (auto& c : sent_) c = static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
+        l.on_thread_in(lab::host_ns("v"), [&] {
+            fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+            sockaddr_in to{};
+            to.sin_family = AF_INET;
+            to.sin_port = htons(6000);
+            to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            if (::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+                ::close(fd_);
+                fd_ = -1;
+            }
+        });
+        if (fd_ < 0) return;
+        timeval limit{40, 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+        reader_ = std::thread([this] {
+            while (received_ < total) {
+                const auto n = ::read(fd_, got_.data() + received_, total - received_);
+                if (n <= 0) return;
+                received_ += static_cast<std::size_t>(n);
+            }
+        });
+        writer_ = std::thread([this] {
+            for (std::size_t at = 0; at < total; at += piece) {
+                if (::send(fd_, sent_.data() + at, piece, MSG_NOSIGNAL) != static_cast<ssize_t>(piece))
+                    return;
+                std::this_thread::sleep_for(20ms);
+            }
+        });
+    }
+    ~paced_transfer() {
+        finish();
+        if (fd_ >= 0) ::close(fd_);
+    }
+    bool opened() const { return fd_ >= 0; }
+    // Waits until `bytes` came back (10 s at most).
+    bool wait_for(std::size_t bytes) const {
+        const auto until = std::chrono::steady_clock::now() + 10s;
+        while (received_ < bytes && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(5ms);
+        return received_ >= bytes;
+    }
+    void finish() {
+        if (writer_.joinable()) writer_.join();
+        if (reader_.joinable()) reader_.join();
+    }
+    std::size_t received() const { return received_; }
+    bool intact() const { return received_ == total && got_ == sent_; }
+
+private:
+    int fd_ = -1;
+    std::string sent_, got_;
+    std::atomic<std::size_t> received_{0};
+    std::thread reader_, writer_;
+};
+
+// The visitor's session list in status --json names this path for the first session.
+bool first_session_on(const std::string& status, const std::string& path) {
+    const std::regex session("\"sessions\":\\[\\{[^}]*\"path\":\"" + path + "\",\"state\":\"open\"");
+    return std::regex_search(status, session);
+}
+
 // During a transfer in an open session on the direct path, the visitor moves
 // to another NAT: the session waits detached, the new direct path comes up,
 // the session re-attaches there, and every byte arrives, in order.
@@ -363,73 +434,74 @@ TEST_F(punch_pair, a_transfer_survives_the_visitor_roaming_and_goes_direct_again
     const auto up = wait_visitor(settled);
     ASSERT_EQ(up.state, "up") << visitor_->log();
     ASSERT_EQ(wait_visitor([](const path_seen& p) { return p.quic == "up"; }, 10s).quic, "up");
-    int fd = -1;
-    ASSERT_TRUE(lab_.on_thread_in(lab::host_ns("v"), [&] {
-        fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in to{};
-        to.sin_family = AF_INET;
-        to.sin_port = htons(6000);
-        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
-            ::close(fd);
-            fd = -1;
-        }
-    }));
-    ASSERT_GE(fd, 0);
-    timeval limit{30, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    constexpr std::size_t total = 24u << 20, piece = 256u << 10;
-    std::string sent(total, '\0');
-    std::uint32_t x = 12345;
-    for (auto& c : sent) c = static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
-    std::string got(total, '\0');
-    std::atomic<std::size_t> received{0};
-    std::thread reader([&] {
-        while (received < total) {
-            const auto n = ::read(fd, got.data() + received, total - received);
-            if (n <= 0) return;
-            received += static_cast<std::size_t>(n);
-        }
-    });
-    std::thread writer([&] {  // about 12 MiB/s: the move lands mid-transfer
-        for (std::size_t at = 0; at < total; at += piece) {
-            if (::send(fd, sent.data() + at, piece, MSG_NOSIGNAL) != static_cast<ssize_t>(piece)) return;
-            std::this_thread::sleep_for(20ms);
-        }
-    });
-    const auto flowing = std::chrono::steady_clock::now() + 10s;
-    while (received < (4u << 20) && std::chrono::steady_clock::now() < flowing)
-        std::this_thread::sleep_for(5ms);
-    ASSERT_GE(received.load(), 4u << 20) << visitor_->log() << home_->log();
+    paced_transfer t(lab_);
+    ASSERT_TRUE(t.opened());
+    ASSERT_TRUE(t.wait_for(4u << 20)) << visitor_->log() << home_->log();
     const auto moved = std::chrono::steady_clock::now();
     ASSERT_TRUE(lab_.in(lab::host_ns("v"), "ip link set eth0 down && ip route add default via " +
                                                lab_.second_link_gateway("v") + " dev eth1"))
         << lab_.errors();
     // The session is on a direct path again: a new punch, the session open on p2p.
-    static const std::regex session(R"re("sessions":\[\{[^}]*"path":"p2p","state":"open")re");
     double took = -1;
     while (std::chrono::steady_clock::now() < moved + 20s) {
         const auto status = e2e::run(lab_.exec_in(lab::host_ns("v"), {bin("burrow-client"), "status",
                                                                     "-c", visitor_file_, "--json"}))
                                 .output;
         const auto p = first_path(status);
-        if (p.punch_id != up.punch_id && p.quic == "up" && std::regex_search(status, session)) {
+        if (p.punch_id != up.punch_id && p.quic == "up" && first_session_on(status, "p2p")) {
             took = std::chrono::duration<double>(std::chrono::steady_clock::now() - moved).count();
             break;
         }
         std::this_thread::sleep_for(50ms);
     }
-    writer.join();
-    reader.join();
-    ::close(fd);
+    t.finish();
     std::printf("[ figure   ] roaming mid-transfer: the session was on p2p again %.2f s after the "
                 "move; %zu of %zu bytes back\n",
-                took, received.load(), total);
+                took, t.received(), paced_transfer::total);
     EXPECT_GE(took, 0.0) << visitor_->log() << home_->log();
     EXPECT_LT(took, 5.0);
-    ASSERT_EQ(received.load(), total) << visitor_->log() << home_->log();
-    EXPECT_TRUE(got == sent) << "the bytes differ";
+    EXPECT_TRUE(t.intact()) << visitor_->log() << home_->log();
     EXPECT_TRUE(visitor_->wait_log(R"(\[home-ssh/\d+\] detached)", 1s)) << visitor_->log();
+}
+
+// The direct path's packets are dropped mid-transfer, and no new path can be
+// punched: the session goes on over the relay 2 s later and finishes intact.
+TEST_F(punch_pair, a_transfer_whose_direct_path_dies_finishes_over_the_relay) {
+    start_pair(nat_kind::port_restricted, nat_kind::port_restricted, "[p2p]\nkeepalive = 1\n");
+    EXPECT_TRUE(echo_through_visitor());
+    const auto up = wait_visitor(settled);
+    ASSERT_EQ(up.state, "up") << visitor_->log();
+    ASSERT_EQ(wait_visitor([](const path_seen& p) { return p.quic == "up"; }, 10s).quic, "up");
+    paced_transfer t(lab_);
+    ASSERT_TRUE(t.opened());
+    ASSERT_TRUE(t.wait_for(4u << 20)) << visitor_->log() << home_->log();
+    const auto peer_ip = up.peer_addr.substr(0, up.peer_addr.rfind(':'));
+    ASSERT_TRUE(lab_.in(lab::host_ns("v"),
+                        "nft add table inet cut && nft add chain inet cut out "
+                        "'{ type filter hook output priority 0; }' && nft add rule inet cut out "
+                        "ip daddr " + peer_ip + " udp dport 1-65535 drop"))
+        << lab_.errors();
+    const auto cut = std::chrono::steady_clock::now();
+    double took = -1;
+    while (std::chrono::steady_clock::now() < cut + 30s) {
+        const auto status = e2e::run(lab_.exec_in(lab::host_ns("v"), {bin("burrow-client"), "status",
+                                                                    "-c", visitor_file_, "--json"}))
+                                .output;
+        if (first_session_on(status, "relay")) {
+            took = std::chrono::duration<double>(std::chrono::steady_clock::now() - cut).count();
+            break;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    t.finish();
+    std::printf("[ figure   ] direct path cut mid-transfer: on the relay %.2f s later; %zu of %zu "
+                "bytes back\n",
+                took, t.received(), paced_transfer::total);
+    EXPECT_GE(took, 0.0) << visitor_->log() << home_->log() << server_->log();
+    EXPECT_TRUE(t.intact()) << visitor_->log() << home_->log() << server_->log();
+    EXPECT_TRUE(visitor_->wait_log("goes on over the relay", 1s)) << visitor_->log();
+    EXPECT_TRUE(home_->wait_log(R"(direct session \[ssh-secret/p2p-\d+\] goes on over the relay)", 1s))
+        << home_->log();
 }
 
 INSTANTIATE_TEST_SUITE_P(
