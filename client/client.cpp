@@ -171,6 +171,11 @@ struct client::impl {
             keep_visit(p, id, {});
             if (direct_resumes) direct_resumes->keep(p, id, secret, v);
         };
+        ctx.movable = [this](const std::shared_ptr<stream::pump>& p, std::uint64_t id,
+                             std::uint64_t home_id, const std::string& secret,
+                             const visitor_config& v) {
+            if (direct_resumes) direct_resumes->movable(p, id, home_id, secret, v);
+        };
         return ctx;
     }
     // A visit that started: listed, and re-attached after a break when the

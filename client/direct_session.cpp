@@ -27,10 +27,27 @@ std::atomic<std::uint64_t> next_direct_id{1};
 // process's, not the server's relayed ones.
 const char direct_owner = 0;
 
-// Home: the visitor re-attaches session `d.resume_id()` on `fresh`'s carrier.
+// Home: relayed visits the visitor may move onto a direct path, with the
+// secret it must present (allow_move).
+std::mutex moves_mutex;
+std::map<std::uint64_t, std::string> moves;
+
+bool take_move(std::uint64_t id, const std::string& secret) {
+    std::lock_guard lock(moves_mutex);
+    auto it = moves.find(id);
+    if (it == moves.end() || !auth::same_proof(it->second, secret)) return false;
+    moves.erase(it);
+    return true;
+}
+
+// Home: the visitor re-attaches session `d.resume_id()` on `fresh`'s carrier:
+// one of its direct sessions, or a relayed visit it moves onto the path.
 void resume_session(const direct_home& home, const std::shared_ptr<stream::pump>& fresh,
                     const v1::DirectHello& d, const std::string& proxy) {
     auto session = home.sessions ? home.sessions->find(d.resume_id()) : nullptr;
+    const bool moving = session && !session->resume_owned_by(&direct_owner) &&
+                        take_move(d.resume_id(), d.session_secret());
+    if (moving) session->set_resumable(d.session_secret(), &direct_owner, direct_resume_keep);
     if (!session || !session->resume_owned_by(&direct_owner) ||
         !session->resume_secret_is(d.session_secret())) {
         p2p_log().info("[{}] re-attach of direct session {} refused: no such session", proxy,
@@ -51,6 +68,19 @@ void resume_session(const direct_home& home, const std::shared_ptr<stream::pump>
 }
 
 }  // namespace
+
+void allow_move(const std::shared_ptr<stream::pump>& p, std::uint64_t conn_id,
+                const std::string& move_secret) {
+    if (move_secret.size() != stream::pump::secret_size) return;
+    {
+        std::lock_guard lock(moves_mutex);
+        moves[conn_id] = move_secret;
+    }
+    p->on_end([conn_id] {
+        std::lock_guard lock(moves_mutex);
+        moves.erase(conn_id);
+    });
+}
 
 void continue_over_relay(
     const std::shared_ptr<stream::pump>& work, stream::registry& sessions, std::uint64_t direct_id,
@@ -145,7 +175,7 @@ void direct_resumer::keep(const std::shared_ptr<stream::pump>& p, std::uint64_t 
                           const std::string& secret, const visitor_config& v) {
     {
         std::lock_guard lock(mutex_);
-        known_[id] = {v.name, v.server_name};
+        known_[id] = {v.name, v.server_name, id};
     }
     p->set_resumable(secret, &direct_owner, direct_resume_keep, weak_from_this(), id);
     p->on_end([self = weak_from_this(), id] {
@@ -153,14 +183,34 @@ void direct_resumer::keep(const std::shared_ptr<stream::pump>& p, std::uint64_t 
             std::lock_guard lock(s->mutex_);
             s->known_.erase(id);
             s->detached_.erase(id);
+            s->movable_.erase(id);
         }
     });
+}
+
+void direct_resumer::movable(const std::shared_ptr<stream::pump>& p, std::uint64_t id,
+                             std::uint64_t home_id, const std::string& move_secret,
+                             const visitor_config& v) {
+    if (move_secret.size() != stream::pump::secret_size) return;
+    std::lock_guard lock(mutex_);
+    movable_[id] = {{v.name, v.server_name, home_id}, move_secret, p};
+    p->on_end([self = weak_from_this(), id] {
+        if (auto s = self.lock()) {
+            std::lock_guard held(s->mutex_);
+            s->movable_.erase(id);
+        }
+    });
+    schedule();
 }
 
 void direct_resumer::detached(std::uint64_t id) {
     std::lock_guard lock(mutex_);
     if (!known_.count(id)) return;
     detached_.emplace(id, pending{});  // an attempt under way stays so
+    schedule();
+}
+
+void direct_resumer::schedule() {
     if (std::exchange(polling_, true)) return;
     timer_.expires_after(std::chrono::milliseconds(100));
     timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
@@ -168,9 +218,35 @@ void direct_resumer::detached(std::uint64_t id) {
     });
 }
 
+// Relayed visits whose visitor has a ready direct path move onto it: the
+// session becomes a direct one (the move secret is its secret now, the
+// home's id its id there) and detaches from the relay; poll() re-attaches
+// it on the path like any direct session whose path died.
+void direct_resumer::move_ready() {
+    std::vector<std::pair<std::uint64_t, move>> ready;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, m] : movable_) ready.emplace_back(id, m);
+    }
+    for (auto& [id, m] : ready) {
+        auto p = m.session.lock();
+        if (!p || !links_(m.w.visitor)) continue;
+        if (p->detached()) continue;  // the relay's own resumption is under way: later
+        {
+            std::lock_guard lock(mutex_);
+            movable_.erase(id);
+            known_[id] = m.w;
+        }
+        p2p_log().info("{} moves onto the direct path", p->describe().tag);
+        p->set_resumable(m.secret, &direct_owner, direct_resume_keep, weak_from_this(), id);
+        p->detach();  // -> detached(id): re-attached on the path by the next poll
+    }
+}
+
 // While sessions wait: each whose visitor has a ready path again is
 // re-attached there; one that waited relay_after for it goes on over the relay.
 void direct_resumer::poll() {
+    move_ready();
     struct due_one {
         std::uint64_t id;
         waiting w;
@@ -200,12 +276,12 @@ void direct_resumer::poll() {
         } else {
             p2p_log().info("{} no direct path for {:.1f} s: going on over the relay", p->describe().tag,
                            std::chrono::duration<double>(relay_after).count());
-            relay_(d.id, p, d.w.visitor,
+            relay_(d.w.home_id, p, d.w.visitor,
                    [self = shared_from_this(), id = d.id](bool settled) { self->attempt_over(id, settled); });
         }
     }
     std::lock_guard lock(mutex_);
-    if (detached_.empty()) {
+    if (detached_.empty() && movable_.empty()) {
         polling_ = false;
         return;
     }
@@ -227,7 +303,12 @@ void direct_resumer::attempt(std::uint64_t id, const std::shared_ptr<stream::pum
     d->set_proxy(proxy);
     d->set_proof(link->proof());
     d->set_session_secret(session->resume_secret());
-    d->set_resume_id(id);
+    std::uint64_t home_id = id;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto k = known_.find(id); k != known_.end()) home_id = k->second.home_id;
+    }
+    d->set_resume_id(home_id);
     const auto held = session->received_so_far();
     d->set_received(held.received);
     d->set_received_fin(held.fin);

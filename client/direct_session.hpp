@@ -70,6 +70,12 @@ void continue_over_relay(
     const std::string& secret, stream::resume_point theirs, std::uint64_t conn_id,
     std::function<void(const std::shared_ptr<stream::pump>&, std::uint64_t conn_id)> relay_resumable);
 
+// Home: relayed visit `conn_id` (of a secret proxy with p2p = true) may be
+// taken over by a direct stream presenting `move_secret` (the server gave it
+// to both ends): the visitor moves it onto its direct path once that is up.
+void allow_move(const std::shared_ptr<stream::pump>& p, std::uint64_t conn_id,
+                const std::string& move_secret);
+
 // Visitor: the head frame that opens a session of `v` on `on`, whose
 // re-attach will present `secret`.
 std::string direct_hello(const visitor_config& v, const quic::link& on, const std::string& secret);
@@ -95,12 +101,24 @@ public:
     // with `secret`: resumable from now on.
     void keep(const std::shared_ptr<stream::pump>& p, std::uint64_t id, const std::string& secret,
               const visitor_config& v);
+    // Relayed visit `id` of `v` (the home's id `home_id`) moves onto the
+    // visitor's direct path once that is ready, presenting `move_secret`.
+    void movable(const std::shared_ptr<stream::pump>& p, std::uint64_t id, std::uint64_t home_id,
+                 const std::string& move_secret, const visitor_config& v);
     void detached(std::uint64_t id) override;
 
 private:
     struct waiting {
         std::string visitor, proxy;
+        std::uint64_t home_id = 0;  // what the home calls the session
     };
+    struct move {
+        waiting w;
+        std::string secret;
+        std::weak_ptr<stream::pump> session;
+    };
+    void schedule();  // under mutex_
+    void move_ready();
     void poll();
     void attempt(std::uint64_t id, const std::shared_ptr<stream::pump>& p,
                  const std::shared_ptr<quic::link>& link, const std::string& proxy);
@@ -112,6 +130,7 @@ private:
     stream::registry& sessions_;
     std::mutex mutex_;
     std::map<std::uint64_t, waiting> known_;  // every kept session, by id
+    std::map<std::uint64_t, move> movable_;   // relayed visits, until moved
     struct pending {
         bool trying = false;  // an attempt is under way
         std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();

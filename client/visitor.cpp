@@ -31,8 +31,19 @@ spdlog::logger& visit_log() {
 // the direct path), and once the other end answers starts pumping `socket`.
 // A visit over the direct path that ends before it started goes to
 // `fallback` with its socket (the relay), not to `on_end`.
-using keeper = std::function<void(const std::shared_ptr<stream::pump>&, std::uint64_t id,
-                                  const std::string& secret)>;
+// Keeps a visit that started (its `visited` answer in hand).
+using keeper = std::function<void(const std::shared_ptr<stream::pump>&, const v1::VisitStart&)>;
+
+// A relayed visit's keeper: listed and resumable over the relay, and, for a
+// visitor with p2p = true, movable onto the direct path.
+keeper relay_keeper(const visit_context& ctx, const visitor_config& v) {
+    return [keep = ctx.keep, movable = v.p2p ? ctx.movable : nullptr, v](
+               const std::shared_ptr<stream::pump>& p, const v1::VisitStart& visited) {
+        if (keep) keep(p, visited.session_id(), visited.session_secret());
+        if (movable)
+            movable(p, visited.session_id(), visited.home_session_id(), visited.move_secret(), v);
+    };
+}
 
 void begin_visit(keeper keep, std::shared_ptr<stream::pump> pump, std::string hello,
                  stream::pump::stream_socket socket, std::string tag, std::string server_name,
@@ -74,7 +85,7 @@ void begin_visit(keeper keep, std::shared_ptr<stream::pump> pump, std::string he
                              st->fallback ? "direct (p2p)" : "relayed");
             st->started = true;
             p->set_peer(peer);
-            if (keep) keep(p, head.visited().session_id(), head.visited().session_secret());
+            if (keep) keep(p, head.visited());
             p->start(st->socket, tag);
         },
         [st, tag](std::string why) {
@@ -85,13 +96,13 @@ void begin_visit(keeper keep, std::shared_ptr<stream::pump> pump, std::string he
 }
 
 // Opens the Visit call of a relayed visit.
-void begin_relay_visit(const visit_context& ctx, asio::any_io_executor ex, std::string hello,
-                       stream::pump::stream_socket socket, std::string tag, std::string server_name,
+void begin_relay_visit(const visit_context& ctx, asio::any_io_executor ex, const visitor_config& v,
+                       std::string hello, stream::pump::stream_socket socket, std::string tag,
                        std::string peer, std::function<void(visit_end)> on_end) {
     auto* call = new stream_call(*ctx.stub(), visit_method, std::move(ex));
     // `call` may be gone once the hello is on its way: keep only its pump.
-    begin_visit(ctx.keep, call->pump(), std::move(hello), std::move(socket), std::move(tag),
-                std::move(server_name), std::move(peer), std::move(on_end));
+    begin_visit(relay_keeper(ctx, v), call->pump(), std::move(hello), std::move(socket),
+                std::move(tag), v.server_name, std::move(peer), std::move(on_end));
 }
 
 }  // namespace
@@ -134,7 +145,7 @@ void continue_visit_over_relay(const visit_context& ctx, asio::any_io_executor e
     fresh->on_end([done, settled] { done(*settled); });
     std::weak_ptr<stream::pump> weak = fresh;
     fresh->read_head(
-        [weak, session, settled, keep = ctx.keep](std::string serialized) {
+        [weak, session, settled, keep = relay_keeper(ctx, v)](std::string serialized) {
             auto p = weak.lock();
             if (!p) return;
             v1::Frame answer;
@@ -144,15 +155,14 @@ void continue_visit_over_relay(const visit_context& ctx, asio::any_io_executor e
             *settled = true;
             const auto& visited = answer.visited();
             const stream::resume_point theirs{visited.resumed_received(), visited.resumed_fin()};
-            p->hand_over([session, theirs, keep, id = visited.session_id(),
-                          secret = visited.session_secret()](stream::carrier* c) {
+            p->hand_over([session, theirs, keep, visited](stream::carrier* c) {
                 if (!c) return session->reset("re-attach over the relay failed: the stream broke");
                 if (auto err = session->reattach(c, theirs); !err.empty()) {
                     c->finish(false);
                     return session->reset("re-attach over the relay failed: " + err);
                 }
                 visit_log().info("{} goes on over the relay", session->describe().tag);
-                if (keep) keep(session, id, secret);  // resumable as a relayed visit from now on
+                keep(session, visited);  // resumable as a relayed visit from now on
             });
         },
         [session, settled](std::string why) {
@@ -180,24 +190,23 @@ void open_visit(const visit_context& ctx, asio::any_io_executor ex, const visito
             auto pump = std::make_shared<stream::pump>(ex);
             pump->attach(c);
             c->set_events(pump);
-            auto relay = [ctx, ex, hello = std::move(relay_hello), tag, server_name = v.server_name,
-                          peer, on_end](stream::pump::stream_socket s) mutable {
-                begin_relay_visit(ctx, ex, std::move(hello), std::move(s), tag, server_name, peer,
-                                  on_end);
+            auto relay = [ctx, ex, v, hello = std::move(relay_hello), tag, peer,
+                          on_end](stream::pump::stream_socket s) mutable {
+                begin_relay_visit(ctx, ex, v, std::move(hello), std::move(s), tag, peer, on_end);
             };
             const auto secret = auth::random_bytes(stream::pump::secret_size);
             keeper keep;
             if (ctx.keep_direct)
-                keep = [keep_direct = ctx.keep_direct, v, secret](
-                           const std::shared_ptr<stream::pump>& p, std::uint64_t id, const std::string&) {
-                    keep_direct(p, id, secret, v);
+                keep = [keep_direct = ctx.keep_direct, v, secret](const std::shared_ptr<stream::pump>& p,
+                                                                   const v1::VisitStart& visited) {
+                    keep_direct(p, visited.session_id(), secret, v);
                 };
             return begin_visit(std::move(keep), std::move(pump), direct_hello(v, *link, secret),
                                std::move(socket), tag, v.server_name, peer, on_end, std::move(relay));
         }
     }
-    begin_relay_visit(ctx, std::move(ex), std::move(relay_hello), std::move(socket), tag,
-                      v.server_name, peer, std::move(on_end));
+    begin_relay_visit(ctx, std::move(ex), v, std::move(relay_hello), std::move(socket), tag, peer,
+                      std::move(on_end));
 }
 
 visitor_listener::visitor_listener(asio::any_io_executor ex, visit_context ctx, visitor_config v)

@@ -49,6 +49,11 @@ struct visit_context {
     std::function<void(const std::shared_ptr<stream::pump>&, std::uint64_t id,
                        const std::string& secret, const visitor_config&)>
         keep_direct;
+    // A relayed visit of a visitor with p2p = true that may move onto the
+    // direct path: its id here, the home's id, the secret both ends got.
+    std::function<void(const std::shared_ptr<stream::pump>&, std::uint64_t id, std::uint64_t home_id,
+                       const std::string& move_secret, const visitor_config&)>
+        movable;
 };
 
 // How a visit ended, for `connect`'s exit code.

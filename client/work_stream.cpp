@@ -45,9 +45,10 @@ void on_start(const std::shared_ptr<stream::pump>& p, const std::string& seriali
         return continue_over_relay(
             p, sessions, r.session_id(), r.session_secret(), {r.received(), r.received_fin()},
             start.conn_id(),
-            [weak, secret = start.session_secret()](const std::shared_ptr<stream::pump>& s,
-                                                    std::uint64_t id) {
+            [weak, secret = start.session_secret(), move = start.move_secret()](
+                const std::shared_ptr<stream::pump>& s, std::uint64_t id) {
                 if (auto c = weak.lock(); c && !secret.empty()) c->make_resumable(s, id, secret);
+                allow_move(s, id, move);  // back onto the direct path once there is one
             });
     }
     const std::string peer = start.peer().substr(0, 64);
@@ -61,6 +62,7 @@ void on_start(const std::shared_ptr<stream::pump>& p, const std::string& seriali
     }
     if (!start.session_secret().empty() && session)
         session->make_resumable(p, start.conn_id(), start.session_secret());
+    if (proxy->type == "secret" && proxy->p2p) allow_move(p, start.conn_id(), start.move_secret());
     // Ids come from the server: one restarted since may repeat an id
     // an old session still holds; that session lives on unlisted.
     p->set_peer(peer);

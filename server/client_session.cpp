@@ -442,10 +442,11 @@ bool client_session::connect(std::string proxy, std::string peer, work_pool::loc
                              bool quiet, const visit_end* visit) {
     const bool room = ++waiting_ < st_.config.max_pending_connections;
     work_pool::request r{std::move(proxy), visit ? visit->id : st_.next_conn_id++,
-                         std::move(peer), std::move(end), quiet, !visit, {}, {}, {}, {}};
+                         std::move(peer), std::move(end), quiet, !visit, {}, {}, {}, {}, {}};
     if (visit) {
         r.splice_secret = visit->secret;
         r.resume_direct = visit->resume_direct;
+        r.move_secret = visit->move_secret;
     }
     if (!visit)  // a visit is listed by its splice
         r.listing = st_.live.open(r.conn_id, r.proxy, client_id_, number_, r.peer);

@@ -73,6 +73,7 @@ public:
         std::uint64_t id = 0;
         std::string secret;
         std::string resume_direct;  // a serialized DirectResume, or ""
+        std::string move_secret;    // see WorkStart.move_secret
     };
     bool connect(std::string proxy, std::string peer, work_pool::local_end end,
                  bool quiet = false, const visit_end* visit = nullptr);

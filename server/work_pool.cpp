@@ -92,6 +92,7 @@ void work_pool::pair(request r) {
             work->set_resumable(secret, owner_, keep_);
         }
         if (!r.resume_direct.empty()) start->mutable_resume_direct()->ParseFromString(r.resume_direct);
+        start->set_move_secret(r.move_secret);
         work->send_head(head.SerializeAsString());
         if (r.listing) work->set_meter(r.listing->meter());
         // A stream that died meanwhile leaves the connection alone: try the next one.

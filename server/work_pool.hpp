@@ -52,6 +52,7 @@ public:
         clock::time_point since{};
         // A visit that continues a direct session: a serialized DirectResume.
         std::string resume_direct;
+        std::string move_secret;  // a visit's (WorkStart.move_secret)
     };
 
     // `ask` asks the client for `count` more streams (NewWork); `settled` is

@@ -36,7 +36,10 @@ void start_visit(server_state& st, std::shared_ptr<stream::pump> visit,
                  std::string resume_direct) {
     const auto keep = std::chrono::seconds(st.config.resume_timeout);
     const bool resuming = !resume_direct.empty();
-    client_session::visit_end service_end{st.next_conn_id++, {}, std::move(resume_direct)};
+    // Both ends get this secret: with it the visitor may later move the
+    // session onto a direct path (DirectHello), which the server never sees.
+    const auto move_secret = auth::random_bytes(stream::pump::secret_size);
+    client_session::visit_end service_end{st.next_conn_id++, {}, std::move(resume_direct), move_secret};
     std::array<stream::splice::key, 2> keys{};
     if (keep.count() > 0) {
         keys[stream::splice::visitor] = {auth::random_bytes(stream::pump::secret_size),
@@ -51,7 +54,7 @@ void start_visit(server_state& st, std::shared_ptr<stream::pump> visit,
         st.live.open(id, proxy, owner.client_id(), owner.number(), peer));
     owner.connect(
         proxy, std::move(peer),
-        [&st, visit, served_by, keys, keep, id, visitor_id, listing, resuming](
+        [&st, visit, served_by, keys, keep, id, visitor_id, listing, resuming, move_secret](
             std::shared_ptr<stream::pump> work, const std::string& tag) {
             if (!work) {
                 visit->fail("the proxy's client has no stream for it now");
@@ -81,6 +84,8 @@ void start_visit(server_state& st, std::shared_ptr<stream::pump> visit,
             visited->set_tag(tag);
             visited->set_client(served_by);
             visited->set_session_id(visitor_id);
+            visited->set_home_session_id(id);
+            visited->set_move_secret(move_secret);
             if (keep.count() > 0) {
                 splice->set_resumable(keys, keep, st.io.get_executor());
                 st.add_splice(id, splice);

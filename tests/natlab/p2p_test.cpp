@@ -464,6 +464,38 @@ TEST_F(punch_pair, a_transfer_survives_the_visitor_roaming_and_goes_direct_again
     EXPECT_TRUE(visitor_->wait_log(R"(\[home-ssh/\d+\] detached)", 1s)) << visitor_->log();
 }
 
+// The first connection of a p2p visitor starts the punch and runs on the
+// relay; once the direct path is up the open session moves onto it, mid-
+// transfer, and every byte arrives.
+TEST_F(punch_pair, an_open_relayed_session_moves_onto_the_direct_path_without_losing_a_byte) {
+    start_pair(nat_kind::port_restricted, nat_kind::port_restricted);
+    const auto first = std::chrono::steady_clock::now();
+    paced_transfer t(lab_);
+    ASSERT_TRUE(t.opened());
+    double took = -1;
+    while (std::chrono::steady_clock::now() < first + 20s) {
+        const auto status = e2e::run(lab_.exec_in(lab::host_ns("v"), {bin("burrow-client"), "status",
+                                                                    "-c", visitor_file_, "--json"}))
+                                .output;
+        if (first_session_on(status, "p2p")) {
+            took = std::chrono::duration<double>(std::chrono::steady_clock::now() - first).count();
+            break;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    const auto moved_at = t.received();
+    t.finish();
+    std::printf("[ figure   ] an open relayed session was on p2p %.2f s after it began (%zu bytes "
+                "back by then); %zu of %zu bytes back in all\n",
+                took, moved_at, t.received(), paced_transfer::total);
+    EXPECT_GE(took, 0.0) << visitor_->log() << home_->log();
+    EXPECT_LT(moved_at, paced_transfer::total) << "the move happened mid-transfer";
+    EXPECT_TRUE(t.intact()) << visitor_->log() << home_->log();
+    EXPECT_TRUE(visitor_->wait_log(R"(\[home-ssh/1\] moves onto the direct path)", 1s)) << visitor_->log();
+    EXPECT_TRUE(visitor_->wait_log(R"(\[home-ssh/1\] connected to ssh-secret of client home .*relayed)", 1s))
+        << visitor_->log();
+}
+
 // The direct path's packets are dropped mid-transfer, and no new path can be
 // punched: the session goes on over the relay 2 s later and finishes intact.
 TEST_F(punch_pair, a_transfer_whose_direct_path_dies_finishes_over_the_relay) {
