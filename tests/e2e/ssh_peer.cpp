@@ -4,7 +4,7 @@
 
 namespace burrow::e2e {
 
-ssh_peer::ssh_peer() {
+ssh_peer::ssh_peer(const wrapper& wrap) {
     for (const char* name : {"host_key", "user_key"}) {
         auto r = run({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir_.file(name)});
         if (r.code != 0) return;
@@ -19,9 +19,9 @@ ssh_peer::ssh_peer() {
                    "StrictModes no\nPrintMotd no\n");
     // sshd's privilege separation directory; created (and removed) only if missing.
     made_run_dir_ = std::filesystem::create_directories("/run/sshd");
-    sshd_ = std::make_unique<process>(
-        std::vector<std::string>{"/usr/sbin/sshd", "-D", "-e", "-f", dir_.file("sshd_config")},
-        dir_.file("sshd.log"));
+    std::vector<std::string> argv{"/usr/sbin/sshd", "-D", "-e", "-f", dir_.file("sshd_config")};
+    sshd_ = std::make_unique<process>(wrap ? wrap(std::move(argv)) : std::move(argv),
+                                      dir_.file("sshd.log"));
     ready_ = sshd_->wait_log("Server listening on 127.0.0.1 port").has_value();
 }
 

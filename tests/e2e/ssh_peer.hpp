@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,7 +15,10 @@ namespace burrow::e2e {
 
 class ssh_peer {
 public:
-    ssh_peer();
+    // `wrap`, when given, makes sshd's command line (to run it in a network
+    // namespace, say).
+    using wrapper = std::function<std::vector<std::string>(std::vector<std::string>)>;
+    explicit ssh_peer(const wrapper& wrap = {});
     ~ssh_peer();
     // sshd is listening.
     bool ready() const { return ready_; }

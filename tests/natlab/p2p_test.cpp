@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/e2e/harness.hpp"
+#include "tests/e2e/ssh_peer.hpp"
 #include "tests/natlab/lab.hpp"
 
 namespace burrow::natlab {
@@ -140,8 +141,11 @@ path_seen first_path(const std::string& status_json) {
 // site "h" and a visitor (port 6000, p2p = true) on site "v".
 class punch_pair : public p2p_lab {
 protected:
+    // The secret proxy serves an echo service on the home's host, or the
+    // port `service` starts there (once the sites exist), when given.
     void start_pair(nat_kind visitor_kind, nat_kind home_kind, const std::string& p2p_keys = "",
-                    bool visitor_second_link = false) {
+                    bool visitor_second_link = false,
+                    const std::function<std::uint16_t()>& service = {}) {
         add_sites({{"v", visitor_kind}, {"h", home_kind}});
         if (visitor_second_link) {
             ASSERT_TRUE(lab_.add_site("v2", visitor_kind)) << lab_.errors();
@@ -151,10 +155,12 @@ protected:
         ASSERT_TRUE(lab_.on_thread_in(lab::host_ns("h"), [&] {
             echo_ = std::make_unique<e2e::tcp_service>(e2e::echo_handler);
         }));
+        const std::uint16_t service_port = service ? service() : 0;
         home_file_ = write_config(
             "home", client_config("home", p2p_keys + "[[proxies]]\nname = \"ssh-secret\"\n"
                                           "type = \"secret\"\nlocal_port = " +
-                                              std::to_string(echo_->port()) + "\nsecret_key = \"" +
+                                              std::to_string(service_port ? service_port : echo_->port()) +
+                                              "\nsecret_key = \"" +
                                               secret + "\"\np2p = true\n"));
         home_ = std::make_unique<process>(
             lab_.exec_in(lab::host_ns("h"), {bin("burrow-client"), "-c", home_file_}),
@@ -493,6 +499,33 @@ TEST_F(punch_pair, an_open_relayed_session_moves_onto_the_direct_path_without_lo
     EXPECT_TRUE(t.intact()) << visitor_->log() << home_->log();
     EXPECT_TRUE(visitor_->wait_log(R"(\[home-ssh/1\] moves onto the direct path)", 1s)) << visitor_->log();
     EXPECT_TRUE(visitor_->wait_log(R"(\[home-ssh/1\] connected to ssh-secret of client home .*relayed)", 1s))
+        << visitor_->log();
+}
+
+// A real sshd behind the home client, reached with ssh through the visitor's
+// port over the direct path: 8 MiB of a file come back byte for byte.
+TEST_F(punch_pair, ssh_through_the_direct_path_to_a_real_sshd) {
+    std::unique_ptr<e2e::ssh_peer> peer;
+    start_pair(nat_kind::port_restricted, nat_kind::port_restricted, "", false, [&] {
+        peer = std::make_unique<e2e::ssh_peer>(
+            [this](std::vector<std::string> argv) { return lab_.exec_in(lab::host_ns("h"), argv); });
+        return peer->port();
+    });
+    ASSERT_TRUE(peer && peer->ready()) << (peer ? peer->log() : "");
+    auto& sshd = *peer;
+    std::string data(8u << 20, '\0');
+    std::uint32_t x = 99;
+    for (auto& c : data) c = static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
+    write_text(dir_.file("payload"), data);
+    // The first connection starts the punch (and may move onto the path).
+    auto first = e2e::run(lab_.exec_in(lab::host_ns("v"), sshd.ssh(6000, "echo first")), 30s);
+    EXPECT_EQ(first.output, "first\n") << visitor_->log();
+    ASSERT_EQ(wait_visitor([](const path_seen& p) { return p.quic == "up"; }, 20s).quic, "up")
+        << visitor_->log() << home_->log();
+    const auto r = e2e::run(lab_.exec_in(lab::host_ns("v"), sshd.ssh(6000, "cat " + dir_.file("payload"))), 60s);
+    EXPECT_EQ(r.code, 0) << r.output.substr(0, 300);
+    EXPECT_TRUE(r.output == data) << "got " << r.output.size() << " bytes";
+    EXPECT_TRUE(visitor_->wait_log(R"(\[home-ssh/\d+\] connected to ssh-secret of client home .*direct \(p2p\))", 1s))
         << visitor_->log();
 }
 
