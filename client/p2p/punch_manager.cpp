@@ -74,6 +74,9 @@ void punch_manager::set_rendezvous(const std::string& host, std::uint16_t port) 
                                     return;
                                 }
                                 rendezvous_ = r.begin()->endpoint();
+                                for (const auto& name : std::exchange(waiting_for_rendezvous_, {}))
+                                    for (const auto& v : config_->visitors)
+                                        if (v.name == name) want_locked(v);
                                 for (auto& [name, a] : visits_) {
                                     if (!std::exchange(a->repunch, false)) continue;
                                     p2p_log().info("[{}] re-announcing candidates after the "
@@ -87,7 +90,17 @@ void punch_manager::set_rendezvous(const std::string& host, std::uint16_t port) 
 
 void punch_manager::want(const visitor_config& v) {
     absl::MutexLock lock(&mutex_);
-    if (stopped_ || !rendezvous_) return;  // no rendezvous: the relay it is
+    want_locked(v);
+}
+
+void punch_manager::want_locked(const visitor_config& v) {
+    if (stopped_) return;
+    if (!rendezvous_) {
+        // Logged in, but its address not resolved yet (or no rendezvous at
+        // all): tried once it is known.
+        waiting_for_rendezvous_.insert(v.name);
+        return;
+    }
     auto& a = visits_[v.name];
     if (!a) {
         a = std::make_shared<attempt>();

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,7 @@ public:
 
 private:
     struct attempt;
+    void want_locked(const visitor_config& v) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
     void start_attempt(const std::string& visitor) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
     void on_visitor_path(const std::string& visitor, std::uint64_t request_id,
                          const direct_path::snapshot& s);
@@ -123,6 +125,8 @@ private:
     std::optional<boost::asio::ip::udp::endpoint> rendezvous_ ABSL_GUARDED_BY(mutex_);
     std::uint64_t rendezvous_generation_ ABSL_GUARDED_BY(mutex_) = 0;
     std::uint64_t next_request_ ABSL_GUARDED_BY(mutex_) = 1;
+    // Visitors that wanted a direct path before the rendezvous was known.
+    std::set<std::string> waiting_for_rendezvous_ ABSL_GUARDED_BY(mutex_);
     // Visitor side, by visitor name.
     std::map<std::string, std::shared_ptr<attempt>> visits_ ABSL_GUARDED_BY(mutex_);
     // Home side, by punch id.
