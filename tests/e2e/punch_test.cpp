@@ -9,7 +9,12 @@
 
 #include <gtest/gtest.h>
 
+#include <grpcpp/grpcpp.h>
+
+#include "burrow.grpc.pb.h"
+#include "common/auth.hpp"
 #include "tests/e2e/harness.hpp"
+#include "tests/e2e/link_relay.hpp"
 #include "tests/e2e/visit_peers.hpp"
 
 namespace burrow::e2e {
@@ -113,6 +118,63 @@ TEST(punch, a_visitor_with_the_wrong_key_gets_no_direct_path) {
         EXPECT_EQ(log->log().find("not-the-home-secret"), std::string::npos);
         EXPECT_EQ(log->log().find(visit_secret_key), std::string::npos);
     }
+}
+
+// A client that knows the proxy's secret_key (its visit proof is good) but
+// not a session's secret names the home's live session in a Visit that would
+// continue it over the relay (resume_direct), by its relay id and by a direct
+// id: refused each time, and the session goes on.
+TEST(punch, a_visit_naming_another_session_with_a_made_up_secret_is_refused) {
+    punch_setup s("p2p = true\n");
+    const int user = connect_tcp(s.port);
+    ASSERT_GE(user, 0);
+    fd_deadline guard(user, 60s);
+    ASSERT_EQ(echo_once(user, "one"), "one");
+    const auto id = s.home->wait_log(R"(\[echo-secret/(\d+)\] connected to local)");
+    ASSERT_TRUE(id) << s.home->log();
+
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(s.lab.server_port()),
+                                       grpc::InsecureChannelCredentials());
+    auto stub = v1::Tunnel::NewStub(channel);
+    grpc::ClientContext control_ctx;
+    auto control = stub->Control(&control_ctx);
+    v1::ClientMessage login_msg;
+    auto* login = login_msg.mutable_login();
+    login->set_client_id("intruder");
+    login->set_timestamp(auth::unix_now());
+    login->set_nonce(auth::random_bytes(auth::nonce_size));
+    login->set_proof(auth::make_proof(burrow_lab::token, "intruder", login->timestamp(), login->nonce()));
+    ASSERT_TRUE(control->Write(login_msg));
+    v1::ServerMessage answer;
+    ASSERT_TRUE(control->Read(&answer));
+    ASSERT_TRUE(answer.login_result().ok()) << answer.login_result().error();
+
+    for (const std::uint64_t target : {std::uint64_t{std::stoull(*id)}, (std::uint64_t{1} << 63) | 1}) {
+        grpc::ClientContext visit_ctx;
+        auto visit = stub->Visit(&visit_ctx);
+        v1::Frame head;
+        auto* hello = head.mutable_visit();
+        hello->set_run_id(answer.login_result().run_id());
+        hello->set_server_name("echo-secret");
+        hello->set_timestamp(auth::unix_now());
+        hello->set_nonce(auth::random_bytes(auth::nonce_size));
+        hello->set_proof(auth::make_visit_proof(auth::visit_key(visit_secret_key), "intruder",
+                                                "echo-secret", hello->timestamp(), hello->nonce()));
+        auto* r = hello->mutable_resume_direct();
+        r->set_session_id(target);
+        r->set_session_secret("0123456789abcdef");
+        ASSERT_TRUE(visit->Write(head));
+        v1::Frame reply;
+        ASSERT_TRUE(visit->Read(&reply)) << s.lab.server().log();
+        EXPECT_FALSE(reply.has_visited());
+        EXPECT_EQ(reply.error(), "no such session") << s.lab.server().log() << s.home->log();
+        visit_ctx.TryCancel();
+    }
+    EXPECT_EQ(s.home->count_log("cannot go on over the relay: no such session"), 2) << s.home->log();
+    control_ctx.TryCancel();
+    // The session itself is untouched.
+    EXPECT_EQ(echo_once(user, "two"), "two");
+    ::close(user);
 }
 
 }  // namespace
