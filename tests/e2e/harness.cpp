@@ -60,6 +60,18 @@ temp_dir::~temp_dir() {
     if (!std::getenv("BURROW_KEEP_TMP")) std::filesystem::remove_all(path_, ec);
 }
 
+// Clients started by the tests put their admin socket in XDG_RUNTIME_DIR
+// (client/admin.cpp), /tmp by default: a client a test kills leaves its
+// socket file there. This process's tests point it at a directory of their
+// own instead, removed when the process exits.
+namespace {
+struct runtime_dir {
+    temp_dir dir;
+    runtime_dir() { ::setenv("XDG_RUNTIME_DIR", dir.path().c_str(), 1); }
+};
+const runtime_dir tests_runtime_dir;
+}  // namespace
+
 // ---- process ----
 
 process::process(std::vector<std::string> argv, std::string log_path)
