@@ -22,14 +22,26 @@ public:
         : dir_(dir), server_port_(server_port), port_(free_port()) {}
     std::uint16_t port() const { return port_; }
 
+    // The port may be held for a moment by a socket of the client's own:
+    // while the link is down, its retries to 127.0.0.1:port can, rarely,
+    // connect to themselves (TCP simultaneous open, when the kernel picks
+    // that very port as the source). Such a socket goes at once; so does
+    // the next attempt's bind failure (a fresh-clone CI run failed once so).
     void up() {
-        proc_ = std::make_unique<process>(
-            std::vector<std::string>{"/usr/bin/socat", "-d", "-d",
-                                     "TCP-LISTEN:" + std::to_string(port_) +
-                                         ",bind=127.0.0.1,reuseaddr",
-                                     "TCP:127.0.0.1:" + std::to_string(server_port_)},
-            dir_.file("relay" + std::to_string(++runs_) + ".log"));
-        ASSERT_TRUE(proc_->wait_log("listening on", 10s)) << proc_->log();
+        const auto until = std::chrono::steady_clock::now() + 10s;
+        do {
+            proc_ = std::make_unique<process>(
+                std::vector<std::string>{"/usr/bin/socat", "-d", "-d",
+                                         "TCP-LISTEN:" + std::to_string(port_) +
+                                             ",bind=127.0.0.1,reuseaddr",
+                                         "TCP:127.0.0.1:" + std::to_string(server_port_)},
+                dir_.file("relay" + std::to_string(++runs_) + ".log"));
+            const auto seen = proc_->wait_log("(listening on|Address already in use)", 10s);
+            if (seen && *seen == "listening on") return;
+            proc_->wait_exit(2s);
+            std::this_thread::sleep_for(50ms);
+        } while (std::chrono::steady_clock::now() < until);
+        FAIL() << "the link's port " << port_ << " stayed in use: " << proc_->log();
     }
     // The link dies: both sides see the connection close.
     void cut() {
