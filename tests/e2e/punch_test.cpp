@@ -14,6 +14,7 @@
 #include "burrow.grpc.pb.h"
 #include "common/auth.hpp"
 #include "tests/e2e/harness.hpp"
+#include "tests/e2e/intruder.hpp"
 #include "tests/e2e/link_relay.hpp"
 #include "tests/e2e/visit_peers.hpp"
 
@@ -133,28 +134,15 @@ TEST(punch, a_visit_naming_another_session_with_a_made_up_secret_is_refused) {
     const auto id = s.home->wait_log(R"(\[echo-secret/(\d+)\] connected to local)");
     ASSERT_TRUE(id) << s.home->log();
 
-    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(s.lab.server_port()),
-                                       grpc::InsecureChannelCredentials());
-    auto stub = v1::Tunnel::NewStub(channel);
-    grpc::ClientContext control_ctx;
-    auto control = stub->Control(&control_ctx);
-    v1::ClientMessage login_msg;
-    auto* login = login_msg.mutable_login();
-    login->set_client_id("intruder");
-    login->set_timestamp(auth::unix_now());
-    login->set_nonce(auth::random_bytes(auth::nonce_size));
-    login->set_proof(auth::make_proof(burrow_lab::token, "intruder", login->timestamp(), login->nonce()));
-    ASSERT_TRUE(control->Write(login_msg));
-    v1::ServerMessage answer;
-    ASSERT_TRUE(control->Read(&answer));
-    ASSERT_TRUE(answer.login_result().ok()) << answer.login_result().error();
+    e2e::intruder in(s.lab.server_port(), "intruder");
+    ASSERT_TRUE(in.ok()) << in.result().error();
 
     for (const std::uint64_t target : {std::uint64_t{std::stoull(*id)}, (std::uint64_t{1} << 63) | 1}) {
         grpc::ClientContext visit_ctx;
-        auto visit = stub->Visit(&visit_ctx);
+        auto visit = in.stub().Visit(&visit_ctx);
         v1::Frame head;
         auto* hello = head.mutable_visit();
-        hello->set_run_id(answer.login_result().run_id());
+        hello->set_run_id(in.result().run_id());
         hello->set_server_name("echo-secret");
         hello->set_timestamp(auth::unix_now());
         hello->set_nonce(auth::random_bytes(auth::nonce_size));
@@ -171,7 +159,7 @@ TEST(punch, a_visit_naming_another_session_with_a_made_up_secret_is_refused) {
         visit_ctx.TryCancel();
     }
     EXPECT_EQ(s.home->count_log("cannot go on over the relay: no such session"), 2) << s.home->log();
-    control_ctx.TryCancel();
+    in.leave();
     // The session itself is untouched.
     EXPECT_EQ(echo_once(user, "two"), "two");
     ::close(user);

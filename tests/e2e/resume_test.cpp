@@ -20,6 +20,7 @@
 #include "burrow.grpc.pb.h"
 #include "common/auth.hpp"
 #include "tests/e2e/harness.hpp"
+#include "tests/e2e/intruder.hpp"
 #include "tests/e2e/http_peers.hpp"
 #include "tests/e2e/link_relay.hpp"
 
@@ -210,28 +211,14 @@ TEST(resume, a_reattach_with_a_wrong_session_secret_is_refused) {
     const auto id = lab.server().wait_log(R"(\[echo/(\d+)\] open from)");
     ASSERT_TRUE(id);
 
-    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(lab.server_port()),
-                                       grpc::InsecureChannelCredentials());
-    auto stub = v1::Tunnel::NewStub(channel);
-    grpc::ClientContext control_ctx;
-    auto control = stub->Control(&control_ctx);
-    v1::ClientMessage login_msg;
-    auto* login = login_msg.mutable_login();
-    login->set_client_id("intruder");
-    login->set_timestamp(auth::unix_now());
-    login->set_nonce(auth::random_bytes(auth::nonce_size));
-    login->set_proof(auth::make_proof(burrow_lab::token, "intruder", login->timestamp(),
-                                      login->nonce()));
-    ASSERT_TRUE(control->Write(login_msg));
-    v1::ServerMessage answer;
-    ASSERT_TRUE(control->Read(&answer));
-    ASSERT_TRUE(answer.login_result().ok()) << answer.login_result().error();
+    e2e::intruder in(lab.server_port(), "intruder");
+    ASSERT_TRUE(in.ok()) << in.result().error();
 
     for (const std::string secret : {"0123456789abcdef", ""}) {
         grpc::ClientContext work_ctx;
-        auto work = stub->Work(&work_ctx);
+        auto work = in.stub().Work(&work_ctx);
         v1::Frame resume;
-        resume.mutable_resume()->set_run_id(answer.login_result().run_id());
+        resume.mutable_resume()->set_run_id(in.result().run_id());
         resume.mutable_resume()->set_session_id(std::stoull(*id));
         resume.mutable_resume()->set_session_secret(secret);
         ASSERT_TRUE(work->Write(resume));
@@ -244,7 +231,7 @@ TEST(resume, a_reattach_with_a_wrong_session_secret_is_refused) {
     EXPECT_TRUE(lab.server().wait_log(
         "re-attach of session " + *id + " from client intruder at 127\\.0\\.0\\.1:\\d+ refused"))
         << lab.server().log();
-    control_ctx.TryCancel();
+    in.leave();
 
     // The session itself is untouched.
     EXPECT_EQ(echo_once(user, "two"), "two");

@@ -211,6 +211,22 @@ protected:
         return path;
     }
 
+    // Seconds from `since` until the visitor's status --json satisfies
+    // `done` (polled), or -1 when it did not before `since + limit`.
+    double seconds_until(std::chrono::steady_clock::time_point since,
+                         const std::function<bool(const std::string& status)>& done,
+                         std::chrono::milliseconds limit) {
+        while (std::chrono::steady_clock::now() < since + limit) {
+            const auto status = e2e::run(lab_.exec_in(lab::host_ns("v"), {bin("burrow-client"), "status",
+                                                                        "-c", visitor_file_, "--json"}))
+                                    .output;
+            if (done(status))
+                return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+            std::this_thread::sleep_for(50ms);
+        }
+        return -1;
+    }
+
     path_seen status_of(const std::string& site, const std::string& file) {
         return first_path(
             e2e::run(lab_.exec_in(lab::host_ns(site), {bin("burrow-client"), "status", "-c", file, "--json"}))
@@ -448,18 +464,13 @@ TEST_F(punch_pair, a_transfer_survives_the_visitor_roaming_and_goes_direct_again
                                                lab_.second_link_gateway("v") + " dev eth1"))
         << lab_.errors();
     // The session is on a direct path again: a new punch, the session open on p2p.
-    double took = -1;
-    while (std::chrono::steady_clock::now() < moved + 20s) {
-        const auto status = e2e::run(lab_.exec_in(lab::host_ns("v"), {bin("burrow-client"), "status",
-                                                                    "-c", visitor_file_, "--json"}))
-                                .output;
-        const auto p = first_path(status);
-        if (p.punch_id != up.punch_id && p.quic == "up" && first_session_on(status, "p2p")) {
-            took = std::chrono::duration<double>(std::chrono::steady_clock::now() - moved).count();
-            break;
-        }
-        std::this_thread::sleep_for(50ms);
-    }
+    const double took = seconds_until(
+        moved,
+        [&](const std::string& status) {
+            const auto p = first_path(status);
+            return p.punch_id != up.punch_id && p.quic == "up" && first_session_on(status, "p2p");
+        },
+        20s);
     t.finish();
     std::printf("[ figure   ] roaming mid-transfer: the session was on p2p again %.2f s after the "
                 "move; %zu of %zu bytes back\n",
@@ -478,17 +489,8 @@ TEST_F(punch_pair, an_open_relayed_session_moves_onto_the_direct_path_without_lo
     const auto first = std::chrono::steady_clock::now();
     paced_transfer t(lab_);
     ASSERT_TRUE(t.opened());
-    double took = -1;
-    while (std::chrono::steady_clock::now() < first + 20s) {
-        const auto status = e2e::run(lab_.exec_in(lab::host_ns("v"), {bin("burrow-client"), "status",
-                                                                    "-c", visitor_file_, "--json"}))
-                                .output;
-        if (first_session_on(status, "p2p")) {
-            took = std::chrono::duration<double>(std::chrono::steady_clock::now() - first).count();
-            break;
-        }
-        std::this_thread::sleep_for(50ms);
-    }
+    const double took = seconds_until(
+        first, [](const std::string& status) { return first_session_on(status, "p2p"); }, 20s);
     const auto moved_at = t.received();
     t.finish();
     std::printf("[ figure   ] an open relayed session was on p2p %.2f s after it began (%zu bytes "
@@ -547,17 +549,8 @@ TEST_F(punch_pair, a_transfer_whose_direct_path_dies_finishes_over_the_relay) {
                         "ip daddr " + peer_ip + " udp dport 1-65535 drop"))
         << lab_.errors();
     const auto cut = std::chrono::steady_clock::now();
-    double took = -1;
-    while (std::chrono::steady_clock::now() < cut + 30s) {
-        const auto status = e2e::run(lab_.exec_in(lab::host_ns("v"), {bin("burrow-client"), "status",
-                                                                    "-c", visitor_file_, "--json"}))
-                                .output;
-        if (first_session_on(status, "relay")) {
-            took = std::chrono::duration<double>(std::chrono::steady_clock::now() - cut).count();
-            break;
-        }
-        std::this_thread::sleep_for(50ms);
-    }
+    const double took = seconds_until(
+        cut, [](const std::string& status) { return first_session_on(status, "relay"); }, 30s);
     t.finish();
     std::printf("[ figure   ] direct path cut mid-transfer: on the relay %.2f s later; %zu of %zu "
                 "bytes back\n",
