@@ -17,8 +17,6 @@
 namespace burrow {
 
 namespace asio = boost::asio;
-using asio::ip::tcp;
-using boost::system::error_code;
 
 namespace {
 
