@@ -84,6 +84,7 @@ private:
     bool reading_ = false;
     // outgoing: pieces from the oldest unacknowledged byte on
     std::deque<piece> out_;
+    std::size_t first_unsent_ = 0;  // index in out_ of the first piece not wholly sent
     std::uint64_t queued_ = 0, sent_ = 0, acked_ = 0;
     std::uint64_t write_end_ = 0;   // where the outstanding write's bytes end
     bool writing_ = false;

@@ -92,6 +92,7 @@ void qstream::finish(bool ok) {
         } else {
             self->owner_->shutdown(self->id, false);
             self->out_.clear();  // a reset stream sends nothing more
+            self->first_unsent_ = 0;
         }
         if (self->reading_) self->complete_read(false);
         self->events_.reset();
@@ -130,10 +131,12 @@ bool qstream::wants_to_send() const {
 std::size_t qstream::unsent(ngtcp2_vec* v, std::size_t max, bool& fin) const {
     std::size_t n = 0;
     std::uint64_t covered = sent_;
-    for (const auto& pc : out_) {
+    // From the first piece not wholly sent: those before it wait only for
+    // their acknowledgement (up to a congestion window's worth).
+    for (auto it = out_.begin() + static_cast<std::ptrdiff_t>(first_unsent_); it != out_.end(); ++it) {
+        const auto& pc = *it;
         if (n == max) break;
         const auto end = pc.start + pc.size;
-        if (end <= sent_) continue;
         const auto skip = static_cast<std::size_t>(sent_ > pc.start ? sent_ - pc.start : 0);
         v[n].base = const_cast<std::uint8_t*>(pc.p + skip);
         v[n].len = pc.size - skip;
@@ -146,6 +149,9 @@ std::size_t qstream::unsent(ngtcp2_vec* v, std::size_t max, bool& fin) const {
 
 void qstream::sent(std::size_t n, bool fin) {
     sent_ += n;
+    while (first_unsent_ < out_.size() &&
+           out_[first_unsent_].start + out_[first_unsent_].size <= sent_)
+        ++first_unsent_;
     if (fin && sent_ == queued_) fin_sent_ = true;
     if (writing_ && sent_ >= write_end_) {
         writing_ = false;
@@ -155,7 +161,10 @@ void qstream::sent(std::size_t n, bool fin) {
 
 void qstream::acked(std::uint64_t offset, std::size_t n) {
     acked_ = std::max<std::uint64_t>(acked_, offset + n);
-    while (!out_.empty() && out_.front().start + out_.front().size <= acked_) out_.pop_front();
+    while (!out_.empty() && out_.front().start + out_.front().size <= acked_) {
+        out_.pop_front();
+        if (first_unsent_ > 0) --first_unsent_;
+    }
 }
 
 // ---- receiving, on the strand ----
