@@ -1,6 +1,7 @@
 """The benchmark run: check the knobs and tools, run the chosen sections, write the report.
-Loopback only (DESIGN.md §8); every wait is bounded and so is the whole run; everything it
-starts is stopped by pid on exit, failure or Ctrl-C."""
+Loopback only, or network namespaces of its own (the natlab section; DESIGN.md §8); every wait
+is bounded and so is the whole run; everything it starts is stopped by pid, and every namespace
+it made deleted, on exit, failure or Ctrl-C."""
 import os
 import re
 import resource
@@ -17,10 +18,11 @@ from .console import log
 from .context import Run
 from .errors import BenchError
 from .signals import Interrupted
-from .sections import http, longpath, mem, p2p, resume, tcp, visitor
+from .peers import netns
+from .sections import http, longpath, mem, natlab, p2p, resume, tcp, visitor
 
 SECTIONS = {"tcp": tcp, "mem": mem, "http": http, "longpath": longpath, "visitor": visitor,
-            "resume": resume, "p2p": p2p}
+            "resume": resume, "p2p": p2p, "natlab": natlab}
 # What the report searches Burrow's logs (the build under test's) for.
 PROBLEM = re.compile(r"\b(warn|warning|error|critical)\b|^[EWF][0-9]{4} ")
 TLS_OFF_WARNING = "TLS is off: client traffic and logins are not encrypted"
@@ -76,8 +78,10 @@ def _meta(s):
     if s.baseline_bin:
         meta["baseline_bin"] = str(s.baseline_bin)
         meta["baseline_version"] = _first_line(str(s.baseline_bin / "burrow-server"), "--version")
-    if "tcp" in s.sections or "longpath" in s.sections or "p2p" in s.sections:
+    if {"tcp", "longpath", "p2p", "natlab"} & set(s.sections):
         meta["iperf3"] = _first_line("iperf3", "--version")
+    if "natlab" in s.sections and netns.tool("nft"):
+        meta["nft"] = _first_line(netns.tool("nft"), "--version")
     if "longpath" in s.sections:
         meta["longpath_seconds"] = s.longpath_seconds
         meta["longpath_omit"] = s.longpath_omit
@@ -109,10 +113,12 @@ def _problems(tmp):
         {f.name.rsplit("-", 1)[0] for f in tmp.glob("lp*-*.log")
          if re.fullmatch(r"lp[0-9]+-(plain|tls)-(server|client)\.log", f.name)},
         key=lambda t: (int(t[2:t.index("-")]), t))
-    # The p2p section's rounds: p2pN (server), p2pN-home and p2pN-laptop (clients).
-    tags += sorted({f.name.rsplit("-", 1)[0] for f in tmp.glob("p2p*-*.log")
-                    if re.fullmatch(r"p2p[0-9]+(-home|-laptop)?-(server|client)\.log", f.name)},
-                   key=lambda t: (int(re.match(r"p2p([0-9]+)", t).group(1)), t))
+    # The p2p and natlab sections' rounds: p2pN (server), p2pN-home and p2pN-laptop (clients).
+    for sec in ("p2p", "natlab"):
+        logs = re.compile(sec + r"[0-9]+(-home|-laptop)?-(server|client)\.log")
+        tags += sorted({f.name.rsplit("-", 1)[0] for f in tmp.glob(f"{sec}*-*.log")
+                        if logs.fullmatch(f.name)},
+                       key=lambda t, sec=sec: (int(re.match(sec + r"([0-9]+)", t).group(1)), t))
     for tag in tags:
         for role in ("server", "client"):
             f = tmp / f"{tag}-{role}.log"
@@ -179,6 +185,7 @@ def _run(s):
     finally:
         signals.ignore()
         r.procs.cleanup()
+        netns.cleanup_all()
         if not ok:
             try:
                 _keep_logs(tmp, r.out / "logs")

@@ -11,8 +11,9 @@
                  BENCH_OUT/<timestamp>/{results.md,results.json,logs/} and updates BENCH_OUT/latest
   BENCH_KEEP_TMP=1  keep the temporary directory (configs, raw logs) for debugging
   BENCH_ONLY     run only these sections (comma separated): tcp (throughput), mem, http, longpath,
-                 visitor, resume, p2p (direct path: time to ready, QUIC vs relay throughput)
-                 (default: all of them)
+                 visitor, resume, p2p (direct path on loopback: time to ready, QUIC vs relay
+                 throughput), natlab (the same between two NATs of network namespaces; root, ip
+                 and nft, else it skips itself) (default: all of them)
   BENCH_HTTP=0   skip the HTTP section
   BENCH_HTTP_SECONDS  seconds per wrk run (default: 10)
   BENCH_LONGPATH_RTTS  round trips (ms) the long path's delay line adds (default: 50,100)
@@ -22,7 +23,8 @@
   PYTHON         the interpreter scripts/bench.sh runs this with (default: python3)
 
 Needs: iperf3, socat, openssh-server + openssh-client, python3 (standard library only);
-for http: nginx (nginx-light), wrk, haproxy, curl. scripts/setup.sh installs them.
+for http: nginx (nginx-light), wrk, haproxy, curl; for natlab: root, iproute2 (ip), nftables
+(conntrack optional). scripts/setup.sh installs them.
 """
 import os
 import re
@@ -32,11 +34,12 @@ from pathlib import Path
 from .errors import BenchError
 
 # Section names in run order, with the spellings BENCH_ONLY accepts for each.
-SECTIONS = ("tcp", "mem", "http", "longpath", "visitor", "resume", "p2p")
+SECTIONS = ("tcp", "mem", "http", "longpath", "visitor", "resume", "p2p", "natlab")
 _ALIASES = {"tcp": "tcp", "throughput": "tcp", "mem": "mem", "memory": "mem", "http": "http",
             "longpath": "longpath", "long-path": "longpath", "long_path": "longpath",
             "visitor": "visitor", "visitors": "visitor", "resume": "resume",
-            "resumption": "resume", "p2p": "p2p", "direct": "p2p"}
+            "resumption": "resume", "p2p": "p2p", "direct": "p2p", "natlab": "natlab",
+            "nat": "natlab", "nat-lab": "natlab", "nat_lab": "natlab"}
 
 
 @dataclass(frozen=True)

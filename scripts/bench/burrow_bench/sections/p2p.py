@@ -28,18 +28,26 @@ SECRET = "bench-secret-key"
 READY_SECONDS = 15      # the punch gives up after 5 s (punch_timeout); QUIC comes after it
 TICK = os.sysconf("SC_CLK_TCK")
 
-# (key, label, visitor, path its connections must take, iperf3 -R)
-PATHS = [
-    ("p2p_relay", "visitor over the relay (p2p = false), upload", "vrelay", "relayed", False),
-    ("p2p_direct", "visitor direct (QUIC), upload", "vdirect", "direct (p2p)", False),
-    ("p2p_direct_rev", "visitor direct (QUIC), download (-R)", "vdirect", "direct (p2p)", True),
+# (key suffix, label, visitor, path its connections must take, iperf3 -R); a run's key is
+# <section prefix>_<suffix> ("p2p_relay"); the NAT lab (natlab.py) adds RELAY_REV.
+RUNS = [
+    ("relay", "visitor over the relay (p2p = false), upload", "vrelay", "relayed", False),
+    ("direct", "visitor direct (QUIC), upload", "vdirect", "direct (p2p)", False),
+    ("direct_rev", "visitor direct (QUIC), download (-R)", "vdirect", "direct (p2p)", True),
 ]
+RELAY_REV = ("relay_rev", "visitor over the relay (p2p = false), download (-R)", "vrelay",
+             "relayed", True)
 ROLES = ("home", "laptop", "server")
 CONNECTED = r"\[{}/[0-9]+\] connected to .*, (relayed|direct \(p2p\))$"
 
 
-def budget(s):
-    return s.rounds * (len(PATHS) * (s.seconds + 3) + READY_SECONDS + 20) + 60
+def paths(prefix, runs=RUNS):
+    """(key, label, visitor, path, -R) of each run, keys named for the section (prefix)."""
+    return [(f"{prefix}_{suffix}", *rest) for suffix, *rest in runs]
+
+
+def budget(s, runs=RUNS):
+    return s.rounds * (len(runs) * (s.seconds + 3) + READY_SECONDS + 20) + 60
 
 
 def _status(cli_bin, config):
@@ -112,8 +120,14 @@ def _log_times(proc):
     return {"log_up_ms": since("up"), "log_quic_ms": since("quic")}
 
 
-def _time_direct(r, v):
-    """Make the first connection to the p2p visitor (it starts the punch and is relayed) and,
+def connect_local(port):
+    """A connection to a visitor's port on this machine's loopback."""
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def _time_direct(r, v, connect):
+    """Make the first connection to the p2p visitor (connect(port): it starts the punch and is
+    relayed) and,
     while it is open, poll until the laptop's status lists the direct path "up" and its log says
     QUIC is up: the times (ms from the connect) at which each was first seen, and both; then
     close it. Each poll runs `burrow-client status`, so these are upper bounds; the laptop's log
@@ -122,7 +136,7 @@ def _time_direct(r, v):
     quic = r"\[vdirect\] QUIC connection up \(visitor\)"
     res = {"up_ms": None, "quic_ms": None, "ready_ms": None, "state": "", "error": None}
     t0 = time.monotonic()
-    with socket.create_connection(("127.0.0.1", v.direct_port), timeout=10):
+    with connect(v.direct_port):
         deadline = t0 + READY_SECONDS
         while True:
             state = _path_state(_status(cli_bin, v.laptop_config))
@@ -161,10 +175,12 @@ def _await_idle(r, v):
         time.sleep(0.05)
 
 
-def _measure(r, v, key, visitor, want, reverse, rnd, seconds):
-    """One iperf3 single-stream run through the visitor's port, into the file iperf.summarize
-    names; which path its connections took (the laptop's log) and the CPU each Burrow process
-    used meanwhile. A failure is logged (the report shows it), not fatal."""
+def _measure(r, v, key, visitor, want, reverse, rnd, wrap):
+    """One iperf3 single-stream run through the visitor's port (wrap: what runs iperf3 where the
+    visitor listens, [] on this machine), into the file iperf.summarize names; which path its
+    connections took (the laptop's log) and the CPU each Burrow process used meanwhile. A failure
+    is logged (the report shows it), not fatal."""
+    seconds = r.settings.seconds
     port = v.direct_port if visitor == "vdirect" else v.relay_port
     procs = {"home": v.home, "laptop": v.laptop, "server": v.server.proc}
     out = iperf.result_path(r, key, 1, rnd)
@@ -173,7 +189,7 @@ def _measure(r, v, key, visitor, want, reverse, rnd, seconds):
     seen = len(_connections(v.laptop, visitor))
     ticks0 = {role: _cpu_ticks(p) for role, p in procs.items()}
     t0 = time.monotonic()
-    rc = r.procs.run_bounded(seconds + 25, [
+    rc = r.procs.run_bounded(seconds + 25, list(wrap) + [
         "iperf3", "-c", "127.0.0.1", "-p", port, "-t", seconds, "-P", 1, "-J",
         "--connect-timeout", "5000"] + (["-R"] if reverse else []), out, err)
     wall = time.monotonic() - t0
@@ -188,58 +204,75 @@ def _measure(r, v, key, visitor, want, reverse, rnd, seconds):
     return {"connections": went, "valid": bool(went) and all(p == want for p in went), "cpu": cpu}
 
 
-def run(r):
-    s = r.settings
-    iperf_port = free_ports(1)[0]
-    server = iperf.start_server(r, iperf_port)
+def run_rounds(r, prefix, start_visit, runs=RUNS, wrap=(), connect=connect_local):
+    """The section's rounds: each starts a fresh server and clients (start_visit(rnd) ->
+    burrow.P2PVisit), times the direct path, makes the runs, stops them; results into
+    TMP/<prefix>.json after each round. wrap and connect: how iperf3 and the first connection
+    reach the visitor's ports (on this machine: directly)."""
     res = {"rounds": []}
-    for rnd in range(1, s.rounds + 1):
-        v = burrow.start_p2p_visit(r, f"p2p{rnd}", iperf_port, SECRET)
+    for rnd in range(1, r.settings.rounds + 1):
+        v = start_visit(rnd)
         rd = {"runs": {}}
         try:
-            rd.update(_time_direct(r, v))
+            rd.update(_time_direct(r, v, connect))
             log(f"round {rnd}: direct path {rd['state'] or 'not listed'} after "
                 f"{rd['ready_ms'] if rd['ready_ms'] is not None else '?'} ms"
                 + (f" ({rd['error']})" if rd["error"] else ""))
             _await_idle(r, v)
         except OSError as e:
             rd["error"] = f"the first connection failed: {e}"
-        for key, _, visitor, want, reverse in PATHS:
-            rd["runs"][key] = _measure(r, v, key, visitor, want, reverse, rnd, s.seconds)
+        for key, _, visitor, want, reverse in paths(prefix, runs):
+            rd["runs"][key] = _measure(r, v, key, visitor, want, reverse, rnd, wrap)
             if not rd["runs"][key]["valid"]:
                 log(f"round {rnd}: {key} is invalid: its connections went "
                     f"{rd['runs'][key]['connections'] or 'nowhere'}, not all {want}")
         res["rounds"].append(rd)
-        write_json(r.tmp / "p2p.json", res)
-        burrow.stop_visit(r, v, f"p2p round {rnd}")
+        write_json(r.tmp / f"{prefix}.json", res)
+        burrow.stop_visit(r, v, f"{prefix} round {rnd}")
+
+
+def run(r):
+    iperf_port = free_ports(1)[0]
+    server = iperf.start_server(r, iperf_port)
+    run_rounds(r, "p2p", lambda rnd: burrow.start_p2p_visit(r, f"p2p{rnd}", iperf_port, SECRET))
     r.procs.stop(server)
 
 
-def report(work, meta):
+def _relay_of(path, all_paths):
+    """The key of the relay run in path's direction (None for a relay run, or without one)."""
+    _, _, visitor, _, reverse = path
+    return None if visitor == "vrelay" else next(
+        (k for k, _, vis, _, rev in all_paths if vis == "vrelay" and rev == reverse), None)
+
+
+def report_rounds(work, meta, prefix, heading, where, runs=RUNS, targets_on=("direct",)):
+    """The tables of a section that run_rounds ran: heading (its first line), where (what the
+    targets' names say the figures are from); targets_on: the key suffixes of the runs that
+    get a ">= 1 Gbit/s" target."""
     rounds = int(meta.get("rounds", 1))
-    res = load_json(work / "p2p.json") or {"rounds": []}
+    all_paths = paths(prefix, runs)
+    res = load_json(work / f"{prefix}.json") or {"rounds": []}
     got = res["rounds"] + [{"runs": {}, "error": "no result"}] * (rounds - len(res["rounds"]))
     tput = {}
-    for key, *_ in PATHS:
-        runs = []
+    for key, *_ in all_paths:
+        runs_of = []
         for rnd, rd in enumerate(got, 1):
             g, d = iperf.parse(work / f"iperf-{key}-P1-r{rnd}.json")
             check = rd["runs"].get(key, {})
             d.update(check)
             d["gbps_measured"] = g
             d["gbps"] = g if check.get("valid") else None
-            runs.append(d)
-        tput[key] = {"gbps": median(d["gbps"] for d in runs), "rounds": runs,
-                     "cpu": {role: median(d.get("cpu", {}).get(role) for d in runs)
+            runs_of.append(d)
+        tput[key] = {"gbps": median(d["gbps"] for d in runs_of), "rounds": runs_of,
+                     "cpu": {role: median(d.get("cpu", {}).get(role) for d in runs_of)
                              for role in ROLES}}
-    g = {key: tput[key]["gbps"] for key, *_ in PATHS}
+    g = {key: tput[key]["gbps"] for key, *_ in all_paths}
     ready = {f: median(rd.get(f) for rd in got)
              for f in ("up_ms", "quic_ms", "ready_ms", "log_up_ms", "log_quic_ms")}
 
     def each(field):
         return " ".join(fmt(rd.get(field), 0) for rd in got)
-    lines = [f"### Direct path (P2P: punched UDP + QUIC), TLS on, loopback: upper bounds of the "
-             f"lab figures; targets: ready within 1 s, QUIC >= 1 Gbit/s single stream; "
+    lines = [f"{heading}; targets: ready within 1 s, QUIC >= 1 Gbit/s single stream; "
              f"median of {rounds} rounds, fresh server and clients each", "",
              "| first connection to the p2p visitor -> | median (ms) | per round (ms) |",
              "|---|---:|---|",
@@ -259,10 +292,12 @@ def report(work, meta):
              f"iperf3 single stream, {meta.get('seconds', '?')} s per run, interleaved:", "",
              "| path | Gbit/s | direct / relay | runs on that path | CPU% home client | "
              "CPU% laptop client | CPU% server |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for key, label, *_ in PATHS:
+    for path in all_paths:
+        key, label = path[:2]
         t = tput[key]
         valid = sum(1 for d in t["rounds"] if d.get("valid"))
-        vs_relay = fmt_ratio(ratio(g[key], g["p2p_relay"])) if key == "p2p_direct" else ""
+        base = _relay_of(path, all_paths)
+        vs_relay = fmt_ratio(ratio(g[key], g[base])) if base else ""
         lines.append(f"| {label} | {fmt(g[key])} | {vs_relay} | {valid}/{rounds} | " +
                      " | ".join(fmt(t["cpu"][role], 0) for role in ROLES) + " |")
     lines.append("")
@@ -275,26 +310,38 @@ def report(work, meta):
         went = "/".join(sorted(set(d.get("connections") or ["no connection"])))
         return f"invalid ({fmt(d['gbps_measured'])}, {went})"
     lines.append("Gbit/s per round: " + "; ".join(
-        f"{label}: " + " ".join(shown(d) for d in tput[key]["rounds"]) for key, label, *_ in PATHS))
-    lines.append("direct / relay per round: " + " ".join(
-        fmt_ratio(ratio(a["gbps"], b["gbps"])) for a, b in
-        zip(tput["p2p_direct"]["rounds"], tput["p2p_relay"]["rounds"])))
+        f"{label}: " + " ".join(shown(d) for d in tput[key]["rounds"])
+        for key, label, *_ in all_paths))
+    for path in all_paths:
+        base = _relay_of(path, all_paths)
+        if base:
+            lines.append(f"direct / relay per round{', download (-R)' if path[4] else ''}: " +
+                         " ".join(fmt_ratio(ratio(a["gbps"], b["gbps"])) for a, b in
+                                  zip(tput[path[0]]["rounds"], tput[base]["rounds"])))
     for rnd, rd in enumerate(got, 1):
         if rd.get("error"):
             lines.append(f"\n- round {rnd}: {rd['error']}")
-    for key, label, *_ in PATHS:
+    for key, label, *_ in all_paths:
         for rnd, d in enumerate(tput[key]["rounds"], 1):
             if d.get("error"):
                 lines.append(f"\n- {label}, round {rnd}: iperf3 failed: {d['error']}")
     lines.append("")
     v_ready = None if ready["ready_ms"] is None else ready["ready_ms"] / 1000
     targets = [
-        {"target": "direct path ready <= 1 s after the first connection, loopback "
+        {"target": f"direct path ready <= 1 s after the first connection, {where} "
                    "(shown: median / 1 s)", "value": v_ready, "limit": 1.0,
-         "verdict": verdict_le(v_ready, 1.0)},
-        {"target": "direct (QUIC) path >= 1 Gbit/s single stream, loopback "
-                   "(shown: Gbit/s / 1 Gbit/s)", "value": g["p2p_direct"], "limit": 1.0,
-         "verdict": verdict_ge(g["p2p_direct"], 1.0)},
-    ]
+         "verdict": verdict_le(v_ready, 1.0)}]
+    for suffix, label, *_ in runs:
+        if suffix in targets_on:
+            value = g[f"{prefix}_{suffix}"]
+            what = "" if suffix == "direct" else f", {label.split(', ')[-1]}"
+            targets.append({"target": f"direct (QUIC) path >= 1 Gbit/s single stream{what}, "
+                                      f"{where} (shown: Gbit/s / 1 Gbit/s)",
+                            "value": value, "limit": 1.0, "verdict": verdict_ge(value, 1.0)})
     tput["ready"] = {**ready, "rounds": got}
     return lines, tput, targets
+
+
+def report(work, meta):
+    return report_rounds(work, meta, "p2p", "### Direct path (P2P: punched UDP + QUIC), TLS on, "
+                         "loopback: upper bounds of the lab figures", "loopback")
