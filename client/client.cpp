@@ -484,7 +484,11 @@ void client::start() {
                                                      std::move(done));
             done(true);
         },
-        im.sessions);
+        im.sessions, [&im](std::uint64_t relay_id) {
+            asio::post(im.strand, [&im, relay_id] {
+                if (im.session) im.session->send_moved(relay_id);
+            });
+        });
     im.sessions.sweep_acks_every(im.io.get_executor(), std::chrono::seconds(1));
     log::get("client").info("burrow-client {} starting: server {}:{}, {} proxies, {} visitors "
                             "(tls {})",

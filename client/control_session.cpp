@@ -247,6 +247,15 @@ void control_session::send_punch(const punch_request_msg& m) {
     r->set_nonce(m.nonce);
     r->set_proof(m.proof);
     for (const auto& c : m.candidates) r->add_candidates(c);
+    r->set_mapping_varies(m.mapping_varies);
+    asio::post(strand_, [self = shared_from_this(), msg = std::move(msg)]() mutable {
+        if (self->logged_in_) self->send(std::move(msg));
+    });
+}
+
+void control_session::send_moved(std::uint64_t session_id) {
+    v1::ClientMessage msg;
+    msg.mutable_session_moved()->set_session_id(session_id);
     asio::post(strand_, [self = shared_from_this(), msg = std::move(msg)]() mutable {
         if (self->logged_in_) self->send(std::move(msg));
     });
@@ -259,6 +268,7 @@ void control_session::send_punch(const punch_answer_msg& m) {
     a->set_error(m.error);
     a->set_cert_sha256(m.cert_sha256);
     for (const auto& c : m.candidates) a->add_candidates(c);
+    a->set_mapping_varies(m.mapping_varies);
     asio::post(strand_, [self = shared_from_this(), msg = std::move(msg)]() mutable {
         if (self->logged_in_) self->send(std::move(msg));
     });
@@ -346,7 +356,8 @@ void control_session::handle(const v1::ServerMessage& msg) {
             if (!logged_in_ || !punches_) return;
             punch_offer_msg m{o.punch_id(), printable(o.proxy().substr(0, 64)),
                               printable(o.visitor().substr(0, 64)), o.nonce(),
-                              {o.candidates().begin(), o.candidates().end()}};
+                              {o.candidates().begin(), o.candidates().end()},
+                              o.mapping_varies()};
             return punches_->on_offer(m);
         }
         case M::kPunchStart: {
@@ -354,7 +365,8 @@ void control_session::handle(const v1::ServerMessage& msg) {
             if (!logged_in_ || !punches_) return;
             punches_->on_start({st.request_id(), st.punch_id(),
                                 {st.candidates().begin(), st.candidates().end()},
-                                printable(st.error().substr(0, 200)), st.cert_sha256()});
+                                printable(st.error().substr(0, 200)), st.cert_sha256(),
+                                st.mapping_varies()});
             return;
         }
         default: return end("protocol error: unexpected message from the server");

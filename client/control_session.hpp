@@ -87,6 +87,8 @@ public:
     // Punch signalling to the server, from any thread; dropped unless logged in.
     void send_punch(const punch_request_msg& m);
     void send_punch(const punch_answer_msg& m);
+    // Relayed visit `session_id` runs on a direct path now (SessionMoved).
+    void send_moved(std::uint64_t session_id);
     void start();
     // Logs out (the server lets the run go at once), then ends.
     void stop(std::string reason);

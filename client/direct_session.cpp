@@ -164,11 +164,12 @@ void serve_direct_stream(const direct_home& home, stream::carrier* c, const std:
 // ---- the visitor's re-attaches ----
 
 direct_resumer::direct_resumer(boost::asio::any_io_executor ex, link_finder links, relay_path relay,
-                               stream::registry& sessions)
+                               stream::registry& sessions, moved_notice moved)
     : ex_(std::move(ex)),
       links_(std::move(links)),
       relay_(std::move(relay)),
       sessions_(sessions),
+      moved_(std::move(moved)),
       timer_(ex_) {}
 
 void direct_resumer::keep(const std::shared_ptr<stream::pump>& p, std::uint64_t id,
@@ -184,6 +185,7 @@ void direct_resumer::keep(const std::shared_ptr<stream::pump>& p, std::uint64_t 
             s->known_.erase(id);
             s->detached_.erase(id);
             s->movable_.erase(id);
+            s->moving_.erase(id);
         }
     });
 }
@@ -236,6 +238,7 @@ void direct_resumer::move_ready() {
             std::lock_guard lock(mutex_);
             movable_.erase(id);
             known_[id] = m.w;
+            moving_.insert(id);
         }
         p2p_log().info("{} moves onto the direct path", p->describe().tag);
         p->set_resumable(m.secret, &direct_owner, direct_resume_keep, weak_from_this(), id);
@@ -319,13 +322,14 @@ void direct_resumer::attempt(std::uint64_t id, const std::shared_ptr<stream::pum
     auto settled = std::make_shared<std::atomic<bool>>(false);
     fresh->on_end([self, id, settled] { self->attempt_over(id, *settled); });
     fresh->read_head(
-        [weak, session, settled](std::string serialized) {
+        [weak, session, settled, self, id](std::string serialized) {
             auto p = weak.lock();
             if (!p) return;
             const auto answer = frame_codec::decode_resume_head(serialized);
             if (!answer || answer->which != frame_codec::f_resumed)
                 return p->close("protocol error: expected resumed");
             *settled = true;
+            self->on_path(id);
             p->hand_over([session, theirs = answer->point](stream::carrier* carrier) {
                 if (!carrier) return session->reset("re-attach failed: the stream broke");
                 if (auto err = session->reattach(carrier, theirs); !err.empty()) {
@@ -339,6 +343,16 @@ void direct_resumer::attempt(std::uint64_t id, const std::shared_ptr<stream::pum
             session->reset("the home client: " + printable(why.substr(0, 200)));
         });
     fresh->send_head(head.SerializeAsString());
+}
+
+// Session `id` re-attached on a direct path: if it came from the relay,
+// the server may let go of the visit now.
+void direct_resumer::on_path(std::uint64_t id) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!moving_.erase(id)) return;
+    }
+    if (moved_) moved_(id);
 }
 
 // An attempt ended: settled (re-attached, or the session given up) it is

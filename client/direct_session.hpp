@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -94,8 +95,11 @@ public:
     // A session with no direct path this long after its path died goes on
     // over the relay.
     static constexpr std::chrono::milliseconds relay_after{2000};
+    // Told the relay id of a visit once it runs on the direct path (the
+    // server then lets go of its splice: SessionMoved).
+    using moved_notice = std::function<void(std::uint64_t relay_id)>;
     direct_resumer(boost::asio::any_io_executor ex, link_finder links, relay_path relay,
-                   stream::registry& sessions);
+                   stream::registry& sessions, moved_notice moved = {});
 
     // Session `id` of visitor `v` (its server_name is the proxy) started
     // with `secret`: resumable from now on.
@@ -123,14 +127,17 @@ private:
     void attempt(std::uint64_t id, const std::shared_ptr<stream::pump>& p,
                  const std::shared_ptr<quic::link>& link, const std::string& proxy);
     void attempt_over(std::uint64_t id, bool settled);
+    void on_path(std::uint64_t id);
 
     boost::asio::any_io_executor ex_;
     link_finder links_;
     relay_path relay_;
     stream::registry& sessions_;
+    moved_notice moved_;
     std::mutex mutex_;
     std::map<std::uint64_t, waiting> known_;  // every kept session, by id
     std::map<std::uint64_t, move> movable_;   // relayed visits, until moved
+    std::set<std::uint64_t> moving_;          // moved off the relay, not yet on the path
     struct pending {
         bool trying = false;  // an attempt is under way
         std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();

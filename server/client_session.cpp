@@ -157,6 +157,14 @@ void client_session::handle(v1::ClientMessage& msg) {
                                        source ? source->address() : asio::ip::address());
         }
         case M::kPunchAnswer: return st_.punches.answer(shared_from_this(), msg.punch_answer());
+        case M::kSessionMoved: {
+            // Only an end of the visit may end it (splice::moved checks).
+            auto s = st_.find_splice(msg.session_moved().session_id());
+            if (!s || !s->moved(this))
+                ctl_log().info("client {}: session {} it says moved is not one of its visits: "
+                               "ignored", who(), msg.session_moved().session_id());
+            return;
+        }
         case M::kHeartbeat: {
             v1::ServerMessage reply;
             reply.mutable_heartbeat()->set_sent_at_ms(msg.heartbeat().sent_at_ms());

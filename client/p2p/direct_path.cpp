@@ -5,6 +5,7 @@
 #include <net/if.h>
 
 #include <array>
+#include <atomic>
 #include <mutex>
 
 #include <boost/asio/ip/unicast.hpp>
@@ -16,7 +17,9 @@
 #include <openssl/rand.h>
 
 #include "common/log.hpp"
+#include "common/p2p/birthday.hpp"
 #include "common/p2p/candidates.hpp"
+#include "common/program.hpp"
 #include "common/stun/codec.hpp"
 
 namespace burrow {
@@ -59,6 +62,26 @@ std::uint64_t now_us() {
 // A peer that probes from an address it did not announce (a symmetric NAT's
 // new port) is probed there too, up to this many addresses in all.
 constexpr std::size_t max_peer_addresses = 16;
+// Birthday probing's extra sockets of all paths at once: a home client that
+// many visitors punch at the same moment keeps descriptors for its
+// connections. Reserved before they are opened, given back when they close.
+std::atomic<int> extra_sockets_open{0};
+int extra_sockets_cap() {
+    static const int cap = static_cast<int>(std::min<std::size_t>(512, open_files_limit() / 4));
+    return cap;
+}
+int reserve_extra_sockets(int want) {
+    int now = extra_sockets_open.load();
+    int granted = 0;
+    do {
+        granted = std::clamp(extra_sockets_cap() - now, 0, want);
+    } while (!extra_sockets_open.compare_exchange_weak(now, now + granted));
+    return granted;
+}
+
+// After the first answer of the rendezvous, how long its second port may
+// take to answer too (the two mapped ports tell whether our NAT is symmetric).
+constexpr milliseconds second_answer_grace{300};
 // The first probes to each candidate go out with this TTL: they open our own
 // NAT toward the peer but die before reaching the peer's NAT, which would
 // otherwise see an unsolicited packet (NATLAB.md).
@@ -68,11 +91,13 @@ constexpr int priming_ttl = 2;
 
 struct direct_path::impl : std::enable_shared_from_this<impl> {
     impl(asio::any_io_executor ex, settings s)
-        : strand(asio::make_strand(ex)), socket(strand), timer(strand), deadline(strand),
+        : strand(asio::make_strand(ex)), socket(std::make_shared<udp::socket>(strand)), timer(strand),
+          deadline(strand),
           cfg(std::move(s)) {}
 
     asio::strand<asio::any_io_executor> strand;
-    udp::socket socket;
+    using socket_ptr = std::shared_ptr<udp::socket>;
+    socket_ptr socket;  // the path's; QUIC shares it
     asio::steady_timer timer;     // resends, probe rounds, keepalives
     asio::steady_timer deadline;  // of discovery, of the punch, of a keepalive's answer
     settings cfg;
@@ -82,12 +107,16 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
     std::function<void(const snapshot&)> changed;
 
     udp_batch::reader rx;
-    endpoint from;  // of the datagram being handled
+    endpoint from;             // of the datagram being handled
+    udp::socket* via = nullptr;  // and the socket it came on
 
     // discovery
     stun::transaction_id txid{};
-    std::function<void(std::vector<std::string>)> discovered;
+    std::function<void(discovery)> discovered;
     int stun_sends = 0;
+    endpoint rendezvous_alt;                  // its second port
+    std::optional<endpoint> mapped_alt;       // as that port saw us
+    bool second_awaited = false;
     // punching and after
     std::optional<punch::receiver> punch_rx;
     punch::key key{};
@@ -96,6 +125,15 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
     std::uint32_t seq = 0;
     int rounds = 0;
     bool awaiting_keepalive = false;
+    // Birthday probing (common/p2p/birthday.hpp), while punching: the hard
+    // side's extra sockets; the easy side's ports of the peer still to probe.
+    p2p::birthday::role birthday = p2p::birthday::role::none;
+    clock::time_point birthday_at{};  // when it starts, unless the path is up by then
+    std::vector<socket_ptr> extra;
+    int extra_reserved = 0;  // of extra_sockets_open
+    std::vector<std::uint16_t> spray;
+    asio::ip::address spray_to;
+    std::size_t spray_per_round = 0;
     // QUIC: made when the path is up (visitor) or at the punched peer's
     // first Initial (home); read by other threads under snap_mutex.
     quic::fingerprint pinned{};
@@ -120,22 +158,24 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
 
     // ---- discovery ----
 
-    void discover(std::function<void(std::vector<std::string>)> done) {
+    void discover(std::function<void(discovery)> done) {
         discovered = std::move(done);
         boost::system::error_code ec;
-        socket.open(cfg.rendezvous.protocol(), ec);
-        if (!ec) socket.bind(endpoint(cfg.rendezvous.protocol(), 0), ec);
-        if (!ec) socket.non_blocking(true, ec);
-        if (!ec) udp_batch::enable_gro(socket.native_handle());
+        socket->open(cfg.rendezvous.protocol(), ec);
+        if (!ec) socket->bind(endpoint(cfg.rendezvous.protocol(), 0), ec);
+        if (!ec) socket->non_blocking(true, ec);
+        if (!ec) udp_batch::enable_gro(socket->native_handle());
         if (ec) return fail(fmt::format("cannot open a UDP socket: {}", ec.message()));
         {
             std::lock_guard lock(snap_mutex);
-            snap.local_port = socket.local_endpoint(ec).port();
+            snap.local_port = socket->local_endpoint(ec).port();
         }
         if (RAND_bytes(txid.data(), static_cast<int>(txid.size())) != 1)
             return fail("no random bytes for STUN");
+        if (cfg.rendezvous.port() < 65535)
+            rendezvous_alt = endpoint(cfg.rendezvous.address(), cfg.rendezvous.port() + 1);
         set(state::discovering);
-        receive();
+        receive(socket);
         send_binding();
         deadline.expires_after(cfg.discover_limit);
         deadline.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
@@ -147,8 +187,8 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         stun::builder request(stun::binding, stun::msg_class::request, txid);
         request.fingerprint();
         boost::system::error_code ignored;
-        socket.send_to(asio::buffer(request.bytes().data(), request.bytes().size()), cfg.rendezvous,
-                       0, ignored);
+        for (const auto& to : {cfg.rendezvous, rendezvous_alt})
+            if (to.port() != 0) socket->send_to(asio::buffer(request.bytes().data(), request.bytes().size()), to, 0, ignored);
         static constexpr std::array<int, 4> gaps{100, 200, 400, 800};
         if (stun_sends >= static_cast<int>(gaps.size())) return;
         timer.expires_after(milliseconds(gaps[static_cast<std::size_t>(stun_sends++)]));
@@ -157,40 +197,59 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         });
     }
 
+    // Both ports' answers end the discovery; after the first, the second
+    // has a moment to come.
     void on_stun(std::span<const std::uint8_t> packet) {
-        if (current() != state::discovering || from != cfg.rendezvous) return;
+        const bool first_port = from == cfg.rendezvous;
+        if (current() != state::discovering || (!first_port && from != rendezvous_alt)) return;
         const auto mapped = stun::binding_answer(packet, txid);
         if (!mapped) return;
+        bool both = false;
         {
             std::lock_guard lock(snap_mutex);
-            snap.mapped = *mapped;
+            (first_port ? snap.mapped : mapped_alt) = *mapped;
+            both = snap.mapped && mapped_alt;
         }
-        end_discovery();
+        if (both) return end_discovery();
+        if (std::exchange(second_awaited, true)) return;
+        deadline.expires_after(second_answer_grace);
+        deadline.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+            if (!e && self->current() == state::discovering) self->end_discovery();
+        });
     }
 
     void end_discovery() {
         timer.cancel();
         deadline.cancel();
+        discovery found;
         std::optional<endpoint> mapped;
         std::uint16_t port = 0;
         {
             std::lock_guard lock(snap_mutex);
+            if (!snap.mapped) snap.mapped = mapped_alt;
+            // Two ports of one server that saw us on two ports: a new mapping
+            // per destination (a symmetric NAT).
+            snap.mapping_varies = mapped_alt && *snap.mapped != *mapped_alt;
+            found.mapping_varies = snap.mapping_varies;
             mapped = snap.mapped;
             port = snap.local_port;
         }
         if (!mapped)
             p2p_log().info("{} the rendezvous at {} did not answer within {} ms: local candidates only",
                            cfg.tag, fmt::streamed(cfg.rendezvous), cfg.discover_limit.count());
-        std::vector<std::string> out;
-        for (const auto& c : p2p::order(mapped, local_addresses(), port)) out.push_back(p2p::format(c));
+        else if (found.mapping_varies)
+            p2p_log().info("{} our NAT is symmetric: the rendezvous's two ports saw {} and {}", cfg.tag,
+                           fmt::streamed(*mapped), fmt::streamed(*mapped_alt));
+        for (const auto& c : p2p::order(mapped, local_addresses(), port))
+            found.candidates.push_back(p2p::format(c));
         set(state::idle);
-        if (auto done = std::move(discovered)) done(std::move(out));
+        if (auto done = std::move(discovered)) done(std::move(found));
     }
 
     // ---- punching ----
 
     void punch(std::uint64_t id, const punch::key& k, const std::vector<std::string>& peer,
-               const quic::fingerprint& pin) {
+               bool peer_varies, const quic::fingerprint& pin) {
         if (current() != state::idle) return;
         punch_id = id;
         key = k;
@@ -203,6 +262,8 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         }
         if (peers.empty()) return fail("the peer sent no usable candidate");
         set(state::punching);
+        birthday = p2p::birthday::choose(snap_varies(), peer_varies);
+        birthday_at = clock::now() + cfg.birthday_after;
         probe_round();
         deadline.expires_after(cfg.punch_limit);
         deadline.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
@@ -212,19 +273,106 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         });
     }
 
-    void send_probe(const endpoint& to) {
+    bool snap_varies() const {
+        std::lock_guard lock(snap_mutex);
+        return snap.mapping_varies;
+    }
+
+    // Birthday probing, the hard side: more sockets (each a new mapping of
+    // our NAT) probing the peer's first candidate, its mapped address. As
+    // many as the budget and the process's file limit allow.
+    void open_extra_sockets() {
+        extra_reserved = reserve_extra_sockets(cfg.birthday_sockets);
+        if (extra_reserved < cfg.birthday_sockets)
+            p2p_log().info("{} birthday probing with {} extra sockets, not {}: other paths use the rest",
+                           cfg.tag, extra_reserved, cfg.birthday_sockets);
+        for (int i = 0; i < extra_reserved; ++i) {
+            auto s = std::make_shared<udp::socket>(strand);
+            boost::system::error_code ec;
+            s->open(socket->local_endpoint(ec).protocol(), ec);
+            if (!ec) s->bind(endpoint(s->local_endpoint(ec).protocol(), 0), ec);
+            if (!ec) s->non_blocking(true, ec);
+            if (ec) {
+                p2p_log().info("{} birthday probing with {} extra sockets, not {}: {}", cfg.tag, i,
+                               extra_reserved, ec.message());
+                break;
+            }
+            extra.push_back(s);
+            receive(s);
+        }
+        std::lock_guard lock(snap_mutex);
+        snap.birthday_sockets = static_cast<int>(extra.size());
+    }
+
+    // The easy side: probe many ports of the peer's mapped address, spread
+    // over cfg.birthday_spread, so that some of the peer's extra sockets'
+    // mappings find our NAT open to them.
+    void plan_spray() {
+        std::uint64_t seed = 0;
+        RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed);
+        spray = p2p::birthday::ports_to_try(static_cast<std::size_t>(std::max(cfg.birthday_ports, 0)), seed);
+        spray_to = peers.front().address();
+        const auto rounds_in_spread = std::max<std::int64_t>(1, cfg.birthday_spread / cfg.probe_every);
+        spray_per_round = (spray.size() + static_cast<std::size_t>(rounds_in_spread) - 1) /
+                          static_cast<std::size_t>(rounds_in_spread);
+        std::lock_guard lock(snap_mutex);
+        snap.birthday_ports = static_cast<int>(spray.size());
+    }
+
+    void close_extra_sockets() {
+        boost::system::error_code ignored;
+        for (auto& s : extra) s->close(ignored);
+        extra.clear();
+        extra_sockets_open -= std::exchange(extra_reserved, 0);
+        spray.clear();
+    }
+
+    // An authenticated punch packet on one of the extra sockets: its
+    // mapping got through, so it becomes the path's socket.
+    void adopt(udp::socket* chosen) {
+        auto it = std::find_if(extra.begin(), extra.end(), [&](const auto& s) { return s.get() == chosen; });
+        if (it == extra.end()) return;
+        const auto index = it - extra.begin();
+        auto old = std::exchange(socket, *it);
+        extra.erase(it);
+        boost::system::error_code ec;
+        old->close(ec);
+        close_extra_sockets();
+        const auto port = socket->local_endpoint(ec).port();
+        {
+            std::lock_guard lock(snap_mutex);
+            snap.local_port = port;
+        }
+        p2p_log().info("{} through the symmetric NAT from extra socket {} (udp {})", cfg.tag, index + 1, port);
+    }
+
+    void send_probe(udp::socket& on, const endpoint& to) {
         const auto p = punch::encode({punch::type::probe, cfg.self, punch_id, ++seq, now_us()}, key);
         boost::system::error_code ignored;  // an unreachable candidate is just one that fails
-        socket.send_to(asio::buffer(p), to, 0, ignored);
+        on.send_to(asio::buffer(p), to, 0, ignored);
     }
 
     void probe_round() {
         if (current() != state::punching) return;
         boost::system::error_code ignored;
+        if (birthday != p2p::birthday::role::none && clock::now() >= birthday_at) {
+            if (birthday == p2p::birthday::role::hard) open_extra_sockets();
+            else plan_spray();
+            birthday = p2p::birthday::role::none;
+        }
         const bool priming = rounds++ == 0;
-        if (priming) socket.set_option(asio::ip::unicast::hops(priming_ttl), ignored);
-        for (const auto& p : peers) send_probe(p);
-        if (priming) socket.set_option(asio::ip::unicast::hops(64), ignored);
+        const auto hops = [&](int ttl) {
+            socket->set_option(asio::ip::unicast::hops(ttl), ignored);
+            for (auto& s : extra) s->set_option(asio::ip::unicast::hops(ttl), ignored);
+        };
+        if (priming) hops(priming_ttl);
+        for (const auto& p : peers) send_probe(*socket, p);
+        for (auto& s : extra) send_probe(*s, peers.front());
+        if (priming) hops(64);
+        for (std::size_t n = 0; n < spray_per_round && !spray.empty(); ++n) {
+            send_probe(*socket, endpoint(spray_to, spray.back()));
+            spray.pop_back();
+        }
         timer.expires_after(cfg.probe_every);
         timer.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
             if (!e) self->probe_round();
@@ -241,11 +389,15 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
             return;
         }
         const auto s = current();
+        if (via != socket.get()) {
+            if (s != state::punching || current_link()) return;
+            adopt(via);
+        }
         if (f.kind == punch::type::probe) {
             // Answer where it came from: that is the way back through both NATs.
             const auto answer = punch::encode({punch::type::answer, cfg.self, punch_id, f.seq, f.sent_us}, key);
             boost::system::error_code ignored;
-            socket.send_to(asio::buffer(answer), from, 0, ignored);
+            socket->send_to(asio::buffer(answer), from, 0, ignored);
             if (s == state::punching && peers.size() < max_peer_addresses &&
                 std::find(peers.begin(), peers.end(), from) == peers.end())
                 peers.push_back(from);
@@ -263,6 +415,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
             deadline.cancel();
             p2p_log().info("{} direct path up: {} -> {} (punch {}), rtt {:.1f} ms", cfg.tag,
                            snap.local_port, fmt::streamed(from), punch_id, rtt);
+            close_extra_sockets();
             set(state::up);
             schedule_keepalive();
             if (cfg.self == punch::role::visitor) start_quic(from);
@@ -300,9 +453,10 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         q.pinned = pinned;
         q.key = key;
         q.tag = cfg.tag;
-        // The link keeps the socket (and so this object) until it is done;
-        // close() lets go of it.
-        auto link = quic::link::make(strand, std::shared_ptr<udp::socket>(shared_from_this(), &socket),
+        // The peer reached this socket: the others are not needed. The link
+        // keeps the socket until it is done; close() closes it.
+        close_extra_sockets();
+        auto link = quic::link::make(strand, socket,
                                      std::move(q), cfg.on_stream,
                                      [weak = weak_from_this()](const std::string& why) {
                                          if (auto self = weak.lock()) self->quic_closed(why);
@@ -370,7 +524,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
                                            self->cfg.dead_after.count()));
             });
         }
-        send_probe(snap_peer());
+        send_probe(*socket, snap_peer());
         // While unanswered, resend three times within dead_after; then the
         // usual period.
         timer.expires_after(awaiting_keepalive ? cfg.dead_after / 3 : cfg.keepalive);
@@ -381,22 +535,27 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
 
     // ---- the socket ----
 
-    // Waits for datagrams, then reads what is there in batches (GRO).
-    void receive() {
-        socket.async_wait(udp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& e) {
-            if (e == asio::error::operation_aborted || !self->socket.is_open()) return;
-            self->rx.drain(self->socket.native_handle(),
-                           [&](std::span<const std::uint8_t> packet, const endpoint& src) {
-                               self->from = src;
-                               self->dispatch(packet);
-                           });
-            self->receive();
+    // Waits for datagrams on `s` (the path's socket, or an extra one while
+    // punching), then reads what is there in batches (GRO).
+    void receive(const socket_ptr& s) {
+        s->async_wait(udp::socket::wait_read, [self = shared_from_this(), s](const boost::system::error_code& e) {
+            if (e == asio::error::operation_aborted || !s->is_open()) return;
+            self->rx.drain(s->native_handle(), [&](std::span<const std::uint8_t> packet, const endpoint& src) {
+                if (!s->is_open()) return;  // adopting another socket closed this one
+                self->from = src;
+                self->via = s.get();
+                self->dispatch(packet);
+            });
+            if (s->is_open()) self->receive(s);
         });
     }
 
+    // An extra socket takes only punch packets; the path's socket all three kinds.
     void dispatch(std::span<const std::uint8_t> packet) {
         if (punch::looks_like_punch(packet) && packet.size() == punch::packet_size)
             on_punch(packet);
+        else if (via != socket.get())
+            return;
         else if (stun::looks_like_stun(packet))
             on_stun(packet);
         else
@@ -408,6 +567,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         deadline.cancel();
         awaiting_keepalive = false;
         p2p_log().info("{} direct path failed: {}", cfg.tag, why);
+        close_extra_sockets();
         close_quic(why);
         if (auto done = std::move(discovered)) done({});
         set(state::failed, std::move(why));
@@ -419,7 +579,8 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         deadline.cancel();
         close_quic("the direct path was closed");
         boost::system::error_code ignored;
-        socket.close(ignored);
+        socket->close(ignored);
+        close_extra_sockets();
         changed = nullptr;
         discovered = nullptr;
         std::lock_guard lock(snap_mutex);
@@ -433,16 +594,17 @@ direct_path::direct_path(asio::any_io_executor ex, settings s)
 
 direct_path::~direct_path() { close(); }
 
-void direct_path::discover(std::function<void(std::vector<std::string>)> done) {
+void direct_path::discover(std::function<void(discovery)> done) {
     asio::post(impl_->strand, [self = impl_, done = std::move(done)]() mutable {
         self->discover(std::move(done));
     });
 }
 
 void direct_path::punch(std::uint64_t punch_id, const punch::key& key,
-                        const std::vector<std::string>& peer, const quic::fingerprint& pinned) {
-    asio::post(impl_->strand, [self = impl_, punch_id, key, peer, pinned] {
-        self->punch(punch_id, key, peer, pinned);
+                        const std::vector<std::string>& peer, bool peer_varies,
+                        const quic::fingerprint& pinned) {
+    asio::post(impl_->strand, [self = impl_, punch_id, key, peer, peer_varies, pinned] {
+        self->punch(punch_id, key, peer, peer_varies, pinned);
     });
 }
 

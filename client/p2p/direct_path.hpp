@@ -3,8 +3,12 @@
 // probe each other's candidates until an authenticated answer arrives), and
 // then keepalives that notice when the path dies.
 //
-//   discover()  ->  our candidates (mapped address first)   -> the peer, via the server
-//   punch(...)  ->  punching -> up (peer address, RTT) | failed (why)
+//   discover()  ->  our candidates (mapped address first), and whether our
+//                   NAT maps each destination to a new port (symmetric)
+//                                                         -> the peer, via the server
+//   punch(...)  ->  punching -> up (peer address, RTT) | failed (why); when
+//                   one side is symmetric, both spend a budget of extra
+//                   ports (common/p2p/birthday.hpp)
 //   up          ->  QUIC on the same socket (quic_link.hpp): the visitor
 //                   connects, the home accepts the punched peer's Initial;
 //                   a keepalive every `keepalive` while idle; no answer within
@@ -49,6 +53,14 @@ public:
         std::chrono::milliseconds probe_every{100};
         std::chrono::milliseconds keepalive{15000};
         std::chrono::milliseconds dead_after{5000};
+        // Birthday probing against a symmetric NAT: when it starts (a cone
+        // NAT with looser filtering lets the plain probes through before),
+        // the extra sockets of the hard side, the probed ports of the easy
+        // side, and how long the easy side takes to probe them all.
+        std::chrono::milliseconds birthday_after{300};
+        int birthday_sockets = 256;
+        int birthday_ports = 2048;
+        std::chrono::milliseconds birthday_spread{1500};
         std::string tag;                             // "[home-ssh]" for the log
         // QUIC: the home side serves with `identity` and hands each stream
         // the visitor opens to `on_stream`; the visitor pins the home's
@@ -68,6 +80,15 @@ public:
         clock::time_point since{};          // of `now`
         std::uint64_t punch_id = 0;
         bool quic_ready = false;            // QUIC's handshake is done
+        bool mapping_varies = false;        // our NAT is symmetric (after discovery)
+        // Birthday probing (punching and after): extra sockets opened (hard
+        // side) or ports of the peer probed (easy side); 0 when not used.
+        int birthday_sockets = 0, birthday_ports = 0;
+    };
+
+    struct discovery {
+        std::vector<std::string> candidates;  // mapped address first; empty: no socket
+        bool mapping_varies = false;          // the rendezvous's two ports saw two mappings
     };
 
     direct_path(boost::asio::any_io_executor ex, settings s);
@@ -75,13 +96,14 @@ public:
     direct_path(const direct_path&) = delete;
     direct_path& operator=(const direct_path&) = delete;
 
-    // Opens the socket and asks the rendezvous; `done` gets our candidates
-    // (possibly only local ones, if it did not answer in time).
-    void discover(std::function<void(std::vector<std::string> candidates)> done);
+    // Opens the socket and asks the rendezvous's two ports; `done` gets our
+    // candidates (possibly only local ones, if it did not answer in time).
+    void discover(std::function<void(discovery)> done);
     // Probes the peer's candidates with packets of attempt `punch_id` under
     // `key`; the visitor's QUIC accepts only a certificate with `pinned`.
+    // `peer_varies`: the peer's NAT is symmetric (its discovery said so).
     void punch(std::uint64_t punch_id, const punch::key& key, const std::vector<std::string>& peer,
-               const quic::fingerprint& pinned = {});
+               bool peer_varies, const quic::fingerprint& pinned = {});
     // The QUIC connection once the path is up (nullptr before, and after
     // it failed). Thread-safe.
     std::shared_ptr<quic::link> link() const;

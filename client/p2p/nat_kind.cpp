@@ -65,11 +65,12 @@ std::string_view advice(nat_kind k) {
         case nat_kind::cone:
             return "direct paths work with every NAT on the other side, symmetric ones included.";
         case nat_kind::port_restricted:
-            return "direct paths work with cone NATs; with a symmetric NAT on the other side "
-                   "traffic is relayed.";
+            return "direct paths work with cone NATs, and with a symmetric NAT on the other side "
+                   "by probing many of its ports; two symmetric NATs are relayed.";
         case nat_kind::symmetric:
-            return "direct paths work only with a full or restricted cone (or no NAT) on the other "
-                   "side; otherwise traffic is relayed.";
+            return "direct paths work with a cone NAT (or none) on the other side, with a "
+                   "port-restricted one by probing from many ports; with another symmetric NAT "
+                   "traffic is relayed.";
         case nat_kind::blocked:
             return "no direct path can be made from here: traffic is relayed through the server.";
         case nat_kind::unknown: break;

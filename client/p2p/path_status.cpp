@@ -27,12 +27,14 @@ std::string paths_json(const std::vector<punch_manager::entry>& paths) {
         out += fmt::format(
             "{}{{\"role\":{},\"name\":{},\"peer\":{},\"state\":{},\"peer_addr\":{},\"mapped\":{},"
             "\"local_port\":{},\"rtt_ms\":{:.2f},\"quiet_s\":{:.1f},\"why\":{},\"for_s\":{:.1f},"
-            "\"punch_id\":{},\"quic\":{}}}",
+            "\"punch_id\":{},\"quic\":{},\"symmetric_nat\":{},\"birthday_sockets\":{},"
+            "\"birthday_ports\":{}}}",
             i ? "," : "", json_string(e.role), json_string(e.name), json_string(e.peer),
             json_string(direct_path::to_string(p.now)), json_string(address(p.peer)),
             json_string(address(p.mapped)), p.local_port, p.rtt_ms,
             p.now == direct_path::state::up ? seconds_since(p.last_answer) : 0.0, json_string(p.why),
-            seconds_since(p.since), p.punch_id, p.quic_ready ? "\"up\"" : "\"down\"");
+            seconds_since(p.since), p.punch_id, p.quic_ready ? "\"up\"" : "\"down\"",
+            p.mapping_varies, p.birthday_sockets, p.birthday_ports);
     }
     return out + "]";
 }
@@ -51,6 +53,10 @@ std::string paths_text(const std::vector<punch_manager::entry>& paths) {
             case direct_path::state::failed: state = "failed: " + p.why; break;
             default: state = std::string(direct_path::to_string(p.now)); break;
         }
+        if (p.birthday_sockets > 0)
+            state += fmt::format(" (our NAT is symmetric: probing from {} extra ports)", p.birthday_sockets);
+        else if (p.birthday_ports > 0)
+            state += fmt::format(" (the peer's NAT is symmetric: probed {} of its ports)", p.birthday_ports);
         out += fmt::format("  {:<8} {:<16} {:<20} {} (for {:.0f} s)\n", e.role, e.name, e.peer, state,
                            seconds_since(p.since));
     }

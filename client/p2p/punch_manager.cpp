@@ -158,12 +158,12 @@ void punch_manager::start_attempt(const std::string& visitor) {
     });
     p2p_log().info("[{}] trying a direct path to {} (the relay carries traffic meanwhile)", visitor,
                    a.peer);
-    a.path->discover([this, visitor, rid](std::vector<std::string> candidates) {
+    a.path->discover([this, visitor, rid](direct_path::discovery found) {
         punch_request_msg m;
         {
             absl::MutexLock lock(&mutex_);
             auto it = visits_.find(visitor);
-            if (it == visits_.end() || it->second->request_id != rid || candidates.empty()) return;
+            if (it == visits_.end() || it->second->request_id != rid || found.candidates.empty()) return;
             const visitor_config* v = nullptr;
             for (const auto& c : config_->visitors)
                 if (c.name == visitor) v = &c;
@@ -175,7 +175,8 @@ void punch_manager::start_attempt(const std::string& visitor) {
             m.nonce = it->second->nonce;
             m.proof = auth::make_visit_proof(auth::visit_key(v->secret_key), config_->client_id,
                                              v->server_name, m.timestamp, m.nonce);
-            m.candidates = std::move(candidates);
+            m.candidates = std::move(found.candidates);
+            m.mapping_varies = found.mapping_varies;
         }
         if (!hooks_.send_request(m)) {
             absl::MutexLock lock(&mutex_);
@@ -225,7 +226,7 @@ void punch_manager::on_start(const punch_start_msg& m) {
         quic::fingerprint pinned{};
         std::copy(m.cert_sha256.begin(), m.cert_sha256.end(), pinned.begin());
         a->path->punch(m.punch_id, punch::derive_key(a->secret_key, m.punch_id, a->nonce),
-                       m.candidates, pinned);
+                       m.candidates, m.mapping_varies, pinned);
         return;
     }
 }
@@ -288,14 +289,16 @@ void punch_manager::on_offer(const punch_offer_msg& m) {
     a->path = std::make_unique<direct_path>(ex_, s);
     const auto key = punch::derive_key(proxy->secret_key, m.punch_id, m.nonce);
     const auto& sha = identity->sha256();
-    a->path->discover([this, id = m.punch_id, key, peer = m.candidates,
-                       cert = std::string(sha.begin(), sha.end())](std::vector<std::string> ours) {
-        punch_answer_msg answer{id, ours, ours.empty() ? "the home client has no UDP socket" : "",
-                                cert};
+    a->path->discover([this, id = m.punch_id, key, peer = m.candidates, peer_varies = m.mapping_varies,
+                       cert = std::string(sha.begin(), sha.end())](direct_path::discovery ours) {
+        const bool none = ours.candidates.empty();
+        punch_answer_msg answer{id, std::move(ours.candidates),
+                                none ? "the home client has no UDP socket" : "", cert,
+                                ours.mapping_varies};
         hooks_.send_answer(answer);
         absl::MutexLock held(&mutex_);
-        if (auto it = homes_.find(id); it != homes_.end() && !ours.empty())
-            it->second->path->punch(id, key, peer);
+        if (auto it = homes_.find(id); it != homes_.end() && !none)
+            it->second->path->punch(id, key, peer, peer_varies);
     });
     p2p_log().info("[{}] visitor {} asks for a direct path (punch {})", m.proxy, m.visitor, m.punch_id);
     homes_[m.punch_id] = std::move(a);

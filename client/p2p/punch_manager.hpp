@@ -42,23 +42,27 @@ struct punch_request_msg {
     std::int64_t timestamp = 0;
     std::string nonce, proof;
     std::vector<std::string> candidates;
+    bool mapping_varies = false;  // our NAT is symmetric
 };
 struct punch_offer_msg {
     std::uint64_t punch_id = 0;
     std::string proxy, visitor, nonce;
     std::vector<std::string> candidates;
+    bool mapping_varies = false;  // the visitor's NAT is symmetric
 };
 struct punch_answer_msg {
     std::uint64_t punch_id = 0;
     std::vector<std::string> candidates;
     std::string error;
     std::string cert_sha256;  // our QUIC certificate's, 32 bytes
+    bool mapping_varies = false;
 };
 struct punch_start_msg {
     std::uint64_t request_id = 0, punch_id = 0;
     std::vector<std::string> candidates;
     std::string error;
     std::string cert_sha256;  // the home's
+    bool mapping_varies = false;  // the home's NAT is symmetric
 };
 
 class punch_manager {

@@ -282,6 +282,18 @@ bool splice::involves(const void* owner) {
     return resume_ && (resume_->keys[visitor].owner == owner || resume_->keys[service].owner == owner);
 }
 
+bool splice::moved(const void* owner) {
+    bool done = false;
+    locked_run([&] {
+        if (ended_ || !resume_ ||
+            (resume_->keys[visitor].owner != owner && resume_->keys[service].owner != owner))
+            return;
+        totals_.moved = done = true;
+        end(false, "moved to a direct path");
+    });
+    return done;
+}
+
 // Side i's stream broke: a resumable session waits for it, any other ends.
 void splice::broke(side_index i, const std::string& why) {
     auto& s = sides_[i];

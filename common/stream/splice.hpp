@@ -55,6 +55,7 @@ public:
     struct totals {
         std::uint64_t to_service = 0, to_visitor = 0;  // stream bytes passed each way
         unsigned resumptions = 0;                      // returns of either side
+        bool moved = false;                            // ended by moved()
     };
     // Told once when the splice ends: ok (both fins passed), why not, the
     // totals and how long it ran since both sides came.
@@ -94,6 +95,11 @@ public:
     std::optional<side_index> side_for(const void* owner, std::string_view secret);
     // True when either side comes from `owner`.
     bool involves(const void* owner);
+    // An end of the session, from `owner`, moved it onto a direct path: the
+    // relay will not see it again, so the splice ends now (abandoning what
+    // is left of its streams) instead of waiting for its sides to come
+    // back. False (and nothing changes) when neither side comes from `owner`.
+    bool moved(const void* owner);
     // Side `i` is back on `c` (idle), holding `holds` of the other side's
     // stream. Returns "" or why not; then `c` is not taken.
     std::string reattach(side_index i, carrier* c, resume_point holds);

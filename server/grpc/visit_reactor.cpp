@@ -68,10 +68,12 @@ void start_visit(server_state& st, std::shared_ptr<stream::pump> visit,
                     listing->reset();
                     st.remove_splice(id);
                     st.remove_splice(visitor_id);
+                    const auto how = t.moved ? "moved to a direct path"
+                                     : ok  ? "closed"
+                                           : "aborted (" + why + ")";
                     visit_log().info("{} visit {}: {} B to the service, {} B to the visitor, "
                                      "{:.2f} s, {} resumptions",
-                                     tag, ok ? "closed" : "aborted (" + why + ")", t.to_service,
-                                     t.to_visitor, secs, t.resumptions);
+                                     tag, how, t.to_service, t.to_visitor, secs, t.resumptions);
                 });
             if (auto& l = *listing) {
                 splice->set_meter(l->meter());

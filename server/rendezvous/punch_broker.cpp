@@ -76,8 +76,9 @@ void punch_broker::request(const std::shared_ptr<client_session>& visitor, const
     offer->set_visitor(visitor->client_id());
     offer->set_nonce(r.nonce());
     pass_candidates(r.candidates(), offer);
-    p2p_log().info("punch {}: {}: visitor candidates passed on ({})", offer->punch_id(), tag,
-                   offer->candidates_size());
+    offer->set_mapping_varies(r.mapping_varies());
+    p2p_log().info("punch {}: {}: visitor candidates passed on ({}{})", offer->punch_id(), tag,
+                   offer->candidates_size(), r.mapping_varies() ? ", symmetric NAT" : "");
     verdict.owner->post_message(std::move(offer_msg));
 }
 
@@ -106,8 +107,10 @@ void punch_broker::answer(const std::shared_ptr<client_session>& home, const v1:
     } else {
         pass_candidates(a.candidates(), start);
         if (a.cert_sha256().size() == 32) start->set_cert_sha256(a.cert_sha256());
-        p2p_log().info("punch {}: {}: home candidates passed on ({}); both sides probe now",
-                       a.punch_id(), p.tag, start->candidates_size());
+        start->set_mapping_varies(a.mapping_varies());
+        p2p_log().info("punch {}: {}: home candidates passed on ({}{}); both sides probe now",
+                       a.punch_id(), p.tag, start->candidates_size(),
+                       a.mapping_varies() ? ", symmetric NAT" : "");
     }
     visitor->post_message(std::move(msg));
 }

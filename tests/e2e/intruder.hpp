@@ -31,6 +31,8 @@ public:
         if (control_->Write(msg) && control_->Read(&answer)) result_ = answer.login_result();
     }
     ~intruder() { leave(); }
+    // Sends `msg` on its Control stream.
+    bool send(const v1::ClientMessage& msg) { return control_->Write(msg); }
     // Ends its Control stream (the server sees the run go).
     void leave() { control_ctx_.TryCancel(); }
 

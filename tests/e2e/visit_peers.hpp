@@ -2,6 +2,9 @@
 // a secret proxy, a laptop client visiting it.
 #pragma once
 
+#include <unistd.h>
+
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -47,5 +50,31 @@ inline std::unique_ptr<process> start_laptop(burrow_lab& lab, const std::string&
     EXPECT_TRUE(laptop->wait_log("logged in to")) << laptop->log();
     return laptop;
 }
+
+// An echo service behind a home client's secret proxy "echo-secret", a
+// laptop visiting it ("v" on `port`), and one user connection through the
+// visit that echoed `hello` once.
+struct echo_visit {
+    echo_visit(burrow_lab& lab, const std::string& hello)
+        : echo(echo_handler),
+          home(start_home(lab, secret_proxy("echo-secret", echo.port()), "echo-secret")),
+          port(free_port()),
+          laptop(start_laptop(lab, "laptop", visitor("v", "echo-secret", port), "v", port)),
+          user(connect_tcp(port)),
+          guard(user, std::chrono::seconds(60)) {
+        EXPECT_GE(user, 0);
+        echoed = user >= 0 && echo_once(user, hello) == hello;
+    }
+    ~echo_visit() {
+        if (user >= 0) ::close(user);
+    }
+    tcp_service echo;
+    std::unique_ptr<process> home;
+    std::uint16_t port;
+    std::unique_ptr<process> laptop;
+    int user;
+    fd_deadline guard;
+    bool echoed = false;
+};
 
 }  // namespace burrow::e2e

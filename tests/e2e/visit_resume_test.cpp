@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/e2e/harness.hpp"
+#include "tests/e2e/intruder.hpp"
 #include "tests/e2e/link_relay.hpp"
 #include "tests/e2e/ssh_peer.hpp"
 #include "tests/e2e/visit_peers.hpp"
@@ -164,6 +165,36 @@ TEST(visit_resume, a_visit_cut_longer_than_resume_timeout_is_reset) {
     fd_deadline guard2(again, 30s);
     EXPECT_EQ(echo_once(again, "def"), "def");
     ::close(again);
+}
+
+// A logged-in intruder says that visits it is no end of moved onto a direct
+// path (SessionMoved): ignored and logged; the visit goes on through the
+// server and closes normally.
+TEST(visit_resume, a_moved_notice_from_a_client_outside_the_visit_is_ignored) {
+    burrow_lab lab;
+    echo_visit v(lab, "one");
+    ASSERT_TRUE(v.echoed) << v.laptop->log();
+
+    intruder in(lab.server_port(), "intruder");
+    ASSERT_TRUE(in.ok()) << in.result().error();
+    constexpr int ids = 16;  // the visit's two ids are among the first few
+    for (int id = 1; id <= ids; ++id) {
+        v1::ClientMessage msg;
+        msg.mutable_session_moved()->set_session_id(static_cast<std::uint64_t>(id));
+        ASSERT_TRUE(in.send(msg));
+    }
+    EXPECT_TRUE(lab.server().wait_log(R"(client #\d+ intruder \([0-9.:]+\): session )" +
+                                      std::to_string(ids) +
+                                      " it says moved is not one of its visits: ignored"))
+        << lab.server().log();
+    in.leave();
+
+    EXPECT_EQ(echo_once(v.user, "two"), "two");
+    ::shutdown(v.user, SHUT_WR);
+    EXPECT_EQ(recv_all(v.user, 10s), "");
+    EXPECT_TRUE(lab.server().wait_log(R"(visit closed: 6 B to the service, 6 B to the visitor)"))
+        << lab.server().log();
+    EXPECT_EQ(lab.server().count_log("moved to a direct path"), 0) << lab.server().log();
 }
 
 }  // namespace

@@ -108,25 +108,18 @@ TEST(visitor, bytes_and_half_close_pass_through_the_splice_unchanged) {
 // reaction was a double free in gRPC).
 TEST(visitor, clients_stopped_with_a_visit_open_exit_cleanly) {
     burrow_lab lab(false);
-    tcp_service echo(echo_handler);
-    auto home = start_home(lab, secret_proxy("echo-secret", echo.port()), "echo-secret");
-    const auto port = free_port();
-    auto laptop = start_laptop(lab, "laptop", visitor("v", "echo-secret", port), "v", port);
-    const int user = connect_tcp(port);
-    ASSERT_GE(user, 0);
-    fd_deadline guard(user, 30s);
-    ASSERT_EQ(echo_once(user, "still here"), "still here");
+    echo_visit v(lab, "still here");
+    ASSERT_TRUE(v.echoed) << v.laptop->log();
 
-    laptop->kill(SIGTERM);
-    EXPECT_EQ(laptop->wait_exit(8s), 0) << laptop->log();
+    v.laptop->kill(SIGTERM);
+    EXPECT_EQ(v.laptop->wait_exit(8s), 0) << v.laptop->log();
     // The visit's user connection ends with the laptop.
     char byte;
-    EXPECT_LE(::recv(user, &byte, 1, 0), 0);
-    ::close(user);
-    home->kill(SIGTERM);
-    EXPECT_EQ(home->wait_exit(8s), 0) << home->log();
-    EXPECT_EQ(laptop->count_log("gRPC calls did not end"), 0) << laptop->log();
-    EXPECT_EQ(home->count_log("gRPC calls did not end"), 0) << home->log();
+    EXPECT_LE(::recv(v.user, &byte, 1, 0), 0);
+    v.home->kill(SIGTERM);
+    EXPECT_EQ(v.home->wait_exit(8s), 0) << v.home->log();
+    EXPECT_EQ(v.laptop->count_log("gRPC calls did not end"), 0) << v.laptop->log();
+    EXPECT_EQ(v.home->count_log("gRPC calls did not end"), 0) << v.home->log();
 }
 
 TEST(visitor, refused_visits_close_at_once_and_say_why) {

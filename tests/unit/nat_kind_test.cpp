@@ -62,8 +62,8 @@ TEST(nat_kind, every_kind_has_words_for_scripts_and_for_people) {
     }
     EXPECT_EQ(describe(nat_kind::port_restricted), "port-restricted cone (NAT3)");
     EXPECT_EQ(advice(nat_kind::port_restricted),
-              "direct paths work with cone NATs; with a symmetric NAT on the other side traffic "
-              "is relayed.");
+              "direct paths work with cone NATs, and with a symmetric NAT on the other side by "
+              "probing many of its ports; two symmetric NATs are relayed.");
 }
 
 }  // namespace
