@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "client/call_census.hpp"
+#include "client/direct_session.hpp"
 #include "client/p2p/punch_manager.hpp"
 #include "client/resumer.hpp"
 #include "client/work_stream.hpp"
@@ -360,6 +361,12 @@ void control_session::handle(const v1::ServerMessage& msg) {
                               o.mapping_varies()};
             return punches_->on_offer(m);
         }
+        case M::kCloseDirect: {
+            if (!logged_in_) return;
+            const auto& c = msg.close_direct();
+            close_home_direct(c.id(), "closed from the server: " + printable(c.reason().substr(0, 200)));
+            return;
+        }
         case M::kPunchStart: {
             const auto& st = msg.punch_start();
             if (!logged_in_ || !punches_) return;
@@ -396,11 +403,36 @@ void control_session::tick() {
             send(std::move(ping));
         }
         top_up();  // replaces idle streams that died
+        report_direct();
     }
     tick_timer_.expires_after(1s);
     tick_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
         if (!ec) self->tick();
     });
+}
+
+// The server's dashboard lists our direct sessions (which it never
+// carries) from these reports: every second while there are any, and once
+// empty after the last.
+void control_session::report_direct() {
+    constexpr std::size_t max_listed = 256;  // as DirectReport says
+    auto rows = home_direct_sessions(max_listed);
+    if (rows.empty() && !std::exchange(reported_direct_, false)) return;
+    reported_direct_ = !rows.empty();
+    v1::ClientMessage msg;
+    auto* report = msg.mutable_direct_report();
+    for (auto& r : rows) {
+        auto* s = report->add_sessions();
+        s->set_id(r.id);
+        s->set_proxy(std::move(r.proxy));
+        s->set_peer(std::move(r.peer));
+        s->set_age_ms(static_cast<std::uint64_t>(r.age_seconds * 1000));
+        s->set_bytes_in(r.bytes_in);
+        s->set_bytes_out(r.bytes_out);
+        s->set_moved(r.moved);
+        s->set_ended(r.ended);
+    }
+    send(std::move(msg));
 }
 
 void control_session::top_up() {

@@ -114,6 +114,7 @@ private:
     void send(v1::ClientMessage msg);
     void tick();
     void top_up();
+    void report_direct();
     void open_work(std::uint32_t n);
     void end(std::string reason);
 
@@ -144,6 +145,7 @@ private:
     std::string run_id_;
     std::string end_reason_;
     bool stale_ = false;  // ended for a silence or a network change
+    bool reported_direct_ = false;  // the last DirectReport listed some
     // Tells on_end_ once (on the strand).
     void report_end(const std::pair<std::string, session_end::failure_kind>& described);
     std::chrono::steady_clock::time_point started_, last_seen_, last_ping_;

@@ -1,6 +1,7 @@
 #include "client/direct_session.hpp"
 
 #include <atomic>
+#include <optional>
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -32,6 +33,46 @@ const char direct_owner = 0;
 std::mutex moves_mutex;
 std::map<std::uint64_t, std::string> moves;
 
+// Home: the direct sessions, listed for the server (home_direct_sessions).
+std::mutex direct_rows_mutex;
+struct listed {
+    std::string proxy;
+    bool moved = false;
+    std::weak_ptr<stream::pump> session;
+    std::optional<direct_row> final;  // once it ended, until listed (or stale)
+    std::chrono::steady_clock::time_point ended_at{};
+};
+std::map<std::uint64_t, listed> direct_rows;
+// Final counts nobody asked for (not logged in) are dropped after this.
+constexpr std::chrono::seconds keep_final{30};
+
+direct_row row_of(std::uint64_t id, const listed& l, stream::pump& p) {
+    const auto s = p.describe();
+    return {id, l.proxy, s.peer, s.age_seconds, s.counts.delivered, s.counts.sent, l.moved, false};
+}
+
+void list_direct(std::uint64_t id, const std::string& proxy, bool moved,
+                 const std::shared_ptr<stream::pump>& p) {
+    const auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(direct_rows_mutex);
+        std::erase_if(direct_rows, [&](const auto& r) { return r.second.final && now - r.second.ended_at > keep_final; });
+        direct_rows[id] = {proxy, moved, p, std::nullopt, {}};
+    }
+    // Its final counts are listed once more, so that the server's totals
+    // get its last bytes too.
+    p->on_end([id, weak = std::weak_ptr(p)] {
+        auto s = weak.lock();
+        std::lock_guard lock(direct_rows_mutex);
+        auto it = direct_rows.find(id);
+        if (it == direct_rows.end()) return;
+        if (!s) return void(direct_rows.erase(it));
+        it->second.final = row_of(id, it->second, *s);
+        it->second.final->ended = true;
+        it->second.ended_at = std::chrono::steady_clock::now();
+    });
+}
+
 bool take_move(std::uint64_t id, const std::string& secret) {
     std::lock_guard lock(moves_mutex);
     auto it = moves.find(id);
@@ -47,7 +88,10 @@ void resume_session(const direct_home& home, const std::shared_ptr<stream::pump>
     auto session = home.sessions ? home.sessions->find(d.resume_id()) : nullptr;
     const bool moving = session && !session->resume_owned_by(&direct_owner) &&
                         take_move(d.resume_id(), d.session_secret());
-    if (moving) session->set_resumable(d.session_secret(), &direct_owner, direct_resume_keep);
+    if (moving) {
+        session->set_resumable(d.session_secret(), &direct_owner, direct_resume_keep);
+        list_direct(d.resume_id(), proxy, true, session);
+    }
     if (!session || !session->resume_owned_by(&direct_owner) ||
         !session->resume_secret_is(d.session_secret())) {
         p2p_log().info("[{}] re-attach of direct session {} refused: no such session", proxy,
@@ -68,6 +112,44 @@ void resume_session(const direct_home& home, const std::shared_ptr<stream::pump>
 }
 
 }  // namespace
+
+std::vector<direct_row> home_direct_sessions(std::size_t at_most) {
+    std::vector<direct_row> out;
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<stream::pump>>> live;
+    {
+        std::lock_guard lock(direct_rows_mutex);
+        for (auto it = direct_rows.begin(); it != direct_rows.end() && out.size() + live.size() < at_most;) {
+            if (it->second.final) {
+                out.push_back(*it->second.final);
+                it = direct_rows.erase(it);
+                continue;
+            }
+            if (auto p = it->second.session.lock()) live.emplace_back(it->first, std::move(p));
+            ++it;
+        }
+    }
+    for (auto& [id, p] : live) {  // describe() takes the pump's lock: not under ours
+        std::unique_lock lock(direct_rows_mutex);
+        auto it = direct_rows.find(id);
+        if (it == direct_rows.end() || it->second.final) continue;  // ended meanwhile: next time
+        const auto l = it->second;
+        lock.unlock();
+        out.push_back(row_of(id, l, *p));
+    }
+    return out;
+}
+
+bool close_home_direct(std::uint64_t id, const std::string& why) {
+    std::shared_ptr<stream::pump> p;
+    {
+        std::lock_guard lock(direct_rows_mutex);
+        if (auto it = direct_rows.find(id); it != direct_rows.end()) p = it->second.session.lock();
+    }
+    if (!p) return false;
+    p2p_log().info("{} closed by the server: {}", p->describe().tag, why);
+    p->reset(why);
+    return true;
+}
 
 void allow_move(const std::shared_ptr<stream::pump>& p, std::uint64_t conn_id,
                 const std::string& move_secret) {
@@ -152,10 +234,11 @@ void serve_direct_stream(const direct_home& home, stream::carrier* c, const std:
         v->set_client(home.config->client_id);
         v->set_session_id(id);
         p->send_head(answer.SerializeAsString());
-        p->set_peer(peer);
+        p->set_peer(visitor + "@" + peer);  // as the server names a relayed visit's user
         if (d.session_secret().size() == stream::pump::secret_size)
             p->set_resumable(d.session_secret(), &direct_owner, direct_resume_keep);
         if (home.sessions) home.sessions->add(id, p);
+        list_direct(id, proxy, false, p);
         dial_local(p, *served, tag, fmt::format("visitor {} at {}", visitor, peer),
                    std::chrono::seconds(home.config->transport.dial_timeout));
     });

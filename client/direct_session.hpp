@@ -55,6 +55,22 @@ struct direct_home {
     stream::registry* sessions = nullptr;  // lists them (outlives every session)
 };
 
+// Home: the sessions of our secret proxies that run on direct paths (new
+// ones, and relayed visits moved onto a path), for the server's dashboard
+// (DirectReport). Thread-safe.
+struct direct_row {
+    std::uint64_t id = 0;
+    std::string proxy, peer;
+    double age_seconds = 0;
+    std::uint64_t bytes_in = 0, bytes_out = 0;  // to the service, to the visitor
+    bool moved = false;                          // it began as a relayed visit
+    bool ended = false;                          // over: its final counts, listed once
+};
+std::vector<direct_row> home_direct_sessions(std::size_t at_most);
+// Home: resets direct session `id` (the server's dashboard asked); false
+// when there is none.
+bool close_home_direct(std::uint64_t id, const std::string& why);
+
 // Home: serves the stream `c` that client `visitor` opened on `on`, the
 // direct path punched for our secret proxy `proxy`: a new session, or the
 // re-attach of one whose path died.

@@ -157,6 +157,7 @@ void client_session::handle(v1::ClientMessage& msg) {
                                        source ? source->address() : asio::ip::address());
         }
         case M::kPunchAnswer: return st_.punches.answer(shared_from_this(), msg.punch_answer());
+        case M::kDirectReport: return direct_report(msg.direct_report());
         case M::kSessionMoved: {
             // Only an end of the visit may end it (splice::moved checks).
             auto s = st_.find_splice(msg.session_moved().session_id());
@@ -560,6 +561,27 @@ void client_session::finish_stream(bool graceful) {
         finish_rpc();
     else if (!graceful)
         reactor_->cancel();
+}
+
+// The home's sessions on direct paths, for the dashboard: only those of
+// its own secret proxies are listed; the rest of the report is dropped.
+void client_session::direct_report(const v1::DirectReport& report) {
+    std::vector<live::direct_info> rows;
+    for (const auto& r : report.sessions()) {
+        if (!secrets_.count(r.proxy())) continue;
+        rows.push_back({r.id(), r.proxy(), printable(r.peer().substr(0, 64)),
+                        static_cast<double>(r.age_ms()) / 1000.0, r.bytes_in(), r.bytes_out(), r.moved(),
+                        r.ended()});
+    }
+    st_.live.direct_report(number_, client_id_, std::move(rows),
+                           [weak = weak_from_this()](std::uint64_t id, const std::string& why) {
+                               auto self = weak.lock();
+                               if (!self) return;
+                               v1::ServerMessage msg;
+                               msg.mutable_close_direct()->set_id(id);
+                               msg.mutable_close_direct()->set_reason(why);
+                               self->post_message(std::move(msg));
+                           });
 }
 
 }  // namespace burrow

@@ -34,6 +34,7 @@ class Login;
 class ProxyResult;
 class ProxySpec;
 class ServerMessage;
+class DirectReport;
 }  // namespace burrow::v1
 
 namespace burrow {
@@ -119,6 +120,7 @@ private:
     // Takes a proxy without a listener of its own off the vhost or secret table.
     void remove_listenerless(const std::string& name, bool for_good);
     void handle_close_proxy(const std::string& name);
+    void direct_report(const v1::DirectReport& report);
     void send(v1::ServerMessage msg);
     void tick();
     void shutdown(const std::string& reason, bool graceful);

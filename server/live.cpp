@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <tuple>
 #include <unordered_map>
 
@@ -37,14 +38,19 @@ struct proxy_row {
 };
 
 struct entry {
-    const session* owner = nullptr;
+    const session* owner = nullptr;  // nullptr: a direct session (direct_report)
     std::string proxy, client, user_addr;
     std::uint64_t run = 0;
     double opened_at = 0;
     std::shared_ptr<stream::meter> meter;
     std::shared_ptr<counters> c;
     std::function<void(const std::string&)> closer;
+    std::uint64_t direct_id = 0;  // the client's id, for a direct session
+    std::uint64_t base_in = 0, base_out = 0;  // a moved one's bytes before the move
 };
+
+constexpr std::size_t max_direct_per_client = 256;
+constexpr std::size_t max_moved_remembered = 4096;
 
 struct client_row {
     client_info info;
@@ -65,6 +71,13 @@ struct core {
     std::map<std::string, proxy_row> proxies;   // by name
     std::uint64_t closed_in = 0, closed_out = 0, connections_total = 0;
     std::atomic<std::uint64_t> login_failures{0}, resumptions{0};
+    // Direct sessions' listing ids, by (run, the client's id); they count
+    // down from the top so as never to meet the server's own ids.
+    std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> direct_ids;
+    std::uint64_t next_direct_listing = ~std::uint64_t{0};
+    // Where moved visits' direct reports start counting, oldest first.
+    std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> moved_bases;
+    std::deque<std::uint64_t> moved_order;
 
     // The live sessions' bytes, by the counters of their proxy. Under the lock.
     std::unordered_map<const counters*, sums> live_sums() const {
@@ -80,6 +93,10 @@ struct core {
 
     void leave(std::uint64_t id, const session* owner) {
         std::lock_guard lock(mutex);
+        leave_locked(id, owner);
+    }
+
+    void leave_locked(std::uint64_t id, const session* owner) {
         auto it = sessions.find(id);
         if (it == sessions.end() || it->second.owner != owner) return;
         const auto in = it->second.meter->in.load(std::memory_order_relaxed);
@@ -163,6 +180,12 @@ void book::client_back(std::uint64_t run, std::string addr) {
 void book::client_down(std::uint64_t run) {
     std::lock_guard lock(core_->mutex);
     core_->clients.erase(run);
+    // Its direct sessions are not known any more.
+    auto& ids = core_->direct_ids;
+    for (auto it = ids.lower_bound({run, 0}); it != ids.end() && it->first.first == run;) {
+        core_->leave_locked(it->second, nullptr);
+        it = ids.erase(it);
+    }
 }
 
 void book::proxy_up(proxy_info p) {
@@ -179,6 +202,65 @@ void book::proxy_down(const std::string& name) {
     core_->proxies.erase(name);
 }
 
+void book::direct_report(std::uint64_t run, const std::string& client, std::vector<direct_info> rows,
+                         std::function<void(std::uint64_t, const std::string&)> close) {
+    if (rows.size() > max_direct_per_client) rows.resize(max_direct_per_client);
+    std::lock_guard lock(core_->mutex);
+    auto& c = *core_;
+    std::set<std::uint64_t> now;
+    for (auto& r : rows) {
+        auto [at, fresh] = c.direct_ids.try_emplace({run, r.id}, 0);
+        if (fresh) {
+            at->second = c.next_direct_listing--;
+            auto row = c.proxies.find(r.proxy);
+            auto counts = row != c.proxies.end() ? row->second.c : std::make_shared<counters>();
+            entry e{nullptr, r.proxy, client, r.peer, run, unix_now() - r.age_seconds,
+                    std::make_shared<stream::meter>(), counts, {}, r.id};
+            if (r.moved) {
+                if (auto b = c.moved_bases.find(r.id); b != c.moved_bases.end())
+                    std::tie(e.base_in, e.base_out) = b->second;
+            } else {
+                ++counts->total;
+                ++c.connections_total;
+            }
+            e.closer = [close, id = r.id](const std::string& why) { close(id, why); };
+            c.sessions.insert_or_assign(at->second, std::move(e));
+        }
+        now.insert(at->second);
+        auto& e = c.sessions.at(at->second);
+        // Counts only grow (a report may be older than one already taken).
+        const auto in = r.bytes_in > e.base_in ? r.bytes_in - e.base_in : 0;
+        const auto out = r.bytes_out > e.base_out ? r.bytes_out - e.base_out : 0;
+        if (in > e.meter->in.load(std::memory_order_relaxed)) e.meter->in.store(in, std::memory_order_relaxed);
+        if (out > e.meter->out.load(std::memory_order_relaxed)) e.meter->out.store(out, std::memory_order_relaxed);
+        if (r.ended) {
+            c.leave_locked(at->second, nullptr);
+            now.erase(at->second);
+            c.direct_ids.erase(at);
+        }
+    }
+    // Those not reported now have ended.
+    for (auto it = c.direct_ids.lower_bound({run, 0}); it != c.direct_ids.end() && it->first.first == run;) {
+        if (now.count(it->second)) {
+            ++it;
+            continue;
+        }
+        c.leave_locked(it->second, nullptr);
+        it = c.direct_ids.erase(it);
+    }
+}
+
+void book::moved_to_direct(std::uint64_t id, std::uint64_t in, std::uint64_t out) {
+    std::lock_guard lock(core_->mutex);
+    auto& c = *core_;
+    if (!c.moved_bases.try_emplace(id, in, out).second) return;
+    c.moved_order.push_back(id);
+    while (c.moved_order.size() > max_moved_remembered) {
+        c.moved_bases.erase(c.moved_order.front());
+        c.moved_order.pop_front();
+    }
+}
+
 void book::login_failed() { core_->login_failures.fetch_add(1, std::memory_order_relaxed); }
 void book::resumed() { core_->resumptions.fetch_add(1, std::memory_order_relaxed); }
 
@@ -187,7 +269,7 @@ std::vector<session_view> book::sessions() const {
     std::vector<session_view> out;
     out.reserve(core_->sessions.size());
     for (const auto& [id, e] : core_->sessions)
-        out.push_back({id, e.proxy, e.client, e.user_addr, "relay", e.opened_at,
+        out.push_back({id, e.proxy, e.client, e.user_addr, e.owner ? "relay" : "p2p", e.opened_at,
                        e.meter->in.load(std::memory_order_relaxed),
                        e.meter->out.load(std::memory_order_relaxed)});
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });

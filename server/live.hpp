@@ -71,6 +71,16 @@ struct totals_view {
     std::uint64_t connections_total = 0, login_failures = 0, resumptions = 0;
 };
 
+// A session a home client reported running on a direct path (DirectReport).
+struct direct_info {
+    std::uint64_t id = 0;  // the client's
+    std::string proxy, peer;
+    double age_seconds = 0;
+    std::uint64_t bytes_in = 0, bytes_out = 0;
+    bool moved = false;    // it began as relayed visit `id` (moved_to_direct)
+    bool ended = false;    // its final counts: it leaves the listing
+};
+
 struct core;
 
 // One user connection's listing.
@@ -121,6 +131,15 @@ public:
     void client_down(std::uint64_t run);
     void proxy_up(proxy_info p);
     void proxy_down(const std::string& name);
+    // The sessions of client `run` (`client`) on direct paths, as it
+    // reported them now: listed with path "p2p" and their bytes in their
+    // proxy's totals; one reported `ended`, or before and not now, has ended.
+    // `close(id, why)` asks the client to end one. At most 256 are kept.
+    void direct_report(std::uint64_t run, const std::string& client, std::vector<direct_info> rows,
+                       std::function<void(std::uint64_t id, const std::string& why)> close);
+    // Relayed visit `id` moved onto a direct path after `in`/`out` bytes:
+    // its report counts from there (bounded memory).
+    void moved_to_direct(std::uint64_t id, std::uint64_t in, std::uint64_t out);
     void login_failed();
     void resumed();
 

@@ -65,6 +65,7 @@ void start_visit(server_state& st, std::shared_ptr<stream::pump> visit,
                 tag, [&st, tag, id, visitor_id, listing](bool ok, const std::string& why,
                                                          const stream::splice::totals& t,
                                                          double secs) {
+                    if (t.moved) st.live.moved_to_direct(id, t.to_service, t.to_visitor);
                     listing->reset();
                     st.remove_splice(id);
                     st.remove_splice(visitor_id);

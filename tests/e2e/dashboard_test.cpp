@@ -229,6 +229,83 @@ TEST(dashboard, lists_http_connections_and_visits_with_bytes_that_grow) {
     EXPECT_TRUE(eventually([&] { return d.stream_session("vault").is_null(); }));
 }
 
+// Sessions on a direct path never pass the server: the home client reports
+// them every second, so the dashboard lists them (path "p2p") with bytes
+// that grow, and closing one there ends the user's connection. The first
+// visit began on the relay and moved (its relay bytes are not counted twice);
+// the second began on the direct path.
+TEST(dashboard, lists_direct_sessions_from_the_home_clients_reports_and_closes_them) {
+    dash_lab d;
+    auto home = start_home(d.lab, secret_proxy("vault", d.service.port(), "p2p = true\n"), "vault");
+    const auto visit_port = free_port();
+    auto laptop = start_laptop(d.lab, "laptop", visitor("to-vault", "vault", visit_port) + "p2p = true\n",
+                               "to-vault", visit_port);
+    reader moved(visit_port);
+    ASSERT_TRUE(laptop->wait_log(R"(\[to-vault/1\] moves onto the direct path)", 20s)) << laptop->log();
+    ASSERT_TRUE(laptop->wait_log(R"(\[to-vault\] QUIC connection up)")) << laptop->log();
+    reader born(visit_port);
+    ASSERT_TRUE(laptop->wait_log(R"(\[to-vault/2\] connected to vault .*direct \(p2p\))")) << laptop->log();
+
+    const auto direct = [&] {
+        std::vector<json::value> out;
+        const auto all = d.api("/api/v1/sessions");
+        for (const auto& s : all.at("sessions").as_array())
+            if (s.at("proxy").as_string() == "vault" && s.at("path").as_string() == "p2p") out.push_back(s);
+        return out;
+    };
+    ASSERT_TRUE(eventually([&] { return direct().size() == 2; })) << d.api("/api/v1/sessions") << home->log();
+    const auto first = direct();
+    std::uint64_t before = 0;
+    for (const auto& s : first) {
+        EXPECT_EQ(s.at("client").as_string(), "home") << s;
+        EXPECT_TRUE(s.at("user_addr").as_string().starts_with("laptop@127.0.0.1:")) << s;
+        before += number(s.at("bytes_out"));
+    }
+    // The counts move while the transfers run.
+    ASSERT_TRUE(eventually([&] {
+        std::uint64_t now = 0;
+        for (const auto& s : direct()) now += number(s.at("bytes_out"));
+        return now > before + (256u << 10);
+    })) << d.api("/api/v1/sessions");
+    // The proxy's total has each byte once: never more than its users got.
+    const auto vault = [&] {
+        const auto all = d.api("/api/v1/proxies");  // kept alive for the loop
+        for (const auto& p : all.at("proxies").as_array())
+            if (p.at("name").as_string() == "vault") return json::value(p);
+        return json::value();
+    };
+    EXPECT_EQ(number(vault().at("connections")), 2u) << vault();
+    EXPECT_EQ(number(vault().at("connections_total")), 2u) << vault();
+    EXPECT_LE(number(vault().at("bytes_out")), moved.got.load() + born.got.load() + (1u << 20)) << vault();
+
+    // Closing the one born direct ends its user's connection; the other goes on.
+    // (It opened last: a moved session keeps its age from the relay.)
+    const auto rows = direct();
+    ASSERT_EQ(rows.size(), 2u);
+    const auto& younger = rows[0].at("opened_at").as_double() > rows[1].at("opened_at").as_double()
+                              ? rows[0] : rows[1];
+    const auto id = std::string(younger.at("id").as_string());
+    EXPECT_EQ(d.post("/api/v1/sessions/" + id + "/close").status, 200);
+    EXPECT_TRUE(eventually([&] { return born.ended.load(); })) << home->log();
+    EXPECT_TRUE(home->wait_log(R"(\[vault/p2p-1\] closed by the server: closed from the server: )")) << home->log();
+    EXPECT_TRUE(eventually([&] { return direct().size() == 1; })) << d.api("/api/v1/sessions");
+    EXPECT_FALSE(moved.ended.load());
+    EXPECT_EQ(number(vault().at("connections")), 1u) << vault();
+
+    // When the service stops, the moved session ends cleanly; its final
+    // counts reach the server, and the proxy's total holds each byte once:
+    // what the users got, plus what was in flight when the other was closed
+    // (live_test checks the relay part of a moved one exactly).
+    d.stop = true;
+    ASSERT_TRUE(eventually([&] { return moved.ended.load(); })) << home->log();
+    ::shutdown(moved.fd, SHUT_WR);  // the user's half: the session is over
+    ASSERT_TRUE(eventually([&] { return direct().empty(); })) << d.api("/api/v1/sessions");
+    const auto total = number(vault().at("bytes_out"));
+    EXPECT_GE(total, moved.got.load() + born.got.load()) << vault();
+    EXPECT_LE(total, moved.got.load() + born.got.load() + (64u << 10)) << vault();
+    EXPECT_EQ(number(vault().at("connections_total")), 2u) << vault();
+}
+
 TEST(dashboard, kicking_a_client_removes_it_and_its_proxies) {
     dash_lab d;
     ASSERT_NE(d.port, 0) << d.client->log();

@@ -53,6 +53,68 @@ TEST(live_book, an_ended_session_leaves_and_its_bytes_stay_in_its_proxys_totals)
     EXPECT_EQ(t.sessions, 0u);
 }
 
+// A home client's reports of its direct sessions: listed as p2p while
+// reported, their counts only grow, a moved visit counts from where the
+// relay left it (its relay part is in the proxy's totals already), and the
+// final counts of an ended one stay in the totals.
+TEST(live_book, direct_sessions_come_from_reports_and_count_each_byte_once) {
+    book b;
+    b.client_up({1, "home", "127.0.0.1:5000", "0.1.0", 100.0});
+    b.proxy_up({"vault", "secret", "home", 1, 0, {}});
+    // Relayed visit 7 moves after 100 B in and 300 B out.
+    {
+        auto relayed = b.open(7, "vault", "home", 1, "laptop@a");
+        relayed->meter()->add_in(100);
+        relayed->meter()->add_out(300);
+    }
+    b.moved_to_direct(7, 100, 300);
+    std::vector<std::pair<std::uint64_t, std::string>> closed;
+    const auto closer = [&](std::uint64_t id, const std::string& why) { closed.emplace_back(id, why); };
+    b.direct_report(1, "home", {{7, "vault", "laptop@b", 2.0, 150, 500, true, false},
+                                {1001, "vault", "laptop@b", 0.5, 0, 40, false, false}}, closer);
+    auto list = b.sessions();
+    ASSERT_EQ(list.size(), 2u);
+    for (const auto& s : list) EXPECT_EQ(s.path, "p2p");
+    std::uint64_t out = 0;
+    for (const auto& s : list) out += s.bytes_out;
+    EXPECT_EQ(out, 200u + 40u);  // the moved one from the relay's 300 on
+    EXPECT_EQ(b.proxies()[0].bytes_out, 300u + 200u + 40u);
+    EXPECT_EQ(b.proxies()[0].connections, 2u);
+    EXPECT_EQ(b.totals().connections_total, 2u);  // relayed visit 7 and 1001; 7 once
+    // An older report does not make counts go back.
+    b.direct_report(1, "home", {{7, "vault", "laptop@b", 2.0, 150, 450, true, false},
+                                {1001, "vault", "laptop@b", 0.5, 0, 40, false, false}}, closer);
+    EXPECT_EQ(b.proxies()[0].bytes_out, 540u);
+    // The dashboard closes one: the client is asked, by its own id.
+    const auto born = list[0].opened_at > list[1].opened_at ? list[0].id : list[1].id;  // the younger
+    EXPECT_TRUE(b.close(born, "from the dashboard"));
+    ASSERT_EQ(closed.size(), 1u);
+    EXPECT_EQ(closed[0].first, 1001u);
+    // 1001 ends with its final counts; 7 is no longer reported: both leave,
+    // their bytes stay.
+    b.direct_report(1, "home", {{1001, "vault", "laptop@b", 0.6, 0, 64, false, true},
+                                {7, "vault", "laptop@b", 2.1, 150, 600, true, false}}, closer);
+    EXPECT_EQ(b.sessions().size(), 1u);
+    b.direct_report(1, "home", {}, closer);
+    EXPECT_TRUE(b.sessions().empty());
+    EXPECT_EQ(b.proxies()[0].bytes_out, 300u + 300u + 64u);
+    EXPECT_EQ(b.proxies()[0].bytes_in, 100u + 50u);
+    EXPECT_EQ(b.proxies()[0].connections, 0u);
+}
+
+TEST(live_book, a_clients_direct_sessions_leave_with_it_and_reports_are_bounded) {
+    book b;
+    b.client_up({1, "home", "a", "v", 1.0});
+    b.proxy_up({"vault", "secret", "home", 1, 0, {}});
+    std::vector<direct_info> many;
+    for (std::uint64_t i = 1; i <= 1000; ++i) many.push_back({i, "vault", "x", 0, 1, 1, false, false});
+    b.direct_report(1, "home", many, [](std::uint64_t, const std::string&) {});
+    EXPECT_EQ(b.sessions().size(), 256u);
+    b.client_down(1);
+    EXPECT_TRUE(b.sessions().empty());
+    EXPECT_EQ(b.totals().bytes_out, 256u);
+}
+
 TEST(live_book, close_calls_the_sessions_closer_outside_the_lock) {
     book b;
     auto s = b.open(3, "ssh", "home", 1, "a");
