@@ -289,8 +289,8 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         for (int i = 0; i < extra_reserved; ++i) {
             auto s = std::make_shared<udp::socket>(strand);
             boost::system::error_code ec;
-            s->open(socket->local_endpoint(ec).protocol(), ec);
-            if (!ec) s->bind(endpoint(s->local_endpoint(ec).protocol(), 0), ec);
+            s->open(cfg.rendezvous.protocol(), ec);
+            if (!ec) s->bind(endpoint(cfg.rendezvous.protocol(), 0), ec);
             if (!ec) s->non_blocking(true, ec);
             if (ec) {
                 p2p_log().info("{} birthday probing with {} extra sockets, not {}: {}", cfg.tag, i,
