@@ -45,8 +45,13 @@ struct entry {
     std::shared_ptr<stream::meter> meter;
     std::shared_ptr<counters> c;
     std::function<void(const std::string&)> closer;
-    std::uint64_t direct_id = 0;  // the client's id, for a direct session
-    std::uint64_t base_in = 0, base_out = 0;  // a moved one's bytes before the move
+};
+
+// A direct session's listing: its id in `sessions`, and where a moved
+// visit's counts start (its bytes before the move).
+struct direct_listing {
+    std::uint64_t id = 0;
+    std::uint64_t base_in = 0, base_out = 0;
 };
 
 constexpr std::size_t max_direct_per_client = 256;
@@ -73,7 +78,7 @@ struct core {
     std::atomic<std::uint64_t> login_failures{0}, resumptions{0};
     // Direct sessions' listing ids, by (run, the client's id); they count
     // down from the top so as never to meet the server's own ids.
-    std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> direct_ids;
+    std::map<std::pair<std::uint64_t, std::uint64_t>, direct_listing> direct_ids;
     std::uint64_t next_direct_listing = ~std::uint64_t{0};
     // Where moved visits' direct reports start counting, oldest first.
     std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> moved_bases;
@@ -183,7 +188,7 @@ void book::client_down(std::uint64_t run) {
     // Its direct sessions are not known any more.
     auto& ids = core_->direct_ids;
     for (auto it = ids.lower_bound({run, 0}); it != ids.end() && it->first.first == run;) {
-        core_->leave_locked(it->second, nullptr);
+        core_->leave_locked(it->second.id, nullptr);
         it = ids.erase(it);
     }
 }
@@ -209,43 +214,44 @@ void book::direct_report(std::uint64_t run, const std::string& client, std::vect
     auto& c = *core_;
     std::set<std::uint64_t> now;
     for (auto& r : rows) {
-        auto [at, fresh] = c.direct_ids.try_emplace({run, r.id}, 0);
+        auto [at, fresh] = c.direct_ids.try_emplace({run, r.id});
+        auto& listing = at->second;
         if (fresh) {
-            at->second = c.next_direct_listing--;
+            listing.id = c.next_direct_listing--;
             auto row = c.proxies.find(r.proxy);
             auto counts = row != c.proxies.end() ? row->second.c : std::make_shared<counters>();
-            entry e{nullptr, r.proxy, client, r.peer, run, unix_now() - r.age_seconds,
-                    std::make_shared<stream::meter>(), counts, {}, r.id};
             if (r.moved) {
                 if (auto b = c.moved_bases.find(r.id); b != c.moved_bases.end())
-                    std::tie(e.base_in, e.base_out) = b->second;
+                    std::tie(listing.base_in, listing.base_out) = b->second;
             } else {
                 ++counts->total;
                 ++c.connections_total;
             }
-            e.closer = [close, id = r.id](const std::string& why) { close(id, why); };
-            c.sessions.insert_or_assign(at->second, std::move(e));
+            c.sessions.insert_or_assign(
+                listing.id, entry{nullptr, r.proxy, client, r.peer, run, unix_now() - r.age_seconds,
+                                  std::make_shared<stream::meter>(), counts,
+                                  [close, id = r.id](const std::string& why) { close(id, why); }});
         }
-        now.insert(at->second);
-        auto& e = c.sessions.at(at->second);
+        now.insert(listing.id);
+        auto& m = *c.sessions.at(listing.id).meter;
         // Counts only grow (a report may be older than one already taken).
-        const auto in = r.bytes_in > e.base_in ? r.bytes_in - e.base_in : 0;
-        const auto out = r.bytes_out > e.base_out ? r.bytes_out - e.base_out : 0;
-        if (in > e.meter->in.load(std::memory_order_relaxed)) e.meter->in.store(in, std::memory_order_relaxed);
-        if (out > e.meter->out.load(std::memory_order_relaxed)) e.meter->out.store(out, std::memory_order_relaxed);
+        const auto in = r.bytes_in > listing.base_in ? r.bytes_in - listing.base_in : 0;
+        const auto out = r.bytes_out > listing.base_out ? r.bytes_out - listing.base_out : 0;
+        if (in > m.in.load(std::memory_order_relaxed)) m.in.store(in, std::memory_order_relaxed);
+        if (out > m.out.load(std::memory_order_relaxed)) m.out.store(out, std::memory_order_relaxed);
         if (r.ended) {
-            c.leave_locked(at->second, nullptr);
-            now.erase(at->second);
+            c.leave_locked(listing.id, nullptr);
+            now.erase(listing.id);
             c.direct_ids.erase(at);
         }
     }
     // Those not reported now have ended.
     for (auto it = c.direct_ids.lower_bound({run, 0}); it != c.direct_ids.end() && it->first.first == run;) {
-        if (now.count(it->second)) {
+        if (now.count(it->second.id)) {
             ++it;
             continue;
         }
-        c.leave_locked(it->second, nullptr);
+        c.leave_locked(it->second.id, nullptr);
         it = c.direct_ids.erase(it);
     }
 }
