@@ -95,7 +95,7 @@ def _meta(s):
 
 def _keep_logs(tmp, logs):
     """Raw results, logs and configs into BENCH_OUT/<time>/logs."""
-    for pattern in ("*.log", "iperf-*.json", "mem-*.json", "wrk-*.txt", "wrk-*.err", "haproxy*.cfg",
+    for pattern in ("*.log", "iperf-*.json", "mem*-*.json", "wrk-*.txt", "wrk-*.err", "haproxy*.cfg",
                     "meta.json", "nginx/nginx.conf"):
         for f in tmp.glob(pattern):
             shutil.copy2(f, logs)

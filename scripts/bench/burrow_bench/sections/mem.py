@@ -1,5 +1,7 @@
 """mem: RSS and threads of burrow-server and burrow-client (TLS off) idle, with BENCH_CONNS idle
-connections open through them, and after those closed."""
+connections open through them, and after those closed. With BURROW_BASELINE_BIN the baseline
+build is measured the same way, the two alternating for BENCH_ROUNDS rounds (a fresh pair each
+time), and the medians of the per-connection figures are compared."""
 import resource
 import sys
 import time
@@ -7,7 +9,7 @@ import time
 from ..console import log
 from ..errors import BenchError
 from ..peers import burrow, holder
-from ..report import fmt, load_json, write_json
+from ..report import fmt, load_json, median, write_json
 from ..waits import wait_file
 
 RESULT_KEY = "memory"
@@ -15,7 +17,7 @@ TOOLS = []
 
 
 def budget(s):
-    return 150
+    return 150 * s.rounds * (2 if s.baseline_bin else 1)
 
 
 def check(s):
@@ -53,18 +55,30 @@ def _shown(sample):
 
 def run(r):
     s = r.settings
-    log(f"memory: fresh Burrow pair (TLS off), holder service, {s.conns} connections")
     port_file, count_file = r.tmp / "holder.port", r.tmp / "holder.count"
     hold = r.procs.start("holder", [sys.executable, holder.__file__, port_file, count_file])
     wait_file(port_file, 10, "holder did not start")
-    pair = burrow.start_tcp(r, "mem", False, "hold", int(port_file.read_text()))
+    rounds = s.rounds if s.baseline_bin else 1
+    for i in range(rounds):
+        for baseline in ([False, True] if s.baseline_bin else [False]):
+            # The first round of the build under test keeps the report's file names.
+            name = ("membase" if baseline else "mem") + (str(i) if i or baseline else "")
+            _measure(r, name, baseline, int(port_file.read_text()), count_file)
+    r.procs.stop(hold)
+
+
+def _measure(r, name, baseline, hold_port, count_file):
+    s = r.settings
+    log(f"memory ({name}): fresh Burrow pair (TLS off{', baseline build' if baseline else ''}), "
+        f"holder service, {s.conns} connections")
+    pair = burrow.start_tcp(r, name, False, "hold", hold_port, baseline=baseline)
     sample = _sampler(pair)
     time.sleep(1)   # settle some more before the idle sample
     idle = sample()
-    write_json(r.tmp / "mem-idle.json", idle)
+    write_json(r.tmp / f"{name}-idle.json", idle)
     log(f"idle: {_shown(idle)}")
     res, socks, err = holder.open_conns(pair.remote_port, s.conns, count_file, 75, sample)
-    write_json(r.tmp / "mem-conns.json", res)
+    write_json(r.tmp / f"{name}-conns.json", res)
     for sock in socks:
         sock.close()
     if err:
@@ -80,9 +94,19 @@ def run(r):
                "the local service 15 s after the user side closed them")
     after = sample()
     log(f"after close: {_shown(after)}")
-    write_json(r.tmp / "mem-after.json", after)
+    write_json(r.tmp / f"{name}-after.json", after)
     burrow.stop_pair(r, pair, "memory test")
-    r.procs.stop(hold)
+
+
+def _per_conn(work, name):
+    """Server+client KiB per connection of one measurement, or None."""
+    idle, busy = load_json(work / f"{name}-idle.json"), load_json(work / f"{name}-conns.json")
+    try:
+        n = busy["connections"]
+        return ((busy["server"]["rss_kib"] + busy["client"]["rss_kib"])
+                - (idle["server"]["rss_kib"] + idle["client"]["rss_kib"])) / n
+    except (KeyError, TypeError, ZeroDivisionError):
+        return None
 
 
 def report(work, meta):
@@ -115,6 +139,15 @@ def report(work, meta):
         lines.append(f"\n- memory test incomplete: {e}")
     mem["per_connection_kib"] = per_conn
     lines += ["", f"Per-connection KiB (server+client): {fmt(per_conn, 1)}", ""]
+    ours = [_per_conn(work, "mem" + (str(i) if i else "")) for i in range(meta.get("rounds", 1))]
+    base = [_per_conn(work, f"membase{i}") for i in range(meta.get("rounds", 1))]
+    ours, base = [v for v in ours if v is not None], [v for v in base if v is not None]
+    if base:
+        mem["per_connection_kib_rounds"], mem["baseline_per_connection_kib_rounds"] = ours, base
+        lines += ["Per-connection KiB per round: this build " + " ".join(fmt(v, 2) for v in ours) +
+                  "; baseline build " + " ".join(fmt(v, 2) for v in base),
+                  f"Medians: this build {fmt(median(ours), 2)}, baseline build {fmt(median(base), 2)}: "
+                  f"{fmt(median(ours) / median(base), 3)}x", ""]
     verdict = "PASS" if per_conn is not None and per_conn <= 40 else (
         "MISS (no result)" if per_conn is None else "MISS")
     targets = [{"target": "per-connection memory <= 40 KiB (server+client)", "value": per_conn,
