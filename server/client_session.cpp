@@ -156,7 +156,11 @@ void client_session::handle(v1::ClientMessage& msg) {
             return st_.punches.request(shared_from_this(), msg.punch_request(),
                                        source ? source->address() : asio::ip::address());
         }
-        case M::kPunchAnswer: return st_.punches.answer(shared_from_this(), msg.punch_answer());
+        case M::kPunchAnswer: {
+            const auto source = p2p::parse(peer_);
+            return st_.punches.answer(shared_from_this(), msg.punch_answer(),
+                                      source ? source->address() : asio::ip::address());
+        }
         case M::kDirectReport: return direct_report(msg.direct_report());
         case M::kSessionMoved: {
             // Only an end of the visit may end it (splice::moved checks).

@@ -24,6 +24,26 @@ void pass_candidates(const Repeated& in, Out* out) {
     for (const auto& ep : p2p::accept(texts, true)) out->add_candidates(p2p::format(ep));
 }
 
+// A symmetric NAT's side makes the other probe 2048 ports of its first
+// candidate's address (birthday probing): passed on only when that address
+// is where the server sees the client (its Control stream), so that no
+// client can aim those probes at a third party.
+template <class Out>
+bool may_spray(bool varies, const Out& passed, const boost::asio::ip::address& source,
+               std::uint64_t punch_id, const std::string& tag) {
+    if (!varies) return false;
+    const auto plain = [](const boost::asio::ip::address& a) -> boost::asio::ip::address {
+        if (a.is_v6() && a.to_v6().is_v4_mapped())  // a dual-stack listener's view of IPv4
+            return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6());
+        return a;
+    };
+    const auto first = passed.candidates_size() > 0 ? p2p::parse(passed.candidates(0)) : std::nullopt;
+    if (first && plain(first->address()) == plain(source)) return true;
+    p2p_log().warn("punch {}: {}: says its NAT is symmetric, but its first candidate is not its "
+                   "address {}: no birthday probing toward it", punch_id, tag, source.to_string());
+    return false;
+}
+
 }  // namespace
 
 void punch_broker::expire(clock::time_point now) {
@@ -76,13 +96,14 @@ void punch_broker::request(const std::shared_ptr<client_session>& visitor, const
     offer->set_visitor(visitor->client_id());
     offer->set_nonce(r.nonce());
     pass_candidates(r.candidates(), offer);
-    offer->set_mapping_varies(r.mapping_varies());
+    offer->set_mapping_varies(may_spray(r.mapping_varies(), *offer, source, offer->punch_id(), tag));
     p2p_log().info("punch {}: {}: visitor candidates passed on ({}{})", offer->punch_id(), tag,
-                   offer->candidates_size(), r.mapping_varies() ? ", symmetric NAT" : "");
+                   offer->candidates_size(), offer->mapping_varies() ? ", symmetric NAT" : "");
     verdict.owner->post_message(std::move(offer_msg));
 }
 
-void punch_broker::answer(const std::shared_ptr<client_session>& home, const v1::PunchAnswer& a) {
+void punch_broker::answer(const std::shared_ptr<client_session>& home, const v1::PunchAnswer& a,
+                          const boost::asio::ip::address& source) {
     pending p;
     {
         absl::MutexLock lock(&mutex_);
@@ -107,10 +128,10 @@ void punch_broker::answer(const std::shared_ptr<client_session>& home, const v1:
     } else {
         pass_candidates(a.candidates(), start);
         if (a.cert_sha256().size() == 32) start->set_cert_sha256(a.cert_sha256());
-        start->set_mapping_varies(a.mapping_varies());
+        start->set_mapping_varies(may_spray(a.mapping_varies(), *start, source, a.punch_id(), p.tag));
         p2p_log().info("punch {}: {}: home candidates passed on ({}{}); both sides probe now",
                        a.punch_id(), p.tag, start->candidates_size(),
-                       a.mapping_varies() ? ", symmetric NAT" : "");
+                       start->mapping_varies() ? ", symmetric NAT" : "");
     }
     visitor->post_message(std::move(msg));
 }

@@ -41,8 +41,9 @@ public:
     // From the Control stream of `visitor` (logged in), whose connection comes from `source`.
     void request(const std::shared_ptr<client_session>& visitor, const v1::PunchRequest& r,
                  const boost::asio::ip::address& source);
-    // From the Control stream of `home`.
-    void answer(const std::shared_ptr<client_session>& home, const v1::PunchAnswer& a);
+    // From the Control stream of `home`, whose connection comes from `source`.
+    void answer(const std::shared_ptr<client_session>& home, const v1::PunchAnswer& a,
+                const boost::asio::ip::address& source);
 
     // Counters for the log and the dashboard.
     std::uint64_t passed() const;

@@ -165,5 +165,37 @@ TEST(punch, a_visit_naming_another_session_with_a_made_up_secret_is_refused) {
     ::close(user);
 }
 
+// A client that holds the key claims a symmetric NAT with a first candidate
+// that is not its own address (127.0.0.2, while it connects from 127.0.0.1):
+// the server passes the punch on without the claim, so the home client does
+// not aim birthday probing's 2048 probes at that address.
+TEST(punch, birthday_probing_is_never_aimed_at_an_address_that_is_not_the_peers) {
+    punch_setup s("p2p = true\n");
+    e2e::intruder in(s.lab.server_port(), "intruder");
+    ASSERT_TRUE(in.ok()) << in.result().error();
+    v1::ClientMessage msg;
+    auto* r = msg.mutable_punch_request();
+    r->set_request_id(1);
+    r->set_server_name("echo-secret");
+    r->set_timestamp(auth::unix_now());
+    r->set_nonce(auth::random_bytes(auth::nonce_size));
+    r->set_proof(auth::make_visit_proof(auth::visit_key(visit_secret_key), "intruder", "echo-secret",
+                                        r->timestamp(), r->nonce()));
+    r->add_candidates("127.0.0.2:40000");
+    r->set_mapping_varies(true);
+    ASSERT_TRUE(in.send(msg));
+    EXPECT_TRUE(s.lab.server().wait_log(
+        R"(punch \d+: intruder -> echo-secret \(home\): says its NAT is symmetric, but its first )"
+        R"(candidate is not its address 127\.0\.0\.1: no birthday probing toward it)"))
+        << s.lab.server().log();
+    EXPECT_TRUE(s.lab.server().wait_log(R"(visitor candidates passed on \(1\)\n)")) << s.lab.server().log();
+    // The home punches the one candidate plainly until it gives up.
+    ASSERT_EQ(settled_path(s.home_file), "failed") << s.home->log();
+    const auto status = run({bin("burrow-client"), "status", "-c", s.home_file, "--json"});
+    EXPECT_NE(status.output.find(R"("birthday_sockets":0,"birthday_ports":0)"), std::string::npos)
+        << status.output;
+    in.leave();
+}
+
 }  // namespace
 }  // namespace burrow::e2e
