@@ -1,11 +1,8 @@
 #include "client/p2p/direct_path.hpp"
+#include "client/p2p/host_resources.hpp"
 #include "client/p2p/udp_batch.hpp"
 
-#include <ifaddrs.h>
-#include <net/if.h>
-
 #include <array>
-#include <atomic>
 #include <mutex>
 
 #include <boost/asio/ip/unicast.hpp>
@@ -19,7 +16,6 @@
 #include "common/log.hpp"
 #include "common/p2p/birthday.hpp"
 #include "common/p2p/candidates.hpp"
-#include "common/program.hpp"
 #include "common/stun/codec.hpp"
 
 namespace burrow {
@@ -32,27 +28,6 @@ namespace {
 
 spdlog::logger& p2p_log() { return log::get("p2p"); }
 
-// The addresses of this host's interfaces that are up (for LAN candidates).
-std::vector<asio::ip::address> local_addresses() {
-    std::vector<asio::ip::address> out;
-    ifaddrs* all = nullptr;
-    if (::getifaddrs(&all) != 0) return out;
-    for (auto* i = all; i != nullptr; i = i->ifa_next) {
-        if (i->ifa_addr == nullptr || (i->ifa_flags & IFF_UP) == 0) continue;
-        if (i->ifa_addr->sa_family == AF_INET) {
-            const auto* a = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
-            out.push_back(asio::ip::address_v4(ntohl(a->sin_addr.s_addr)));
-        } else if (i->ifa_addr->sa_family == AF_INET6) {
-            const auto* a = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
-            asio::ip::address_v6::bytes_type b;
-            std::copy(std::begin(a->sin6_addr.s6_addr), std::end(a->sin6_addr.s6_addr), b.begin());
-            out.push_back(asio::ip::address_v6(b));
-        }
-    }
-    ::freeifaddrs(all);
-    return out;
-}
-
 std::uint64_t now_us() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                           direct_path::clock::now().time_since_epoch())
@@ -62,23 +37,6 @@ std::uint64_t now_us() {
 // A peer that probes from an address it did not announce (a symmetric NAT's
 // new port) is probed there too, up to this many addresses in all.
 constexpr std::size_t max_peer_addresses = 16;
-// Birthday probing's extra sockets of all paths at once: a home client that
-// many visitors punch at the same moment keeps descriptors for its
-// connections. Reserved before they are opened, given back when they close.
-std::atomic<int> extra_sockets_open{0};
-int extra_sockets_cap() {
-    static const int cap = static_cast<int>(std::min<std::size_t>(512, open_files_limit() / 4));
-    return cap;
-}
-int reserve_extra_sockets(int want) {
-    int now = extra_sockets_open.load();
-    int granted = 0;
-    do {
-        granted = std::clamp(extra_sockets_cap() - now, 0, want);
-    } while (!extra_sockets_open.compare_exchange_weak(now, now + granted));
-    return granted;
-}
-
 // After the first answer of the rendezvous, how long its second port may
 // take to answer too (the two mapped ports tell whether our NAT is symmetric).
 constexpr milliseconds second_answer_grace{300};
@@ -240,7 +198,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         else if (found.mapping_varies)
             p2p_log().info("{} our NAT is symmetric: the rendezvous's two ports saw {} and {}", cfg.tag,
                            fmt::streamed(*mapped), fmt::streamed(*mapped_alt));
-        for (const auto& c : p2p::order(mapped, local_addresses(), port))
+        for (const auto& c : p2p::order(mapped, p2p::local_addresses(), port))
             found.candidates.push_back(p2p::format(c));
         set(state::idle);
         if (auto done = std::move(discovered)) done(std::move(found));
@@ -282,7 +240,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
     // our NAT) probing the peer's first candidate, its mapped address. As
     // many as the budget and the process's file limit allow.
     void open_extra_sockets() {
-        extra_reserved = reserve_extra_sockets(cfg.birthday_sockets);
+        extra_reserved = p2p::reserve_extra_sockets(cfg.birthday_sockets);
         if (extra_reserved < cfg.birthday_sockets)
             p2p_log().info("{} birthday probing with {} extra sockets, not {}: other paths use the rest",
                            cfg.tag, extra_reserved, cfg.birthday_sockets);
@@ -323,7 +281,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         boost::system::error_code ignored;
         for (auto& s : extra) s->close(ignored);
         extra.clear();
-        extra_sockets_open -= std::exchange(extra_reserved, 0);
+        p2p::release_extra_sockets(std::exchange(extra_reserved, 0));
         spray.clear();
     }
 
