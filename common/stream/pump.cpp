@@ -45,8 +45,7 @@ private:
 bool pump::in_reaction() noexcept { return reacting; }
 
 pump::pump(executor ex, std::size_t replay_limit)
-    : ex_(std::move(ex)),
-      socket_(ex_),
+    : socket_(std::move(ex)),
       ledger_(replay_limit) {}
 
 pump::~pump() = default;
@@ -205,6 +204,7 @@ bool pump::start_local(std::string tag, bool quiet) {
 
 void pump::begin_pumping(local_kind local, std::string tag, bool quiet) {
     local_ = local;
+    if (local == local_kind::in_process) in_process_ = std::make_unique<in_process_end>();
     tag_ = std::move(tag);
     quiet_ = quiet;
     started_at_ = std::chrono::steady_clock::now();
@@ -472,12 +472,12 @@ void pump::after_write() {
 void pump::local_may_refill() {
     if (mode_ != mode::pumping || !room_for_piece()) return;
     if (local_ == local_kind::socket) return read_socket();
-    if (held_) {
-        auto next = std::move(*held_);
-        held_.reset();
+    if (auto& local = *in_process_; local.held) {
+        auto next = std::move(*local.held);
+        local.held.reset();
         const auto n = next.size;
         send_piece(std::move(next));
-        write_due_ = {std::move(local_write_), {}, n};
+        local.write_due = {std::move(local.write), {}, n};
     }
 }
 
@@ -573,7 +573,7 @@ void pump::end(bool ok) {
     if (hand_over_) head_due_ = [to = std::exchange(hand_over_, {})]() mutable { to(nullptr); };
     control_.clear();
     ready_.reset();
-    held_.reset();
+    if (in_process_) in_process_->held.reset();
     ledger_.drop_replay();  // nobody will ask for a replay
     if (resume_) {
         if (auto* waiting = std::exchange(resume_->waiting, nullptr)) waiting->finish(false);
@@ -592,7 +592,7 @@ void pump::end(bool ok) {
         end_pending_ = true;
         end_ok_ = true;
         write_control(frame::kind::error, "session reset");
-        auto stuck = std::make_shared<asio::steady_timer>(ex_, std::chrono::seconds(5));
+        auto stuck = std::make_shared<asio::steady_timer>(get_executor(), std::chrono::seconds(5));
         stuck->async_wait([self = shared_from_this(), stuck](const error_code& ec) {
             locked lock(*self);
             if (!ec && self->end_pending_ && self->carrier_) self->carrier_->cancel();

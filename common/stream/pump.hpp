@@ -170,7 +170,10 @@ public:
     void end_resumption(const std::string& why);
     bool detached() const noexcept { return detached_flag_.load(std::memory_order_relaxed); }
 
-    executor get_executor() const { return ex_; }
+    // (Asio's socket has no const get_executor(); reading it changes nothing.)
+    executor get_executor() const {
+        return const_cast<stream_socket&>(socket_).get_executor();
+    }
     // True on a thread that is running one of our carrier completions (and
     // what it completes): a completion from here may run inline on the
     // reader's strand; one caused by the owner's own call (close_local) must
@@ -349,8 +352,7 @@ private:
     void fail_local_ops(const error_code& ec);
 
     std::mutex mutex_;
-    executor ex_;
-    stream_socket socket_;
+    stream_socket socket_;  // also the pump's executor (a socket end or not)
     carrier* carrier_ = nullptr;
     // A detached carrier whose read is still outstanding: it reads into in_,
     // so the next carrier waits for it. (One whose write is outstanding is
@@ -367,29 +369,23 @@ private:
     head_handler on_head_;
     ledger ledger_;
     // Run by `locked` once the lock is released: the head handler's call (or
-    // the refusal's, or the hand-over's: head_due_) and the in-process end's
-    // completions (one read and one write at most).
-    struct completion {
-        io_handler handler;
-        error_code ec;
-        std::size_t n = 0;
-    };
+    // the refusal's, or the hand-over's: head_due_), the end handler, and
+    // the in-process end's completions (in_process_end).
     unique_function<void()> head_due_, end_due_;
     unique_function<void(std::string)> on_refused_;
     unique_function<void(carrier*)> hand_over_;
     unique_function<void()> on_end_;
-    completion read_due_, write_due_;
 
     frame in_;          // carrier -> local: target of the outstanding carrier read
     down_queue down_;   // received, not yet delivered
     std::optional<up_piece> ready_;      // local -> carrier: next data frame, read ahead
     std::vector<frame> control_;         // head/error frames, first
 
-    // The in-process end's pending operations.
-    io_handler local_read_;
-    boost::asio::mutable_buffer local_read_into_;
-    io_handler local_write_;        // waits for room; its bytes are in held_
-    std::optional<up_piece> held_;  // taken from the writer, waiting for room
+    // The in-process end (local_kind::in_process only): its pending
+    // operations and their completions. A socket end has none, and so does
+    // not carry the room for them.
+    struct in_process_end;
+    std::unique_ptr<in_process_end> in_process_;
 
     std::string tag_;
     std::shared_ptr<meter> meter_;

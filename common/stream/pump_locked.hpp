@@ -37,6 +37,21 @@ struct pump::resume_state {
     bool replay_fin = false;
 };
 
+// The in-process end's state (pump_local.cpp).
+struct pump::in_process_end {
+    // Run by `locked` once the lock is released (one read and one write at most).
+    struct completion {
+        io_handler handler;
+        error_code ec;
+        std::size_t n = 0;
+    };
+    io_handler read;
+    boost::asio::mutable_buffer read_into;
+    io_handler write;               // waits for room; its bytes are in held
+    std::optional<up_piece> held;   // taken from the writer, waiting for room
+    completion read_due, write_due;
+};
+
 // Holds the pump's lock; on leaving, releases it and then runs what became
 // due meanwhile (head handler, in-process completions), so that those may
 // call back into the pump.
@@ -45,11 +60,16 @@ public:
     explicit locked(pump& p) : pump_(p), lock_(p.mutex_) {}
     ~locked() {
         auto& b = pump_;
-        if (!b.head_due_ && !b.read_due_.handler && !b.write_due_.handler && !b.end_due_)
+        auto* local = b.in_process_.get();
+        if (!b.head_due_ && !b.end_due_ &&
+            !(local && (local->read_due.handler || local->write_due.handler)))
             return;
         auto head = std::move(b.head_due_);
-        auto read = std::move(b.read_due_);
-        auto write = std::move(b.write_due_);
+        in_process_end::completion read, write;
+        if (local) {
+            read = std::move(local->read_due);
+            write = std::move(local->write_due);
+        }
         auto ended = std::move(b.end_due_);
         lock_.unlock();
         if (head) head();

@@ -104,7 +104,7 @@ void pump::detach_locked(const std::string& why) {
         r.detached_at = std::chrono::steady_clock::now();
         r.replay_next = r.replay_end = 0;
         r.replay_fin = false;
-        r.timer.emplace(ex_, std::chrono::milliseconds(resume_keep_ms_));
+        r.timer.emplace(get_executor(), std::chrono::milliseconds(resume_keep_ms_));
         r.timer->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
             if (ec) return;
             locked lock(*self);
