@@ -16,42 +16,45 @@ double unix_now() {
         .count();
 }
 
-namespace {
-
-// What a proxy's sessions moved before they ended, and its last trouble.
+// A proxy's names, what its sessions moved before they ended, and its last
+// trouble; shared by the proxy's row and its sessions' listings.
 struct counters {
+    std::string proxy, client;
+    std::uint64_t run = 0;
     std::uint64_t closed_in = 0, closed_out = 0, total = 0;
     std::string last_error;
 };
+
+namespace {
 
 struct bucket {
     double t = 0;
     std::uint64_t in = 0, out = 0;
 };
 
+std::shared_ptr<counters> named_counters(const std::string& proxy, const std::string& client,
+                                         std::uint64_t run) {
+    auto c = std::make_shared<counters>();
+    c->proxy = proxy;
+    c->client = client;
+    c->run = run;
+    return c;
+}
+
 struct proxy_row {
     proxy_info info;
-    std::shared_ptr<counters> c = std::make_shared<counters>();
+    std::shared_ptr<counters> c;
     double bucket_start = 0;
     std::uint64_t sampled_in = 0, sampled_out = 0;  // totals when the bucket began
     std::deque<bucket> series;
 };
 
-struct entry {
-    const session* owner = nullptr;  // nullptr: a direct session (direct_report)
-    std::string proxy, client, user_addr;
-    std::uint64_t run = 0;
-    double opened_at = 0;
-    std::shared_ptr<stream::meter> meter;
-    std::shared_ptr<counters> c;
-    std::function<void(const std::string&)> closer;
-};
-
-// A direct session's listing: its id in `sessions`, and where a moved
-// visit's counts start (its bytes before the move).
+// A direct session's listing: its id in `sessions`, where a moved visit's
+// counts start (its bytes before the move), and the listing itself.
 struct direct_listing {
     std::uint64_t id = 0;
     std::uint64_t base_in = 0, base_out = 0;
+    listing l;
 };
 
 constexpr std::size_t max_direct_per_client = 256;
@@ -71,7 +74,9 @@ struct sums {
 
 struct core {
     mutable std::mutex mutex;
-    std::unordered_map<std::uint64_t, entry> sessions;
+    // Every listed session: a relayed one's listing lives in its `session`,
+    // a direct one's in direct_ids.
+    std::unordered_map<std::uint64_t, listing*> sessions;
     std::map<std::uint64_t, client_row> clients;  // by run
     std::map<std::string, proxy_row> proxies;   // by name
     std::uint64_t closed_in = 0, closed_out = 0, connections_total = 0;
@@ -84,30 +89,46 @@ struct core {
     std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> moved_bases;
     std::deque<std::uint64_t> moved_order;
 
+    // The counters a session of `proxy` adds to: its row's, when the proxy
+    // is up for the same run. Under the lock.
+    std::shared_ptr<counters> counters_of(const std::string& proxy, const std::string& client,
+                                          std::uint64_t run) const {
+        auto row = proxies.find(proxy);
+        return row != proxies.end() && row->second.info.run == run
+                   ? row->second.c
+                   : named_counters(proxy, client, run);
+    }
+
     // The live sessions' bytes, by the counters of their proxy. Under the lock.
     std::unordered_map<const counters*, sums> live_sums() const {
         std::unordered_map<const counters*, sums> out;
         for (const auto& [_, e] : sessions) {
-            auto& s = out[e.c.get()];
-            s.in += e.meter->in.load(std::memory_order_relaxed);
-            s.out += e.meter->out.load(std::memory_order_relaxed);
+            auto& s = out[e->c.get()];
+            s.in += e->meter->in.load(std::memory_order_relaxed);
+            s.out += e->meter->out.load(std::memory_order_relaxed);
             ++s.live;
         }
         return out;
     }
 
-    void leave(std::uint64_t id, const session* owner) {
+    void leave(std::uint64_t id, const listing* owner) {
         std::lock_guard lock(mutex);
         leave_locked(id, owner);
     }
 
-    void leave_locked(std::uint64_t id, const session* owner) {
+    // Session `id`'s listing, if `owner` is it (nullptr: not listed, or by another).
+    listing* find_locked(std::uint64_t id, const listing* owner) {
         auto it = sessions.find(id);
-        if (it == sessions.end() || it->second.owner != owner) return;
-        const auto in = it->second.meter->in.load(std::memory_order_relaxed);
-        const auto out = it->second.meter->out.load(std::memory_order_relaxed);
-        it->second.c->closed_in += in;
-        it->second.c->closed_out += out;
+        return it != sessions.end() && it->second == owner ? it->second : nullptr;
+    }
+
+    void leave_locked(std::uint64_t id, const listing* owner) {
+        auto it = sessions.find(id);
+        if (it == sessions.end() || it->second != owner) return;
+        const auto in = owner->meter->in.load(std::memory_order_relaxed);
+        const auto out = owner->meter->out.load(std::memory_order_relaxed);
+        owner->c->closed_in += in;
+        owner->c->closed_out += out;
         closed_in += in;
         closed_out += out;
         sessions.erase(it);
@@ -116,20 +137,26 @@ struct core {
 
 // ---- session ----
 
-session::session(std::shared_ptr<core> c, std::uint64_t id) : core_(std::move(c)), id_(id) {}
+session::session(token, std::shared_ptr<core> c, std::uint64_t id,
+                 std::shared_ptr<counters> counts, std::string user_addr)
+    : core_(std::move(c)), id_(id) {
+    listing_.c = std::move(counts);
+    listing_.user_addr = std::move(user_addr);
+    listing_.opened_at = unix_now();
+}
 
-session::~session() { core_->leave(id_, this); }
+session::~session() { core_->leave(id_, &listing_); }
+
+const std::shared_ptr<stream::meter>& session::meter() const { return listing_.meter; }
 
 void session::set_closer(std::function<void(const std::string&)> close) {
     std::lock_guard lock(core_->mutex);
-    if (auto it = core_->sessions.find(id_); it != core_->sessions.end() && it->second.owner == this)
-        it->second.closer = std::move(close);
+    if (auto* l = core_->find_locked(id_, &listing_)) l->closer = std::move(close);
 }
 
 void session::failed(std::string why) {
     std::lock_guard lock(core_->mutex);
-    if (auto it = core_->sessions.find(id_); it != core_->sessions.end() && it->second.owner == this)
-        it->second.c->last_error = std::move(why);
+    if (auto* l = core_->find_locked(id_, &listing_)) l->c->last_error = std::move(why);
 }
 
 // ---- book ----
@@ -140,14 +167,13 @@ book::~book() = default;
 std::shared_ptr<session> book::open(std::uint64_t id, const std::string& proxy,
                                     const std::string& client, std::uint64_t run,
                                     std::string user_addr) {
-    std::shared_ptr<session> s(new session(core_, id));
     std::lock_guard lock(core_->mutex);
-    auto row = core_->proxies.find(proxy);
-    auto c = row != core_->proxies.end() ? row->second.c : std::make_shared<counters>();
+    auto c = core_->counters_of(proxy, client, run);
     ++c->total;
     ++core_->connections_total;
-    core_->sessions.try_emplace(id, entry{s.get(), proxy, client, std::move(user_addr), run,
-                                          unix_now(), s->meter(), std::move(c), {}});
+    auto s = std::make_shared<session>(session::token{}, core_, id, std::move(c),
+                                       std::move(user_addr));
+    core_->sessions.try_emplace(id, &s->listing_);
     return s;
 }
 
@@ -156,8 +182,8 @@ bool book::close(std::uint64_t id, const std::string& why) {
     {
         std::lock_guard lock(core_->mutex);
         auto it = core_->sessions.find(id);
-        if (it == core_->sessions.end() || !it->second.closer) return false;
-        closer = it->second.closer;
+        if (it == core_->sessions.end() || !it->second->closer) return false;
+        closer = it->second->closer;
     }
     closer(why);  // it may end the session, which takes the lock
     return true;
@@ -188,7 +214,7 @@ void book::client_down(std::uint64_t run) {
     // Its direct sessions are not known any more.
     auto& ids = core_->direct_ids;
     for (auto it = ids.lower_bound({run, 0}); it != ids.end() && it->first.first == run;) {
-        core_->leave_locked(it->second.id, nullptr);
+        core_->leave_locked(it->second.id, &it->second.l);
         it = ids.erase(it);
     }
 }
@@ -197,6 +223,7 @@ void book::proxy_up(proxy_info p) {
     std::lock_guard lock(core_->mutex);
     auto name = p.name;
     proxy_row row;
+    row.c = named_counters(p.name, p.client, p.run);
     row.info = std::move(p);
     row.bucket_start = unix_now();
     core_->proxies[name] = std::move(row);
@@ -218,8 +245,7 @@ void book::direct_report(std::uint64_t run, const std::string& client, std::vect
         auto& listing = at->second;
         if (fresh) {
             listing.id = c.next_direct_listing--;
-            auto row = c.proxies.find(r.proxy);
-            auto counts = row != c.proxies.end() ? row->second.c : std::make_shared<counters>();
+            auto counts = c.counters_of(r.proxy, client, run);
             if (r.moved) {
                 if (auto b = c.moved_bases.find(r.id); b != c.moved_bases.end())
                     std::tie(listing.base_in, listing.base_out) = b->second;
@@ -227,20 +253,22 @@ void book::direct_report(std::uint64_t run, const std::string& client, std::vect
                 ++counts->total;
                 ++c.connections_total;
             }
-            c.sessions.insert_or_assign(
-                listing.id, entry{nullptr, r.proxy, client, r.peer, run, unix_now() - r.age_seconds,
-                                  std::make_shared<stream::meter>(), counts,
-                                  [close, id = r.id](const std::string& why) { close(id, why); }});
+            listing.l.c = std::move(counts);
+            listing.l.user_addr = r.peer;
+            listing.l.opened_at = unix_now() - r.age_seconds;
+            listing.l.closer = [close, id = r.id](const std::string& why) { close(id, why); };
+            listing.l.direct = true;
+            c.sessions.insert_or_assign(listing.id, &listing.l);
         }
         now.insert(listing.id);
-        auto& m = *c.sessions.at(listing.id).meter;
+        auto& m = *listing.l.meter;
         // Counts only grow (a report may be older than one already taken).
         const auto in = r.bytes_in > listing.base_in ? r.bytes_in - listing.base_in : 0;
         const auto out = r.bytes_out > listing.base_out ? r.bytes_out - listing.base_out : 0;
         if (in > m.in.load(std::memory_order_relaxed)) m.in.store(in, std::memory_order_relaxed);
         if (out > m.out.load(std::memory_order_relaxed)) m.out.store(out, std::memory_order_relaxed);
         if (r.ended) {
-            c.leave_locked(listing.id, nullptr);
+            c.leave_locked(listing.id, &listing.l);
             now.erase(listing.id);
             c.direct_ids.erase(at);
         }
@@ -251,7 +279,7 @@ void book::direct_report(std::uint64_t run, const std::string& client, std::vect
             ++it;
             continue;
         }
-        c.leave_locked(it->second.id, nullptr);
+        c.leave_locked(it->second.id, &it->second.l);
         it = c.direct_ids.erase(it);
     }
 }
@@ -275,9 +303,9 @@ std::vector<session_view> book::sessions() const {
     std::vector<session_view> out;
     out.reserve(core_->sessions.size());
     for (const auto& [id, e] : core_->sessions)
-        out.push_back({id, e.proxy, e.client, e.user_addr, e.owner ? "relay" : "p2p", e.opened_at,
-                       e.meter->in.load(std::memory_order_relaxed),
-                       e.meter->out.load(std::memory_order_relaxed)});
+        out.push_back({id, e->c->proxy, e->c->client, e->user_addr, e->direct ? "p2p" : "relay",
+                       e->opened_at, e->meter->in.load(std::memory_order_relaxed),
+                       e->meter->out.load(std::memory_order_relaxed)});
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     return out;
 }
@@ -290,7 +318,7 @@ std::vector<client_view> book::clients() const {
         for (const auto& [name, p] : core_->proxies)
             if (p.info.run == run) v.proxies.push_back(name);
         for (const auto& [_, e] : core_->sessions)
-            if (e.run == run) ++v.sessions;
+            if (e->c->run == run) ++v.sessions;
         out.push_back(std::move(v));
     }
     std::sort(out.begin(), out.end(),
@@ -357,8 +385,8 @@ totals_view book::totals() const {
     v.bytes_in = core_->closed_in;
     v.bytes_out = core_->closed_out;
     for (const auto& [_, e] : core_->sessions) {
-        v.bytes_in += e.meter->in.load(std::memory_order_relaxed);
-        v.bytes_out += e.meter->out.load(std::memory_order_relaxed);
+        v.bytes_in += e->meter->in.load(std::memory_order_relaxed);
+        v.bytes_out += e->meter->out.load(std::memory_order_relaxed);
     }
     v.connections_total = core_->connections_total;
     v.login_failures = core_->login_failures.load(std::memory_order_relaxed);

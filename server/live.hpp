@@ -82,16 +82,33 @@ struct direct_info {
 };
 
 struct core;
+struct counters;
 
-// One user connection's listing.
+// What the book lists of one session. Its proxy's counters hold the names
+// (proxy, client, run), so that a listed connection's only string is its
+// user's address.
+struct listing {
+    std::shared_ptr<counters> c;
+    std::string user_addr;
+    double opened_at = 0;
+    std::shared_ptr<stream::meter> meter = std::make_shared<stream::meter>();
+    std::function<void(const std::string&)> closer;
+    bool direct = false;  // a session on a direct path (direct_report): the book owns it
+};
+
+// One user connection's listing: one allocation with the listing inside.
 class session {
+    struct token {};  // only the book makes them
+
 public:
+    session(token, std::shared_ptr<core> c, std::uint64_t id, std::shared_ptr<counters> counts,
+            std::string user_addr);
     ~session();
     session(const session&) = delete;
     session& operator=(const session&) = delete;
 
     // The counts its pump or splice adds to.
-    const std::shared_ptr<stream::meter>& meter() const { return meter_; }
+    const std::shared_ptr<stream::meter>& meter() const;
     // How the dashboard ends it (gets the reason); set once it runs.
     void set_closer(std::function<void(const std::string&)> close);
     // Something went wrong for it (no work stream...): its proxy's last error.
@@ -99,11 +116,9 @@ public:
 
 private:
     friend class book;
-    friend struct core;
-    session(std::shared_ptr<core> c, std::uint64_t id);
     std::shared_ptr<core> core_;
     const std::uint64_t id_;
-    const std::shared_ptr<stream::meter> meter_ = std::make_shared<stream::meter>();
+    listing listing_;
 };
 
 class book {
