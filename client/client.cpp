@@ -335,14 +335,14 @@ struct client::impl {
                                e.logged_in ? "disconnected from" : "cannot connect to",
                                config->server_addr, config->server_port, reason,
                                static_cast<double>(delay.count()) / 1000);
-        const bool resuming = std::chrono::steady_clock::now() < resumable_until;
         retry_timer.expires_after(delay);
-        retry_timer.async_wait([this, resuming](const boost::system::error_code& ec) {
+        retry_timer.async_wait([this](const boost::system::error_code& ec) {
             if (ec) return;
             // gRPC paces its own connection attempts too (growing up to
-            // max_backoff) and fails calls fast in between: while a run waits
-            // for us, each of our attempts is a real one.
-            if (resuming) grpc::experimental::ChannelResetConnectionBackoff(channel.get());
+            // max_backoff) and fails calls fast in between: each of our
+            // attempts is a real one, or a server that came back would wait
+            // for gRPC's next attempt and then for our next one.
+            grpc::experimental::ChannelResetConnectionBackoff(channel.get());
             connect();
         });
     }

@@ -72,7 +72,9 @@ std::chrono::milliseconds backoff::next() {
     auto base = first_ * (1LL << std::min(attempt_, 20u));
     if (base > max_) base = max_;
     ++attempt_;
-    std::uniform_real_distribution<double> jitter(0.8, 1.2);
+    // Jitter spreads clients that lost the same server; only downwards, so
+    // that `max` is what a client waits at most between two attempts.
+    std::uniform_real_distribution<double> jitter(0.75, 1.0);
     return std::chrono::milliseconds(static_cast<long long>(base.count() * jitter(rng_)));
 }
 

@@ -33,7 +33,8 @@ std::string random_hex(std::size_t bytes);
 // the graceful shutdown that follows take longer than `shutdown_limit`.
 int wait_for_termination_signal(std::chrono::seconds shutdown_limit = std::chrono::seconds(5));
 
-// Capped exponential backoff with +-20% jitter: 1 s, 2 s, 4 s ... max.
+// Capped exponential backoff with jitter down to 75%: 1 s, 2 s, 4 s ... max
+// (never more than max).
 class backoff {
 public:
     explicit backoff(std::chrono::milliseconds first, std::chrono::milliseconds max)

@@ -85,7 +85,9 @@ struct client_config {
         std::uint32_t heartbeat_interval = 10; // seconds, >= 1
         std::uint32_t heartbeat_timeout = 30;  // seconds, > heartbeat_interval
         std::uint32_t dial_timeout = 10;       // seconds for connect + login
-        std::uint32_t max_backoff = 30;        // seconds; reconnect delay cap
+        // Seconds; reconnect delay cap: however long the server was gone, the
+        // client is back within about this long of it being reachable.
+        std::uint32_t max_backoff = 4;
         // Bytes a session keeps until the server acknowledges them, per
         // session and over all (see server_config::resume_buffer).
         std::uint64_t resume_buffer = 64u << 20;

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 
 #include <future>
@@ -219,6 +221,38 @@ TEST(tunnel, client_reconnects_after_the_server_restarts) {
     ASSERT_NE(second, 0) << client->log();
     EXPECT_TRUE(echo_works(second, 1u << 20));
     EXPECT_EQ(client->count_log("logged in to"), 2);
+}
+
+// However long the server was gone, its clients are back within 5 s of it
+// listening again: the backoff stops growing at max_backoff (default 4 s),
+// and each attempt is a real one (not one that gRPC's own backoff fails).
+TEST(tunnel, after_a_long_outage_the_client_is_back_within_5_s_of_the_server) {
+    tcp_service service(echo_handler);
+    // The server keeps a lost run for 1 s: the client's twice-a-second
+    // attempts to resume it end soon, and its backoff takes over.
+    burrow_lab lab(false, "resume_timeout = 1");
+    auto config = lab.client_config({{"echo", service.port()}});
+    const std::string short_backoff = "max_backoff = 2\n";
+    ASSERT_NE(config.find(short_backoff), std::string::npos);
+    config.erase(config.find(short_backoff), short_backoff.size());  // the default
+    auto client = lab.start_client(config);
+    ASSERT_NE(burrow_lab::proxy_port(*client, "echo"), 0) << client->log();
+
+    lab.kill_server(SIGKILL);
+    // Down until the backoff has waited its cap twice (3 to 4 s; it grew 1,
+    // 2, 4 s before; without a cap, the next wait would be 8 s, then 16 s).
+    ASSERT_TRUE(client->wait_log(R"(retrying in [34]\.\d s)", 40s, 2)) << client->log();
+    lab.start_server(lab.server_port());  // returns once it listens
+    const auto listening = std::chrono::steady_clock::now();
+    const auto second = burrow_lab::proxy_port(*client, "echo", 2, 15s);
+    const auto back_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - listening)
+                             .count();
+    ASSERT_NE(second, 0) << client->log();
+    std::printf("[ figure   ] server back after an outage of %d failed attempts: proxy up again %lld ms later\n",
+                client->count_log("retrying in"), static_cast<long long>(back_ms));
+    EXPECT_LT(back_ms, 5000) << client->log();
+    EXPECT_TRUE(echo_works(second));
 }
 
 TEST(tunnel, wrong_token_gives_a_clear_line_and_no_proxy) {

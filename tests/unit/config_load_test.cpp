@@ -45,7 +45,7 @@ TEST(config_defaults, client) {
     EXPECT_EQ(cfg.transport.heartbeat_interval, 10u);
     EXPECT_EQ(cfg.transport.heartbeat_timeout, 30u);
     EXPECT_EQ(cfg.transport.dial_timeout, 10u);
-    EXPECT_EQ(cfg.transport.max_backoff, 30u);
+    EXPECT_EQ(cfg.transport.max_backoff, 4u);
     EXPECT_EQ(cfg.transport.resume_buffer, 64u << 20);
     EXPECT_EQ(cfg.transport.resume_buffer_total, 512u << 20);
     EXPECT_EQ(cfg.log.level, "info");
