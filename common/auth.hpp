@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -56,16 +58,33 @@ private:
     std::deque<std::pair<std::int64_t, std::string>> by_age_;  // (timestamp, nonce), arrival order
 };
 
-// Checks login proofs against the shared token.
+// The tokens a server accepts: a client id listed in `per_client` logs in
+// with its own token only, any other with `shared` ("" = none).
+struct tokens {
+    std::string shared;
+    std::map<std::string, std::string, std::less<>> per_client;  // client id -> token
+};
+
+// Checks login proofs against the token of the client id. Thread-safe; the
+// tokens may be replaced while it runs (a reload).
 class verifier {
 public:
-    explicit verifier(std::string token, std::size_t max_nonces = 1 << 20);
+    explicit verifier(tokens t, std::size_t max_nonces = 1 << 20);
 
     verdict check(std::string_view client_id, std::int64_t timestamp, std::string_view nonce,
                   std::string_view proof, std::int64_t now_unix_seconds);
 
+    void set_tokens(tokens t);
+    // Stands for the token `client_id` logs in with now ("" = none), not
+    // revealing it: a run keeps the one it logged in with, and a reload that
+    // changes it (a revoked device) ends the run.
+    std::string credential(std::string_view client_id) const;
+
 private:
-    std::string token_;
+    const std::string& token_of(std::string_view client_id) const;  // under mutex_
+
+    mutable std::mutex mutex_;
+    tokens tokens_;
     nonce_window nonces_;
 };
 

@@ -10,9 +10,16 @@ server_state::server_state(std::shared_ptr<const server_config> cfg,
     : config_snapshot(std::move(cfg)),
       config(*config_snapshot),
       io(io_context),
-      verifier(config.auth.token),
+      verifier(tokens_of(config)),
       ports(config.proxy_bind_addr, config.allow_ports),
-      vhosts(config) {}
+      vhosts(config),
+      settings_(config_snapshot) {}
+
+auth::tokens tokens_of(const server_config& cfg) {
+    auth::tokens t{cfg.auth.token, {}};
+    for (const auto& c : cfg.auth.clients) t.per_client.emplace(c.id, c.token);
+    return t;
+}
 
 void server_state::add_run(const std::string& run_id, std::shared_ptr<client_session> s) {
     std::lock_guard lock(mutex_);
@@ -28,6 +35,14 @@ std::shared_ptr<client_session> server_state::find_run(const std::string& run_id
     std::lock_guard lock(mutex_);
     auto it = runs_.find(run_id);
     return it == runs_.end() ? nullptr : it->second.lock();
+}
+
+std::vector<std::shared_ptr<client_session>> server_state::all_runs() {
+    std::vector<std::shared_ptr<client_session>> found;
+    std::lock_guard lock(mutex_);
+    for (auto& [_, weak] : runs_)
+        if (auto s = weak.lock()) found.push_back(std::move(s));
+    return found;
 }
 
 std::vector<std::shared_ptr<client_session>> server_state::runs_of(const std::string& client_id) {

@@ -27,6 +27,9 @@ namespace stream {
 class splice;
 }
 
+// The tokens `cfg` lets clients log in with.
+auth::tokens tokens_of(const server_config& cfg);
+
 struct server_state {
     server_state(std::shared_ptr<const server_config> cfg, boost::asio::io_context& io_context);
 
@@ -36,6 +39,11 @@ struct server_state {
     const std::shared_ptr<const server_config> config_snapshot;
     // *config_snapshot, for reading a setting now; valid while this server_state lives.
     const server_config& config;
+    // The settings a reload may change (server/reload.hpp says which: tokens,
+    // allow_ports, limits and timeouts, log level), read where they apply.
+    // Until a reload, config_snapshot itself.
+    std::shared_ptr<const server_config> settings() const { return settings_.load(); }
+    void publish(std::shared_ptr<const server_config> next) { settings_.store(std::move(next)); }
     boost::asio::io_context& io;
     auth::verifier verifier;
     port_manager ports;
@@ -65,12 +73,14 @@ struct server_state {
     std::shared_ptr<client_session> find_run(const std::string& run_id);
     // The runs of client `client_id` (only read after their login).
     std::vector<std::shared_ptr<client_session>> runs_of(const std::string& client_id);
+    std::vector<std::shared_ptr<client_session>> all_runs();
 
     // Proxy names are unique on the server. Returns false when another run holds it.
     bool claim_name(const std::string& name, const std::string& run_id);
     void release_name(const std::string& name, const std::string& run_id);
 
 private:
+    std::atomic<std::shared_ptr<const server_config>> settings_;
     std::mutex mutex_;
     std::unordered_map<std::string, std::weak_ptr<client_session>> runs_;
     std::unordered_map<std::string, std::string> name_owner_;  // proxy name -> run id

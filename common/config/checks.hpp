@@ -22,6 +22,7 @@ struct port_range {
     std::uint16_t first = 0;
     std::uint16_t last = 0;
     bool contains(std::uint16_t p) const noexcept { return p >= first && p <= last; }
+    bool operator==(const port_range&) const = default;
 };
 
 // Parses "6000-6100" or "7022" (decimal ports 1..65535, digits only) into `out`;

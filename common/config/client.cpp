@@ -102,53 +102,6 @@ void read_proxy(table_reader& r, problem_list& problems, proxy_config& proxy) {
     r.finish();
 }
 
-// Calls `read` with a reader for each table of the array of tables `key`
-// ([[proxies]], [[visitors]]) and its path ("proxies[2]").
-void for_each_table(table_reader& root, problem_list& problems, std::string_view key,
-                    const std::function<void(table_reader&, const toml::table&,
-                                             const std::string& path)>& read) {
-    const auto* node = root.get(key);
-    if (node == nullptr) return;
-    const auto* array = node->as_array();
-    if (array == nullptr) {
-        root.type_problem(*node, key, fmt::format("an array of tables ([[{}]])", key));
-        return;
-    }
-    for (std::size_t i = 0; i < array->size(); ++i) {
-        const auto& element = *array->get(i);
-        const auto path = fmt::format("{}[{}]", root.key_path(key), i);
-        const auto* table = element.as_table();
-        if (table == nullptr) {
-            problems.add(element.source().begin, path,
-                         fmt::format("expected a table, got {}", type_name(element.type())));
-            continue;
-        }
-        table_reader r(problems, table, path, table->source().begin);
-        read(r, *table, path);
-    }
-}
-
-// Where each name or port was first seen, to point a duplicate at the original.
-template <class Key>
-class first_seen {
-public:
-    explicit first_seen(std::string what) : what_(std::move(what)) {}
-    // Reports `node` when `key` was claimed before (by `owner`, for the message).
-    void claim(table_reader& r, const toml::node& node, std::string_view field, const Key& key,
-               std::string owner) {
-        auto [it, fresh] = seen_.emplace(key, std::move(owner));
-        if (!fresh) r.problem(node, field, fmt::format(fmt::runtime(what_), key, it->second));
-    }
-
-private:
-    std::string what_;  // a format of the key and the first owner
-    std::map<Key, std::string> seen_;
-};
-
-std::string line_of(const toml::node& node) {
-    return fmt::format("line {}", node.source().begin.line);
-}
-
 void read_proxies(table_reader& root, problem_list& problems, std::vector<proxy_config>& out) {
     first_seen<std::string> names("duplicate proxy name \"{}\" (first defined at {})");
     first_seen<std::uint16_t> ports("remote port {} is already claimed by {}");

@@ -234,6 +234,34 @@ void read_document(std::string_view text, const std::string& file,
     problems.throw_if_any();
 }
 
+void for_each_table(table_reader& root, problem_list& problems, std::string_view key,
+                    const std::function<void(table_reader&, const toml::table&,
+                                             const std::string& path)>& read) {
+    const auto* node = root.get(key);
+    if (node == nullptr) return;
+    const auto* array = node->as_array();
+    if (array == nullptr) {
+        root.type_problem(*node, key, fmt::format("an array of tables ([[{}]])", root.key_path(key)));
+        return;
+    }
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const auto& element = *array->get(i);
+        const auto path = fmt::format("{}[{}]", root.key_path(key), i);
+        const auto* table = element.as_table();
+        if (table == nullptr) {
+            problems.add(element.source().begin, path,
+                         fmt::format("expected a table, got {}", type_name(element.type())));
+            continue;
+        }
+        table_reader r(problems, table, path, table->source().begin);
+        read(r, *table, path);
+    }
+}
+
+std::string line_of(const toml::node& node) {
+    return fmt::format("line {}", node.source().begin.line);
+}
+
 void require_non_empty(table_reader& r, std::string_view key, const std::string& value) {
     if (value.empty()) r.problem(*r.get(key), key, "must not be empty");
 }

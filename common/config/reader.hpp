@@ -12,12 +12,14 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include "common/config/problem.hpp"
@@ -125,6 +127,32 @@ private:
 // thrown as one config_error.
 void read_document(std::string_view text, const std::string& file,
                    const std::function<void(table_reader& root, problem_list& problems)>& read_root);
+
+// Calls `read` with a reader for each table of the array of tables `key`
+// ([[proxies]], [[auth.clients]]) and its path ("proxies[2]").
+void for_each_table(table_reader& root, problem_list& problems, std::string_view key,
+                    const std::function<void(table_reader&, const toml::table&,
+                                             const std::string& path)>& read);
+
+// Where each name or port was first seen, to point a duplicate at the original.
+template <class Key>
+class first_seen {
+public:
+    explicit first_seen(std::string what) : what_(std::move(what)) {}
+    // Reports `node` when `key` was claimed before (by `owner`, for the message).
+    void claim(table_reader& r, const toml::node& node, std::string_view field, const Key& key,
+               std::string owner) {
+        auto [it, fresh] = seen_.emplace(key, std::move(owner));
+        if (!fresh) r.problem(node, field, fmt::format(fmt::runtime(what_), key, it->second));
+    }
+
+private:
+    std::string what_;  // a format of the key and the first owner
+    std::map<Key, std::string> seen_;
+};
+
+// "line 12", where `node` starts: names the first of two duplicates.
+std::string line_of(const toml::node& node);
 
 // Reports an empty string given for a key that needs a value.
 void require_non_empty(table_reader& r, std::string_view key, const std::string& value);

@@ -125,6 +125,35 @@ void read_p2p(table_reader& root, server_config& cfg) {
     p.finish();
 }
 
+// [auth]: the shared token and/or [[auth.clients]], one token per client id.
+void read_server_auth(table_reader& root, problem_list& problems, server_config& cfg) {
+    auto auth = root.table("auth");
+    read_non_empty(auth, "token", cfg.auth.token);
+    first_seen<std::string> ids("client id \"{}\" is listed twice (first at {})");
+    for_each_table(auth, problems, "clients",
+                   [&](table_reader& r, const toml::table& table, const std::string&) {
+                       server_config::client_token c;
+                       if (const auto f = r.read("id", c.id); f == field::absent) {
+                           r.missing("id", "the client_id this token is for is required");
+                       } else if (f == field::ok) {
+                           if (auto problem = name_problem(c.id); !problem.empty())
+                               r.problem(*r.get("id"), "id", "client id " + problem);
+                           else
+                               ids.claim(r, *table.get("id"), "id", c.id, line_of(*table.get("id")));
+                       }
+                       read_required(r, "token", c.token);
+                       r.finish();
+                       cfg.auth.clients.push_back(std::move(c));
+                   });
+    const auto* clients = auth.get("clients");
+    if (!auth.get("token") && !clients)
+        auth.missing("token", "required key is missing (or list [[auth.clients]] with a token "
+                              "for each client)");
+    else if (!auth.get("token") && clients->is_array() && clients->as_array()->empty())
+        auth.problem(*clients, "clients", "no client listed and no shared token: nobody could log in");
+    auth.finish();
+}
+
 }  // namespace
 
 server_config parse_server_config(std::string_view text, const std::string& path) {
@@ -144,7 +173,7 @@ server_config parse_server_config(std::string_view text, const std::string& path
         root.read_size("resume_buffer", cfg.resume_buffer, 256u << 10, 1ull << 30);
         root.read_size("resume_buffer_total", cfg.resume_buffer_total, 1u << 20, 64ull << 30);
         read_vhost_keys(root, cfg);
-        read_auth(root, cfg.auth.token);
+        read_server_auth(root, problems, cfg);
         read_tls(root, cfg);
         read_dashboard(root, cfg);
         read_p2p(root, cfg);

@@ -63,8 +63,15 @@ struct server_config {
     // (its client may not have registered again yet) instead of 404. 0 = off.
     std::uint32_t vhost_start_grace = 60;
 
+    // A client listed in `clients` logs in with its own token only; any other
+    // client id with the shared `token`. At least one of the two is given.
+    // Revoking a device: remove (or change) its entry and reload (SIGHUP).
+    struct client_token {
+        std::string id, token;
+    };
     struct {
-        std::string token;  // required, non-empty
+        std::string token;  // shared; "" = only the listed clients may log in
+        std::vector<client_token> clients;
     } auth;
 
     struct {

@@ -22,26 +22,68 @@ login make(const std::string& token, std::int64_t ts = now) {
 }
 
 TEST(auth, accepts_a_fresh_proof_of_the_right_token) {
-    verifier v("s3cret");
+    verifier v({"s3cret", {}});
     auto l = make("s3cret");
     EXPECT_EQ(v.check(l.id, l.ts, l.nonce, l.proof, now), verdict::ok);
 }
 
+login make_as(const std::string& id, const std::string& token) {
+    login l;
+    l.id = id;
+    l.proof = make_proof(token, l.id, l.ts, l.nonce);
+    return l;
+}
+
+// [[auth.clients]]: a listed client logs in with its own token only; the
+// others with the shared one.
+TEST(auth, a_listed_client_needs_its_own_token_and_the_others_the_shared_one) {
+    verifier v({"shared-token", {{"home", "home-token"}, {"nas", "nas-token"}}});
+    auto check = [&](const login& l) { return v.check(l.id, l.ts, l.nonce, l.proof, now); };
+    EXPECT_EQ(check(make_as("home", "home-token")), verdict::ok);
+    EXPECT_EQ(check(make_as("home", "shared-token")), verdict::bad_proof);
+    EXPECT_EQ(check(make_as("home", "nas-token")), verdict::bad_proof);  // another's
+    EXPECT_EQ(check(make_as("laptop", "shared-token")), verdict::ok);
+    EXPECT_EQ(check(make_as("laptop", "home-token")), verdict::bad_proof);
+}
+
+TEST(auth, with_no_shared_token_only_listed_clients_log_in) {
+    verifier v({"", {{"home", "home-token"}}});
+    auto check = [&](const login& l) { return v.check(l.id, l.ts, l.nonce, l.proof, now); };
+    EXPECT_EQ(check(make_as("home", "home-token")), verdict::ok);
+    EXPECT_EQ(check(make_as("laptop", "")), verdict::bad_proof);  // the empty token is no token
+    EXPECT_TRUE(v.credential("laptop").empty());
+}
+
+// A reload replaces the tokens: a revoked token stops working, and the
+// credential a run logged in with no longer matches (the run ends).
+TEST(auth, new_tokens_take_effect_and_change_the_credential_of_those_they_touch) {
+    verifier v({"shared-token", {{"home", "home-token"}, {"nas", "nas-token"}}});
+    const auto home = v.credential("home"), nas = v.credential("nas");
+    EXPECT_FALSE(home.empty());
+    EXPECT_NE(home, nas);
+    EXPECT_EQ(home.find("home-token"), std::string::npos);  // it does not carry the token
+    v.set_tokens({"shared-token", {{"nas", "nas-token"}}});  // home revoked
+    EXPECT_NE(v.credential("home"), home);
+    EXPECT_EQ(v.credential("nas"), nas);
+    auto l = make_as("home", "home-token");
+    EXPECT_EQ(v.check(l.id, l.ts, l.nonce, l.proof, now), verdict::bad_proof);
+}
+
 TEST(auth, rejects_a_wrong_token) {
-    verifier v("s3cret");
+    verifier v({"s3cret", {}});
     auto l = make("guess");
     EXPECT_EQ(v.check(l.id, l.ts, l.nonce, l.proof, now), verdict::bad_proof);
 }
 
 TEST(auth, rejects_a_replayed_login) {
-    verifier v("s3cret");
+    verifier v({"s3cret", {}});
     auto l = make("s3cret");
     ASSERT_EQ(v.check(l.id, l.ts, l.nonce, l.proof, now), verdict::ok);
     EXPECT_EQ(v.check(l.id, l.ts, l.nonce, l.proof, now + 1), verdict::replayed);
 }
 
 TEST(auth, rejects_clock_skew_beyond_five_minutes_both_ways) {
-    verifier v("s3cret");
+    verifier v({"s3cret", {}});
     auto old = make("s3cret", now - 301);
     auto future = make("s3cret", now + 301);
     auto edge = make("s3cret", now - 300);
@@ -51,7 +93,7 @@ TEST(auth, rejects_clock_skew_beyond_five_minutes_both_ways) {
 }
 
 TEST(auth, proof_binds_client_id_timestamp_and_nonce) {
-    verifier v("s3cret");
+    verifier v({"s3cret", {}});
     auto l = make("s3cret");
     EXPECT_EQ(v.check("other", l.ts, l.nonce, l.proof, now), verdict::bad_proof);
     EXPECT_EQ(v.check(l.id, l.ts + 1, l.nonce, l.proof, now), verdict::bad_proof);
@@ -61,7 +103,7 @@ TEST(auth, proof_binds_client_id_timestamp_and_nonce) {
 }
 
 TEST(auth, rejects_malformed_fields) {
-    verifier v("s3cret");
+    verifier v({"s3cret", {}});
     auto l = make("s3cret");
     EXPECT_EQ(v.check(l.id, l.ts, "short", l.proof, now), verdict::malformed);
     EXPECT_EQ(v.check(l.id, l.ts, l.nonce, "short", now), verdict::malformed);
@@ -70,7 +112,7 @@ TEST(auth, rejects_malformed_fields) {
 
 TEST(auth, a_rejected_proof_does_not_burn_its_nonce) {
     // Otherwise an attacker could pre-empt a real login by sending its nonce first.
-    verifier v("s3cret");
+    verifier v({"s3cret", {}});
     auto good = make("s3cret");
     EXPECT_EQ(v.check(good.id, good.ts, good.nonce, std::string(32, 'x'), now),
               verdict::bad_proof);
@@ -78,7 +120,7 @@ TEST(auth, a_rejected_proof_does_not_burn_its_nonce) {
 }
 
 TEST(auth, forgets_nonces_only_once_they_are_too_old_to_pass) {
-    verifier v("s3cret");
+    verifier v({"s3cret", {}});
     auto l = make("s3cret");
     ASSERT_EQ(v.check(l.id, l.ts, l.nonce, l.proof, now), verdict::ok);
     // Five minutes later the same login still fails as a replay...

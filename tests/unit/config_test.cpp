@@ -152,6 +152,34 @@ TEST(config_parse, server_requires_auth_token) {
     expect_one(server_problems("[auth]\ntoken = \"\"\n"), 2, 9, "auth.token", "must not be empty");
 }
 
+// [[auth.clients]]: a token per client id, beside or instead of the shared one.
+TEST(config_parse, server_per_client_tokens) {
+    const auto cfg = parse_server_config("[auth]\n"
+                                         "[[auth.clients]]\nid = \"home-nas\"\ntoken = \"a\"\n"
+                                         "[[auth.clients]]\nid = \"laptop\"\ntoken = \"b\"\n",
+                                         "test.toml");
+    EXPECT_TRUE(cfg.auth.token.empty());
+    ASSERT_EQ(cfg.auth.clients.size(), 2u);
+    EXPECT_EQ(cfg.auth.clients[1].id, "laptop");
+    EXPECT_EQ(cfg.auth.clients[1].token, "b");
+    // Each problem at its place.
+    expect_one(server_problems("[auth]\ntoken = \"t\"\n[[auth.clients]]\nid = \"a\"\ntoken = \"x\"\n"
+                               "[[auth.clients]]\nid = \"a\"\ntoken = \"y\"\n"),
+               7, 6, "auth.clients[1].id", "client id \"a\" is listed twice (first at line 4)");
+    expect_one(server_problems("[auth]\n[[auth.clients]]\nid = \"a\"\n"), 2, 1,
+               "auth.clients[0].token", "required key is missing");
+    expect_one(server_problems("[auth]\n[[auth.clients]]\nid = \"a\"\ntoken = \"\"\n"), 4, 9,
+               "auth.clients[0].token", "must not be empty");
+    expect_one(server_problems("[auth]\n[[auth.clients]]\ntoken = \"x\"\n"), 2, 1,
+               "auth.clients[0].id", "required");
+    expect_one(server_problems("[auth]\n[[auth.clients]]\nid = \"no spaces\"\ntoken = \"x\"\n"), 3, 6,
+               "auth.clients[0].id", "client id");
+    expect_one(server_problems("[auth]\n[[auth.clients]]\nid = \"a\"\ntoken = \"x\"\nrole = 1\n"), 5, 1,
+               "auth.clients[0].role", "unknown key");
+    expect_one(server_problems("[auth]\nclients = 3\n"), 2, 11, "auth.clients", "array of tables");
+    expect_one(server_problems("[auth]\nclients = []\n"), 2, 11, "auth.clients", "nobody could log in");
+}
+
 TEST(config_parse, client_required_keys) {
     const auto problems = client_problems("[tls]\n"                  // line 1
                                           "enable = false\n"
