@@ -516,8 +516,8 @@ void client::start() {
     asio::post(im.strand, [&im] { im.connect(); });
 }
 
-void client::run_until_signal() {
-    log::get("client").info("signal {}: shutting down", wait_for_termination_signal());
+void client::run_until_signal(signal_watch& signals) {
+    log::get("client").info("signal {}: shutting down", signals.wait({}));
     stop();
 }
 

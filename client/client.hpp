@@ -13,6 +13,7 @@ namespace burrow {
 
 struct client_config;
 struct visit_context;
+class signal_watch;
 
 class client {
 public:
@@ -26,7 +27,7 @@ public:
     // std::runtime_error with a one-line explanation.
     void start();
     // Blocks until SIGINT/SIGTERM, then stops.
-    void run_until_signal();
+    void run_until_signal(signal_watch& signals);
     void stop();
 
     // For `burrow-client connect`: waits until the client has logged in

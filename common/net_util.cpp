@@ -53,12 +53,32 @@ std::string random_hex(std::size_t bytes) {
     return out;
 }
 
-int wait_for_termination_signal(std::chrono::seconds shutdown_limit) {
+struct signal_watch::impl {
     boost::asio::io_context io;
-    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    boost::asio::signal_set signals{io, SIGINT, SIGTERM};
+};
+
+signal_watch::signal_watch(bool hangup) : impl_(std::make_unique<impl>()) {
+    if (hangup) impl_->signals.add(SIGHUP);
+}
+
+signal_watch::~signal_watch() = default;
+
+int signal_watch::wait(const std::function<void()>& on_hangup, std::chrono::seconds shutdown_limit) {
     int received = 0;
-    signals.async_wait([&](const boost::system::error_code&, int sig) { received = sig; });
-    io.run();
+    std::function<void()> arm = [&] {
+        impl_->signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+            if (ec) return;
+            if (sig != SIGHUP) {
+                received = sig;
+                return;
+            }
+            if (on_hangup) on_hangup();
+            arm();
+        });
+    };
+    arm();
+    impl_->io.run();
     std::thread([shutdown_limit] {
         std::this_thread::sleep_for(shutdown_limit);
         log::get("main").error("shutdown did not finish within {} s; exiting now",

@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -28,10 +30,27 @@ std::string strip_grpc_peer(const std::string& peer);
 // Hex of random bytes: session ids and secrets.
 std::string random_hex(std::size_t bytes);
 
-// Blocks until SIGINT or SIGTERM arrives; returns the signal number. From
-// then on a watchdog ends the process (exit code 1, with a log line) should
-// the graceful shutdown that follows take longer than `shutdown_limit`.
-int wait_for_termination_signal(std::chrono::seconds shutdown_limit = std::chrono::seconds(5));
+// SIGINT and SIGTERM, and SIGHUP when `hangup`, caught from construction on:
+// one sent right after start-up (once the program says it listens) is not
+// lost. Without `hangup`, SIGHUP keeps its default action.
+class signal_watch {
+public:
+    explicit signal_watch(bool hangup);
+    ~signal_watch();
+    signal_watch(const signal_watch&) = delete;
+    signal_watch& operator=(const signal_watch&) = delete;
+
+    // Blocks until SIGINT or SIGTERM arrives, running `on_hangup` for each
+    // SIGHUP meanwhile; returns the signal number. From then on a watchdog
+    // ends the process (exit code 1, with a log line) should the graceful
+    // shutdown that follows take longer than `shutdown_limit`.
+    int wait(const std::function<void()>& on_hangup,
+             std::chrono::seconds shutdown_limit = std::chrono::seconds(5));
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
 
 // Capped exponential backoff with jitter down to 75%: 1 s, 2 s, 4 s ... max
 // (never more than max).

@@ -14,6 +14,7 @@
 
 #include "common/cli.hpp"
 #include "common/log.hpp"
+#include "common/net_util.hpp"
 
 #ifndef BURROW_VERSION
 #define BURROW_VERSION "dev"
@@ -100,8 +101,11 @@ int run_program(const char* prog, const char* what_it_runs, int argc, char** arg
         // The App runs on an immutable snapshot of the config: whatever keeps it
         // holds the shared_ptr, so a later reload cannot leave it dangling.
         App app(std::make_shared<const decltype(config)>(std::move(config)));
+        // Caught from before the program says it listens; SIGHUP reloads
+        // where the program can (App::reload).
+        signal_watch signals(requires { app.reload(); });
         app.start();
-        app.run_until_signal();
+        app.run_until_signal(signals);
         return 0;
     } catch (const std::exception& e) {
         return report_startup_error(prog, e);

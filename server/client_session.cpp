@@ -200,6 +200,7 @@ void client_session::handle_login(const v1::Login& login) {
 
     // Only shown in logs; even with the token, a client id may not forge a line.
     client_id_ = printable(login.client_id());
+    credential_ = st_.verifier.credential(client_id_);
     client_version_ = printable(login.version().substr(0, 32));
     reactor_->logged_in();
     pool_.set_target(std::clamp<std::size_t>(login.pool_count(), 1, 64));
@@ -326,8 +327,8 @@ void client_session::handle_register(const v1::ProxySpec& spec) {
         error = "remote_port out of range";
     else if (proxies_.count(spec.name()))
         error = "duplicate proxy name";
-    else if (proxies_.size() >= st_.config.max_proxies_per_client)
-        error = fmt::format("too many proxies (max {})", st_.config.max_proxies_per_client);
+    else if (const auto max = st_.settings()->max_proxies_per_client; proxies_.size() >= max)
+        error = fmt::format("too many proxies (max {})", max);
     else if (!st_.claim_name(spec.name(), run_id_))
         error = "proxy name already used by another client";
     else if (error = vhost    ? register_vhost(spec, *result)
@@ -424,16 +425,17 @@ void client_session::tick() {
         ctl_log().warn("client {}: no login within {} s", who(), login_timeout.count());
         return shutdown("login timeout", false);
     }
+    const auto settings = st_.settings();
     if (phase_ == phase::active &&
-        now - last_seen_ > std::chrono::seconds(st_.config.heartbeat_timeout))
-        stream_lost(fmt::format("no heartbeat for {} s", st_.config.heartbeat_timeout), false);
+        now - last_seen_ > std::chrono::seconds(settings->heartbeat_timeout))
+        stream_lost(fmt::format("no heartbeat for {} s", settings->heartbeat_timeout), false);
     if (phase_ == phase::closed) return;
     // An away run is kept alive by this timer alone.
     if (phase_ == phase::away && now - away_since_ > std::chrono::seconds(st_.config.resume_timeout))
         return shutdown(fmt::format("did not come back within {} s", st_.config.resume_timeout),
                         false);
 
-    pool_.tick(now, std::chrono::seconds(st_.config.work_timeout), who());
+    pool_.tick(now, std::chrono::seconds(settings->work_timeout), who());
 
     tick_timer_.expires_after(1s);
     tick_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
@@ -453,7 +455,7 @@ void client_session::offer_work(std::shared_ptr<stream::pump> work) {
 
 bool client_session::connect(std::string proxy, std::string peer, work_pool::local_end end,
                              bool quiet, const visit_end* visit) {
-    const bool room = ++waiting_ < st_.config.max_pending_connections;
+    const bool room = ++waiting_ < st_.settings()->max_pending_connections;
     work_pool::request r{std::move(proxy), visit ? visit->id : st_.next_conn_id++,
                          std::move(peer), std::move(end), quiet, !visit, {}, {}, {}, {}, {}};
     if (visit) {
@@ -471,12 +473,25 @@ bool client_session::connect(std::string proxy, std::string peer, work_pool::loc
 
 void client_session::paired_one() {
     // On the way back under the limit, let paused proxies accept again.
-    if (waiting_-- == st_.config.max_pending_connections)
+    if (waiting_-- == st_.settings()->max_pending_connections)
         for (auto& [_, proxy] : proxies_)
             if (proxy) proxy->resume();
 }
 
 // ---- ending ----
+
+bool client_session::reloaded() {
+    // A published run: its id and credential were set before it was.
+    const bool revoked = st_.verifier.credential(client_id_) != credential_;
+    asio::post(strand_, [self = shared_from_this(), revoked] {
+        if (self->phase_ == phase::closed) return;
+        if (revoked)
+            return self->shutdown("its token was changed or removed by a reload (revoked)", true);
+        for (auto& [_, proxy] : self->proxies_)
+            if (proxy) proxy->resume();  // one still at the limit pauses again
+    });
+    return revoked;
+}
 
 void client_session::kick(std::string reason) {
     asio::post(strand_, [self = shared_from_this(), reason = std::move(reason)] {

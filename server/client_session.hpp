@@ -87,6 +87,10 @@ public:
     }
     // Ends the session (another login took its place, server shutdown...).
     void kick(std::string reason);
+    // A reload published new settings (server/reload.hpp): a run whose
+    // client's token changed ends (returns true); paused proxies try again
+    // under the new limit. Any thread.
+    bool reloaded();
     // Ends an away run for good, then runs `done` once its ports are free.
     void retire(std::string reason, std::function<void()> done);
     // The client came back on a new Control stream (`r`, whose login named
@@ -146,6 +150,9 @@ private:
     std::size_t retiring_ = 0;  // away runs of this client still ending before our login completes
     std::string run_id_;
     std::string client_id_;
+    // Stands for the token it logged in with (auth::verifier::credential);
+    // set with client_id_.
+    std::string credential_;
     std::string client_version_;
     std::chrono::steady_clock::time_point started_, last_seen_;
     boost::asio::steady_timer tick_timer_;

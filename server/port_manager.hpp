@@ -1,7 +1,9 @@
-// Which ports TCP proxies may claim, and binding them.
+// Which ports TCP proxies may claim, and binding them. Thread-safe; a reload
+// may replace the allowed ranges (for the proxies registered from then on).
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,8 @@ class port_manager {
 public:
     port_manager(std::string bind_addr, std::vector<port_range> allow);
 
+    void set_allowed(std::vector<port_range> allow);
+
     // True when `port` (non-zero) may be claimed.
     bool allowed(std::uint16_t port) const;
     // "6000-6100, 7022" or "any port >= 1024".
@@ -26,11 +30,15 @@ public:
               std::string& error) const;
 
 private:
+    std::vector<port_range> ranges() const;
+    static bool allowed(const std::vector<port_range>& allow, std::uint16_t port);
+    static std::string describe(const std::vector<port_range>& allow);
     bool try_bind(boost::asio::ip::tcp::acceptor& acceptor, std::uint16_t port,
                   boost::system::error_code& ec) const;
 
     boost::asio::ip::address address_;
-    std::vector<port_range> allow_;
+    mutable std::mutex mutex_;
+    std::vector<port_range> allow_;  // guarded by mutex_
 };
 
 }  // namespace burrow

@@ -28,6 +28,7 @@
 #include "server/dashboard/dashboard.hpp"
 #include "server/grpc/service.hpp"
 #include "server/rendezvous/rendezvous.hpp"
+#include "server/reload.hpp"
 #include "server/server_state.hpp"
 #include "server/vhost/listener.hpp"
 
@@ -289,9 +290,14 @@ void server::start() {
 
 std::uint16_t server::port() const { return impl_->listener.port(); }
 
-void server::run_until_signal() {
-    log::get("server").info("signal {}: shutting down", wait_for_termination_signal());
+void server::run_until_signal(signal_watch& signals) {
+    const int sig = signals.wait([this] { reload(); });
+    log::get("server").info("signal {}: shutting down", sig);
     stop();
+}
+
+void server::reload() {
+    if (!impl_->stopped) reload_config(impl_->state);
 }
 
 void server::stop() {

@@ -7,6 +7,7 @@
 namespace burrow {
 
 struct server_config;
+class signal_watch;
 
 class server {
 public:
@@ -21,8 +22,11 @@ public:
     void start();
     // The port clients connect to (resolved when bind_port is 0).
     std::uint16_t port() const;
-    // Blocks until SIGINT/SIGTERM, then stops.
-    void run_until_signal();
+    // Blocks until SIGINT/SIGTERM, reloading the config file on SIGHUP; then stops.
+    void run_until_signal(signal_watch& signals);
+    // Reads the config file again and applies what can change while running
+    // (server/reload.hpp); a file with errors changes nothing. Logs the outcome.
+    void reload();
     // Stops serving: clients are disconnected, listeners closed. Idempotent.
     void stop();
 
