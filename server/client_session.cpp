@@ -453,11 +453,16 @@ void client_session::offer_work(std::shared_ptr<stream::pump> work) {
     });
 }
 
+conn_limits::ticket client_session::admit(const boost::asio::ip::address& source,
+                                          const std::string& proxy, std::string& why) {
+    return st_.limits.admit(source, proxy, why);
+}
+
 bool client_session::connect(std::string proxy, std::string peer, work_pool::local_end end,
-                             bool quiet, const visit_end* visit) {
+                             bool quiet, const visit_end* visit, conn_limits::ticket admission) {
     const bool room = ++waiting_ < st_.settings()->max_pending_connections;
     work_pool::request r{std::move(proxy), visit ? visit->id : st_.next_conn_id++,
-                         std::move(peer), std::move(end), quiet, !visit, {}, {}, {}, {}, {}};
+                         std::move(peer), std::move(end), quiet, !visit, {}, {}, {}, {}, {}, {}};
     if (visit) {
         r.splice_secret = visit->secret;
         r.resume_direct = visit->resume_direct;
@@ -465,6 +470,7 @@ bool client_session::connect(std::string proxy, std::string peer, work_pool::loc
     }
     if (!visit)  // a visit is listed by its splice
         r.listing = st_.live.open(r.conn_id, r.proxy, client_id_, number_, r.peer);
+    r.admission = std::move(admission);
     asio::post(strand_, [self = shared_from_this(), r = std::move(r)]() mutable {
         self->pool_.add(std::move(r));
     });

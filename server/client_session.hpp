@@ -23,6 +23,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "common/unique_function.hpp"
+#include "server/conn_limits.hpp"
 #include "server/work_pool.hpp"
 
 namespace grpc {
@@ -77,14 +78,20 @@ public:
         std::string move_secret;    // see WorkStart.move_secret
     };
     bool connect(std::string proxy, std::string peer, work_pool::local_end end,
-                 bool quiet = false, const visit_end* visit = nullptr);
+                 bool quiet = false, const visit_end* visit = nullptr,
+                 conn_limits::ticket admission = {});
     // An accepted TCP connection (or an https one after its ClientHello,
     // which is `already_read`).
+    // `admission` counts it as open from its address until it ends.
     bool dispatch(std::string proxy, stream_socket socket, std::string peer,
-                  std::string already_read = {}) {
+                  std::string already_read, conn_limits::ticket admission) {
         return connect(std::move(proxy), std::move(peer),
-                       work_pool::socket_end(std::move(socket), std::move(already_read)));
+                       work_pool::socket_end(std::move(socket), std::move(already_read)), false,
+                       nullptr, std::move(admission));
     }
+    // A user connection from `source` to tcp proxy `proxy` (conn_limits).
+    conn_limits::ticket admit(const boost::asio::ip::address& source, const std::string& proxy,
+                              std::string& why);
     // Ends the session (another login took its place, server shutdown...).
     void kick(std::string reason);
     // A reload published new settings (server/reload.hpp): a run whose

@@ -75,9 +75,12 @@ bool reload_config(server_state& st) {
     applied->max_pending_connections = next->max_pending_connections;
     applied->work_timeout = next->work_timeout;
     applied->heartbeat_timeout = next->heartbeat_timeout;
+    applied->max_connections_per_source = next->max_connections_per_source;
+    applied->max_connections_per_proxy = next->max_connections_per_proxy;
     applied->log = next->log;
 
     st.verifier.set_tokens(tokens_of(*applied));
+    st.limits.set(applied->max_connections_per_source, applied->max_connections_per_proxy);
     if (now->allow_ports != applied->allow_ports) st.ports.set_allowed(applied->allow_ports);
     const bool level_changed = now->log.level != applied->log.level;
     if (level_changed) log::set_level(applied->log.level);
@@ -88,11 +91,13 @@ bool reload_config(server_state& st) {
         if (run->reloaded()) ++revoked;
 
     log.info("reloaded {}: {} client token(s){}, allow_ports {}, max_proxies_per_client {}, "
-             "max_pending_connections {}, work_timeout {} s, heartbeat_timeout {} s{}{}",
+             "max_pending_connections {}, max_connections_per_source {}, "
+             "max_connections_per_proxy {}, work_timeout {} s, heartbeat_timeout {} s{}{}",
              file, applied->auth.clients.size(),
              applied->auth.token.empty() ? " and no shared token" : " and the shared token",
              st.ports.describe(), applied->max_proxies_per_client,
-             applied->max_pending_connections, applied->work_timeout, applied->heartbeat_timeout,
+             applied->max_pending_connections, applied->max_connections_per_source,
+             applied->max_connections_per_proxy, applied->work_timeout, applied->heartbeat_timeout,
              level_changed ? fmt::format(", log level {}", applied->log.level) : "",
              revoked ? fmt::format("; {} run(s) whose token changed ended", revoked) : "");
     if (const auto waiting = restart_only_changes(*now, *next); !waiting.empty())

@@ -14,6 +14,7 @@
 #include "common/auth.hpp"
 #include "common/config/server.hpp"
 #include "common/stream/registry.hpp"
+#include "server/conn_limits.hpp"
 #include "server/live.hpp"
 #include "server/rendezvous/punch_broker.hpp"
 #include "server/port_manager.hpp"
@@ -47,6 +48,7 @@ struct server_state {
     boost::asio::io_context& io;
     auth::verifier verifier;
     port_manager ports;
+    conn_limits limits{config.max_connections_per_source, config.max_connections_per_proxy};
     vhost_table vhosts;
     secret_table secrets;
     std::atomic<std::uint64_t> next_conn_id{1};

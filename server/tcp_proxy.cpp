@@ -58,9 +58,16 @@ void tcp_proxy::accept() {
         auto owner = self->owner_.lock();
         if (!owner) return;
         boost::system::error_code peer_ec;
-        socket.set_option(tcp::no_delay(true), peer_ec);
         auto peer = socket.remote_endpoint(peer_ec);
-        if (owner->dispatch(self->name_, std::move(socket), peer_ec ? "?" : to_string(peer)))
+        std::string why;
+        auto admission = peer_ec ? nullptr : owner->admit(peer.address(), self->name_, why);
+        if (!admission) {
+            socket.close(peer_ec);  // over a connection limit (logged), or already gone
+            return self->accept();
+        }
+        socket.set_option(tcp::no_delay(true), peer_ec);
+        if (owner->dispatch(self->name_, std::move(socket), to_string(peer), {},
+                            std::move(admission)))
             self->accept();
         else
             self->paused_ = true;

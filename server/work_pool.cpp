@@ -98,12 +98,15 @@ void work_pool::pair(request r) {
         // A stream that died meanwhile leaves the connection alone: try the next one.
         if (!r.end(work, fmt::format("[{}/{}]", r.proxy, r.conn_id))) continue;
         if (r.resumable) sessions_.add(r.conn_id, work);  // a visit's is the splice's
-        if (r.listing) {
+        if (r.listing)
             r.listing->set_closer([w = std::weak_ptr(work)](const std::string& why) {
                 if (auto p = w.lock()) p->reset(why);
             });
-            work->on_end([listing = std::move(r.listing)]() mutable { listing.reset(); });
-        }
+        if (r.listing || r.admission)
+            work->on_end([listing = std::move(r.listing), admission = std::move(r.admission)]() mutable {
+                listing.reset();
+                admission.reset();
+            });
         return settled_();
     }
     if (closed_) return drop(r);

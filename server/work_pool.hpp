@@ -15,6 +15,7 @@
 #include <string>
 
 #include <boost/asio/generic/stream_protocol.hpp>
+#include "server/conn_limits.hpp"
 
 namespace burrow {
 
@@ -53,6 +54,8 @@ public:
         // A visit that continues a direct session: a serialized DirectResume.
         std::string resume_direct;
         std::string move_secret;  // a visit's (WorkStart.move_secret)
+        // Counts the user's connection as open (conn_limits) until it ends.
+        conn_limits::ticket admission;
     };
 
     // `ask` asks the client for `count` more streams (NewWork); `settled` is

@@ -34,6 +34,11 @@ struct server_config {
     // At the limit its proxies stop accepting; the kernel backlog holds the rest.
     std::uint32_t max_pending_connections = 256;
     std::uint32_t work_timeout = 10;       // seconds a user connection waits for a work stream
+    // Open user connections from one address (tcp proxies, http and https
+    // together) and on one tcp proxy; beyond, a new one is closed at once.
+    // 0 = no limit.
+    std::uint32_t max_connections_per_source = 1024;
+    std::uint32_t max_connections_per_proxy = 4096;
     // Seconds a client that lost its connection keeps its proxies, ports and
     // open sessions, waiting for it to come back and re-attach them; then the
     // sessions are reset. 0 = no resumption: they go at once.

@@ -49,8 +49,10 @@ bool cut_off(const error_code& ec) {
 
 class http_connection : public std::enable_shared_from_this<http_connection> {
 public:
-    http_connection(server_state& st, tcp::socket socket, std::shared_ptr<upstream_pool> pool)
+    http_connection(server_state& st, tcp::socket socket, std::shared_ptr<upstream_pool> pool,
+                    conn_limits::ticket admission)
         : st_(st),
+          admission_(std::move(admission)),
           strand_(make_inline_strand(st.io)),
           user_(std::move(socket)),
           upstream_(std::move(pool), strand_),
@@ -98,6 +100,7 @@ private:
     void user_deadline(clock::duration d) { dog_.set(dog_.user, clock::now() + d); }
 
     server_state& st_;
+    const conn_limits::ticket admission_;  // counts it as open from its address
     // Completions (a frame from the service, say) run on the thread that
     // delivers them when the connection is not busy: no thread wake-up each.
     asio::any_io_executor strand_;
@@ -493,8 +496,10 @@ awaitable<void> http_connection::linger_close() {
 
 }  // namespace
 
-void serve_http(server_state& st, tcp::socket socket, std::shared_ptr<upstream_pool> pool) {
-    std::make_shared<http_connection>(st, std::move(socket), std::move(pool))->start();
+void serve_http(server_state& st, tcp::socket socket, std::shared_ptr<upstream_pool> pool,
+                conn_limits::ticket admission) {
+    std::make_shared<http_connection>(st, std::move(socket), std::move(pool), std::move(admission))
+        ->start();
 }
 
 }  // namespace burrow::vhost

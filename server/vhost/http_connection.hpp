@@ -6,6 +6,8 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include "server/conn_limits.hpp"
+
 namespace burrow {
 struct server_state;
 }
@@ -18,6 +20,6 @@ class upstream_pool;
 // may be any; each connection gets its own strand. `pool` keeps idle
 // connections to the services for the next user.
 void serve_http(server_state& st, boost::asio::ip::tcp::socket socket,
-                std::shared_ptr<upstream_pool> pool);
+                std::shared_ptr<upstream_pool> pool, conn_limits::ticket admission);
 
 }  // namespace burrow::vhost

@@ -29,8 +29,11 @@ constexpr std::size_t record_header = 5;  // a TLS record's
 
 class https_connection : public std::enable_shared_from_this<https_connection> {
 public:
-    https_connection(server_state& st, tcp::socket socket)
-        : st_(st), socket_(std::move(socket)), timer_(socket_.get_executor()) {
+    https_connection(server_state& st, tcp::socket socket, conn_limits::ticket admission)
+        : st_(st),
+          admission_(std::move(admission)),
+          socket_(std::move(socket)),
+          timer_(socket_.get_executor()) {
         error_code ec;
         const auto remote = socket_.remote_endpoint(ec);
         peer_ = ec ? std::string("?") : to_string(remote);
@@ -76,7 +79,8 @@ private:
         auto owner = route->owner.lock();
         if (!owner) return give_up(fmt::format("[{}] the client is offline", route->proxy));
         // The one place the https side hands a connection to a client session.
-        owner->dispatch(route->proxy, std::move(socket_), peer_, std::move(hello_));
+        owner->dispatch(route->proxy, std::move(socket_), peer_, std::move(hello_),
+                        std::move(admission_));
     }
 
     void give_up(const std::string& why) {
@@ -87,6 +91,7 @@ private:
     }
 
     server_state& st_;
+    conn_limits::ticket admission_;  // counts it as open from its address; goes with the socket
     tcp::socket socket_;
     asio::steady_timer timer_;
     std::string hello_;
@@ -95,8 +100,8 @@ private:
 
 }  // namespace
 
-void serve_https(server_state& st, tcp::socket socket) {
-    std::make_shared<https_connection>(st, std::move(socket))->start();
+void serve_https(server_state& st, tcp::socket socket, conn_limits::ticket admission) {
+    std::make_shared<https_connection>(st, std::move(socket), std::move(admission))->start();
 }
 
 }  // namespace burrow::vhost

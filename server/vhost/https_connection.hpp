@@ -4,6 +4,8 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include "server/conn_limits.hpp"
+
 namespace burrow {
 struct server_state;
 }
@@ -11,6 +13,7 @@ struct server_state;
 namespace burrow::vhost {
 
 // Serves one accepted user connection until it is handed on or refused.
-void serve_https(server_state& st, boost::asio::ip::tcp::socket socket);
+void serve_https(server_state& st, boost::asio::ip::tcp::socket socket,
+                 conn_limits::ticket admission);
 
 }  // namespace burrow::vhost

@@ -56,11 +56,18 @@ struct listener::impl : std::enable_shared_from_this<impl> {
                 return;
             }
             error_code ignored;
+            const auto peer = socket.remote_endpoint(ignored);
+            std::string why;
+            auto admission = ignored ? nullptr : self->st.limits.admit(peer.address(), "", why);
+            if (!admission) {
+                socket.close(ignored);  // over max_connections_per_source (logged), or gone
+                return self->accept();
+            }
             socket.set_option(tcp::no_delay(true), ignored);
             if (self->which == kind::http)
-                serve_http(self->st, std::move(socket), self->pool);
+                serve_http(self->st, std::move(socket), self->pool, std::move(admission));
             else
-                serve_https(self->st, std::move(socket));
+                serve_https(self->st, std::move(socket), std::move(admission));
             self->accept();
         });
     }

@@ -1,0 +1,105 @@
+#include "server/conn_limits.hpp"
+
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "common/log.hpp"
+#include "common/net_util.hpp"
+
+namespace burrow {
+
+struct conn_limits::core {
+    std::mutex mutex;
+    std::uint32_t per_source = 0, per_proxy = 0;
+    std::unordered_map<std::string, std::uint32_t> sources, proxies;
+    // Per limit (0: per source, 1: per proxy): refusals since the last line
+    // logged about it, and when that was.
+    std::uint64_t refused[2] = {0, 0};
+    std::chrono::steady_clock::time_point logged[2]{};
+
+    void release(const std::string& source, const std::string& proxy) {
+        std::lock_guard lock(mutex);
+        drop(sources, source);
+        if (!proxy.empty()) drop(proxies, proxy);
+    }
+
+    static void drop(std::unordered_map<std::string, std::uint32_t>& counts, const std::string& key) {
+        if (auto it = counts.find(key); it != counts.end() && --it->second == 0) counts.erase(it);
+    }
+};
+
+namespace {
+// Only the address: every port of one host counts as one source.
+std::string key_of(const boost::asio::ip::address& a) {
+    return a.is_v6() && a.to_v6().is_v4_mapped()
+               ? to_string(boost::asio::ip::address(
+                     boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6())))
+               : to_string(a);
+}
+}  // namespace
+
+conn_limits::conn_limits(std::uint32_t per_source, std::uint32_t per_proxy)
+    : core_(std::make_shared<core>()) {
+    set(per_source, per_proxy);
+}
+
+conn_limits::~conn_limits() = default;
+
+void conn_limits::set(std::uint32_t per_source, std::uint32_t per_proxy) {
+    std::lock_guard lock(core_->mutex);
+    core_->per_source = per_source;
+    core_->per_proxy = per_proxy;
+}
+
+conn_limits::ticket conn_limits::admit(const boost::asio::ip::address& source,
+                                       std::string_view proxy, std::string& why) {
+    auto source_key = key_of(source);
+    std::string proxy_key(proxy);
+    auto& c = *core_;
+    std::unique_lock lock(c.mutex);
+    const auto from_source = c.sources[source_key];
+    const auto on_proxy = proxy_key.empty() ? 0 : c.proxies[proxy_key];
+    int limit = 0;
+    if (c.per_source && from_source >= c.per_source) {
+        why = fmt::format("{} connections open from {} (max_connections_per_source)", from_source,
+                          source_key);
+    } else if (c.per_proxy && !proxy_key.empty() && on_proxy >= c.per_proxy) {
+        limit = 1;
+        why = fmt::format("{} connections open on proxy {} (max_connections_per_proxy)", on_proxy,
+                          proxy_key);
+    }
+    if (!why.empty()) {
+        // The counts looked up above may have made empty entries: leave none.
+        if (from_source == 0) c.sources.erase(source_key);
+        if (!proxy_key.empty() && on_proxy == 0) c.proxies.erase(proxy_key);
+        ++c.refused[limit];
+        const auto now = std::chrono::steady_clock::now();
+        if (now - c.logged[limit] >= std::chrono::seconds(1)) {
+            c.logged[limit] = now;
+            const auto refused = std::exchange(c.refused[limit], 0);
+            lock.unlock();
+            log::get("proxy").warn("connection{} refused: {}{}", proxy_key.empty() ? "" : " to " + proxy_key,
+                                   why,
+                                   refused > 1 ? fmt::format(" ({} refused since the last such line)", refused)
+                                               : "");
+        }
+        return nullptr;
+    }
+    ++c.sources[source_key];
+    if (!proxy_key.empty()) ++c.proxies[proxy_key];
+    lock.unlock();
+    return ticket(static_cast<void*>(core_.get()),
+                  [c = core_, source_key = std::move(source_key),
+                   proxy_key = std::move(proxy_key)](void*) { c->release(source_key, proxy_key); });
+}
+
+std::uint32_t conn_limits::open_from(const boost::asio::ip::address& source) const {
+    std::lock_guard lock(core_->mutex);
+    auto it = core_->sources.find(key_of(source));
+    return it == core_->sources.end() ? 0 : it->second;
+}
+
+}  // namespace burrow
