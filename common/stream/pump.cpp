@@ -179,6 +179,13 @@ bool pump::start(stream_socket& socket, std::string tag, std::string already_rea
         }
     }
     if (!ec) socket_.non_blocking(true, ec);
+    // Until this end closes in order (its fin, chunk_delivered), any close of
+    // the socket, the kernel's too when the process is killed, resets the
+    // connection: a transfer that did not complete never looks complete.
+    if (!ec) {
+        error_code ignored;
+        socket_.set_option(asio::socket_base::linger(true, 0), ignored);
+    }
     if (ec) {
         abort(fmt::format("socket unusable: {}", ec.message()));
         return true;
@@ -364,6 +371,7 @@ void pump::chunk_delivered() {
     down_.pop();
     if (fin) {
         error_code ignored;
+        socket_.set_option(asio::socket_base::linger(false, 0), ignored);  // an orderly end now
         socket_.shutdown(asio::socket_base::shutdown_send, ignored);
         inbound_done();
         finish_if_done();
