@@ -327,6 +327,8 @@ void client_session::handle_register(const v1::ProxySpec& spec) {
         error = "remote_port out of range";
     else if (proxies_.count(spec.name()))
         error = "duplicate proxy name";
+    else if (st_.draining)
+        error = "the server is shutting down";
     else if (const auto max = st_.settings()->max_proxies_per_client; proxies_.size() >= max)
         error = fmt::format("too many proxies (max {})", max);
     else if (!st_.claim_name(spec.name(), run_id_))
@@ -497,6 +499,13 @@ bool client_session::reloaded() {
             if (proxy) proxy->resume();  // one still at the limit pauses again
     });
     return revoked;
+}
+
+void client_session::stop_accepting() {
+    asio::post(strand_, [self = shared_from_this()] {
+        for (auto& [_, proxy] : self->proxies_)
+            if (proxy) proxy->stop();
+    });
 }
 
 void client_session::kick(std::string reason) {

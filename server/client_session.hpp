@@ -98,6 +98,8 @@ public:
     // client's token changed ends (returns true); paused proxies try again
     // under the new limit. Any thread.
     bool reloaded();
+    // The server stops: its proxies stop accepting, connections open go on.
+    void stop_accepting();
     // Ends an away run for good, then runs `done` once its ports are free.
     void retire(std::string reason, std::function<void()> done);
     // The client came back on a new Control stream (`r`, whose login named

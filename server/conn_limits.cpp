@@ -15,6 +15,7 @@ struct conn_limits::core {
     std::mutex mutex;
     std::uint32_t per_source = 0, per_proxy = 0;
     std::unordered_map<std::string, std::uint32_t> sources, proxies;
+    std::uint64_t on_proxies = 0;
     // Per limit (0: per source, 1: per proxy): refusals since the last line
     // logged about it, and when that was.
     std::uint64_t refused[2] = {0, 0};
@@ -23,7 +24,10 @@ struct conn_limits::core {
     void release(const std::string& source, const std::string& proxy) {
         std::lock_guard lock(mutex);
         drop(sources, source);
-        if (!proxy.empty()) drop(proxies, proxy);
+        if (!proxy.empty()) {
+            drop(proxies, proxy);
+            --on_proxies;
+        }
     }
 
     static void drop(std::unordered_map<std::string, std::uint32_t>& counts, const std::string& key) {
@@ -89,11 +93,19 @@ conn_limits::ticket conn_limits::admit(const boost::asio::ip::address& source,
         return nullptr;
     }
     ++c.sources[source_key];
-    if (!proxy_key.empty()) ++c.proxies[proxy_key];
+    if (!proxy_key.empty()) {
+        ++c.proxies[proxy_key];
+        ++c.on_proxies;
+    }
     lock.unlock();
     return ticket(static_cast<void*>(core_.get()),
                   [c = core_, source_key = std::move(source_key),
                    proxy_key = std::move(proxy_key)](void*) { c->release(source_key, proxy_key); });
+}
+
+std::uint64_t conn_limits::open_on_proxies() const {
+    std::lock_guard lock(core_->mutex);
+    return core_->on_proxies;
 }
 
 std::uint32_t conn_limits::open_from(const boost::asio::ip::address& source) const {

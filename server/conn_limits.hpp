@@ -29,8 +29,9 @@ public:
     // says which. Refusals are logged here, at most one line a second.
     ticket admit(const boost::asio::ip::address& source, std::string_view proxy, std::string& why);
 
-    // Open connections from `source` now (tests, the dashboard).
+    // Open connections from `source` now (tests, the dashboard), and on tcp proxies in all.
     std::uint32_t open_from(const boost::asio::ip::address& source) const;
+    std::uint64_t open_on_proxies() const;
 
 private:
     struct core;

@@ -28,6 +28,7 @@
 #include "server/dashboard/dashboard.hpp"
 #include "server/grpc/service.hpp"
 #include "server/rendezvous/rendezvous.hpp"
+#include "server/client_session.hpp"
 #include "server/reload.hpp"
 #include "server/server_state.hpp"
 #include "server/vhost/listener.hpp"
@@ -291,13 +292,43 @@ void server::start() {
 std::uint16_t server::port() const { return impl_->listener.port(); }
 
 void server::run_until_signal(signal_watch& signals) {
-    const int sig = signals.wait([this] { reload(); });
+    // The watchdog leaves the drain its time and then some.
+    const auto limit = std::chrono::seconds(impl_->state.config.shutdown_timeout + 5);
+    const int sig = signals.wait([this] { reload(); }, limit);
     log::get("server").info("signal {}: shutting down", sig);
     stop();
 }
 
 void server::reload() {
     if (!impl_->stopped) reload_config(impl_->state);
+}
+
+// Nothing new is accepted; open connections of tcp proxies and visits (an
+// ssh session, a download) get up to shutdown_timeout to finish on their
+// own. Those of the http/https vhosts end with the rest after it: an idle
+// keep-alive connection would otherwise hold every stop for the whole time.
+void server::drain() {
+    auto& st = impl_->state;
+    st.draining = true;
+    for (auto& run : st.all_runs()) run->stop_accepting();
+    const auto open = [&st] { return st.limits.open_on_proxies() + st.splices().size(); };
+    const auto limit = std::chrono::seconds(st.config.shutdown_timeout);
+    const auto n = open();
+    if (n == 0 || limit.count() == 0) return;
+    auto& log = log::get("server");
+    log.info("stopping: listeners closed; {} connection(s) of tcp proxies and visits open, "
+             "waiting up to {} s for them",
+             n, limit.count());
+    const auto since = std::chrono::steady_clock::now();
+    while (open() > 0 && std::chrono::steady_clock::now() - since < limit)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - since);
+    if (const auto left = open(); left > 0)
+        log.warn("stopping: {} connection(s) still open after {} s: ending them", left,
+                 limit.count());
+    else
+        log.info("stopping: every connection finished, after {} ms", waited.count());
 }
 
 void server::stop() {
@@ -308,6 +339,7 @@ void server::stop() {
     if (im.meeting) im.meeting->stop();
     if (im.dashboard) im.dashboard->stop();
     for (auto& v : im.vhosts) v->stop();
+    drain();
     if (im.grpc_server) {
         // Clients hear why their sessions end; then live RPCs are cancelled
         // after a short grace and sessions clean up on the io threads.

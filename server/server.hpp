@@ -31,6 +31,8 @@ public:
     void stop();
 
 private:
+    void drain();
+
     struct impl;
     std::unique_ptr<impl> impl_;
 };

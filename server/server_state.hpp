@@ -57,6 +57,8 @@ struct server_state {
     std::atomic<std::uint64_t> next_session_no{1};
     // Punch signalling between visitors and home clients (direct paths).
     punch_broker punches{*this};
+    // Set once the server stops: no new proxies while open connections drain.
+    std::atomic<bool> draining{false};
     // The rendezvous' first UDP port, told to clients at login; 0 = none.
     std::atomic<std::uint16_t> rendezvous_port{0};
     // What runs now, for the dashboard: clients, proxies, sessions and counts.

@@ -171,6 +171,7 @@ server_config parse_server_config(std::string_view text, const std::string& path
         root.read("work_timeout", cfg.work_timeout, 1, uint32_max);
         root.read("max_connections_per_source", cfg.max_connections_per_source, 0, uint32_max);
         root.read("max_connections_per_proxy", cfg.max_connections_per_proxy, 0, uint32_max);
+        root.read("shutdown_timeout", cfg.shutdown_timeout, 0, 3600);
         root.read("resume_timeout", cfg.resume_timeout, 0, 86400);
         root.read_size("resume_buffer", cfg.resume_buffer, 256u << 10, 1ull << 30);
         root.read_size("resume_buffer_total", cfg.resume_buffer_total, 1u << 20, 64ull << 30);

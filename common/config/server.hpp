@@ -39,6 +39,9 @@ struct server_config {
     // 0 = no limit.
     std::uint32_t max_connections_per_source = 1024;
     std::uint32_t max_connections_per_proxy = 4096;
+    // Seconds a stopping server (SIGTERM, SIGINT) lets open user connections
+    // finish, listeners closed, before it ends them. 0 = end them at once.
+    std::uint32_t shutdown_timeout = 10;
     // Seconds a client that lost its connection keeps its proxies, ports and
     // open sessions, waiting for it to come back and re-attach them; then the
     // sessions are reset. 0 = no resumption: they go at once.

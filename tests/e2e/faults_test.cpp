@@ -134,5 +134,70 @@ TEST(faults, server_killed_mid_transfer_resets_the_user_and_clients_return) {
     EXPECT_TRUE(wait_listening(remote));
 }
 
+// SIGTERM: the server stops accepting, lets an open connection finish, and
+// exits 0 once it has (tests/e2e: shutdown_timeout, default 10 s).
+TEST(shutdown, the_server_lets_open_connections_finish_then_exits_0) {
+    tcp_service service(echo_handler);
+    burrow_lab lab;
+    const auto remote = free_port();
+    auto client = lab.start_client(lab.client_config({{"echo", service.port(), remote}}));
+    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), remote) << client->log();
+    const int user = connect_tcp(remote);
+    ASSERT_GE(user, 0);
+    fd_deadline guard(user, 30s);
+    ASSERT_TRUE(send_all(user, "one", 3));
+    char got[3];
+    ASSERT_EQ(::recv(user, got, 3, MSG_WAITALL), 3);
+
+    lab.server().kill(SIGTERM);
+    ASSERT_TRUE(lab.server().wait_log(
+        R"(stopping: listeners closed; 1 connection\(s\) of tcp proxies and visits open, waiting up to 10 s)",
+        5s))
+        << lab.server().log();
+    // Nobody new gets in; the open connection goes on.
+    bool closed = false;
+    for (int i = 0; i < 40 && !closed; ++i) {
+        const int fd = connect_tcp(remote);
+        closed = fd < 0;
+        if (fd >= 0) ::close(fd);
+        if (!closed) std::this_thread::sleep_for(50ms);  // the listener closes on its own strand
+    }
+    EXPECT_TRUE(closed);
+    ASSERT_TRUE(send_all(user, "two", 3));
+    ASSERT_EQ(::recv(user, got, 3, MSG_WAITALL), 3);
+    EXPECT_EQ(std::string(got, 3), "two");
+    ::close(user);
+    EXPECT_TRUE(lab.server().wait_log(R"(stopping: every connection finished, after \d+ ms)", 5s))
+        << lab.server().log();
+    EXPECT_EQ(lab.server().wait_exit(5s), 0);
+    EXPECT_TRUE(client->wait_log(R"(disconnected from 127\.0\.0\.1:\d+: the server is shutting )", 5s))
+        << client->log();
+}
+
+// One that does not finish within shutdown_timeout is reset, and the
+// server still exits 0.
+TEST(shutdown, a_connection_that_stays_is_ended_after_shutdown_timeout) {
+    tcp_service service(echo_handler);
+    burrow_lab lab(false, "shutdown_timeout = 1");
+    const auto remote = free_port();
+    auto client = lab.start_client(lab.client_config({{"echo", service.port(), remote}}));
+    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), remote) << client->log();
+    const int user = connect_tcp(remote);
+    ASSERT_GE(user, 0);
+    fd_deadline guard(user, 30s);
+    ASSERT_TRUE(echo_works(remote));  // the proxy serves (on another connection)
+
+    const auto stopping = std::chrono::steady_clock::now();
+    lab.server().kill(SIGTERM);
+    EXPECT_TRUE(lab.server().wait_log(R"(stopping: 1 connection\(s\) still open after 1 s: ending them)",
+                                      5s))
+        << lab.server().log();
+    EXPECT_EQ(lab.server().wait_exit(10s), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - stopping, 5s);
+    const auto d = read_all(user, 1, [] {});
+    ::close(user);
+    EXPECT_FALSE(d.clean_eof);
+}
+
 }  // namespace
 }  // namespace burrow::e2e
