@@ -21,18 +21,34 @@ struct conn_limits::core {
     std::uint64_t refused[2] = {0, 0};
     std::chrono::steady_clock::time_point logged[2]{};
 
-    void release(const std::string& source, const std::string& proxy) {
+    using count = std::pair<const std::string, std::uint32_t>;  // an entry of the maps
+
+    void release(count* source, count* proxy) {
         std::lock_guard lock(mutex);
-        drop(sources, source);
-        if (!proxy.empty()) {
-            drop(proxies, proxy);
+        drop(sources, *source);
+        if (proxy) {
+            drop(proxies, *proxy);
             --on_proxies;
         }
     }
 
-    static void drop(std::unordered_map<std::string, std::uint32_t>& counts, const std::string& key) {
-        if (auto it = counts.find(key); it != counts.end() && --it->second == 0) counts.erase(it);
+    // (An entry is erased only at 0, so a ticket's pointers stay valid.)
+    static void drop(std::unordered_map<std::string, std::uint32_t>& counts, count& c) {
+        if (--c.second == 0) counts.erase(std::string(c.first));
     }
+};
+
+// A ticket: one small allocation per open connection.
+struct conn_limits::held {
+    held(std::shared_ptr<core> owner, core::count* from, core::count* on)
+        : c(std::move(owner)), source(from), proxy(on) {}
+    ~held() { c->release(source, proxy); }
+    held(const held&) = delete;
+    held& operator=(const held&) = delete;
+
+    std::shared_ptr<core> c;
+    core::count* source;
+    core::count* proxy;  // nullptr: a vhost connection
 };
 
 namespace {
@@ -92,15 +108,15 @@ conn_limits::ticket conn_limits::admit(const boost::asio::ip::address& source,
         }
         return nullptr;
     }
-    ++c.sources[source_key];
+    auto* source_count = &*c.sources.find(source_key);
+    ++source_count->second;
+    core::count* proxy_count = nullptr;
     if (!proxy_key.empty()) {
-        ++c.proxies[proxy_key];
+        proxy_count = &*c.proxies.find(proxy_key);
+        ++proxy_count->second;
         ++c.on_proxies;
     }
-    lock.unlock();
-    return ticket(static_cast<void*>(core_.get()),
-                  [c = core_, source_key = std::move(source_key),
-                   proxy_key = std::move(proxy_key)](void*) { c->release(source_key, proxy_key); });
+    return std::make_shared<held>(core_, source_count, proxy_count);
 }
 
 std::uint64_t conn_limits::open_on_proxies() const {

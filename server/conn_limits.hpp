@@ -35,6 +35,7 @@ public:
 
 private:
     struct core;
+    struct held;
     std::shared_ptr<core> core_;
 };
 
