@@ -10,6 +10,8 @@ packages=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libtomlplusplus-dev libspdlog-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev
+  # coverage-guided fuzzing (tests/fuzz, scripts/fuzz.sh): clang and its libFuzzer
+  clang-14 libclang-rt-14-dev
   # QUIC over the direct (P2P) path: ngtcp2 0.12 with GnuTLS
   libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev
   # tests and benchmarks: real peers on loopback

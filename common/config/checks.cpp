@@ -85,6 +85,13 @@ std::string header_problem(std::string_view name, std::string_view value) {
     return "";
 }
 
+std::string host_header_problem(std::string_view value) {
+    if (value.size() > 255) return "is longer than 255 bytes";
+    for (char c : value)
+        if (c <= ' ' || c == '\x7f') return "may hold only visible ASCII (no spaces, line breaks or NUL)";
+    return "";
+}
+
 std::string log_level_problem(std::string_view level) {
     static constexpr std::string_view levels[] = {"trace", "debug", "info", "warn", "error", "off"};
     if (std::find(std::begin(levels), std::end(levels), level) != std::end(levels)) return "";

@@ -41,6 +41,9 @@ std::string name_problem(std::string_view name);
 // route the message (Connection, Content-Length, Transfer-Encoding, Host, ...).
 // The server checks registered headers with it too: a proxy never sets framing.
 std::string header_problem(std::string_view name, std::string_view value);
+// host_header_rewrite: what the Host line sent to the service holds (a host,
+// maybe with a port): visible ASCII only, at most 255 bytes.
+std::string host_header_problem(std::string_view value);
 
 // trace, debug, info, warn, error or off.
 std::string log_level_problem(std::string_view level);

@@ -47,7 +47,10 @@ void read_http_keys(table_reader& r, problem_list& problems, proxy_config& proxy
         r.missing("custom_domains", fmt::format("a {} proxy needs custom_domains or subdomain", proxy.type));
     if (proxy.type != "http") return;
     read_string_array(r, problems, "locations", proxy.locations, location_problem);
-    r.read("host_header_rewrite", proxy.host_header_rewrite);
+    if (r.read("host_header_rewrite", proxy.host_header_rewrite) == field::ok) {
+        if (auto problem = host_header_problem(proxy.host_header_rewrite); !problem.empty())
+            r.problem(*r.get("host_header_rewrite"), "host_header_rewrite", std::move(problem));
+    }
     read_header_table(r, problems, "request_headers", proxy.request_headers);
     read_header_table(r, problems, "response_headers", proxy.response_headers);
     const auto user = r.read("http_user", proxy.http_user);

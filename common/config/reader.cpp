@@ -150,7 +150,12 @@ field table_reader::read_size(std::string_view key, std::uint64_t& out, std::uin
                             s.substr(0, 40)));
         return field::invalid;
     }
-    const std::uint64_t v = std::stoull(s.substr(0, digits)) * scale;
+    const std::uint64_t number = std::stoull(s.substr(0, digits));
+    if (number > max / scale) {  // checked before multiplying: 11 digits of GiB would wrap
+        problem(*node, key, fmt::format("must be between {} and {} bytes, got {}", min, max, s));
+        return field::invalid;
+    }
+    const std::uint64_t v = number * scale;
     if (v < min || v > max) {
         problem(*node, key,
                 fmt::format("must be between {} and {} bytes, got {} ({} bytes)", min, max, s, v));

@@ -101,6 +101,17 @@ header encode_data_header(std::uint64_t offset, std::uint64_t ack, bool fin,
     return h;
 }
 
+namespace {
+// The field number of a key, as protobuf reads it: 0 and numbers beyond
+// 2^29 - 1 (a key longer than 32 bits among them) are no field.
+std::optional<std::uint32_t> field_number(std::uint64_t key) {
+    constexpr std::uint64_t max_field = (1u << 29) - 1;
+    const auto number = key >> 3;
+    if (number == 0 || number > max_field) return std::nullopt;
+    return static_cast<std::uint32_t>(number);
+}
+}  // namespace
+
 std::string decode(const std::vector<bytes>& parts, decoded& out, std::size_t max_data) {
     out.clear();
     reader r(parts);
@@ -108,9 +119,10 @@ std::string decode(const std::vector<bytes>& parts, decoded& out, std::size_t ma
     while (!r.at_end()) {
         std::uint64_t key;
         if (!r.read_varint(key)) return "truncated field key";
-        const auto number = static_cast<std::uint32_t>(key >> 3);
+        const auto known_number = field_number(key);
+        if (!known_number) return "bad field number";
+        const auto number = *known_number;
         const auto type = static_cast<std::uint32_t>(key & 7);
-        if (number == 0) return "field number 0";
 
         const bool known = number >= f_hello && number <= f_direct;
         const std::uint32_t expected =
@@ -191,7 +203,13 @@ std::optional<resume_head> decode_resume_head(std::string_view serialized) {
     while (!r.at_end()) {
         std::uint64_t key, v;
         if (!r.read_varint(key)) return {};
-        const auto number = static_cast<std::uint32_t>(key >> 3);
+        const auto known_number = field_number(key);
+        if (!known_number) return {};
+        const auto number = *known_number;
+        // The head is a oneof: protobuf keeps the last member, or merges a
+        // repeated one. A second head member, or one that is no message, is
+        // refused rather than read differently.
+        if (is_head_field(number) && (found || (key & 7) != length_delimited)) return {};
         switch (key & 7) {
             case varint:
                 if (!r.read_varint(v)) return {};
@@ -207,7 +225,7 @@ std::optional<resume_head> decode_resume_head(std::string_view serialized) {
                 reader in(body);
                 while (!in.at_end()) {
                     std::uint64_t k, x;
-                    if (!in.read_varint(k)) return {};
+                    if (!in.read_varint(k) || !field_number(k)) return {};
                     const auto n = static_cast<std::uint32_t>(k >> 3);
                     if ((k & 7) == varint) {
                         if (!in.read_varint(x)) return {};

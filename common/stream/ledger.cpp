@@ -49,7 +49,7 @@ std::string ledger::accept(std::uint64_t offset, std::size_t size, bool fin) {
         return fmt::format("frame offset {} does not continue the stream at {}", offset,
                            received_);
     received_ += size;
-    in_fin_ = fin;
+    in_fin_ = in_fin_ || fin;  // an ack-only frame after the fin keeps it (found by fuzzing)
     return {};
 }
 

@@ -62,6 +62,10 @@ std::string table::add(const v1::ProxySpec& spec, std::weak_ptr<client_session> 
                 return "a header to set has an invalid name or value";
     if (spec.http_user().find(':') != std::string::npos)
         return "http_user must not contain ':'";
+    // What goes into the Host line to the service (found by fuzzing: CR LF was
+    // written out raw, a header injection towards the client's own service).
+    if (!host_header_problem(spec.host_header_rewrite()).empty())
+        return "host_header_rewrite may hold only visible ASCII, at most 255 bytes";
 
     route_spec route{spec.name(),
                            {spec.custom_domains().begin(), spec.custom_domains().end()},

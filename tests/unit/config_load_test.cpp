@@ -70,6 +70,9 @@ TEST(config_sizes, resume_buffer_takes_bytes_or_a_unit) {
                "must be between");
     expect_one(client_problems(with("\"1KiB\"")), line, 17, "transport.resume_buffer",
                "must be between");
+    // Found by fuzzing: 17179869185 GiB wrapped around to 1 GiB and loaded.
+    expect_one(client_problems(with("\"17179869185GiB\"")), line, 17, "transport.resume_buffer",
+               "must be between");
     expect_one(client_problems(with("true")), line, 17, "transport.resume_buffer", "a size");
     const auto server = parse_server_config(
         "resume_buffer = \"8MiB\"\nresume_buffer_total = \"2GiB\"\n[auth]\ntoken = \"t\"\n", "s");

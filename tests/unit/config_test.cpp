@@ -223,6 +223,18 @@ const std::string http_proxy_head =
     "type = \"http\"\n"          // line 8
     "local_port = 5000\n";       // line 9
 
+// Found while fuzzing the config loader: a CR LF in host_header_rewrite went
+// raw into the Host line sent to the service.
+TEST(config_parse, host_header_rewrite_holds_only_visible_ascii) {
+    expect_one(client_problems(client_base + http_proxy_head +
+                               "custom_domains = [\"nas.example.com\"]\n"
+                               "host_header_rewrite = \"nas\\r\\nX-Injected: 1\"\n"),
+               11, 23, "proxies[0].host_header_rewrite", "only visible ASCII");
+    EXPECT_EQ(host_header_problem("nas.local:8080"), "");
+    EXPECT_NE(host_header_problem("a b"), "");
+    EXPECT_NE(host_header_problem(std::string(256, 'a')), "");
+}
+
 TEST(config_parse, http_proxy_with_every_key) {
     const auto cfg = parse_client_config(
         client_base + http_proxy_head +

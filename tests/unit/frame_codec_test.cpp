@@ -131,7 +131,7 @@ TEST(frame_codec, rejects_malformed_input) {
     check({3 << 3 | 2, 1, 'a', 3 << 3 | 2, 1, 'b'}, "repeated data field");
     check({4 << 3 | 2, 0}, "field 4 has wire type 2");
     check({3 << 3 | 0, 1}, "field 3 has wire type 0");
-    check({0}, "field number 0");
+    check({0}, "bad field number");
     check({1 << 3 | 3}, "wire type 3");
     check({0x80}, "truncated field key");
 }
@@ -178,6 +178,29 @@ TEST(frame_codec, resume_heads_are_protobuf_heads) {
     EXPECT_EQ(got->which, frame_codec::f_resume);
     EXPECT_EQ(got->point.received, 12345u);
     EXPECT_FALSE(got->point.fin);
+}
+
+// Found by fuzzing against protobuf (tests/fuzz/regressions/frame_codec):
+// what protobuf would read differently is refused.
+TEST(frame_codec, keys_and_heads_protobuf_reads_otherwise_are_refused) {
+    using frame_codec::decode_resume_head;
+    using frame_codec::encode_resume_head;
+    decoded d;
+    // A key beyond 32 bits whose low bits name the data field (3, bytes).
+    const std::vector<u8> long_key{0x1a | 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 1, 'x'};
+    EXPECT_EQ(decode({bytes(long_key)}, d), "bad field number");
+    EXPECT_FALSE(decode_resume_head(std::string(long_key.begin(), long_key.end())));
+    EXPECT_FALSE(decode_resume_head(std::string(1, '\0') + encode_resume_head(frame_codec::f_resume, {1, false})));
+    // Resumed followed by another head member: protobuf keeps the later one.
+    v1::Frame hello;
+    hello.mutable_hello()->set_run_id("r");
+    EXPECT_FALSE(decode_resume_head(encode_resume_head(frame_codec::f_resumed, {5, false}) +
+                                    hello.SerializeAsString()));
+    // Another head member first, then Resume: protobuf keeps the Resume too.
+    const auto resume_last = decode_resume_head(hello.SerializeAsString() +
+                                                encode_resume_head(frame_codec::f_resume, {5, true}));
+    ASSERT_TRUE(resume_last);
+    EXPECT_EQ(resume_last->point.received, 5u);
 }
 
 TEST(frame_codec, other_or_broken_heads_have_no_resume_point) {

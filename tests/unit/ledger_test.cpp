@@ -49,6 +49,16 @@ TEST(ledger, rejects_data_after_fin_but_takes_acknowledgements) {
     EXPECT_EQ(in.accept(0, 0, false), "");
 }
 
+// Found by fuzzing (tests/fuzz/regressions/ledger): an ack-only frame after
+// the peer's fin (it acknowledges our bytes) must not make the fin forgotten.
+TEST(ledger, the_peers_fin_stays_after_an_ack_only_frame) {
+    ledger in;
+    ASSERT_EQ(in.accept(0, 10, true), "");
+    ASSERT_EQ(in.accept(10, 0, false), "");
+    EXPECT_TRUE(in.inbound_finished());
+    EXPECT_EQ(in.accept(10, 1, false), "data after fin");
+}
+
 TEST(ledger, bounds_the_frame_size) {
     ledger in;
     EXPECT_EQ(in.accept(0, max_frame_data, false), "");
