@@ -31,16 +31,11 @@ public:
         return true;
     }
 
-    bool read_varint(std::uint64_t& v) {
-        v = 0;
-        for (int shift = 0; shift < 64; shift += 7) {
-            std::uint8_t b;
-            if (!byte(b)) return false;
-            v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
-            if (!(b & 0x80)) return true;
-        }
-        return false;  // more than 10 bytes
-    }
+    bool read_varint(std::uint64_t& v) { return varint_of(v, 10); }
+
+    // A field key: protobuf reads at most 5 bytes of it (a 32-bit tag), so a
+    // longer one, zero-padded or not, is refused as protobuf refuses it.
+    bool read_key(std::uint64_t& key) { return varint_of(key, 5); }
 
     // Takes `n` bytes as ranges of the underlying spans (no copy).
     bool take(std::size_t n, std::vector<bytes>* out) {
@@ -56,6 +51,17 @@ public:
     }
 
 private:
+    bool varint_of(std::uint64_t& v, int max_bytes) {
+        v = 0;
+        for (int i = 0; i < max_bytes; ++i) {
+            std::uint8_t b;
+            if (!byte(b)) return false;
+            v |= static_cast<std::uint64_t>(b & 0x7f) << (7 * i);
+            if (!(b & 0x80)) return true;
+        }
+        return false;  // longer than max_bytes
+    }
+
     void advance(std::size_t k) {
         pos_ += k;
         if (pos_ == parts_[part_].size()) {
@@ -118,7 +124,7 @@ std::string decode(const std::vector<bytes>& parts, decoded& out, std::size_t ma
     bool seen_data = false;
     while (!r.at_end()) {
         std::uint64_t key;
-        if (!r.read_varint(key)) return "truncated field key";
+        if (!r.read_key(key)) return "truncated or overlong field key";
         const auto known_number = field_number(key);
         if (!known_number) return "bad field number";
         const auto number = *known_number;
@@ -202,7 +208,7 @@ std::optional<resume_head> decode_resume_head(std::string_view serialized) {
     std::optional<resume_head> found;
     while (!r.at_end()) {
         std::uint64_t key, v;
-        if (!r.read_varint(key)) return {};
+        if (!r.read_key(key)) return {};
         const auto known_number = field_number(key);
         if (!known_number) return {};
         const auto number = *known_number;
@@ -225,7 +231,7 @@ std::optional<resume_head> decode_resume_head(std::string_view serialized) {
                 reader in(body);
                 while (!in.at_end()) {
                     std::uint64_t k, x;
-                    if (!in.read_varint(k) || !field_number(k)) return {};
+                    if (!in.read_key(k) || !field_number(k)) return {};
                     const auto n = static_cast<std::uint32_t>(k >> 3);
                     if ((k & 7) == varint) {
                         if (!in.read_varint(x)) return {};

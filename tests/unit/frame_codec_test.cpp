@@ -133,7 +133,7 @@ TEST(frame_codec, rejects_malformed_input) {
     check({3 << 3 | 0, 1}, "field 3 has wire type 0");
     check({0}, "bad field number");
     check({1 << 3 | 3}, "wire type 3");
-    check({0x80}, "truncated field key");
+    check({0x80}, "truncated or overlong field key");
 }
 
 TEST(frame_codec, empty_input_is_an_empty_frame) {
@@ -188,9 +188,20 @@ TEST(frame_codec, keys_and_heads_protobuf_reads_otherwise_are_refused) {
     decoded d;
     // A key beyond 32 bits whose low bits name the data field (3, bytes).
     const std::vector<u8> long_key{0x1a | 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 1, 'x'};
-    EXPECT_EQ(decode({bytes(long_key)}, d), "bad field number");
+    EXPECT_EQ(decode({bytes(long_key)}, d), "truncated or overlong field key");
     EXPECT_FALSE(decode_resume_head(std::string(long_key.begin(), long_key.end())));
     EXPECT_FALSE(decode_resume_head(std::string(1, '\0') + encode_resume_head(frame_codec::f_resume, {1, false})));
+    // A small key padded with zero groups to 10 bytes: protobuf reads at
+    // most 5 bytes of a key and refuses the frame.
+    const std::vector<u8> padded_key{0x80, 0x80, 0x84, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x0a, 0};
+    v1::Frame f;
+    EXPECT_FALSE(f.ParseFromArray(padded_key.data(), static_cast<int>(padded_key.size())));
+    EXPECT_EQ(decode({bytes(padded_key)}, d), "truncated or overlong field key");
+    EXPECT_FALSE(decode_resume_head(std::string(padded_key.begin(), padded_key.end())));
+    // Five bytes are still a key (field 1 << 25, an unknown varint: skipped).
+    const std::vector<u8> five_byte_key{0x80, 0x80, 0x80, 0x80, 0x01, 0};
+    EXPECT_TRUE(f.ParseFromArray(five_byte_key.data(), static_cast<int>(five_byte_key.size())));
+    EXPECT_EQ(decode({bytes(five_byte_key)}, d), "");
     // Resumed followed by another head member: protobuf keeps the later one.
     v1::Frame hello;
     hello.mutable_hello()->set_run_id("r");
