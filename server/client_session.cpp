@@ -182,21 +182,42 @@ void client_session::handle(v1::ClientMessage& msg) {
     }
 }
 
-void client_session::handle_login(const v1::Login& login) {
-    auto verdict = st_.verifier.check(login.client_id(), login.timestamp(), login.nonce(),
-                                      login.proof(), auth::unix_now());
+void client_session::refuse_login(const std::string& why) {
+    st_.live.login_failed();
     v1::ServerMessage reply;
     auto* result = reply.mutable_login_result();
+    result->set_ok(false);
+    result->set_error(why);
+    send(std::move(reply));
+    shutdown("login rejected", true);
+}
+
+void client_session::handle_login(const v1::Login& login) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto source = p2p::parse(peer_);  // "ip:port" of the Control stream
+    const auto address = source ? source->address() : asio::ip::address();
+    // An address that failed too often is refused unchecked for a while: a
+    // token cannot be guessed at the speed of the network.
+    if (const auto wait = st_.login_failures.blocked_for(address, now); wait.count() > 0) {
+        ctl_log().debug("login from {} refused unchecked: too many failed logins", peer_);
+        return refuse_login(fmt::format(
+            "login rejected: too many failed logins from this address; try again in {} s",
+            wait.count()));
+    }
+    auto verdict = st_.verifier.check(login.client_id(), login.timestamp(), login.nonce(),
+                                      login.proof(), auth::unix_now());
     if (verdict != auth::verdict::ok) {
         // The client id is untrusted input: escaped and cut in the log.
         ctl_log().warn("login rejected from {}: {} (client id '{}')", peer_,
                        auth::to_string(verdict), printable(login.client_id()));
-        st_.live.login_failed();
-        result->set_ok(false);
-        result->set_error(fmt::format("login rejected: {}", auth::to_string(verdict)));
-        send(std::move(reply));
-        return shutdown("login rejected", true);
+        st_.login_failures.failed(address, now);
+        if (st_.login_failures.blocked_for(address, now).count() > 0)
+            ctl_log().warn("{} failed logins from {} within a minute: its logins are refused "
+                           "unchecked for the rest of that minute",
+                           st_.settings()->max_login_failures, address.to_string());
+        return refuse_login(fmt::format("login rejected: {}", auth::to_string(verdict)));
     }
+    st_.login_failures.forgive(address);
 
     // Only shown in logs; even with the token, a client id may not forge a line.
     client_id_ = printable(login.client_id());
@@ -205,6 +226,13 @@ void client_session::handle_login(const v1::Login& login) {
     reactor_->logged_in();
     pool_.set_target(std::clamp<std::size_t>(login.pool_count(), 1, 64));
     if (take_over_previous(login)) return;  // the stream went to the run it named
+    // A new run. Its own earlier runs (a restart) are replaced below and do not count.
+    if (const auto max = st_.settings()->max_clients; max && st_.runs_of_others(client_id_) >= max) {
+        ctl_log().warn("login of {} refused: max_clients ({}) clients are logged in", who(), max);
+        return refuse_login(
+            fmt::format("login rejected: the server is full (max_clients {} clients are logged in)",
+                        max));
+    }
     run_id_ = random_hex(16);
     phase_ = phase::active;
     // A client that restarted while a run of its own is away: that run ends

@@ -120,6 +120,7 @@ private:
     void read_next();
     void handle(v1::ClientMessage& msg);
     void handle_login(const v1::Login& login);
+    void refuse_login(const std::string& why);
     bool take_over_previous(const v1::Login& login);
     void continue_run(control_reactor* r, const std::string& peer, std::size_t pool_count);
     void complete_login();

@@ -72,6 +72,8 @@ bool reload_config(server_state& st) {
     applied->auth = next->auth;
     applied->allow_ports = next->allow_ports;
     applied->max_proxies_per_client = next->max_proxies_per_client;
+    applied->max_clients = next->max_clients;
+    applied->max_login_failures = next->max_login_failures;
     applied->max_pending_connections = next->max_pending_connections;
     applied->work_timeout = next->work_timeout;
     applied->heartbeat_timeout = next->heartbeat_timeout;
@@ -81,6 +83,7 @@ bool reload_config(server_state& st) {
 
     st.verifier.set_tokens(tokens_of(*applied));
     st.limits.set(applied->max_connections_per_source, applied->max_connections_per_proxy);
+    st.login_failures.set_failures(applied->max_login_failures);
     if (now->allow_ports != applied->allow_ports) st.ports.set_allowed(applied->allow_ports);
     const bool level_changed = now->log.level != applied->log.level;
     if (level_changed) log::set_level(applied->log.level);
@@ -90,12 +93,14 @@ bool reload_config(server_state& st) {
     for (auto& run : st.all_runs())
         if (run->reloaded()) ++revoked;
 
-    log.info("reloaded {}: {} client token(s){}, allow_ports {}, max_proxies_per_client {}, "
+    log.info("reloaded {}: {} client token(s){}, allow_ports {}, max_clients {}, "
+             "max_login_failures {}, max_proxies_per_client {}, "
              "max_pending_connections {}, max_connections_per_source {}, "
              "max_connections_per_proxy {}, work_timeout {} s, heartbeat_timeout {} s{}{}",
              file, applied->auth.clients.size(),
              applied->auth.token.empty() ? " and no shared token" : " and the shared token",
-             st.ports.describe(), applied->max_proxies_per_client,
+             st.ports.describe(), applied->max_clients, applied->max_login_failures,
+             applied->max_proxies_per_client,
              applied->max_pending_connections, applied->max_connections_per_source,
              applied->max_connections_per_proxy, applied->work_timeout, applied->heartbeat_timeout,
              level_changed ? fmt::format(", log level {}", applied->log.level) : "",

@@ -4,6 +4,7 @@
 //   tokens (auth.token, [[auth.clients]])  new logins; a run whose client's
 //                                          token changed (a revoked device) ends
 //   allow_ports, max_proxies_per_client    proxies registered from then on
+//   max_clients, max_login_failures        logins from then on
 //   max_pending_connections, work_timeout, heartbeat_timeout,
 //   max_connections_per_source / _per_proxy
 //                                          at once, for every client

@@ -1,5 +1,7 @@
 #include "server/server_state.hpp"
 
+#include <algorithm>
+
 #include "common/stream/splice.hpp"
 #include "server/client_session.hpp"
 
@@ -43,6 +45,14 @@ std::vector<std::shared_ptr<client_session>> server_state::all_runs() {
     for (auto& [_, weak] : runs_)
         if (auto s = weak.lock()) found.push_back(std::move(s));
     return found;
+}
+
+std::size_t server_state::runs_of_others(const std::string& client_id) {
+    // Counted outside the lock: the last reference to a run may go here.
+    const auto runs = all_runs();
+    return static_cast<std::size_t>(std::count_if(runs.begin(), runs.end(), [&](const auto& s) {
+        return s->client_id() != client_id;
+    }));
 }
 
 std::vector<std::shared_ptr<client_session>> server_state::runs_of(const std::string& client_id) {

@@ -15,6 +15,7 @@
 #include "common/config/server.hpp"
 #include "common/stream/registry.hpp"
 #include "server/conn_limits.hpp"
+#include "server/failure_budget.hpp"
 #include "server/live.hpp"
 #include "server/rendezvous/punch_broker.hpp"
 #include "server/port_manager.hpp"
@@ -49,6 +50,8 @@ struct server_state {
     auth::verifier verifier;
     port_manager ports;
     conn_limits limits{config.max_connections_per_source, config.max_connections_per_proxy};
+    // Failed client logins per source address (max_login_failures a minute).
+    failure_budget login_failures{{config.max_login_failures, std::chrono::seconds(60)}};
     vhost_table vhosts;
     secret_table secrets;
     std::atomic<std::uint64_t> next_conn_id{1};
@@ -78,6 +81,8 @@ struct server_state {
     // The runs of client `client_id` (only read after their login).
     std::vector<std::shared_ptr<client_session>> runs_of(const std::string& client_id);
     std::vector<std::shared_ptr<client_session>> all_runs();
+    // How many runs belong to clients other than `client_id`.
+    std::size_t runs_of_others(const std::string& client_id);
 
     // Proxy names are unique on the server. Returns false when another run holds it.
     bool claim_name(const std::string& name, const std::string& run_id);

@@ -167,6 +167,8 @@ server_config parse_server_config(std::string_view text, const std::string& path
         read_non_empty(root, "data_dir", cfg.data_dir);
         root.read("heartbeat_timeout", cfg.heartbeat_timeout, 1, uint32_max);
         root.read("max_proxies_per_client", cfg.max_proxies_per_client, 1, uint32_max);
+        root.read("max_clients", cfg.max_clients, 0, uint32_max);
+        root.read("max_login_failures", cfg.max_login_failures, 0, uint32_max);
         root.read("max_pending_connections", cfg.max_pending_connections, 1, uint32_max);
         root.read("work_timeout", cfg.work_timeout, 1, uint32_max);
         root.read("max_connections_per_source", cfg.max_connections_per_source, 0, uint32_max);

@@ -30,6 +30,12 @@ struct server_config {
     std::string data_dir = "burrow-data";  // relative to the config file's directory
     std::uint32_t heartbeat_timeout = 30;  // seconds without a message from a client
     std::uint32_t max_proxies_per_client = 64;
+    // Clients logged in at once (distinct runs; a client coming back to its
+    // own run, or replacing it, does not count twice). 0 = no limit.
+    std::uint32_t max_clients = 4096;
+    // Failed logins from one address within a minute; past them its logins
+    // are refused unchecked until the minute is over. 0 = no limit.
+    std::uint32_t max_login_failures = 10;
     // Per client: user connections accepted and waiting for a work stream.
     // At the limit its proxies stop accepting; the kernel backlog holds the rest.
     std::uint32_t max_pending_connections = 256;

@@ -65,7 +65,10 @@ std::string_view cookie_value(std::string_view header, std::string_view name) {
 }
 
 access::access(std::string user, std::string password, limits l)
-    : user_(std::move(user)), password_(std::move(password)), limits_(l) {}
+    : user_(std::move(user)),
+      password_(std::move(password)),
+      limits_(l),
+      strikes_({l.failures, l.window, l.addresses}) {}
 
 bool access::right(std::string_view user, std::string_view password) const {
     // Both compared, so that a wrong user takes as long as a wrong password.
@@ -74,37 +77,9 @@ bool access::right(std::string_view user, std::string_view password) const {
     return u && p;
 }
 
-std::chrono::seconds access::blocked_locked(const boost::asio::ip::address& from,
-                                            clock::time_point now) {
-    auto it = strikes_.find(from);
-    if (it == strikes_.end()) return std::chrono::seconds(0);
-    const auto until = it->second.since + limits_.window;
-    if (now >= until) {
-        strikes_.erase(it);
-        return std::chrono::seconds(0);
-    }
-    if (it->second.count < limits_.failures) return std::chrono::seconds(0);
-    return std::chrono::ceil<std::chrono::seconds>(until - now);
-}
-
 std::chrono::seconds access::blocked_for(const boost::asio::ip::address& from,
                                          clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    return blocked_locked(from, now);
-}
-
-void access::failed(const boost::asio::ip::address& from, clock::time_point now) {
-    if (!strikes_.count(from) && strikes_.size() >= limits_.addresses) {
-        std::erase_if(strikes_, [&](const auto& s) { return now >= s.second.since + limits_.window; });
-        if (strikes_.size() >= limits_.addresses)  // all fresh: the oldest window goes
-            strikes_.erase(std::min_element(strikes_.begin(), strikes_.end(),
-                                            [](const auto& a, const auto& b) {
-                                                return a.second.since < b.second.since;
-                                            }));
-    }
-    auto [it, fresh] = strikes_.try_emplace(from, strikes{now, 0});
-    if (!fresh && now >= it->second.since + limits_.window) it->second = {now, 0};
-    ++it->second.count;
+    return strikes_.blocked_for(from, now);
 }
 
 std::optional<access::pass> access::check(std::string_view authorization, std::string_view cookie,
@@ -118,7 +93,7 @@ std::optional<access::pass> access::check(std::string_view authorization, std::s
             logins_.erase(it);
         }
     }
-    if (authorization.empty() || blocked_locked(from, now).count() > 0) return std::nullopt;
+    if (authorization.empty() || strikes_.blocked_for(from, now).count() > 0) return std::nullopt;
     auto credentials = basic_credentials(authorization);
     if (!credentials) return std::nullopt;
     const auto colon = credentials->find(':');
@@ -126,7 +101,7 @@ std::optional<access::pass> access::check(std::string_view authorization, std::s
         right(std::string_view(*credentials).substr(0, colon),
               std::string_view(*credentials).substr(colon + 1)))
         return pass{how::basic, {}};
-    failed(from, now);
+    strikes_.failed(from, now);
     return std::nullopt;
 }
 
@@ -134,17 +109,17 @@ access::login_result access::login(std::string_view user, std::string_view passw
                                    const boost::asio::ip::address& from, clock::time_point now) {
     std::lock_guard lock(mutex_);
     login_result r;
-    if (auto wait = blocked_locked(from, now); wait.count() > 0) {
+    if (auto wait = strikes_.blocked_for(from, now); wait.count() > 0) {
         r.outcome = login_result::limited;
         r.retry_after = wait;
         return r;
     }
     if (!right(user, password)) {
-        failed(from, now);
+        strikes_.failed(from, now);
         r.outcome = login_result::wrong;
         return r;
     }
-    strikes_.erase(from);
+    strikes_.forgive(from);
     std::erase_if(login_order_, [this](const std::string& v) { return !logins_.count(v); });
     while (logins_.size() >= limits_.sessions && !login_order_.empty()) {
         logins_.erase(login_order_.front());

@@ -18,6 +18,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "server/failure_budget.hpp"
+
 namespace burrow::dashboard {
 
 class access {
@@ -67,24 +69,17 @@ public:
 
 private:
     bool right(std::string_view user, std::string_view password) const;
-    void failed(const boost::asio::ip::address& from, clock::time_point now);
-    std::chrono::seconds blocked_locked(const boost::asio::ip::address& from,
-                                        clock::time_point now);
 
     const std::string user_;
     const std::string password_;
     const limits limits_;
 
-    struct strikes {
-        clock::time_point since;
-        std::size_t count = 0;
-    };
     struct kept_login {
         std::string csrf;
         clock::time_point expires;
     };
+    failure_budget strikes_;  // failed logins per address
     std::mutex mutex_;
-    std::map<boost::asio::ip::address, strikes> strikes_;
     std::map<std::string, kept_login, std::less<>> logins_;  // by cookie value
     std::deque<std::string> login_order_;
 };

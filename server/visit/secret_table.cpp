@@ -6,11 +6,6 @@ namespace burrow {
 
 using namespace std::chrono_literals;
 
-namespace {
-constexpr auto failure_window = 60s;
-constexpr std::size_t max_tracked_sources = 1 << 16;
-}  // namespace
-
 void secret_table::add(const std::string& name, proxy p) {
     absl::MutexLock lock(&mutex_);
     proxies_[name] = std::move(p);
@@ -28,12 +23,12 @@ secret_table::verdict secret_table::check(const visit& v, const boost::asio::ip:
                                           clock::time_point now, std::int64_t unix_now) {
     verdict out;
     absl::MutexLock lock(&mutex_);
-    if (over_budget(source, now)) {
+    if (failures_.blocked_for(source, now).count() > 0) {
         out.refusal = "too many failed visits from this address; try again in a minute";
         return out;
     }
     const auto refuse = [&](std::string why) {
-        count_failure(source, now);
+        failures_.failed(source, now);
         out.refusal = std::move(why);
         return out;
     };
@@ -60,28 +55,6 @@ secret_table::verdict secret_table::check(const visit& v, const boost::asio::ip:
     out.owner = std::move(owner);
     out.client_id = p.client_id;
     return out;
-}
-
-bool secret_table::over_budget(const boost::asio::ip::address& source, clock::time_point now) {
-    auto it = failures_.find(source);
-    if (it == failures_.end()) return false;
-    if (now - it->second.window_start >= failure_window) {
-        failures_.erase(it);
-        return false;
-    }
-    return it->second.count >= max_failures;
-}
-
-void secret_table::count_failure(const boost::asio::ip::address& source, clock::time_point now) {
-    // Bounded: a flood from many addresses forgets the stale windows first.
-    if (failures_.size() >= max_tracked_sources)
-        std::erase_if(failures_, [&](const auto& e) {
-            return now - e.second.window_start >= failure_window;
-        });
-    if (failures_.size() >= max_tracked_sources) failures_.erase(failures_.begin());
-    auto& f = failures_[source];
-    if (f.count == 0 || now - f.window_start >= failure_window) f = {now, 0};
-    ++f.count;
 }
 
 }  // namespace burrow

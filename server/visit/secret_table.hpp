@@ -20,6 +20,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "common/auth.hpp"
+#include "server/failure_budget.hpp"
 
 namespace burrow {
 
@@ -28,7 +29,7 @@ class client_session;
 class secret_table {
 public:
     using clock = std::chrono::steady_clock;
-    static constexpr int max_failures = 10;  // per source address and minute
+    static constexpr std::size_t max_failures = 10;  // per source address and minute
 
     struct proxy {
         std::string client_id;  // who serves it
@@ -56,18 +57,10 @@ public:
                   std::int64_t unix_now);
 
 private:
-    struct failures {
-        clock::time_point window_start{};
-        int count = 0;
-    };
-    bool over_budget(const boost::asio::ip::address& source, clock::time_point now)
-        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-    void count_failure(const boost::asio::ip::address& source, clock::time_point now)
-        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
     absl::Mutex mutex_;
     std::map<std::string, proxy, std::less<>> proxies_ ABSL_GUARDED_BY(mutex_);
-    std::map<boost::asio::ip::address, failures> failures_ ABSL_GUARDED_BY(mutex_);
+    failure_budget failures_{{max_failures, std::chrono::seconds(60)}};  // per source address
     auth::nonce_window nonces_;
 };
 

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <openssl/evp.h>
 
 #include <cstdlib>
@@ -55,7 +56,37 @@ temp_dir::temp_dir() {
     path_ = tmpl;
 }
 
+// Every secret the tests hand to Burrow (tokens, keys, passwords, the wrong
+// ones too): none may appear in any log a test's directory holds.
+const std::vector<std::string>& test_secrets() {
+    static const std::vector<std::string> secrets{
+        burrow_lab::token,  "home-token-41c0de",  "nas-token-93a7be", "wrong-token",
+        "home-secret-42",   "not-the-key-123",    "dash-pw-5b1e",     "example-password",
+        "example-dashboard-password"};
+    return secrets;
+}
+
+namespace {
+void check_logs_for_secrets(const std::string& dir) {
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (!it->is_regular_file(ec) || it->path().extension() != ".log") continue;
+        const auto text = slurp(it->path().string());
+        for (const auto& secret : test_secrets())
+            if (const auto at = text.find(secret); at != std::string::npos) {
+                const auto from = text.rfind('\n', at);
+                const auto line = text.substr(from == std::string::npos ? 0 : from + 1,
+                                              text.find('\n', at) - (from == std::string::npos ? 0 : from + 1));
+                ADD_FAILURE() << "a secret (" << secret << ") is in the log "
+                              << it->path().filename().string() << ": " << line;
+            }
+    }
+}
+}  // namespace
+
 temp_dir::~temp_dir() {
+    check_logs_for_secrets(path_);
     std::error_code ec;
     if (!std::getenv("BURROW_KEEP_TMP")) std::filesystem::remove_all(path_, ec);
 }
@@ -421,6 +452,14 @@ burrow_lab::exposed burrow_lab::expose(const std::string& name, std::uint16_t lo
     auto client = start_client(client_config({{name, local_port, remote_port}}));
     const auto port = proxy_port(*client, name);
     return {std::move(client), port};
+}
+
+bool reload_lab::reload(const std::string& head, const std::string& tail, int occurrence) {
+    write_text(lab.dir().file("server.toml"), head + base_ + tail);
+    lab.server().kill(SIGHUP);
+    return lab.server()
+        .wait_log(R"((reloaded .*server\.toml|reload of .*server\.toml refused))", 10s, occurrence)
+        .has_value();
 }
 
 std::uint16_t burrow_lab::proxy_port(const process& client, const std::string& name,

@@ -29,6 +29,11 @@ std::string slurp(const std::string& path);
 void write_text(const std::string& path, const std::string& text);
 
 // A scratch directory removed at destruction.
+// A test's directory, removed at the end; its *.log files (every process's
+// output) are searched for every secret of test_secrets() first, and a test
+// that finds one fails.
+const std::vector<std::string>& test_secrets();
+
 class temp_dir {
 public:
     temp_dir();
@@ -193,6 +198,22 @@ private:
     std::uint16_t server_port_ = 0;
     std::string fingerprint_;
     int clients_ = 0;
+};
+
+// A lab whose server reloads an edited server.toml (SIGHUP).
+class reload_lab {
+public:
+    reload_lab() : base_(slurp(lab.dir().file("server.toml"))) {}
+
+    // Writes server.toml as it started with `head` before it (top-level keys)
+    // and `tail` after it (tables), and has the server reload it; waits for
+    // the `occurrence`th outcome line (reloaded or refused).
+    bool reload(const std::string& head, const std::string& tail, int occurrence);
+
+    burrow_lab lab;
+
+private:
+    const std::string base_;
 };
 
 }  // namespace burrow::e2e

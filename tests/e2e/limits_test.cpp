@@ -1,9 +1,13 @@
-// Connection limits on the user side (server/conn_limits.hpp): one address
-// cannot hold more than max_connections_per_source connections, one tcp
-// proxy more than max_connections_per_proxy; the one over the limit is
-// closed at once with a log line, and everybody else is served.
+// Limits, each hit by a real peer: on the user side (server/conn_limits.hpp)
+// one address cannot hold more than max_connections_per_source connections,
+// one tcp proxy more than max_connections_per_proxy; the one over the limit
+// is closed at once with a log line, and everybody else is served. On the
+// client side, an address that fails max_login_failures logins within a
+// minute is refused unchecked, and no more than max_clients clients are
+// logged in; both change with a reload.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -120,6 +124,69 @@ TEST(limits, per_source_and_per_proxy_connections_are_capped_for_that_source_alo
             EXPECT_TRUE(echoes(fd));  // nobody else was disturbed
         }
     }
+}
+
+TEST(limits, an_address_that_fails_logins_is_refused_unchecked_until_a_reload_lifts_the_limit) {
+    tcp_service service(echo_handler);
+    reload_lab r;
+    auto& lab = r.lab;
+    ASSERT_TRUE(r.reload("max_login_failures = 3\n", "", 1)) << lab.server().log();
+    // A client with a wrong token retries (max_backoff 2 s): its fourth try is
+    // refused without a check.
+    auto guesser = lab.start_client(lab.client_config({}, "client_id = \"guesser\"", "wrong-token"));
+    EXPECT_TRUE(lab.server().wait_log(
+        R"(3 failed logins from 127\.0\.0\.1 within a minute: its logins are refused unchecked)", 15s))
+        << lab.server().log();
+    EXPECT_TRUE(guesser->wait_log(
+        R"(login rejected: too many failed logins from this address; try again in \d+ s)", 15s))
+        << guesser->log();
+    guesser.reset();
+    // The right token from that address is refused too, until the minute is over.
+    auto home = lab.start_client(lab.client_config({{"echo", service.port()}}));
+    EXPECT_TRUE(home->wait_log("too many failed logins from this address", 15s)) << home->log();
+    EXPECT_EQ(lab.server().log().find("client login:"), std::string::npos);
+    // A reload that lifts the limit lets it in at its next try.
+    ASSERT_TRUE(r.reload("max_login_failures = 0\n", "", 2)) << lab.server().log();
+    EXPECT_TRUE(lab.server().wait_log("reloaded .*max_login_failures 0", 1s)) << lab.server().log();
+    const auto port = burrow_lab::proxy_port(*home, "echo");
+    ASSERT_NE(port, 0) << home->log();
+    const int fd = connect_from("127.0.0.1", port);
+    EXPECT_TRUE(echoes(fd));
+    ::close(fd);
+}
+
+TEST(limits, max_clients_refuses_one_more_client_and_a_restarting_one_gets_back_in) {
+    tcp_service service(echo_handler);
+    reload_lab r;
+    auto& lab = r.lab;
+    ASSERT_TRUE(r.reload("max_clients = 1\n", "", 1)) << lab.server().log();
+    const auto first_config = lab.client_config({{"first", service.port()}}, "client_id = \"first\"");
+    auto first = lab.start_client(first_config);
+    const auto port = burrow_lab::proxy_port(*first, "first");
+    ASSERT_NE(port, 0) << first->log();
+
+    auto second = lab.start_client(lab.client_config({{"second", service.port()}}, "client_id = \"second\""));
+    EXPECT_TRUE(second->wait_log(
+        R"(login rejected: the server is full \(max_clients 1 clients are logged in\))", 15s))
+        << second->log();
+    EXPECT_TRUE(lab.server().wait_log(R"(login of .*second.* refused: max_clients \(1\) clients are logged in)", 1s))
+        << lab.server().log();
+    // The first one is not disturbed.
+    int fd = connect_from("127.0.0.1", port);
+    EXPECT_TRUE(echoes(fd));
+    ::close(fd);
+
+    // The first one restarts (killed: its run waits for it): it is not
+    // counted against itself, and comes back.
+    first->kill(SIGKILL);
+    first->wait_exit();
+    first = lab.start_client(first_config);
+    ASSERT_NE(burrow_lab::proxy_port(*first, "first", 1, 20s), 0) << first->log() << lab.server().log();
+    EXPECT_EQ(second->log().find("proxy up"), std::string::npos);
+
+    // Room for two: the second one gets in at its next try.
+    ASSERT_TRUE(r.reload("max_clients = 2\n", "", 2)) << lab.server().log();
+    EXPECT_NE(burrow_lab::proxy_port(*second, "second"), 0) << second->log();
 }
 
 }  // namespace

@@ -15,28 +15,6 @@
 namespace burrow::e2e {
 namespace {
 
-class reload_lab {
-public:
-    reload_lab() : base_(slurp(lab.dir().file("server.toml"))) {}
-
-    // Writes server.toml as it started with `head` before it (top-level keys)
-    // and `tail` after it (tables), and has the server reload it; waits for
-    // the `occurrence`th outcome line (reloaded or refused).
-    bool reload(const std::string& head, const std::string& tail, int occurrence) {
-        write_text(lab.dir().file("server.toml"), head + base_ + tail);
-        lab.server().kill(SIGHUP);
-        return lab.server()
-            .wait_log(R"((reloaded .*server\.toml|reload of .*server\.toml refused))", 10s,
-                      occurrence)
-            .has_value();
-    }
-
-    burrow_lab lab;
-
-private:
-    const std::string base_;
-};
-
 const std::string home_token = "home-token-41c0de";
 const std::string nas_token = "nas-token-93a7be";
 
