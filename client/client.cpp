@@ -517,8 +517,32 @@ void client::start() {
 }
 
 void client::run_until_signal(signal_watch& signals) {
-    log::get("client").info("signal {}: shutting down", signals.wait({}));
+    // The watchdog leaves the drain its time and then some.
+    const auto limit = std::chrono::seconds(impl_->config->shutdown_timeout + 5);
+    log::get("client").info("signal {}: shutting down", signals.wait({}, limit));
+    drain();
     stop();
+}
+
+// Nothing new starts: visitors stop accepting, and the server closes our
+// proxies, so no user connection arrives; the open ones (an ssh session, a
+// download, a visit) get up to shutdown_timeout to finish on their own.
+void client::drain() {
+    auto& im = *impl_;
+    const auto limit = std::chrono::seconds(im.config->shutdown_timeout);
+    if (limit.count() == 0 || !im.runner.running()) return;
+    asio::post(im.strand, [&im] {
+        for (auto& l : im.visitors) l->stop();
+        if (im.session) im.session->close_proxies();
+    });
+    // Not waited for, as on the server: the connections of http proxies (an
+    // idle keep-alive upstream would hold every stop for the whole time).
+    const auto open = [&im] {
+        const auto all = im.sessions.all();
+        return static_cast<std::size_t>(std::count_if(
+            all.begin(), all.end(), [](const auto& p) { return !p->describe().quiet; }));
+    };
+    wait_for_drain(open, limit, "connection(s)", log::get("client"));
 }
 
 void client::stop() {

@@ -26,8 +26,11 @@ public:
     // Validates certificates/credentials and starts connecting. Throws
     // std::runtime_error with a one-line explanation.
     void start();
-    // Blocks until SIGINT/SIGTERM, then stops.
+    // Blocks until SIGINT/SIGTERM, then drains and stops.
     void run_until_signal(signal_watch& signals);
+    // Stops accepting (visitors, and the server closes our proxies) and
+    // waits up to shutdown_timeout for open connections to finish.
+    void drain();
     void stop();
 
     // For `burrow-client connect`: waits until the client has logged in

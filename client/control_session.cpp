@@ -254,6 +254,17 @@ void control_session::send_punch(const punch_request_msg& m) {
     });
 }
 
+void control_session::close_proxies() {
+    asio::post(strand_, [self = shared_from_this()] {
+        if (!self->logged_in_) return;
+        for (const auto& p : self->config_->proxies) {
+            v1::ClientMessage msg;
+            msg.mutable_close_proxy()->set_name(p.name);
+            self->send(std::move(msg));
+        }
+    });
+}
+
 void control_session::send_moved(std::uint64_t session_id) {
     v1::ClientMessage msg;
     msg.mutable_session_moved()->set_session_id(session_id);

@@ -90,6 +90,9 @@ public:
     // Relayed visit `session_id` runs on a direct path now (SessionMoved).
     void send_moved(std::uint64_t session_id);
     void start();
+    // Asks the server to close every proxy (a stopping client drains: no new
+    // user connections come, the open ones go on).
+    void close_proxies();
     // Logs out (the server lets the run go at once), then ends.
     void stop(std::string reason);
     // The connection under it is no good any more (the network changed):

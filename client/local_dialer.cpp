@@ -1,5 +1,9 @@
 #include "client/local_dialer.hpp"
 
+#include <map>
+#include <mutex>
+#include <utility>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -102,8 +106,23 @@ private:
 
 }  // namespace
 
+std::shared_ptr<stream::rate_limit> bandwidth_of(const proxy_config& proxy) {
+    if (proxy.bandwidth_limit == 0) return nullptr;
+    // One bucket per proxy, shared by its sessions while any is open; a
+    // reload that changes the limit starts a new one for new sessions.
+    static std::mutex mutex;
+    static std::map<std::pair<std::string, std::uint64_t>, std::weak_ptr<stream::rate_limit>> buckets;
+    std::lock_guard lock(mutex);
+    std::erase_if(buckets, [](const auto& b) { return b.second.expired(); });
+    auto& weak = buckets[{proxy.name, proxy.bandwidth_limit}];
+    auto limit = weak.lock();
+    if (!limit) weak = limit = std::make_shared<stream::rate_limit>(proxy.bandwidth_limit);
+    return limit;
+}
+
 void dial_local(std::shared_ptr<stream::pump> p, const proxy_config& proxy, std::string tag,
                 std::string peer, std::chrono::seconds timeout) {
+    p->set_rate_limit(bandwidth_of(proxy));
     std::make_shared<local_dialer>(std::move(p), proxy, std::move(tag), std::move(peer), timeout)
         ->start();
 }

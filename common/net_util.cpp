@@ -98,4 +98,21 @@ std::chrono::milliseconds backoff::next() {
     return std::chrono::milliseconds(static_cast<long long>(base.count() * jitter(rng_)));
 }
 
+void wait_for_drain(const std::function<std::size_t()>& open, std::chrono::seconds limit,
+                    const std::string& what, spdlog::logger& log) {
+    const auto n = open();
+    if (n == 0 || limit.count() == 0) return;
+    log.info("stopping: nothing new accepted; {} {} open, waiting up to {} s for them", n, what,
+             limit.count());
+    const auto since = std::chrono::steady_clock::now();
+    while (open() > 0 && std::chrono::steady_clock::now() - since < limit)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - since);
+    if (const auto left = open(); left > 0)
+        log.warn("stopping: {} {} still open after {} s: ending them", left, what, limit.count());
+    else
+        log.info("stopping: every connection finished, after {} ms", waited.count());
+}
+
 }  // namespace burrow

@@ -11,6 +11,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 
+namespace spdlog {
+class logger;
+}
+
 namespace burrow {
 
 // Errors that end a connection in the ordinary way (peer closed, reset,
@@ -51,6 +55,12 @@ private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };
+
+// A stopping program's drain: waits until `open()` is 0 or `limit` passed,
+// logging what it waits for (`what`: "connection(s) of tcp proxies and
+// visits") and how it ended.
+void wait_for_drain(const std::function<std::size_t()>& open, std::chrono::seconds limit,
+                    const std::string& what, spdlog::logger& log);
 
 // Capped exponential backoff with jitter down to 75%: 1 s, 2 s, 4 s ... max
 // (never more than max).

@@ -311,24 +311,9 @@ void server::drain() {
     auto& st = impl_->state;
     st.draining = true;
     for (auto& run : st.all_runs()) run->stop_accepting();
-    const auto open = [&st] { return st.limits.open_on_proxies() + st.splices().size(); };
-    const auto limit = std::chrono::seconds(st.config.shutdown_timeout);
-    const auto n = open();
-    if (n == 0 || limit.count() == 0) return;
-    auto& log = log::get("server");
-    log.info("stopping: listeners closed; {} connection(s) of tcp proxies and visits open, "
-             "waiting up to {} s for them",
-             n, limit.count());
-    const auto since = std::chrono::steady_clock::now();
-    while (open() > 0 && std::chrono::steady_clock::now() - since < limit)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - since);
-    if (const auto left = open(); left > 0)
-        log.warn("stopping: {} connection(s) still open after {} s: ending them", left,
-                 limit.count());
-    else
-        log.info("stopping: every connection finished, after {} ms", waited.count());
+    wait_for_drain([&st] { return st.limits.open_on_proxies() + st.splices().size(); },
+                   std::chrono::seconds(st.config.shutdown_timeout),
+                   "connection(s) of tcp proxies and visits", log::get("server"));
 }
 
 void server::stop() {

@@ -85,6 +85,10 @@ void read_proxy(table_reader& r, problem_list& problems, proxy_config& proxy) {
     }
     read_non_empty(r, "local_addr", proxy.local_addr);
     if (r.read_port("local_port", proxy.local_port, false) == field::absent) r.missing("local_port");
+    if (r.read_size("bandwidth_limit", proxy.bandwidth_limit, 0, 1ull << 40) == field::ok &&
+        proxy.bandwidth_limit > 0 && proxy.bandwidth_limit < 1024)
+        r.problem(*r.get("bandwidth_limit"), "bandwidth_limit",
+                  "must be at least 1KiB (bytes per second), or 0 for no limit");
     if (proxy.type == "tcp") {
         r.read_port("remote_port", proxy.remote_port, true);
     } else if (proxy.type == "http" || proxy.type == "https") {
@@ -249,6 +253,7 @@ client_config parse_client_config(std::string_view text, const std::string& path
     read_document(text, path, [&cfg](table_reader& root, problem_list& problems) {
         read_required(root, "server_addr", cfg.server_addr);
         root.read_port("server_port", cfg.server_port, false);
+        root.read("shutdown_timeout", cfg.shutdown_timeout, 0, 3600);
         if (root.read("client_id", cfg.client_id) == field::ok) {
             if (auto problem = name_problem(cfg.client_id); !problem.empty())
                 root.problem(*root.get("client_id"), "client_id", std::move(problem));

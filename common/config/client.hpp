@@ -26,6 +26,9 @@ struct proxy_config {
     std::string local_addr = "127.0.0.1";
     std::uint16_t local_port = 0;         // required, 1..65535
     std::uint16_t remote_port = 0;        // tcp: 0 = the server picks one
+    // Bytes per second in each direction over all the proxy's connections
+    // (a token bucket on the client's pumps); 0 = no limit.
+    std::uint64_t bandwidth_limit = 0;
 
     // http and https (one of the two is required)
     std::vector<std::string> custom_domains;
@@ -67,6 +70,9 @@ struct client_config {
     std::string server_addr;               // required
     std::uint16_t server_port = 7000;      // 1..65535
     std::string client_id;                 // default: the host name
+    // Seconds a stopping client (SIGTERM, SIGINT) lets open connections
+    // finish, nothing new accepted, before it logs out. 0 = at once.
+    std::uint32_t shutdown_timeout = 10;
 
     struct {
         std::string token;  // required, non-empty

@@ -211,7 +211,7 @@ bool pump::start_local(std::string tag, bool quiet) {
 
 void pump::begin_pumping(local_kind local, std::string tag, bool quiet) {
     local_ = local;
-    if (local == local_kind::in_process) in_process_ = std::make_unique<in_process_end>();
+    if (local == local_kind::in_process) extra_ = std::make_unique<in_process_end>();
     tag_ = std::move(tag);
     quiet_ = quiet;
     started_at_ = std::chrono::steady_clock::now();
@@ -252,7 +252,7 @@ void pump::detach() {
 // After fin the read stays outstanding too: it returns when the RPC ends, so a
 // peer that goes away while we still send is noticed.
 void pump::issue_read() {
-    if (reading_ || ended_ || !carrier_ || down_.full()) return;
+    if (reading_ || ended_ || !carrier_ || down_.full() || throttled_[rate_limit::down]) return;
     reading_ = true;
     carrier_->read(&in_);
 }
@@ -368,6 +368,7 @@ void pump::chunk_delivered() {
     const bool fin = down_.front().fin;
     ledger_.delivered(down_.front().size);
     if (meter_) meter_->add_out(down_.front().size);
+    if (throttling()) charge(rate_limit::down, down_.front().size);
     down_.pop();
     if (fin) {
         error_code ignored;
@@ -383,7 +384,7 @@ void pump::chunk_delivered() {
 
 void pump::read_socket() {
     if (local_ != local_kind::socket || socket_waiting_ || sent_fin_ || !room_for_piece() ||
-        ended_)
+        ended_ || throttled_[rate_limit::up])
         return;
     socket_waiting_ = true;
     // A wait, not a read: an idle connection holds no buffer.
@@ -420,6 +421,7 @@ void pump::on_socket_readable(const error_code& wait_ec) {
         if (ec) break;
     }
     if (size == 0 && !eof) return read_socket();  // woken for nothing
+    if (throttling()) charge(rate_limit::up, size);
     sent_fin_ = eof;
     send_piece(take_piece(std::move(data), size, eof));
     read_socket();  // read ahead while the frame is in flight (stops once one is ready)
@@ -480,7 +482,7 @@ void pump::after_write() {
 void pump::local_may_refill() {
     if (mode_ != mode::pumping || !room_for_piece()) return;
     if (local_ == local_kind::socket) return read_socket();
-    if (auto& local = *in_process_; local.held) {
+    if (auto& local = *in_process(); local.held) {
         auto next = std::move(*local.held);
         local.held.reset();
         const auto n = next.size;
@@ -581,7 +583,8 @@ void pump::end(bool ok) {
     if (hand_over_) head_due_ = [to = std::exchange(hand_over_, {})]() mutable { to(nullptr); };
     control_.clear();
     ready_.reset();
-    if (in_process_) in_process_->held.reset();
+    if (in_process()) in_process()->held.reset();
+    if (throttling()) stop_throttle();
     ledger_.drop_replay();  // nobody will ask for a replay
     if (resume_) {
         if (auto* waiting = std::exchange(resume_->waiting, nullptr)) waiting->finish(false);
@@ -660,6 +663,7 @@ pump::snapshot pump::describe() {
     s.counts = {ledger_.sent(), ledger_.acked(), ledger_.received(), ledger_.delivered(),
                 ledger_.unacked(), resume_ ? resume_->resumptions : 0u};
     s.detached = detached_;
+    s.quiet = quiet_;
     s.path = carrier_ ? carrier_->path() : std::string_view("detached");
     return s;
 }

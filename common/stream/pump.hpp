@@ -57,6 +57,7 @@
 #include "common/stream/carrier.hpp"
 #include "common/stream/ledger.hpp"
 #include "common/stream/meter.hpp"
+#include "common/stream/rate_limit.hpp"
 #include "common/unique_function.hpp"
 
 namespace burrow::stream {
@@ -231,6 +232,11 @@ public:
     // Counts the bytes from and to the local end from now on into `m` too,
     // readable while they flow (nullptr: no longer).
     void set_meter(std::shared_ptr<meter> m);
+    // Moves no more than `limit` allows in each direction (a proxy's
+    // bandwidth_limit, shared by its sessions; pump_throttle.cpp): a socket
+    // end waits before its next read, or before the next carrier read, while
+    // that direction's bucket is in debt. Before start(); socket ends only.
+    void set_rate_limit(std::shared_ptr<rate_limit> limit);
     // One line of a listing (burrow-client status, later the dashboard).
     struct snapshot {
         std::string tag, peer;
@@ -238,6 +244,7 @@ public:
         double age_seconds = 0;
         totals counts;
         bool pumping = false, detached = false;
+        bool quiet = false;  // started quiet (an http proxy's upstream connection)
     };
     snapshot describe();
 
@@ -317,6 +324,10 @@ private:
 
     void read_socket();
     void on_socket_readable(const error_code& ec);
+    // Takes `n` bytes moved in direction `d` from the rate limit, if any; in
+    // debt, that direction waits (throttled_) until a timer says it may go on.
+    void charge(rate_limit::direction d, std::size_t n);
+    void stop_throttle();
     up_piece take_piece(pieces data, std::size_t n, bool fin);
     void send_piece(up_piece piece);
     bool room_for_piece() const { return (detached_ || !ready_) && ledger_.room(); }
@@ -381,11 +392,16 @@ private:
     std::optional<up_piece> ready_;      // local -> carrier: next data frame, read ahead
     std::vector<frame> control_;         // head/error frames, first
 
-    // The in-process end (local_kind::in_process only): its pending
-    // operations and their completions. A socket end has none, and so does
-    // not carry the room for them.
+    // What only some local ends need, in one allocation of their own, so
+    // that the others do not carry the room: the in-process end's pending
+    // operations and their completions (local_kind::in_process), or a
+    // rate-limited socket end's bucket and timers (set_rate_limit).
+    struct local_extra;
     struct in_process_end;
-    std::unique_ptr<in_process_end> in_process_;
+    struct throttle;
+    std::unique_ptr<local_extra> extra_;
+    in_process_end* in_process() const noexcept;  // null unless in_process
+    throttle* throttling() const noexcept;        // null unless rate-limited
 
     std::string tag_;
     std::shared_ptr<meter> meter_;
@@ -417,6 +433,7 @@ private:
     bool end_ok_ = false;
     bool quiet_ = false;
     bool peer_gone_ = false;       // the peer ended the session (an error frame)
+    bool throttled_[2] = {false, false};  // by rate_limit::direction: waiting for credit
     std::atomic<bool> ended_flag_{false};
     std::atomic<bool> detached_flag_{false};
 };

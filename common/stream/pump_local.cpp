@@ -10,7 +10,7 @@ namespace burrow::stream {
 namespace asio = boost::asio;
 
 void pump::deliver_local() {
-    auto& local = *in_process_;
+    auto& local = *in_process();
     if (!local.read || down_.empty()) return;
     const auto r = take_down(local.read_into);
     local.read_due = {std::move(local.read), r.ec, r.n};
@@ -45,7 +45,7 @@ void pump::after_take() {
 pump::io_result pump::read_some(asio::mutable_buffer into, io_handler* later) {
     auto self = shared_from_this();
     locked lock(*this);
-    if (local_ != local_kind::in_process || in_process_->read)
+    if (local_ != local_kind::in_process || in_process()->read)
         return {true, asio::error::invalid_argument, 0};
     if (local_closed_) return {true, asio::error::operation_aborted, 0};
     if (into.size() == 0) return {true, {}, 0};
@@ -53,8 +53,8 @@ pump::io_result pump::read_some(asio::mutable_buffer into, io_handler* later) {
         if (down_done_) return {true, asio::error::eof, 0};
         if (ended_) return {true, asio::error::connection_reset, 0};
         if (!later) return {true, asio::error::would_block, 0};
-        in_process_->read = std::move(*later);
-        in_process_->read_into = into;
+        in_process()->read = std::move(*later);
+        in_process()->read_into = into;
         return {};
     }
     const auto r = take_down(into);
@@ -66,7 +66,7 @@ pump::io_result pump::write_some(std::span<const asio::const_buffer> from,
                                                io_handler* later) {
     auto self = shared_from_this();
     locked lock(*this);
-    if (local_ != local_kind::in_process || in_process_->write)
+    if (local_ != local_kind::in_process || in_process()->write)
         return {true, asio::error::invalid_argument, 0};
     if (local_closed_) return {true, asio::error::operation_aborted, 0};
     if (ended_) return {true, asio::error::connection_reset, 0};
@@ -85,8 +85,8 @@ pump::io_result pump::write_some(std::span<const asio::const_buffer> from,
         return {true, {}, n};
     }
     // Two frames wait already: the writer waits for the stream (backpressure).
-    in_process_->held = std::move(piece);
-    in_process_->write = std::move(*later);
+    in_process()->held = std::move(piece);
+    in_process()->write = std::move(*later);
     return {};
 }
 
@@ -101,7 +101,7 @@ void pump::shutdown_send() {
 void pump::queue_fin() {
     sent_fin_ = true;
     ledger_.sent_fin();
-    if (auto& held = in_process_->held)
+    if (auto& held = in_process()->held)
         held->fin = true;
     else if (ready_)
         ready_->fin = true;
@@ -115,7 +115,7 @@ void pump::close_local() {
     if (local_ != local_kind::in_process || local_closed_) return;
     local_closed_ = true;
     // What the writer was still waiting to send was never reported written.
-    in_process_->held.reset();
+    in_process()->held.reset();
     fail_local_ops(asio::error::operation_aborted);
     if (ended_) return;
     // Unread input would reset a socket on close; so it does here.
@@ -135,8 +135,8 @@ bool pump::local_reusable() {
 }
 
 void pump::fail_local_ops(const error_code& ec) {
-    if (!in_process_) return;
-    auto& local = *in_process_;
+    if (!in_process()) return;
+    auto& local = *in_process();
     if (local.read) local.read_due = {std::move(local.read), ec, 0};
     if (local.write) {
         local.held.reset();

@@ -37,8 +37,20 @@ struct pump::resume_state {
     bool replay_fin = false;
 };
 
+struct pump::local_extra {
+    virtual ~local_extra() = default;
+};
+
+// A rate-limited pump's bucket, and a timer per direction (pump_throttle.cpp).
+struct pump::throttle : local_extra {
+    throttle(std::shared_ptr<rate_limit> l, const executor& ex)
+        : limit(std::move(l)), timers{boost::asio::steady_timer(ex), boost::asio::steady_timer(ex)} {}
+    std::shared_ptr<rate_limit> limit;
+    boost::asio::steady_timer timers[2];  // by rate_limit::direction
+};
+
 // The in-process end's state (pump_local.cpp).
-struct pump::in_process_end {
+struct pump::in_process_end : local_extra {
     // Run by `locked` once the lock is released (one read and one write at most).
     struct completion {
         io_handler handler;
@@ -60,7 +72,7 @@ public:
     explicit locked(pump& p) : pump_(p), lock_(p.mutex_) {}
     ~locked() {
         auto& b = pump_;
-        auto* local = b.in_process_.get();
+        auto* local = b.in_process();
         if (!b.head_due_ && !b.end_due_ &&
             !(local && (local->read_due.handler || local->write_due.handler)))
             return;
@@ -84,5 +96,13 @@ private:
     pump& pump_;
     std::unique_lock<std::mutex> lock_;
 };
+
+inline pump::in_process_end* pump::in_process() const noexcept {
+    return local_ == local_kind::in_process ? static_cast<in_process_end*>(extra_.get()) : nullptr;
+}
+
+inline pump::throttle* pump::throttling() const noexcept {
+    return local_ == local_kind::socket ? static_cast<throttle*>(extra_.get()) : nullptr;
+}
 
 }  // namespace burrow::stream

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -134,69 +135,116 @@ TEST(faults, server_killed_mid_transfer_resets_the_user_and_clients_return) {
     EXPECT_TRUE(wait_listening(remote));
 }
 
+// A connection to `port` is refused within 2 s (the listener closes on its own strand).
+bool comes_to_refuse(std::uint16_t port) {
+    for (int i = 0; i < 40; ++i) {
+        const int fd = connect_tcp(port);
+        if (fd < 0) return true;
+        ::close(fd);
+        std::this_thread::sleep_for(50ms);
+    }
+    return false;
+}
+
+// An echo service behind a tcp proxy, and a user connection open through it.
+struct open_user {
+    explicit open_user(const std::string& server_extra = "") : lab(false, server_extra) {}
+
+    // Starts the client and opens the user's connection; false on failure.
+    bool open() {
+        client = lab.start_client(lab.client_config({{"echo", service.port(), remote}}));
+        if (burrow_lab::proxy_port(*client, "echo") != remote) return false;
+        user = connect_tcp(remote);
+        return user >= 0;
+    }
+    // One round trip on the user's connection.
+    bool echoes(const std::string& text) {
+        std::string got(text.size(), '\0');
+        return send_all(user, text.data(), text.size()) &&
+               ::recv(user, got.data(), got.size(), MSG_WAITALL) == static_cast<ssize_t>(got.size()) &&
+               got == text;
+    }
+    ~open_user() {
+        if (user >= 0) ::close(user);
+    }
+
+    tcp_service service{echo_handler};
+    burrow_lab lab;
+    const std::uint16_t remote = free_port();
+    std::unique_ptr<process> client;
+    int user = -1;
+};
+
 // SIGTERM: the server stops accepting, lets an open connection finish, and
 // exits 0 once it has (tests/e2e: shutdown_timeout, default 10 s).
 TEST(shutdown, the_server_lets_open_connections_finish_then_exits_0) {
-    tcp_service service(echo_handler);
-    burrow_lab lab;
-    const auto remote = free_port();
-    auto client = lab.start_client(lab.client_config({{"echo", service.port(), remote}}));
-    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), remote) << client->log();
-    const int user = connect_tcp(remote);
-    ASSERT_GE(user, 0);
-    fd_deadline guard(user, 30s);
-    ASSERT_TRUE(send_all(user, "one", 3));
-    char got[3];
-    ASSERT_EQ(::recv(user, got, 3, MSG_WAITALL), 3);
+    open_user u;
+    ASSERT_TRUE(u.open()) << (u.client ? u.client->log() : "");
+    auto& lab = u.lab;
+    fd_deadline guard(u.user, 30s);
+    ASSERT_TRUE(u.echoes("one"));
 
     lab.server().kill(SIGTERM);
     ASSERT_TRUE(lab.server().wait_log(
-        R"(stopping: listeners closed; 1 connection\(s\) of tcp proxies and visits open, waiting up to 10 s)",
+        R"(stopping: nothing new accepted; 1 connection\(s\) of tcp proxies and visits open, waiting up to 10 s)",
         5s))
         << lab.server().log();
     // Nobody new gets in; the open connection goes on.
-    bool closed = false;
-    for (int i = 0; i < 40 && !closed; ++i) {
-        const int fd = connect_tcp(remote);
-        closed = fd < 0;
-        if (fd >= 0) ::close(fd);
-        if (!closed) std::this_thread::sleep_for(50ms);  // the listener closes on its own strand
-    }
-    EXPECT_TRUE(closed);
-    ASSERT_TRUE(send_all(user, "two", 3));
-    ASSERT_EQ(::recv(user, got, 3, MSG_WAITALL), 3);
-    EXPECT_EQ(std::string(got, 3), "two");
-    ::close(user);
+    EXPECT_TRUE(comes_to_refuse(u.remote));
+    EXPECT_TRUE(u.echoes("two"));
+    ::close(std::exchange(u.user, -1));
     EXPECT_TRUE(lab.server().wait_log(R"(stopping: every connection finished, after \d+ ms)", 5s))
         << lab.server().log();
     EXPECT_EQ(lab.server().wait_exit(5s), 0);
-    EXPECT_TRUE(client->wait_log(R"(disconnected from 127\.0\.0\.1:\d+: the server is shutting )", 5s))
-        << client->log();
+    EXPECT_TRUE(u.client->wait_log(R"(disconnected from 127\.0\.0\.1:\d+: the server is shutting )", 5s))
+        << u.client->log();
 }
 
 // One that does not finish within shutdown_timeout is reset, and the
 // server still exits 0.
 TEST(shutdown, a_connection_that_stays_is_ended_after_shutdown_timeout) {
-    tcp_service service(echo_handler);
-    burrow_lab lab(false, "shutdown_timeout = 1");
-    const auto remote = free_port();
-    auto client = lab.start_client(lab.client_config({{"echo", service.port(), remote}}));
-    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), remote) << client->log();
-    const int user = connect_tcp(remote);
-    ASSERT_GE(user, 0);
-    fd_deadline guard(user, 30s);
-    ASSERT_TRUE(echo_works(remote));  // the proxy serves (on another connection)
+    open_user u("shutdown_timeout = 1");
+    ASSERT_TRUE(u.open()) << (u.client ? u.client->log() : "");
+    auto& lab = u.lab;
+    fd_deadline guard(u.user, 30s);
+    ASSERT_TRUE(echo_works(u.remote));  // the proxy serves (on another connection)
 
     const auto stopping = std::chrono::steady_clock::now();
     lab.server().kill(SIGTERM);
-    EXPECT_TRUE(lab.server().wait_log(R"(stopping: 1 connection\(s\) still open after 1 s: ending them)",
+    EXPECT_TRUE(lab.server().wait_log(R"(stopping: 1 connection\(s\) of tcp proxies and visits still open after 1 s: ending them)",
                                       5s))
         << lab.server().log();
     EXPECT_EQ(lab.server().wait_exit(10s), 0);
     EXPECT_LT(std::chrono::steady_clock::now() - stopping, 5s);
-    const auto d = read_all(user, 1, [] {});
-    ::close(user);
+    const auto d = read_all(u.user, 1, [] {});
     EXPECT_FALSE(d.clean_eof);
+}
+
+// SIGTERM to the home client: the server closes its proxies at its request
+// (nobody new gets in), an open connection finishes, then the client logs
+// out and exits 0.
+TEST(shutdown, the_client_lets_open_connections_finish_then_logs_out) {
+    open_user u;
+    ASSERT_TRUE(u.open()) << (u.client ? u.client->log() : "");
+    auto& lab = u.lab;
+    auto& client = u.client;
+    fd_deadline guard(u.user, 30s);
+    ASSERT_TRUE(u.echoes("one"));
+
+    client->kill(SIGTERM);
+    ASSERT_TRUE(client->wait_log(
+        R"(stopping: nothing new accepted; 1 connection\(s\) open, waiting up to 10 s)", 5s))
+        << client->log();
+    EXPECT_TRUE(lab.server().wait_log(R"(\[echo\] proxy down: closed by client)", 5s))
+        << lab.server().log();
+    EXPECT_TRUE(comes_to_refuse(u.remote));
+    EXPECT_TRUE(u.echoes("two"));
+    ::close(std::exchange(u.user, -1));
+    EXPECT_TRUE(client->wait_log(R"(stopping: every connection finished, after \d+ ms)", 5s))
+        << client->log();
+    EXPECT_EQ(client->wait_exit(5s), 0);
+    EXPECT_TRUE(lab.server().wait_log(R"(logged out \(client shutting down\))", 5s))
+        << lab.server().log();
 }
 
 }  // namespace
