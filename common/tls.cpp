@@ -1,5 +1,6 @@
 #include "common/tls.hpp"
 
+#include <fmt/format.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -7,12 +8,15 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -37,13 +41,40 @@ std::string bio_string(BIO* bio) {
     return std::string(data, static_cast<std::size_t>(len));
 }
 
+// Writes `data` to `path` whole or not at all: into a temporary file created
+// with the final mode (a private key is never world-readable, even briefly),
+// synced, then renamed over `path`. A full disk leaves nothing behind that
+// the next start would take for a key or a certificate.
 void write_file(const std::filesystem::path& path, const std::string& data, mode_t mode) {
-    // Create with the final mode so a private key is never world-readable, even briefly.
-    std::filesystem::remove(path);
-    std::ofstream out(path, std::ios::binary);
-    ::chmod(path.c_str(), mode);
-    out << data;
-    if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
+    const std::string tmp = path.string() + ".new";
+    const auto fail = [&](const char* what) {
+        const std::string why = std::strerror(errno);
+        ::unlink(tmp.c_str());
+        throw std::runtime_error(fmt::format("cannot {} {}: {}", what, path.string(), why));
+    };
+    ::unlink(tmp.c_str());
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) fail("create");
+    for (std::size_t done = 0; done < data.size();) {
+        const auto n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = ENOSPC;
+            const int saved = errno;
+            ::close(fd);
+            errno = saved;
+            fail("write");
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0) {
+        const int saved = errno;
+        ::close(fd);
+        errno = saved;
+        fail("write");
+    }
+    if (::close(fd) != 0) fail("write");
+    if (::rename(tmp.c_str(), path.c_str()) != 0) fail("write");
 }
 
 key_cert generate_self_signed() {
@@ -202,6 +233,9 @@ key_cert load_or_create_self_signed(const std::string& dir, bool& created) {
     fs::create_directories(dir, ec);
     if (ec) throw std::runtime_error("cannot create data_dir " + dir + ": " + ec.message());
     key_cert pair = generate_self_signed();
+    // A pair is used only when both files exist: one written alone (the
+    // disk filled up, the process was killed) is made again next time.
+    fs::remove(cert_path, ec);
     write_file(key_path, pair.key_pem, 0600);
     write_file(cert_path, pair.cert_pem, 0644);
     created = true;

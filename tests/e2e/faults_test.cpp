@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <thread>
@@ -245,6 +246,42 @@ TEST(shutdown, the_client_lets_open_connections_finish_then_logs_out) {
     EXPECT_EQ(client->wait_exit(5s), 0);
     EXPECT_TRUE(lab.server().wait_log(R"(logged out \(client shutting down\))", 5s))
         << lab.server().log();
+}
+
+// A first start whose data_dir is full (a tmpfs of 8 KiB, filled, in a
+// mount namespace of its own): the server says what it could not write and
+// why, exits 1, and leaves nothing half-written: once there is room, the
+// next start generates its TLS pair and listens.
+TEST(faults, a_full_data_dir_at_first_start_is_a_clear_error_and_poisons_nothing) {
+    if (geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+    temp_dir dir;
+    const auto data = dir.file("data");
+    std::filesystem::create_directories(data);
+    write_text(dir.file("server.toml"), "bind_addr = \"127.0.0.1\"\nbind_port = 0\n"
+                                        "data_dir = \"data\"\n[auth]\ntoken = \"" +
+                                            std::string(burrow_lab::token) + "\"\n");
+    const auto server = bin("burrow-server") + " -c " + dir.file("server.toml");
+    const std::string script =
+        "set -u\n"
+        "mount -t tmpfs -o size=8k tmpfs " + data + " || exit 90\n"
+        "dd if=/dev/zero of=" + data + "/fill bs=1k count=64 2>/dev/null\n" +
+        server + "\n"
+        "echo \"first start exit $?\"\n"
+        "ls -a " + data + " | tr '\\n' ' '; echo\n"
+        "rm " + data + "/fill\n"
+        "exec " + server + "\n";
+    process p({"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script},
+              dir.file("server.log"));
+    ASSERT_TRUE(p.wait_log(R"(listening for clients on 127\.0\.0\.1:\d+)", 20s)) << p.log();
+    const auto log = p.log();
+    EXPECT_NE(log.find("burrow-server: cannot write " + data + "/server.key: No space left on device"),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("first start exit 1"), std::string::npos) << log;
+    EXPECT_NE(log.find(". .. fill \n"), std::string::npos) << "a file was left behind:\n" << log;
+    EXPECT_NE(log.find("generated a self-signed"), std::string::npos) << log;
+    p.kill(SIGTERM);
+    EXPECT_EQ(p.wait_exit(10s), 0);
 }
 
 }  // namespace

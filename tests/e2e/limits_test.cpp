@@ -7,11 +7,13 @@
 // logged in; both change with a reload.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -187,6 +189,60 @@ TEST(limits, max_clients_refuses_one_more_client_and_a_restarting_one_gets_back_
     // Room for two: the second one gets in at its next try.
     ASSERT_TRUE(r.reload("max_clients = 2\n", "", 2)) << lab.server().log();
     EXPECT_NE(burrow_lab::proxy_port(*second, "second"), 0) << second->log();
+}
+
+// A user who opens 5000 idle connections from one address: the default
+// max_connections_per_source (1024) holds, the rest are closed at once,
+// the memory of server + client grows by a bounded amount per connection
+// held, and a user at another address is served meanwhile.
+TEST(limits, five_thousand_idle_connections_from_one_user_are_held_to_the_limit) {
+    constexpr int opened = 5000, limit = 1024;
+    tcp_service service(echo_handler);
+    burrow_lab lab;
+    auto client = lab.start_client(lab.client_config({{"echo", service.port()}}));
+    const auto port = burrow_lab::proxy_port(*client, "echo");
+    ASSERT_NE(port, 0) << client->log();
+    ASSERT_TRUE(echo_works(port));  // the path warmed up before the figures are taken
+    const auto rss = [&] {
+        return proc_status(lab.server().pid(), "VmRSS") + proc_status(client->pid(), "VmRSS");
+    };
+    const long before = rss();
+
+    fds open;
+    for (int i = 0; i < opened; ++i) {
+        open.v.push_back(connect_from("127.0.0.1", port));
+        ASSERT_GE(open.v.back(), 0) << i;
+    }
+    // Those over the limit are closed: wait until 5000 - 1024 have hung up.
+    std::vector<pollfd> polls;
+    for (int fd : open.v) polls.push_back({fd, POLLIN | POLLRDHUP, 0});
+    int closed = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (closed < opened - limit && std::chrono::steady_clock::now() < deadline) {
+        ::poll(polls.data(), polls.size(), 200);
+        closed = 0;
+        for (const auto& p : polls) closed += (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+    }
+    EXPECT_EQ(closed, opened - limit) << lab.server().log().substr(0, 4000);
+
+    // The ones held are served, and so is another address.
+    int served = 0;
+    for (std::size_t i = 0; i < polls.size(); ++i)
+        if (!(polls[i].revents & (POLLRDHUP | POLLHUP | POLLERR)) && echoes(open.v[i])) ++served;
+    EXPECT_EQ(served, limit);
+    const int other = connect_from("127.0.0.2", port);
+    EXPECT_TRUE(echoes(other));
+    ::close(other);
+    const long held = rss();
+    const double per_connection = static_cast<double>(held - before) / limit;
+    std::printf("[ figure ] 5000 idle connections from one address: %d held, %d closed at once; "
+                "server + client RSS %ld -> %ld KiB, %.1f KiB per connection held\n",
+                served, closed, before, held, per_connection);
+    // Bounded by what 1024 connections cost, not by what 5000 would.
+    EXPECT_LT(per_connection, 256.0);
+    EXPECT_TRUE(lab.server().wait_log(
+        R"(connection to echo refused: 1024 connections open from 127\.0\.0\.1 \(max_connections_per_source\))",
+        1s));
 }
 
 }  // namespace
