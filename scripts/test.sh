@@ -5,6 +5,8 @@
 #   scripts/test.sh -R tunnel    extra arguments go to ctest
 #   BURROW_SANITIZE_TESTS=0 scripts/test.sh    skip the sanitizer pass
 #   BURROW_FUZZ_TESTS=0 scripts/test.sh        skip the fuzz targets (scripts/fuzz.sh)
+#   BURROW_SOAK_TESTS=0 scripts/test.sh        skip the soak run (scripts/soak.sh: 500
+#                                              connections with churn for SOAK_SECONDS, 120)
 #   BURROW_TSAN_TESTS=1 scripts/test.sh        also the ThreadSanitizer pass (scripts/tsan.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +14,11 @@ bash scripts/setup.sh
 
 bash scripts/build.sh
 ctest --test-dir build -j2 --output-on-failure --timeout 300 "$@"
+
+if [ "${BURROW_SOAK_TESTS:-1}" != 0 ]; then
+  echo "== soak: ${SOAK_CONNS:-500} connections with churn for ${SOAK_SECONDS:-120} s, every transfer checked =="
+  bash scripts/soak.sh
+fi
 
 if [ "${BURROW_FUZZ_TESTS:-1}" != 0 ]; then
   echo "== libFuzzer targets: their regression inputs, then ${FUZZ_SECONDS:-15} s of fuzzing each =="

@@ -1,0 +1,111 @@
+"""The soak test's knobs, read from the environment and checked once.
+
+  SOAK_CONNS       connections kept open at once, spread evenly over the three paths (tcp
+                   proxy, http proxy through the vhost, visitor of a secret proxy) (default: 500)
+  SOAK_SECONDS     length of the soak phase (default: 120, for CI; 1800 for a long run)
+  SOAK_WARMUP      seconds of the same load before it, after which the start figures are taken
+                   (default: 10)
+  SOAK_MIN_BYTES   smallest transfer (default: 1)
+  SOAK_MAX_BYTES   largest transfer; sizes are log-uniform in between, so half the connections
+                   carry under ~2 KiB and most of the bytes come from the large ones
+                   (default: 4194304, 4 MiB)
+  SOAK_STALL       seconds a transfer may go without a byte before it counts as stalled
+                   (default: 30; the server's work_timeout is 10)
+  SOAK_FD_SLACK    descriptors a Burrow process may hold at the end beyond the start (default: 8;
+                   both are idle states, and runs here end with exactly the start's count, so a
+                   leak of one descriptor in 10 000 connections fails a 120 s run)
+  SOAK_RSS_PCT, SOAK_RSS_MIB  RSS a Burrow process may grow from start to end: the larger of
+                   these (default: 50 % and 64 MiB). Not tighter, because idle RSS after load is
+                   mostly freed heap that glibc keeps, set by the largest burst of data in flight:
+                   measured with gdb (malloc_stats) on burrow-server at idle, 5-10 MiB in use
+                   against 250-380 MiB RSS, varying that much between identical rounds; and
+                   it creeps up with new bursts (+25 % and +47 % over two 600 s runs).
+                   So this bound catches a leak of roughly 64 MiB / transfers per transfer
+                   (about 900 B at the 120 s run's 75 000 transfers, 60 B over 1800 s). The creep
+                   comes from glibc's per-thread arenas: with MALLOC_ARENA_MAX=2 in the
+                   environment (glibc's own variable; Burrow inherits it) burrow-server's idle
+                   RSS stayed at 86 MiB through a 120 s run (223 -> 276 MiB without it), so
+                   with it a much lower SOAK_RSS_PCT checks for leaks more finely. Without it
+                   a 600 s run here ended at +47 %: an 1800 s run may well fail this check.
+  SOAK_SETTLE      bound in seconds on the wait for an idle state after the connections closed
+                   (default: 60; the vhost keeps idle upstreams 30 s and sweeps every 5 s)
+  SOAK_TLS=1       TLS between the clients and the server (default: 0, off)
+  SOAK_KEEP=1      keep the temporary directory (configs, logs) and print where it is
+  BURROW_BIN       directory with burrow-server and burrow-client (default: <repo>/build/bin)
+  PYTHON           the interpreter scripts/soak.sh runs this with (default: python3)
+"""
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from burrow_bench.errors import BenchError
+
+
+@dataclass(frozen=True)
+class Settings:
+    repo: Path
+    burrow_bin: Path
+    conns: int
+    seconds: int
+    warmup: int
+    min_bytes: int
+    max_bytes: int
+    stall: int
+    fd_slack: int
+    rss_pct: int
+    rss_mib: int
+    settle: int
+    tls: bool
+    keep: bool
+
+    @property
+    def drain(self):
+        """Bound on the wait for transfers in flight once a phase ends: a stalled one is cut
+        after `stall` seconds anyway."""
+        return self.stall + 30
+
+    @property
+    def bound(self):
+        """The whole run's hard bound (SIGALRM), in seconds: both phases, their drains and
+        settles, plus start-up and the stops."""
+        return self.warmup + self.seconds + 2 * (self.drain + self.settle) + 180
+
+
+def _integer(env, name, default, minimum):
+    raw = env.get(name, "")
+    text = raw if raw != "" else str(default)
+    if not re.fullmatch(r"[0-9]+", text) or int(text) < minimum:
+        raise BenchError(f"{name} must be an integer >= {minimum} (got '{raw}')")
+    return int(text)
+
+
+def _flag(env, name):
+    raw = env.get(name, "") or "0"
+    if raw not in ("0", "1"):
+        raise BenchError(f"{name} must be 0 or 1 (got '{raw}')")
+    return raw == "1"
+
+
+def from_env(env=None):
+    env = os.environ if env is None else env
+    repo = Path(__file__).resolve().parents[3]
+    s = Settings(
+        repo=repo,
+        burrow_bin=Path(env.get("BURROW_BIN", "") or repo / "build" / "bin"),
+        conns=_integer(env, "SOAK_CONNS", 500, 3),
+        seconds=_integer(env, "SOAK_SECONDS", 120, 1),
+        warmup=_integer(env, "SOAK_WARMUP", 10, 1),
+        min_bytes=_integer(env, "SOAK_MIN_BYTES", 1, 1),
+        max_bytes=_integer(env, "SOAK_MAX_BYTES", 4 << 20, 1),
+        stall=_integer(env, "SOAK_STALL", 30, 1),
+        fd_slack=_integer(env, "SOAK_FD_SLACK", 8, 0),
+        rss_pct=_integer(env, "SOAK_RSS_PCT", 50, 0),
+        rss_mib=_integer(env, "SOAK_RSS_MIB", 64, 0),
+        settle=_integer(env, "SOAK_SETTLE", 60, 1),
+        tls=_flag(env, "SOAK_TLS"),
+        keep=_flag(env, "SOAK_KEEP"),
+    )
+    if s.min_bytes > s.max_bytes:
+        raise BenchError(f"SOAK_MIN_BYTES ({s.min_bytes}) is above SOAK_MAX_BYTES ({s.max_bytes})")
+    return s
