@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <optional>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -178,20 +179,23 @@ void admin_server::stop() {
     });
 }
 
-int run_status(std::shared_ptr<const client_config> config, const cli_args& args) {
-    const auto at = admin_address_of(*config);
+namespace {
+
+// Sends `request` to the client running with `config` and reads its answer;
+// nullopt (after saying why on stderr) when none is running or it does not answer.
+std::optional<std::string> ask_running_client(const client_config& config, const std::string& request) {
+    const auto at = admin_address_of(config);
     asio::io_context io;
     generic::socket s(io);
     error_code ec;
     s.connect(endpoint_of(at), ec);
     if (ec) {
         std::fprintf(stderr, "burrow-client: no burrow-client is running with %s (admin %s %s: %s)\n",
-                     config->file.c_str(), at.path.empty() ? "port" : "socket",
+                     config.file.c_str(), at.path.empty() ? "port" : "socket",
                      at.describe().c_str(), ec.message().c_str());
-        return 1;
+        return std::nullopt;
     }
-    const std::string request = args.json ? "status json\n" : "status text\n";
-    asio::write(s, asio::buffer(request), ec);
+    asio::write(s, asio::buffer(request + "\n"), ec);
     std::string reply;
     std::array<char, 4096> buf;
     while (!ec) {
@@ -201,10 +205,27 @@ int run_status(std::shared_ptr<const client_config> config, const cli_args& args
     if (ec != asio::error::eof || reply.empty()) {
         std::fprintf(stderr, "burrow-client: the running client did not answer (%s)\n",
                      ec.message().c_str());
-        return 1;
+        return std::nullopt;
     }
-    std::fwrite(reply.data(), 1, reply.size(), stdout);
+    return reply;
+}
+
+}  // namespace
+
+int run_status(std::shared_ptr<const client_config> config, const cli_args& args) {
+    const auto reply = ask_running_client(*config, args.json ? "status json" : "status text");
+    if (!reply) return 1;
+    std::fwrite(reply->data(), 1, reply->size(), stdout);
     return 0;
+}
+
+int run_reload(std::shared_ptr<const client_config> config, const cli_args&) {
+    // The file loaded here without errors (or this command would have said
+    // so, as `verify` does); the running client reads it again itself.
+    const auto reply = ask_running_client(*config, "reload");
+    if (!reply) return 1;
+    std::fwrite(reply->data(), 1, reply->size(), stdout);
+    return reply->rfind("reloaded ", 0) == 0 ? 0 : 1;
 }
 
 }  // namespace burrow

@@ -51,4 +51,10 @@ private:
 // prints its answer. Exit code 0, or 1 when no client runs with F.
 int run_status(std::shared_ptr<const client_config> config, const cli_args& args);
 
+// `burrow-client reload -c F`: F has no errors (or it is refused here, as
+// `verify` would print), and the client started with F reads it again and
+// applies it (client/reload.hpp); prints its answer. Exit code 0 once it
+// reloaded, 1 otherwise.
+int run_reload(std::shared_ptr<const client_config> config, const cli_args& args);
+
 }  // namespace burrow

@@ -13,11 +13,14 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
 #include "client/admin.hpp"
+#include "client/config_source.hpp"
+#include "client/reload.hpp"
 #include "client/call_census.hpp"
 #include "client/control_session.hpp"
 #include "client/json_text.hpp"
@@ -75,10 +78,18 @@ private:
 }  // namespace
 
 struct client::impl {
-    explicit impl(std::shared_ptr<const client_config> c) : config(std::move(c)) {}
+    explicit impl(std::shared_ptr<const client_config> c)
+        : config(std::move(c)), source(std::make_shared<config_source>(config)) {}
 
-    // The immutable snapshot this client runs with; control sessions share it.
+    // The snapshot this client started with: the server, auth, tls, transport
+    // and admin keys, which take a restart to change.
     std::shared_ptr<const client_config> config;
+    // The proxies and visitors in force (a reload publishes new ones).
+    std::shared_ptr<config_source> source;
+    std::mutex reload_mutex;  // one reload at a time
+    // The proxies the server holds for our run, from the last Control stream
+    // that logged in (on the strand): a resumed run starts from them.
+    std::shared_ptr<const client_config> registered;
     io_threads runner;
     // Every user connection's session, by conn id; outlives Control streams.
     stream::registry sessions;
@@ -104,7 +115,13 @@ struct client::impl {
     std::string previous_run_id;
     // Visitors, and what their visits need: a stub on the channel and the
     // current run id (guarded: visits start on any thread).
-    std::vector<std::shared_ptr<visitor_listener>> visitors;
+    std::vector<std::shared_ptr<visitor_listener>> visitors;  // guarded by visitors_mutex
+    std::mutex visitors_mutex;
+    void stop_visitors() {
+        std::lock_guard lock(visitors_mutex);
+        for (auto& l : visitors) l->stop();
+    }
+    std::string reload();
     std::shared_ptr<tracked_stub> stub;  // on `channel`, guarded by stub_mutex
     std::mutex stub_mutex;
     std::shared_ptr<tracked_stub> current_stub() {
@@ -248,7 +265,8 @@ struct client::impl {
         if (stopping) return;
         log::get("client").debug("connecting to {}:{}", config->server_addr, config->server_port);
         session = std::make_shared<control_session>(
-            io, config, channel, current_stub(), previous_run_id, sessions, [this](session_end e) {
+            io, source, channel, current_stub(), previous_run_id, registered, sessions,
+            [this](session_end e) {
                 set_run({});
                 resumes->logged_out();
                 asio::post(strand, [this, e = std::move(e)] { on_session_end(e); });
@@ -257,7 +275,10 @@ struct client::impl {
         session->set_punches(punches);
         session->on_proxy([this](const std::string& name, const std::string& state) {
             std::lock_guard lock(run_mutex);
-            proxy_states[name] = state;
+            if (state.empty())
+                proxy_states.erase(name);  // removed by a reload
+            else
+                proxy_states[name] = state;
         });
         session->on_login([this](const control_session::login_info& login) {
             resume_timeout = login.resume_timeout;
@@ -273,6 +294,8 @@ struct client::impl {
         session.reset();
         if (e.stale_connection && !stopping) leave_connection(e.reason);
         if (e.forget_run) previous_run_id.clear();  // log in afresh
+        if (e.logged_in) registered = e.registered;
+        if (e.forget_run) registered.reset();
         if (e.logged_in) {
             backoff.reset();
             previous_run_id = e.run_id;
@@ -360,7 +383,8 @@ std::string client::impl::status(bool json) {
         states = proxy_states;
         visiting = visit_ids;
     }
-    const auto& c = *config;
+    const auto in_force = source->get();
+    const auto& c = *in_force;
     const auto server = fmt::format("{}:{}", c.server_addr, c.server_port);
     auto state_of = [&](const std::string& name) {
         auto it = states.find(name);
@@ -435,8 +459,75 @@ std::string client::impl::status(bool json) {
     return out;
 }
 
+// Reads the config file again and applies what it changes (client/reload.hpp);
+// a file with errors changes nothing. Returns what was logged, for the admin API.
+std::string client::impl::reload() {
+    std::lock_guard reloading(reload_mutex);
+    auto& log = log::get("client");
+    const auto& file = config->file;
+    std::shared_ptr<client_config> next;
+    const auto refused = reload_refusal(
+        file, [&] { next = std::make_shared<client_config>(load_client_config(file)); });
+    if (!refused.empty()) {
+        std::string out;
+        for (const auto& line : refused) {
+            log.error("{}", line);  // what `verify` prints, a line each
+            out += line + "\n";
+        }
+        return out;
+    }
+    const auto plan = plan_reload(*source->get(), *next);
+    source->publish(plan.applied);
+    if (plan.level_changed) log::set_level(plan.applied->log.level);
+    std::string out = plan.summary(file) + "\n";
+    log.info("{}", plan.summary(file));
+    {
+        std::lock_guard lock(visitors_mutex);
+        const auto leaving = [&](const std::string& name) {
+            return std::count(plan.visitors_removed.begin(), plan.visitors_removed.end(), name) ||
+                   std::count(plan.visitors_changed.begin(), plan.visitors_changed.end(), name);
+        };
+        std::map<std::string, std::shared_ptr<visitor_listener>> leaving_now;
+        std::erase_if(visitors, [&](const auto& l) {
+            if (!leaving(l->name())) return false;
+            leaving_now[l->name()] = l;
+            return true;
+        });
+        for (const auto& v : plan.visitors_added) {
+            if (v.bind_port == 0) continue;  // only for `burrow-client connect`
+            auto l = std::make_shared<visitor_listener>(io.get_executor(), visits(), v);
+            const auto start = [l, &log] {
+                try {
+                    l->start();
+                } catch (const std::exception& e) {
+                    log.error("reload: {}", e.what());
+                }
+            };
+            // A changed visitor listens again once its old port is closed.
+            if (auto old = leaving_now.extract(v.name); !old.empty())
+                old.mapped()->stop(start);
+            else
+                start();
+            visitors.push_back(std::move(l));
+        }
+        for (auto& [_, l] : leaving_now) l->stop();
+    }
+    asio::post(strand, [this] {
+        if (session) session->sync();
+    });
+    if (!plan.restart_only.empty()) {
+        const auto waiting = fmt::format("reload: {} changed in {}: kept as they are until a restart",
+                                         fmt::join(plan.restart_only, ", "), file);
+        log.warn("{}", waiting);
+        out += waiting + "\n";
+    }
+    return out;
+}
+
 client::client(std::shared_ptr<const client_config> config)
     : impl_(std::make_unique<impl>(std::move(config))) {}
+
+std::string client::reload() { return impl_->reload(); }
 
 client::~client() { stop(); }
 
@@ -470,15 +561,17 @@ void client::start() {
     };
     punch_hooks.serve_stream = [&im](stream::carrier* c, const std::string& proxy,
                                      const std::string& visitor, const quic::link& on) {
-        serve_direct_stream({im.io.get_executor(), im.config, &im.sessions}, c, proxy, visitor, on);
+        serve_direct_stream({im.io.get_executor(), im.source->get(), &im.sessions}, c, proxy,
+                            visitor, on);
     };
-    im.punches = std::make_shared<punch_manager>(im.io.get_executor(), im.config, punch_hooks);
+    im.punches = std::make_shared<punch_manager>(im.io.get_executor(), im.source, punch_hooks);
     im.direct_resumes = std::make_shared<direct_resumer>(
         im.io.get_executor(),
         [&im](const std::string& visitor) { return im.punches ? im.punches->link_for(visitor) : nullptr; },
         [&im](std::uint64_t id, const std::shared_ptr<stream::pump>& p, const std::string& visitor,
               std::function<void(bool)> done) {
-            for (const auto& v : im.config->visitors)
+            const auto in_force = im.source->get();
+            for (const auto& v : in_force->visitors)
                 if (v.name == visitor)
                     return continue_visit_over_relay(im.visits(), im.io.get_executor(), v, p, id,
                                                      std::move(done));
@@ -500,6 +593,7 @@ void client::start() {
         if (v.bind_port == 0) continue;  // only for `burrow-client connect`
         auto l = std::make_shared<visitor_listener>(im.io.get_executor(), im.visits(), v);
         l->start();
+        std::lock_guard lock(im.visitors_mutex);
         im.visitors.push_back(std::move(l));
     }
     if (!im.config->file.empty()) {
@@ -508,6 +602,7 @@ void client::start() {
             [&im](const std::string& request) {
                 if (request == "status json") return im.status(true);
                 if (request == "status text") return im.status(false);
+                if (request == "reload") return im.reload();
                 return std::string("unknown request\n");
             });
         im.admin->start();
@@ -518,8 +613,10 @@ void client::start() {
 
 void client::run_until_signal(signal_watch& signals) {
     // The watchdog leaves the drain its time and then some.
-    const auto limit = std::chrono::seconds(impl_->config->shutdown_timeout + 5);
-    log::get("client").info("signal {}: shutting down", signals.wait({}, limit));
+    // The watchdog's limit is set as the wait ends: a reload may change it.
+    const int sig = signals.wait([this] { reload(); },
+                                 std::chrono::seconds(impl_->source->get()->shutdown_timeout + 5));
+    log::get("client").info("signal {}: shutting down", sig);
     drain();
     stop();
 }
@@ -529,10 +626,10 @@ void client::run_until_signal(signal_watch& signals) {
 // download, a visit) get up to shutdown_timeout to finish on their own.
 void client::drain() {
     auto& im = *impl_;
-    const auto limit = std::chrono::seconds(im.config->shutdown_timeout);
+    const auto limit = std::chrono::seconds(im.source->get()->shutdown_timeout);
     if (limit.count() == 0 || !im.runner.running()) return;
     asio::post(im.strand, [&im] {
-        for (auto& l : im.visitors) l->stop();
+        im.stop_visitors();
         if (im.session) im.session->close_proxies();
     });
     // Not waited for, as on the server: the connections of http proxies (an
@@ -554,7 +651,7 @@ void client::stop() {
     asio::post(im.strand, [&im, &done, &logging_out] {
         im.stopping = true;
         im.retry_timer.cancel();
-        for (auto& l : im.visitors) l->stop();
+        im.stop_visitors();
         if (im.punches) im.punches->stop();
         if (im.routes) im.routes->stop();
         if (im.admin) im.admin->stop();

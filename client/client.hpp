@@ -28,6 +28,9 @@ public:
     void start();
     // Blocks until SIGINT/SIGTERM, then drains and stops.
     void run_until_signal(signal_watch& signals);
+    // Reads the config file again and applies what changed (client/reload.hpp):
+    // SIGHUP and `burrow-client reload`. Returns the outcome as logged.
+    std::string reload();
     // Stops accepting (visitors, and the server closes our proxies) and
     // waits up to shutdown_timeout for open connections to finish.
     void drain();

@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "client/call_census.hpp"
+#include "client/config_source.hpp"
 #include "client/direct_session.hpp"
 #include "client/p2p/punch_manager.hpp"
 #include "client/resumer.hpp"
@@ -139,13 +140,17 @@ private:
 };
 
 control_session::control_session(asio::io_context& io,
-                                 std::shared_ptr<const client_config> config,
+                                 std::shared_ptr<const config_source> config,
                                  std::shared_ptr<grpc::Channel> channel,
-                                 std::shared_ptr<tracked_stub> work, std::string previous_run_id, stream::registry& sessions,
+                                 std::shared_ptr<tracked_stub> work, std::string previous_run_id,
+                                 std::shared_ptr<const client_config> registered,
+                                 stream::registry& sessions,
                                  std::function<void(session_end)> on_end)
     : io_(io),
       sessions_(sessions),
-      config_(std::move(config)),
+      source_(std::move(config)),
+      config_(source_->get()),
+      registered_(std::move(registered)),
       strand_(asio::make_strand(io)),
       stub_(v1::Tunnel::NewStub(channel)),
       work_stub_(std::move(work)),
@@ -256,13 +261,53 @@ void control_session::send_punch(const punch_request_msg& m) {
 
 void control_session::close_proxies() {
     asio::post(strand_, [self = shared_from_this()] {
-        if (!self->logged_in_) return;
-        for (const auto& p : self->config_->proxies) {
+        if (!self->logged_in_ || !self->registered_) return;
+        for (const auto& p : self->registered_->proxies) {
             v1::ClientMessage msg;
             msg.mutable_close_proxy()->set_name(p.name);
             self->send(std::move(msg));
         }
     });
+}
+
+void control_session::sync() {
+    asio::post(strand_, [self = shared_from_this()] { self->sync_now(); });
+}
+
+void control_session::sync_now() {
+    if (!logged_in_ || leaving_ || ended_) return;
+    auto next = source_->get();
+    if (next == registered_) return;
+    const auto find = [](const client_config& c, const std::string& name) -> const proxy_config* {
+        for (const auto& p : c.proxies)
+            if (p.name == name) return &p;
+        return nullptr;
+    };
+    const client_config none;
+    const auto& was = registered_ ? *registered_ : none;
+    for (const auto& p : was.proxies) {
+        const auto* now = find(*next, p.name);
+        if (now && *now == p) continue;
+        v1::ClientMessage msg;
+        msg.mutable_close_proxy()->set_name(p.name);
+        send(std::move(msg));
+        log::get("proxy").info("[{}] proxy {} by a reload", p.name, now ? "changed" : "removed");
+        if (!now && on_proxy_) on_proxy_(p.name, {});
+    }
+    for (const auto& p : next->proxies) {
+        const auto* before = find(was, p.name);
+        if (before && *before == p) continue;
+        register_proxy(p);
+    }
+    registered_ = std::move(next);
+}
+
+void control_session::register_proxy(const proxy_config& p) {
+    v1::ClientMessage reg;
+    auto* spec = reg.mutable_register_proxy();
+    spec->set_name(p.name);
+    fill_spec(p, *spec);
+    send(std::move(reg));
 }
 
 void control_session::send_moved(std::uint64_t session_id) {
@@ -301,9 +346,15 @@ void control_session::end(std::string reason) {
 void control_session::report_end(const std::pair<std::string, session_end::failure_kind>& described) {
     auto cb = std::move(on_end_);
     if (!cb) return;  // told already
-    session_end e{logged_in_, run_id_, login_rejected_, resume_timeout_.load(), end_reason_};
+    session_end e;
+    e.logged_in = logged_in_;
+    e.run_id = run_id_;
+    e.forget_run = login_rejected_;
+    e.resume_timeout = resume_timeout_.load();
+    e.reason = end_reason_;
     if (e.reason.empty()) std::tie(e.reason, e.failure) = described;
     e.stale_connection = stale_;
+    e.registered = registered_;
     cb(std::move(e));
 }
 
@@ -331,14 +382,12 @@ void control_session::handle(const v1::ServerMessage& msg) {
             const auto rendezvous = r.rendezvous_port() < 65535 ? r.rendezvous_port() : 0;
             if (on_login_)
                 on_login_({run_id_, r.resume_timeout(), static_cast<std::uint16_t>(rendezvous)});
-            if (r.resumed()) return top_up();
-            for (const auto& p : config_->proxies) {
-                v1::ClientMessage reg;
-                auto* spec = reg.mutable_register_proxy();
-                spec->set_name(p.name);
-                fill_spec(p, *spec);
-                send(std::move(reg));
+            // A resumed run keeps its proxies: only a reload meanwhile changes them.
+            if (!r.resumed() || !registered_) {
+                registered_ = source_->get();
+                for (const auto& p : registered_->proxies) register_proxy(p);
             }
+            sync_now();
             return top_up();
         }
         case M::kProxyResult: {
@@ -455,7 +504,7 @@ void control_session::open_work(std::uint32_t n) {
     if (ended_) return;
     for (std::uint32_t i = 0; i < n; ++i) {
         ++idle_work_;
-        open_work_stream(work_stub_, io_.get_executor(), config_, run_id_, sessions_,
+        open_work_stream(work_stub_, io_.get_executor(), source_, run_id_, sessions_,
                          weak_from_this());
     }
 }

@@ -28,6 +28,8 @@ class registry;
 }
 
 struct client_config;
+struct proxy_config;
+class config_source;
 class client_control_reactor;
 class resumer;
 class punch_manager;
@@ -50,6 +52,9 @@ struct session_end {
     // silent, or the network changed (a new route or source address). The
     // client reconnects on a fresh channel and re-attaches its sessions.
     bool stale_connection = false;
+    // The proxies the server holds for the run (what was last registered):
+    // a resumed run starts from them.
+    std::shared_ptr<const client_config> registered;
 };
 
 // gRPC's status of a failed Control stream as one plain line ("connection
@@ -62,9 +67,12 @@ class control_session : public std::enable_shared_from_this<control_session> {
 public:
     // `sessions` gets each user connection's session (it outlives this
     // Control stream: a session may outlast a reconnect).
-    control_session(boost::asio::io_context& io, std::shared_ptr<const client_config> config,
+    // `config` gives the proxies in force (a reload changes them); the rest
+    // is read once, at construction. `registered` is what the server holds
+    // for `previous_run_id` (session_end::registered), if that run resumes.
+    control_session(boost::asio::io_context& io, std::shared_ptr<const config_source> config,
                     std::shared_ptr<grpc::Channel> channel, std::shared_ptr<tracked_stub> work,
-                    std::string previous_run_id,
+                    std::string previous_run_id, std::shared_ptr<const client_config> registered,
                     stream::registry& sessions, std::function<void(session_end)> on_end);
     ~control_session();
 
@@ -76,7 +84,8 @@ public:
     };
     using login_handler = std::function<void(const login_info&)>;
     void on_login(login_handler f) { on_login_ = std::move(f); }
-    // Told each proxy's registration result: "up: ..." or "rejected: ...".
+    // Told each proxy's registration result: "up: ..." or "rejected: ...";
+    // "" when a reload removed it.
     void on_proxy(std::function<void(const std::string& name, const std::string& state)> f) {
         on_proxy_ = std::move(f);
     }
@@ -93,6 +102,11 @@ public:
     // Asks the server to close every proxy (a stopping client drains: no new
     // user connections come, the open ones go on).
     void close_proxies();
+    // Brings the server's proxies in line with the config in force (after a
+    // reload): removed ones are closed, added ones registered, changed ones
+    // closed and registered again; unchanged ones are not touched. Once
+    // logged in; a login registers what is in force then.
+    void sync();
     // Logs out (the server lets the run go at once), then ends.
     void stop(std::string reason);
     // The connection under it is no good any more (the network changed):
@@ -123,7 +137,11 @@ private:
 
     boost::asio::io_context& io_;
     stream::registry& sessions_;
-    const std::shared_ptr<const client_config> config_;  // immutable snapshot
+    const std::shared_ptr<const config_source> source_;
+    const std::shared_ptr<const client_config> config_;  // at construction: server, auth, transport
+    std::shared_ptr<const client_config> registered_;    // whose proxies the server holds
+    void sync_now();
+    void register_proxy(const proxy_config& p);
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     std::shared_ptr<v1::Tunnel::Stub> stub_;       // Control
     std::shared_ptr<tracked_stub> work_stub_;       // Work, raw frames, on the same channel

@@ -17,5 +17,8 @@ int main(int argc, char** argv) {
           "this network's NAT behaviour as the server sees it (for direct paths)", 0,
           burrow::run_nat},
          {"status", "status -c FILE [--json]",
-          "the running client's proxies, visitors and open sessions", 0, burrow::run_status}});
+          "the running client's proxies, visitors and open sessions", 0, burrow::run_status},
+         {"reload", "reload -c FILE",
+          "the running client reads FILE again: proxies and visitors added, removed, changed", 0,
+          burrow::run_reload}});
 }

@@ -233,11 +233,12 @@ void visitor_listener::start() {
     accept();
 }
 
-void visitor_listener::stop() {
-    asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+void visitor_listener::stop(std::function<void()> then) {
+    asio::post(acceptor_.get_executor(), [self = shared_from_this(), then = std::move(then)] {
         error_code ignored;
         self->acceptor_.close(ignored);
         self->retry_.cancel();
+        if (then) then();
     });
 }
 

@@ -81,7 +81,9 @@ public:
     visitor_listener(boost::asio::any_io_executor ex, visit_context ctx, visitor_config v);
     // Binds, or throws std::runtime_error naming the visitor and the address.
     void start();
-    void stop();
+    // Stops accepting (open visits go on); `then` runs once the port is closed.
+    void stop(std::function<void()> then = {});
+    const std::string& name() const { return v_.name; }
 
 private:
     void accept();

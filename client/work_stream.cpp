@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "burrow.pb.h"
+#include "client/config_source.hpp"
 #include "client/control_session.hpp"
 #include "client/direct_session.hpp"
 #include "client/local_dialer.hpp"
@@ -71,7 +72,7 @@ void on_start(const std::shared_ptr<stream::pump>& p, const std::string& seriali
 }  // namespace
 
 void open_work_stream(std::shared_ptr<tracked_stub> stub, asio::any_io_executor ex,
-                      std::shared_ptr<const client_config> config, const std::string& run_id,
+                      std::shared_ptr<const config_source> config, const std::string& run_id,
                       stream::registry& sessions, std::weak_ptr<control_session> session) {
     // Until a start arrives the stream is idle; one that ends so is lost.
     auto* call = new stream_call(*stub, work_method, std::move(ex), session);
@@ -84,7 +85,8 @@ void open_work_stream(std::shared_ptr<tracked_stub> stub, asio::any_io_executor 
         auto p = weak.lock();
         if (!p) return;
         call->started();  // the head handler runs inside the call's reaction
-        on_start(p, serialized, *config, sessions, session.lock());
+        // The proxies in force when the user arrived, not when the stream opened.
+        on_start(p, serialized, *config->get(), sessions, session.lock());
     });
     pump->send_head(hello.SerializeAsString());
 }

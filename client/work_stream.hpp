@@ -10,7 +10,7 @@
 
 namespace burrow {
 
-struct client_config;
+class config_source;
 class control_session;
 struct tracked_stub;
 namespace stream {
@@ -21,7 +21,7 @@ class registry;
 // is taken into use or ends unused; it owns itself until the RPC is done. The
 // user connection it gets goes into `sessions` under its conn id.
 void open_work_stream(std::shared_ptr<tracked_stub> stub, boost::asio::any_io_executor ex,
-                      std::shared_ptr<const client_config> config, const std::string& run_id,
+                      std::shared_ptr<const config_source> config, const std::string& run_id,
                       stream::registry& sessions, std::weak_ptr<control_session> session);
 
 }  // namespace burrow

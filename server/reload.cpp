@@ -53,17 +53,10 @@ bool reload_config(server_state& st) {
     auto& log = log::get("server");
     const auto& file = st.config.file;
     std::shared_ptr<server_config> next;
-    try {
-        next = std::make_shared<server_config>(load_server_config(file));
-    } catch (const config_error& e) {
-        // What `verify` prints, a line each.
-        log.error("reload of {} refused; running on with the config as it was:", file);
-        for (const auto& p : e.problems()) log.error("  {}", p.to_string());
-        return false;
-    } catch (const std::exception& e) {
-        log.error("reload of {} refused; running on with the config as it was: {}", file, e.what());
-        return false;
-    }
+    const auto refused = reload_refusal(
+        file, [&] { next = std::make_shared<server_config>(load_server_config(file)); });
+    for (const auto& line : refused) log.error("{}", line);  // what `verify` prints, a line each
+    if (!refused.empty()) return false;
     const auto now = st.settings();
 
     // Keys that need a restart keep the running value; only the reloadable

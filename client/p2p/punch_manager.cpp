@@ -7,6 +7,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <fmt/format.h>
 
+#include "client/config_source.hpp"
 #include "common/auth.hpp"
 #include "common/config/client.hpp"
 #include "common/log.hpp"
@@ -43,11 +44,12 @@ struct punch_manager::attempt {
     bool was_up = false;   // the current path got through
 };
 
-punch_manager::punch_manager(asio::any_io_executor ex, std::shared_ptr<const client_config> config,
+punch_manager::punch_manager(asio::any_io_executor ex, std::shared_ptr<const config_source> config,
                              hooks h)
     : ex_(std::move(ex)), config_(std::move(config)), hooks_(std::move(h)) {
-    timings_.keepalive = std::chrono::seconds(config_->p2p.keepalive);
-    timings_.punch_limit = std::chrono::seconds(config_->p2p.punch_timeout);
+    const auto cfg = config_->get();
+    timings_.keepalive = std::chrono::seconds(cfg->p2p.keepalive);
+    timings_.punch_limit = std::chrono::seconds(cfg->p2p.punch_timeout);
 }
 
 punch_manager::~punch_manager() { stop(); }
@@ -75,7 +77,7 @@ void punch_manager::set_rendezvous(const std::string& host, std::uint16_t port) 
                                 }
                                 rendezvous_ = r.begin()->endpoint();
                                 for (const auto& name : std::exchange(waiting_for_rendezvous_, {}))
-                                    for (const auto& v : config_->visitors)
+                                    for (const auto& v : config_->get()->visitors)
                                         if (v.name == name) want_locked(v);
                                 for (auto& [name, a] : visits_) {
                                     if (!std::exchange(a->repunch, false)) continue;
@@ -164,8 +166,9 @@ void punch_manager::start_attempt(const std::string& visitor) {
             absl::MutexLock lock(&mutex_);
             auto it = visits_.find(visitor);
             if (it == visits_.end() || it->second->request_id != rid || found.candidates.empty()) return;
+            const auto cfg = config_->get();  // the visitors in force
             const visitor_config* v = nullptr;
-            for (const auto& c : config_->visitors)
+            for (const auto& c : cfg->visitors)
                 if (c.name == visitor) v = &c;
             if (!v) return;
             m.request_id = rid;
@@ -173,7 +176,7 @@ void punch_manager::start_attempt(const std::string& visitor) {
             m.server_client = v->server_client;
             m.timestamp = auth::unix_now();
             m.nonce = it->second->nonce;
-            m.proof = auth::make_visit_proof(auth::visit_key(v->secret_key), config_->client_id,
+            m.proof = auth::make_visit_proof(auth::visit_key(v->secret_key), cfg->client_id,
                                              v->server_name, m.timestamp, m.nonce);
             m.candidates = std::move(found.candidates);
             m.mapping_varies = found.mapping_varies;
@@ -235,8 +238,9 @@ void punch_manager::on_start(const punch_start_msg& m) {
 
 void punch_manager::on_offer(const punch_offer_msg& m) {
     punch_answer_msg refusal{m.punch_id, {}, {}, {}};
+    const auto cfg = config_->get();  // the proxies in force
     const proxy_config* proxy = nullptr;
-    for (const auto& p : config_->proxies)
+    for (const auto& p : cfg->proxies)
         if (p.name == m.proxy && p.type == "secret") proxy = &p;
     if (!proxy || !proxy->p2p) {
         refusal.error = fmt::format("direct paths are off for proxy {}", m.proxy);

@@ -35,6 +35,7 @@ namespace burrow {
 
 struct client_config;
 struct visitor_config;
+class config_source;
 
 struct punch_request_msg {
     std::uint64_t request_id = 0;
@@ -87,7 +88,8 @@ public:
         direct_path::snapshot path;
     };
 
-    punch_manager(boost::asio::any_io_executor ex, std::shared_ptr<const client_config> config,
+    // `config`: the visitors and proxies in force (a reload changes them).
+    punch_manager(boost::asio::any_io_executor ex, std::shared_ptr<const config_source> config,
                   hooks h);
     ~punch_manager();
 
@@ -120,7 +122,7 @@ private:
                          const direct_path::snapshot& s);
 
     boost::asio::any_io_executor ex_;
-    std::shared_ptr<const client_config> config_;
+    std::shared_ptr<const config_source> config_;
     hooks hooks_;
     direct_path::settings timings_;
 

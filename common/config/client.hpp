@@ -50,6 +50,8 @@ struct proxy_config {
     std::string secret_key;                // required, at least 8 bytes
     std::vector<std::string> allow_clients; // client_ids that may visit; empty = any logged-in one
     bool p2p = false;                      // also accept a direct path (the P2P issue)
+
+    bool operator==(const proxy_config&) const = default;  // a reload's "changed"
 };
 
 // A local port (or `burrow-client connect`'s stdin/stdout) that reaches a
@@ -62,6 +64,8 @@ struct visitor_config {
     std::string bind_addr = "127.0.0.1";
     std::uint16_t bind_port = 0;      // 0 = no listener (only `burrow-client connect`)
     bool p2p = false;                 // try a direct path (the P2P issue)
+
+    bool operator==(const visitor_config&) const = default;
 };
 
 struct client_config {

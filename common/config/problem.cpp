@@ -34,4 +34,19 @@ std::string join_problems(const std::vector<config_problem>& problems) {
 config_error::config_error(std::vector<config_problem> problems)
     : std::runtime_error(join_problems(problems)), problems_(std::move(problems)) {}
 
+std::vector<std::string> reload_refusal(const std::string& file, const std::function<void()>& load) {
+    std::vector<std::string> lines;
+    try {
+        load();
+        return lines;
+    } catch (const config_error& e) {
+        for (const auto& p : e.problems()) lines.push_back("  " + p.to_string());
+    } catch (const std::exception& e) {
+        lines.push_back(std::string("  ") + e.what());
+    }
+    lines.insert(lines.begin(),
+                 "reload of " + file + " refused; running on with the config as it was:");
+    return lines;
+}
+
 }  // namespace burrow

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -31,5 +32,11 @@ public:
 private:
     std::vector<config_problem> problems_;
 };
+
+// Runs `load`, a running program's reading of `file` for a reload. Empty when
+// it loaded; otherwise the lines to log (and answer with): "reload of FILE
+// refused; running on with the config as it was:", then each problem as
+// `verify` prints it, indented.
+std::vector<std::string> reload_refusal(const std::string& file, const std::function<void()>& load);
 
 }  // namespace burrow

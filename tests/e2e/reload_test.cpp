@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
+#include "visit_peers.hpp"
 
 namespace burrow::e2e {
 namespace {
@@ -123,6 +125,121 @@ TEST(reload, allow_ports_applies_to_proxies_registered_from_then_on) {
         << after->log();
     EXPECT_EQ(burrow_lab::proxy_port(*after, "taken"), allowed) << after->log();
     EXPECT_TRUE(echo_works(before_port));  // one registered before keeps its port
+}
+
+// A [[proxies]] table: `local` behind `name`, on `remote` (0: the server picks).
+std::string proxy_table(const std::string& name, std::uint16_t local, std::uint16_t remote = 0) {
+    return "[[proxies]]\nname = \"" + name + "\"\nlocal_port = " + std::to_string(local) +
+           "\nremote_port = " + std::to_string(remote) + "\n";
+}
+
+// One round trip on an open connection.
+bool round_trip(int fd, const std::string& text) {
+    std::string got(text.size(), '\0');
+    return send_all(fd, text.data(), text.size()) &&
+           ::recv(fd, got.data(), got.size(), MSG_WAITALL) == static_cast<ssize_t>(got.size()) &&
+           got == text;
+}
+
+TEST(reload, the_client_applies_an_edited_config_and_leaves_the_rest_alone) {
+    tcp_service service(echo_handler), other(echo_handler);
+    burrow_lab lab;
+    const auto keep_port = free_port(), gone_port = free_port();
+    const auto base = lab.client_config({});
+    auto client = lab.start_client(base + proxy_table("keep", service.port(), keep_port) +
+                                   proxy_table("gone", service.port(), gone_port) +
+                                   proxy_table("moved", service.port()));
+    const auto file = lab.dir().file("client1.toml");
+    ASSERT_EQ(burrow_lab::proxy_port(*client, "keep"), keep_port) << client->log();
+    ASSERT_EQ(burrow_lab::proxy_port(*client, "gone"), gone_port) << client->log();
+    ASSERT_NE(burrow_lab::proxy_port(*client, "moved"), 0) << client->log();
+    const int user = connect_tcp(keep_port);
+    ASSERT_GE(user, 0);
+    fd_deadline guard(user, 60s);
+    ASSERT_TRUE(round_trip(user, "one"));
+
+    // gone removed, fresh added, moved now reaches another service.
+    write_text(file, base + proxy_table("keep", service.port(), keep_port) +
+                         proxy_table("moved", other.port()) + proxy_table("fresh", service.port()));
+    auto r = run({bin("burrow-client"), "reload", "-c", file});
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("reloaded " + file + ": proxies +fresh -gone ~moved; visitors unchanged"),
+              std::string::npos)
+        << r.output;
+    const auto fresh = burrow_lab::proxy_port(*client, "fresh");
+    ASSERT_NE(fresh, 0) << client->log();
+    EXPECT_TRUE(echo_works(fresh));
+    const auto moved = burrow_lab::proxy_port(*client, "moved", 2);
+    ASSERT_NE(moved, 0) << client->log();
+    const int before = other.accepted();
+    EXPECT_TRUE(echo_works(moved));
+    EXPECT_EQ(other.accepted(), before + 1);  // the new definition
+    bool gone_closed = false;
+    for (int i = 0; i < 40 && !gone_closed; ++i) {
+        const int fd = connect_tcp(gone_port);
+        gone_closed = fd < 0;
+        if (fd >= 0) ::close(fd);
+        if (!gone_closed) std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_TRUE(gone_closed);
+    // The unchanged proxy and its open connection were not touched.
+    EXPECT_TRUE(round_trip(user, "two"));
+    EXPECT_EQ(lab.server().log().find("[keep] proxy down"), std::string::npos);
+    EXPECT_EQ(client->count_log(R"(\[keep\] proxy up)"), 1);
+
+    // A file with an error is refused whole, with verify's words, by the
+    // command and by the running client (SIGHUP).
+    const auto good = slurp(file);
+    write_text(file, good + "[[proxies]]\nname = \"bad\"\nlocal_port = 0\n");
+    r = run({bin("burrow-client"), "reload", "-c", file});
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_NE(r.output.find("client1.toml:"), std::string::npos) << r.output;
+    client->kill(SIGHUP);
+    EXPECT_TRUE(client->wait_log(
+        R"(reload of .*client1\.toml refused; running on with the config as it was:\n.*client1\.toml:\d+:\d+: proxies\[3\]\.local_port)",
+        10s))
+        << client->log();
+    EXPECT_TRUE(echo_works(fresh));
+
+    // SIGHUP applies a good edit: fresh goes, the rest stays.
+    write_text(file, base + proxy_table("keep", service.port(), keep_port) +
+                         proxy_table("moved", other.port()));
+    client->kill(SIGHUP);
+    EXPECT_TRUE(client->wait_log(R"(reloaded .*client1\.toml: proxies -fresh; visitors unchanged)", 10s))
+        << client->log();
+    EXPECT_TRUE(round_trip(user, "three"));
+    EXPECT_TRUE(echo_works(moved));
+}
+
+TEST(reload, visitors_start_stop_and_move_while_their_open_visits_go_on) {
+    tcp_service echo(echo_handler);
+    burrow_lab lab;
+    auto home = start_home(lab, secret_proxy("echo-secret", echo.port()), "echo-secret");
+    const auto first = free_port(), moved = free_port(), added = free_port();
+    const auto base = lab.client_config({}, "client_id = \"laptop\"");
+    auto laptop = start_laptop(lab, "laptop", visitor("v", "echo-secret", first), "v", first);
+    const auto file = lab.dir().file("laptop2.toml");
+    const int user = connect_tcp(first);
+    ASSERT_GE(user, 0);
+    fd_deadline guard(user, 60s);
+    ASSERT_TRUE(round_trip(user, "one")) << laptop->log();
+
+    write_text(file, base + visitor("v", "echo-secret", moved) + visitor("w", "echo-secret", added));
+    const auto r = run({bin("burrow-client"), "reload", "-c", file});
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("proxies unchanged; visitors +w ~v"), std::string::npos) << r.output;
+    EXPECT_TRUE(laptop->wait_log(R"(\[v\] visitor listening on 127\.0\.0\.1:)" + std::to_string(moved)))
+        << laptop->log();
+    EXPECT_TRUE(laptop->wait_log(R"(\[w\] visitor listening on 127\.0\.0\.1:)" + std::to_string(added)))
+        << laptop->log();
+    for (const auto port : {moved, added}) {
+        const int fd = connect_tcp(port);
+        ASSERT_GE(fd, 0) << port;
+        EXPECT_TRUE(round_trip(fd, "hello")) << port << laptop->log();
+        ::close(fd);
+    }
+    EXPECT_LT(connect_tcp(first), 0);  // its old port is closed
+    EXPECT_TRUE(round_trip(user, "two"));  // the visit that was open goes on
 }
 
 }  // namespace

@@ -111,9 +111,18 @@ TEST(visitor, clients_stopped_with_a_visit_open_exit_cleanly) {
     echo_visit v(lab, "still here");
     ASSERT_TRUE(v.echoed) << v.laptop->log();
 
+    // The laptop stops accepting and gives the open visit shutdown_timeout
+    // (10 s) to finish; it goes on meanwhile, then ends with the laptop.
     v.laptop->kill(SIGTERM);
-    EXPECT_EQ(v.laptop->wait_exit(8s), 0) << v.laptop->log();
-    // The visit's user connection ends with the laptop.
+    EXPECT_TRUE(v.laptop->wait_log(
+        R"(stopping: nothing new accepted; 1 connection\(s\) open, waiting up to 10 s)", 5s))
+        << v.laptop->log();
+    ASSERT_TRUE(send_all(v.user, "again", 5));
+    char again[5];
+    EXPECT_EQ(::recv(v.user, again, 5, MSG_WAITALL), 5);
+    EXPECT_EQ(v.laptop->wait_exit(20s), 0) << v.laptop->log();
+    EXPECT_TRUE(v.laptop->wait_log(R"(stopping: 1 connection\(s\) still open after 10 s)", 1s))
+        << v.laptop->log();
     char byte;
     EXPECT_LE(::recv(v.user, &byte, 1, 0), 0);
     v.home->kill(SIGTERM);
