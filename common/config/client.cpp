@@ -42,9 +42,17 @@ void read_http_keys(table_reader& r, problem_list& problems, proxy_config& proxy
         if (auto problem = subdomain_problem(proxy.subdomain); !problem.empty())
             r.problem(*r.get("subdomain"), "subdomain", std::move(problem));
     }
-    if (proxy.custom_domains.empty() && proxy.subdomain.empty() && r.get("custom_domains") == nullptr &&
-        r.get("subdomain") == nullptr)
-        r.missing("custom_domains", fmt::format("a {} proxy needs custom_domains or subdomain", proxy.type));
+    const auto* domains = r.get("custom_domains");
+    const auto* subdomain = r.get("subdomain");
+    if (proxy.custom_domains.empty() && proxy.subdomain.empty()) {
+        const auto why = fmt::format("a {} proxy needs custom_domains or subdomain", proxy.type);
+        // Named where the file has it (an empty list), unless it was wrong already.
+        const auto* list = domains ? domains->as_array() : nullptr;
+        if (list && list->empty())
+            r.problem(*domains, "custom_domains", why);
+        else if (!domains && !subdomain)
+            r.missing("custom_domains", why);
+    }
     if (proxy.type != "http") return;
     read_string_array(r, problems, "locations", proxy.locations, location_problem);
     if (r.read("host_header_rewrite", proxy.host_header_rewrite) == field::ok) {
@@ -54,6 +62,9 @@ void read_http_keys(table_reader& r, problem_list& problems, proxy_config& proxy
     read_header_table(r, problems, "request_headers", proxy.request_headers);
     read_header_table(r, problems, "response_headers", proxy.response_headers);
     const auto user = r.read("http_user", proxy.http_user);
+    // Basic auth sends "user:password": a ':' in the user would move the split.
+    if (user == field::ok && proxy.http_user.find(':') != std::string::npos)
+        r.problem(*r.get("http_user"), "http_user", "must not contain ':'");
     const auto password = r.read("http_password", proxy.http_password);
     if (user == field::ok && password == field::absent)
         r.missing("http_password", "required when http_user is set");

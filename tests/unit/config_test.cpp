@@ -266,6 +266,16 @@ TEST(config_parse, http_proxy_with_every_key) {
 TEST(config_parse, http_proxy_needs_a_domain) {
     expect_one(client_problems(client_base + http_proxy_head), 6, 1, "proxies[0].custom_domains",
                "a http proxy needs custom_domains or subdomain");
+    // An empty list is no domain either (found by fuzzing: the server refused it).
+    expect_one(client_problems(client_base + http_proxy_head + "custom_domains = []\n"), 10, 18,
+               "proxies[0].custom_domains", "a http proxy needs custom_domains or subdomain");
+}
+
+TEST(config_parse, http_user_cannot_hold_the_basic_auth_separator) {
+    expect_one(client_problems(client_base + http_proxy_head +
+                               "custom_domains = [\"a.example.com\"]\nhttp_user = \"a:b\"\n"
+                               "http_password = \"pw\"\n"),
+               11, 13, "proxies[0].http_user", "must not contain ':'");
 }
 
 TEST(config_parse, http_proxy_problems_point_at_the_value) {
