@@ -3,8 +3,11 @@
 # Extra arguments go to the CMake configure step, e.g. -DBURROW_SANITIZE=ON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# ccache: paths relative to the checkout, so every clone (CI's included) shares hits.
-export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
+# ccache (when installed) keys on absolute paths: no CCACHE_BASEDIR. With it,
+# two checkouts shared hits, and ccache 4.7 then reused an object compiled in
+# the other checkout against that checkout's headers (its manifest checks the
+# include files at their absolute paths): a baseline build of an older commit
+# got a main.cpp.o with the newer server_config and crashed at start.
 build_dir=${BUILD_DIR:-build}
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)

@@ -16,8 +16,7 @@
 # corpora between runs; FUZZ_BUILD_DIR (build-fuzz); FUZZ_CXX (clang++-14).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# ccache: paths relative to the checkout, so every clone (CI's included) shares hits.
-export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
+# ccache: no CCACHE_BASEDIR (scripts/build.sh says why).
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}

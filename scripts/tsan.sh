@@ -9,7 +9,7 @@
 #   scripts/tsan.sh -R resume    extra arguments go to ctest
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
+# ccache: no CCACHE_BASEDIR (scripts/build.sh says why).
 build_dir=build-tsan
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
