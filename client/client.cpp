@@ -375,7 +375,8 @@ struct client::impl {
 // What `burrow-client status` prints: the connection, each proxy and visitor,
 // and each open session (the home side's and this client's visits).
 std::string client::impl::status(bool json) {
-    status_input in{*source->get()};
+    const auto in_force = source->get();
+    status_input in(*in_force);
     {
         std::lock_guard lock(run_mutex);
         in.run_id = run_id;

@@ -20,6 +20,7 @@ class pump;
 }
 
 struct status_input {
+    explicit status_input(const client_config& c) : config(c) {}
     const client_config& config;                   // in force
     std::string run_id;                            // "" while not connected
     std::map<std::string, std::string> states;     // proxy -> "up: ..." / "rejected: ..."
