@@ -557,10 +557,6 @@ void client::drain() {
     auto& im = *impl_;
     const auto limit = std::chrono::seconds(im.source->get()->shutdown_timeout);
     if (limit.count() == 0 || !im.runner.running()) return;
-    asio::post(im.strand, [&im] {
-        im.stop_visitors();
-        if (im.session) im.session->close_proxies();
-    });
     // Not waited for, as on the server: the connections of http proxies (an
     // idle keep-alive upstream would hold every stop for the whole time).
     const auto open = [&im] {
@@ -568,6 +564,12 @@ void client::drain() {
         return static_cast<std::size_t>(std::count_if(
             all.begin(), all.end(), [](const auto& p) { return !p->describe().quiet; }));
     };
+    // Nothing open: the logout that follows closes everything at once.
+    if (open() == 0) return;
+    asio::post(im.strand, [&im] {
+        im.stop_visitors();
+        if (im.session) im.session->close_proxies();
+    });
     wait_for_drain(open, limit, "connection(s)", log::get("client"));
 }
 
