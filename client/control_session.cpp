@@ -211,7 +211,7 @@ void control_session::read_next() {
 void control_session::on_read_done(bool ok) {
     asio::post(strand_, [self = shared_from_this(), ok] {
         if (self->ended_) return;
-        if (!ok) return self->end("");  // the status in OnDone says why
+        if (!ok) return self->end(self->leaving_ ? self->leave_reason_ : "");  // else OnDone says why
         self->last_seen_ = std::chrono::steady_clock::now();
         self->handle(self->in_);
         self->read_next();
@@ -225,10 +225,10 @@ void control_session::on_write_done(bool ok) {
             self->out_.written();
             return self->end("");
         }
-        if (const auto* next = self->out_.written())
-            self->reactor_->StartWrite(next);
-        else if (self->leaving_)
-            self->end(self->leave_reason_);  // the Logout is out
+        // Once the Logout is written the server ends the call; cancelling
+        // now could drop the Logout before it reached the wire (a completed
+        // write is only handed to the transport). tick() bounds the wait.
+        if (const auto* next = self->out_.written()) self->reactor_->StartWrite(next);
     });
 }
 
