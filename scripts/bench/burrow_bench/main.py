@@ -19,10 +19,10 @@ from .context import Run
 from .errors import BenchError
 from .signals import Interrupted
 from .peers import netns
-from .sections import http, longpath, mem, natlab, p2p, resume, tcp, visitor
+from .sections import http, latency, longpath, mem, natlab, p2p, resume, tcp, visitor
 
-SECTIONS = {"tcp": tcp, "mem": mem, "http": http, "longpath": longpath, "visitor": visitor,
-            "resume": resume, "p2p": p2p, "natlab": natlab}
+SECTIONS = {"tcp": tcp, "latency": latency, "mem": mem, "http": http, "longpath": longpath,
+            "visitor": visitor, "resume": resume, "p2p": p2p, "natlab": natlab}
 # What the report searches Burrow's logs (the build under test's) for.
 PROBLEM = re.compile(r"\b(warn|warning|error|critical)\b|^[EWF][0-9]{4} ")
 TLS_OFF_WARNING = "TLS is off: client traffic and logins are not encrypted"
@@ -95,8 +95,8 @@ def _meta(s):
 
 def _keep_logs(tmp, logs):
     """Raw results, logs and configs into BENCH_OUT/<time>/logs."""
-    for pattern in ("*.log", "iperf-*.json", "mem*-*.json", "wrk-*.txt", "wrk-*.err", "haproxy*.cfg",
-                    "meta.json", "nginx/nginx.conf"):
+    for pattern in ("*.log", "iperf-*.json", "latency-*.json", "mem*-*.json", "wrk-*.txt",
+                    "wrk-*.err", "haproxy*.cfg", "meta.json", "nginx/nginx.conf"):
         for f in tmp.glob(pattern):
             shutil.copy2(f, logs)
     for toml in tmp.glob("*/*.toml"):
@@ -108,7 +108,7 @@ def _problems(tmp):
     found = []
     if (tmp / "problems.txt").exists():
         found += (tmp / "problems.txt").read_text(errors="replace").splitlines()
-    tags = ["plain", "tls", "mem", "http", "vplain", "vtls"] + [
+    tags = ["plain", "tls", "latplain", "lattls", "mem", "http", "vplain", "vtls"] + [
         f"v{m}-{side}" for m in ("plain", "tls") for side in ("home", "laptop")] + sorted(
         {f.name.rsplit("-", 1)[0] for f in tmp.glob("lp*-*.log")
          if re.fullmatch(r"lp[0-9]+-(plain|tls)-(server|client)\.log", f.name)},

@@ -10,7 +10,8 @@
   BENCH_OUT      where results go (default: <repo>/build/bench); each run writes
                  BENCH_OUT/<timestamp>/{results.md,results.json,logs/} and updates BENCH_OUT/latest
   BENCH_KEEP_TMP=1  keep the temporary directory (configs, raw logs) for debugging
-  BENCH_ONLY     run only these sections (comma separated): tcp (throughput), mem, http, longpath,
+  BENCH_ONLY     run only these sections (comma separated): tcp (throughput), latency (1-byte
+                 ping-pong p50/p99 and thread wake-ups per round trip), mem, http, longpath,
                  visitor, resume, p2p (direct path on loopback: time to ready, QUIC vs relay
                  throughput), natlab (the same between two NATs of network namespaces; root, ip
                  and nft, else it skips itself) (default: all of them)
@@ -34,8 +35,9 @@ from pathlib import Path
 from .errors import BenchError
 
 # Section names in run order, with the spellings BENCH_ONLY accepts for each.
-SECTIONS = ("tcp", "mem", "http", "longpath", "visitor", "resume", "p2p", "natlab")
-_ALIASES = {"tcp": "tcp", "throughput": "tcp", "mem": "mem", "memory": "mem", "http": "http",
+SECTIONS = ("tcp", "latency", "mem", "http", "longpath", "visitor", "resume", "p2p", "natlab")
+_ALIASES = {"tcp": "tcp", "throughput": "tcp", "latency": "latency", "rtt": "latency",
+            "mem": "mem", "memory": "mem", "http": "http",
             "longpath": "longpath", "long-path": "longpath", "long_path": "longpath",
             "visitor": "visitor", "visitors": "visitor", "resume": "resume",
             "resumption": "resume", "p2p": "p2p", "direct": "p2p", "natlab": "natlab",
