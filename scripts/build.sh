@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds Burrow into build/ (binaries in build/bin/).
-# Extra arguments go to the CMake configure step, e.g. -DBURROW_SANITIZE=ON.
+# Extra arguments go to the CMake configure step, e.g. -DBURROW_SANITIZE=ON;
+# BUILD_TARGETS="a b" builds only those targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # ccache (when installed) keys on absolute paths: no CCACHE_BASEDIR. With it,
@@ -16,4 +17,7 @@ if [ ! -f "$build_dir/CMakeCache.txt" ]; then
 elif [ "$#" -gt 0 ]; then
   cmake -S . -B "$build_dir" "$@"
 fi
-cmake --build "$build_dir" -j2
+# BUILD_TARGETS (blank separated): only those, e.g. the sanitizer pass's.
+targets=()
+for t in ${BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build_dir" -j2 "${targets[@]}"
