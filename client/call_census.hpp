@@ -11,6 +11,7 @@
 // gone.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -19,6 +20,7 @@
 #include <set>
 #include <utility>
 
+#include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 #include <grpcpp/generic/generic_stub.h>
 
@@ -90,12 +92,16 @@ private:
 };
 
 // A raw-frame stub on one of the client's channels, with the census its
-// calls join.
+// calls join and the count of streams open on that channel (channel_pool.hpp
+// picks the least loaded; a stream_call holds the count, never the channel).
 struct tracked_stub {
-    tracked_stub(std::shared_ptr<grpc::ChannelInterface> channel, std::shared_ptr<call_census> c)
-        : stub(std::move(channel)), census(std::move(c)) {}
+    tracked_stub(std::shared_ptr<grpc::Channel> ch, std::shared_ptr<call_census> c)
+        : channel(std::move(ch)), stub(channel), census(std::move(c)) {}
+    std::shared_ptr<grpc::Channel> channel;
     grpc::GenericStub stub;
     std::shared_ptr<call_census> census;
+    std::shared_ptr<std::atomic<std::size_t>> open_streams =
+        std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 }  // namespace burrow

@@ -22,6 +22,7 @@
 #include "client/config_source.hpp"
 #include "client/reload.hpp"
 #include "client/call_census.hpp"
+#include "client/channel_pool.hpp"
 #include "client/control_session.hpp"
 #include "client/json_text.hpp"
 #include "client/p2p/path_status.hpp"
@@ -97,13 +98,10 @@ struct client::impl {
     asio::io_context& io = runner.io();
     asio::strand<asio::io_context::executor_type> strand{asio::make_strand(io)};
     asio::steady_timer retry_timer{strand};
-    // One channel while its connection is good: gRPC reconnects it as
-    // needed. One whose connection went stale (the server silent, the
-    // network changed) is replaced, and kept: a channel torn down from gRPC's
-    // own callback threads when its last stream ends is something gRPC 1.51
-    // does not survive reliably. (On the strand.)
-    std::shared_ptr<grpc::Channel> channel;
-    std::vector<std::shared_ptr<grpc::Channel>> old_channels;
+    // transport.connections channels while their connections are good: gRPC
+    // reconnects each as needed. When the connection went stale (the server
+    // silent, the network changed) all are replaced (channel_pool.hpp).
+    std::unique_ptr<channel_pool> channels;
     // Every call made on them: stop() ends them all and waits for gRPC to be
     // done with each before the channels go (call_census.hpp says why).
     std::shared_ptr<call_census> calls = std::make_shared<call_census>();
@@ -114,7 +112,7 @@ struct client::impl {
     std::chrono::steady_clock::time_point resumable_until{};
     std::shared_ptr<control_session> session;
     std::string previous_run_id;
-    // Visitors, and what their visits need: a stub on the channel and the
+    // Visitors, and what their visits need: a stub on a channel and the
     // current run id (guarded: visits start on any thread).
     std::vector<std::shared_ptr<visitor_listener>> visitors;  // guarded by visitors_mutex
     std::mutex visitors_mutex;
@@ -123,28 +121,15 @@ struct client::impl {
         for (auto& l : visitors) l->stop();
     }
     std::string reload();
-    std::shared_ptr<tracked_stub> stub;  // on `channel`, guarded by stub_mutex
-    std::mutex stub_mutex;
-    std::shared_ptr<tracked_stub> current_stub() {
-        std::lock_guard lock(stub_mutex);
-        return stub;
-    }
-    void new_channel() {
-        if (channel) old_channels.push_back(channel);
-        channel = make_channel();
-        std::lock_guard lock(stub_mutex);
-        stub = std::make_shared<tracked_stub>(channel, calls);
-    }
+    std::shared_ptr<tracked_stub> current_stub() { return channels->pick(); }
     // The connection went stale: the next attempt goes on a new one, and the
     // sessions on the old one are detached now (to be re-attached on the
     // new one) instead of when gRPC's keepalive gives up on it.
     void leave_connection(const std::string& why) {
-        constexpr std::size_t kept = 16;  // long gone quiet by the time one is let go
-        if (old_channels.size() >= kept) old_channels.erase(old_channels.begin());
-        new_channel();
+        channels->renew();
         for (auto& p : sessions.all()) p->lost(why);
     }
-    // Re-attaches sessions after a break (on the same channel).
+    // Re-attaches sessions after a break.
     std::shared_ptr<resumer> resumes;
     std::unique_ptr<admin_server> admin;  // `burrow-client status`
     std::map<std::string, std::string> proxy_states;  // guarded by run_mutex
@@ -237,8 +222,11 @@ struct client::impl {
         return grpc::SslCredentials(opts);
     }
 
-    std::shared_ptr<grpc::Channel> make_channel() {
+    std::shared_ptr<grpc::Channel> make_channel(std::size_t index) {
         grpc::ChannelArguments args;
+        // Distinct arguments and a subchannel pool of its own: a connection of
+        // its own (gRPC would otherwise share one between equal channels).
+        args.SetInt("burrow.connection", static_cast<int>(index));
         args.SetMaxReceiveMessageSize(max_message_bytes);
         args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
         // Our streams are never retried by gRPC (a tunnel cannot replay bytes);
@@ -266,7 +254,8 @@ struct client::impl {
         if (stopping) return;
         log::get("client").debug("connecting to {}:{}", config->server_addr, config->server_port);
         session = std::make_shared<control_session>(
-            io, source, channel, current_stub(), previous_run_id, registered, sessions,
+            io, source, channels->control(), calls, [this] { return current_stub(); },
+            previous_run_id, registered, sessions,
             [this](session_end e) {
                 set_run({});
                 resumes->logged_out();
@@ -366,7 +355,7 @@ struct client::impl {
             // max_backoff) and fails calls fast in between: each of our
             // attempts is a real one, or a server that came back would wait
             // for gRPC's next attempt and then for our next one.
-            grpc::experimental::ChannelResetConnectionBackoff(channel.get());
+            channels->reset_backoff();
             connect();
         });
     }
@@ -385,6 +374,7 @@ std::string client::impl::status(bool json) {
     }
     in.sessions = sessions.entries();
     if (punches) in.paths = punches->list();
+    in.connections = channels->loads();
     return render_status(in, json);
 }
 
@@ -464,7 +454,9 @@ void client::start() {
     auto& im = *impl_;
     stream::ledger::configure(im.config->transport.resume_buffer,
                               im.config->transport.resume_buffer_total);
-    im.new_channel();
+    im.channels = std::make_unique<channel_pool>(
+        [&im](std::size_t i) { return im.make_channel(i); }, im.config->transport.connections,
+        im.calls);
     im.resumes = std::make_shared<resumer>(im.io.get_executor(),
                                            [&im] { return im.current_stub(); }, im.sessions);
     // A new route to the server (Wi-Fi -> 4G): the connection is left at once.
@@ -608,8 +600,8 @@ void client::stop() {
         static std::mutex kept_mutex;
         static auto* kept = new std::vector<std::shared_ptr<grpc::Channel>>;
         std::lock_guard lock(kept_mutex);
-        kept->push_back(im.channel);
-        kept->insert(kept->end(), im.old_channels.begin(), im.old_channels.end());
+        const auto all = im.channels->all();
+        kept->insert(kept->end(), all.begin(), all.end());
     }
     if (im.prober.joinable()) im.prober.join();  // its result finds `stopping` set
     im.runner.stop();

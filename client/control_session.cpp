@@ -142,7 +142,9 @@ private:
 control_session::control_session(asio::io_context& io,
                                  std::shared_ptr<const config_source> config,
                                  std::shared_ptr<grpc::Channel> channel,
-                                 std::shared_ptr<tracked_stub> work, std::string previous_run_id,
+                                 std::shared_ptr<call_census> calls,
+                                 std::function<std::shared_ptr<tracked_stub>()> work,
+                                 std::string previous_run_id,
                                  std::shared_ptr<const client_config> registered,
                                  stream::registry& sessions,
                                  std::function<void(session_end)> on_end)
@@ -153,6 +155,7 @@ control_session::control_session(asio::io_context& io,
       registered_(std::move(registered)),
       strand_(asio::make_strand(io)),
       stub_(v1::Tunnel::NewStub(channel)),
+      calls_(std::move(calls)),
       work_stub_(std::move(work)),
       previous_run_id_(std::move(previous_run_id)),
       on_end_(std::move(on_end)),
@@ -163,7 +166,7 @@ control_session::~control_session() = default;
 void control_session::start() {
     asio::post(strand_, [self = shared_from_this()] {
         self->started_ = self->last_seen_ = std::chrono::steady_clock::now();
-        self->reactor_ = new client_control_reactor(*self->stub_, self->work_stub_->census, self);
+        self->reactor_ = new client_control_reactor(*self->stub_, self->calls_, self);
 
         v1::ClientMessage msg;
         auto* login = msg.mutable_login();
@@ -504,7 +507,7 @@ void control_session::open_work(std::uint32_t n) {
     if (ended_) return;
     for (std::uint32_t i = 0; i < n; ++i) {
         ++idle_work_;
-        open_work_stream(work_stub_, io_.get_executor(), source_, run_id_, sessions_,
+        open_work_stream(work_stub_(), io_.get_executor(), source_, run_id_, sessions_,
                          weak_from_this());
     }
 }

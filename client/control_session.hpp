@@ -35,6 +35,7 @@ class resumer;
 class punch_manager;
 struct punch_request_msg;
 struct punch_answer_msg;
+class call_census;
 struct tracked_stub;
 
 struct session_end {
@@ -71,7 +72,8 @@ public:
     // is read once, at construction. `registered` is what the server holds
     // for `previous_run_id` (session_end::registered), if that run resumes.
     control_session(boost::asio::io_context& io, std::shared_ptr<const config_source> config,
-                    std::shared_ptr<grpc::Channel> channel, std::shared_ptr<tracked_stub> work,
+                    std::shared_ptr<grpc::Channel> channel, std::shared_ptr<call_census> calls,
+                    std::function<std::shared_ptr<tracked_stub>()> work,
                     std::string previous_run_id, std::shared_ptr<const client_config> registered,
                     stream::registry& sessions, std::function<void(session_end)> on_end);
     ~control_session();
@@ -144,7 +146,8 @@ private:
     void register_proxy(const proxy_config& p);
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     std::shared_ptr<v1::Tunnel::Stub> stub_;       // Control
-    std::shared_ptr<tracked_stub> work_stub_;       // Work, raw frames, on the same channel
+    std::shared_ptr<call_census> calls_;             // the Control call joins it
+    std::function<std::shared_ptr<tracked_stub>()> work_stub_;  // Work, raw frames: a channel's
     std::string previous_run_id_;
     std::function<void(session_end)> on_end_;
     login_handler on_login_;

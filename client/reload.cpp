@@ -46,7 +46,8 @@ std::vector<std::string> restart_only_changes(const client_config& now, const cl
                      now.tls.ca_file == next.tls.ca_file && now.tls.server_name == next.tls.server_name);
     const auto& a = now.transport;
     const auto& b = next.transport;
-    check("transport", a.pool_count == b.pool_count && a.heartbeat_interval == b.heartbeat_interval &&
+    check("transport", a.pool_count == b.pool_count && a.connections == b.connections &&
+                           a.heartbeat_interval == b.heartbeat_interval &&
                            a.heartbeat_timeout == b.heartbeat_timeout &&
                            a.dial_timeout == b.dial_timeout && a.max_backoff == b.max_backoff &&
                            a.resume_buffer == b.resume_buffer &&

@@ -39,8 +39,10 @@ std::string render_status(const status_input& in, bool json) {
             open.push_back({id, std::move(s), visiting.count(id) > 0});
     std::string out;
     if (json) {
-        out = fmt::format("{{\"client_id\":{},\"server\":{},\"connected\":{},\"proxies\":[",
-                          json_string(c.client_id), json_string(server), run.empty() ? "false" : "true");
+        out = fmt::format("{{\"client_id\":{},\"server\":{},\"connected\":{},"
+                          "\"streams_per_connection\":[{}],\"proxies\":[",
+                          json_string(c.client_id), json_string(server), run.empty() ? "false" : "true",
+                          fmt::join(in.connections, ","));
         for (std::size_t i = 0; i < c.proxies.size(); ++i)
             out += fmt::format("{}{{\"name\":{},\"type\":{},\"state\":{}}}", i ? "," : "",
                                json_string(c.proxies[i].name), json_string(c.proxies[i].type),
@@ -68,8 +70,10 @@ std::string render_status(const status_input& in, bool json) {
         out += "],\"direct_paths\":" + paths_json(in.paths);
         return out + "}\n";
     }
-    out = fmt::format("burrow-client {}: {} {}\n", c.client_id,
-                      run.empty() ? "not connected to" : "connected to", server);
+    out = fmt::format("burrow-client {}: {} {} ({} connection{}, streams on each: {})\n",
+                      c.client_id, run.empty() ? "not connected to" : "connected to", server,
+                      in.connections.size(), in.connections.size() == 1 ? "" : "s",
+                      fmt::join(in.connections, " "));
     out += fmt::format("proxies ({}):\n", c.proxies.size());
     for (const auto& p : c.proxies)
         out += fmt::format("  {:<16} {:<7} {}\n", p.name, p.type, state_of(p.name));

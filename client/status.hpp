@@ -27,6 +27,7 @@ struct status_input {
     std::set<std::uint64_t> visits;                // which sessions are visits
     std::vector<std::pair<std::uint64_t, std::shared_ptr<stream::pump>>> sessions;
     std::vector<punch_manager::entry> paths;       // direct paths
+    std::vector<std::size_t> connections;          // streams open on each connection
 };
 
 std::string render_status(const status_input& in, bool json);

@@ -24,7 +24,9 @@ public:
                 std::weak_ptr<control_session> pool = {})
         : grpc_carrier(std::make_shared<stream::pump>(std::move(ex))),
           census_(stub.census),
+          open_streams_(stub.open_streams),
           pool_(std::move(pool)) {
+        open_streams_->fetch_add(1, std::memory_order_relaxed);
         stub.stub.PrepareBidiStreamingCall(&ctx_, method, grpc::StubOptions(), this);
         census_.track(ctx_);
         AddHold();
@@ -43,12 +45,14 @@ public:
     void OnDone(const grpc::Status&) override {
         if (!started_)
             if (auto s = pool_.lock()) s->on_work_lost();
+        open_streams_->fetch_sub(1, std::memory_order_relaxed);
         census_.done();
         delete this;
     }
 
 private:
     call_census::entry census_;  // first: outlives ctx_
+    std::shared_ptr<std::atomic<std::size_t>> open_streams_;  // on our channel
     grpc::ClientContext ctx_;
     std::weak_ptr<control_session> pool_;
     std::atomic<bool> started_{false};

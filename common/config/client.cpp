@@ -1,5 +1,6 @@
 #include "common/config/client.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <utility>
@@ -210,7 +211,19 @@ void read_tls(table_reader& root, client_config& cfg) {
 
 void read_transport(table_reader& root, client_config& cfg) {
     auto t = root.table("transport");
-    t.read("pool_count", cfg.transport.pool_count, 0, 64);
+    const auto pool = t.read("pool_count", cfg.transport.pool_count, 0, 64);
+    // Idle Work streams keep each connection open (a connection with no
+    // stream is dropped by the server as login-less): no more connections
+    // than them.
+    const auto conns = t.read("connections", cfg.transport.connections, 1, 8);
+    const auto carried = std::max<std::uint32_t>(cfg.transport.pool_count, 1);
+    if (conns == field::ok && pool != field::invalid && cfg.transport.connections > carried)
+        t.problem(*t.get("connections"), "connections",
+                  fmt::format("connections ({}) must not exceed pool_count ({}): the idle Work "
+                              "streams keep each connection open",
+                              cfg.transport.connections, cfg.transport.pool_count));
+    else if (conns == field::absent)
+        cfg.transport.connections = std::min(cfg.transport.connections, carried);
     const auto interval = t.read("heartbeat_interval", cfg.transport.heartbeat_interval, 1, uint32_max);
     const auto timeout = t.read("heartbeat_timeout", cfg.transport.heartbeat_timeout, 1, uint32_max);
     if (interval != field::invalid && timeout != field::invalid &&

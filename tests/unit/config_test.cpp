@@ -217,6 +217,24 @@ TEST(config_parse, pool_count_is_at_most_64) {
     EXPECT_EQ(parse_client_config(client_base + "[transport]\npool_count = 0\n", "t").transport.pool_count, 0u);
 }
 
+TEST(config_parse, connections_are_1_to_8_and_at_most_pool_count) {
+    EXPECT_EQ(parse_client_config(client_base, "t").transport.connections, 2u);
+    EXPECT_EQ(parse_client_config(client_base + "[transport]\nconnections = 4\n", "t").transport.connections,
+              4u);
+    expect_one(client_problems(client_base + "[transport]\nconnections = 9\n"), 7, 15,
+               "transport.connections", "must be between 1 and 8, got 9");
+    expect_one(client_problems(client_base + "[transport]\nconnections = 0\n"), 7, 15,
+               "transport.connections", "must be between 1 and 8, got 0");
+    // Idle Work streams keep each connection open: no more connections than them.
+    expect_one(client_problems(client_base + "[transport]\npool_count = 2\nconnections = 3\n"), 8, 15,
+               "transport.connections", "connections (3) must not exceed pool_count (2)");
+    // Left to its default, it follows a small pool down instead.
+    EXPECT_EQ(parse_client_config(client_base + "[transport]\npool_count = 0\n", "t").transport.connections,
+              1u);
+    EXPECT_EQ(parse_client_config(client_base + "[transport]\npool_count = 1\n", "t").transport.connections,
+              1u);
+}
+
 const std::string http_proxy_head =
     "[[proxies]]\n"              // line 6
     "name = \"nas\"\n"           // line 7
