@@ -4,18 +4,21 @@
 
 #include <sys/socket.h>
 
+#include <csignal>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <regex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/e2e/harness.hpp"
 
 namespace burrow::e2e {
 
-// socat between the client and the server: one connection, as a real link
-// carries it (the client's streams all share one HTTP/2 connection).
+// socat between the client and the server, a process per connection (the
+// client holds transport.connections of them), all of which a cut kills.
 class relay {
 public:
     relay(temp_dir& dir, std::uint16_t server_port)
@@ -33,7 +36,7 @@ public:
             proc_ = std::make_unique<process>(
                 std::vector<std::string>{"/usr/bin/socat", "-d", "-d",
                                          "TCP-LISTEN:" + std::to_string(port_) +
-                                             ",bind=127.0.0.1,reuseaddr",
+                                             ",bind=127.0.0.1,reuseaddr,fork",
                                          "TCP:127.0.0.1:" + std::to_string(server_port_)},
                 dir_.file("relay" + std::to_string(++runs_) + ".log"));
             const auto seen = proc_->wait_log("(listening on|Address already in use)", 10s);
@@ -43,14 +46,25 @@ public:
         } while (std::chrono::steady_clock::now() < until);
         FAIL() << "the link's port " << port_ << " stayed in use: " << proc_->log();
     }
-    // The link dies: both sides see the connection close.
+    // The link dies: both sides see every connection close. The listener is
+    // stopped first (it forks no more), then each connection's process goes.
     void cut() {
+        proc_->kill(SIGSTOP);
+        for (int child : children(proc_->pid())) ::kill(child, SIGKILL);
         proc_->kill(9);
         proc_->wait_exit(5s);
         proc_.reset();
     }
 
 private:
+    static std::vector<int> children(int pid) {
+        std::vector<int> out;
+        std::ifstream f("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
+                        "/children");
+        for (int c; f >> c;) out.push_back(c);
+        return out;
+    }
+
     temp_dir& dir_;
     std::uint16_t server_port_, port_;
     std::unique_ptr<process> proc_;

@@ -1,5 +1,5 @@
 """resume: how long an open session stalls when the home client's link is cut and restored.
-burrow-client -> socat (one connection, as a link carries it; killed and started again) ->
+burrow-client -> socat (a process per connection, all killed and started again) ->
 burrow-server, TLS on, a tcp proxy to an echo service, and one user connection that sends a
 byte and waits for it back, again and again, for the whole run. Each of CUTS rounds kills the
 relay, waits CUT_SECONDS and starts it again; the figure is the time from the relay listening
@@ -50,7 +50,7 @@ def _echo_server():
 
 def _relay(r, n, port, server_port):
     proc = r.procs.start(f"resume-relay{n}", ["socat", "-d", "-d",
-                                              f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr",
+                                              f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
                                               f"TCP:127.0.0.1:{server_port}"])
     wait_log(proc, r"listening on", 10, "socat relay did not start")
     return proc
