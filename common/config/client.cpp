@@ -222,8 +222,6 @@ void read_transport(table_reader& root, client_config& cfg) {
                   fmt::format("connections ({}) must not exceed pool_count ({}): the idle Work "
                               "streams keep each connection open",
                               cfg.transport.connections, cfg.transport.pool_count));
-    else if (conns == field::absent)
-        cfg.transport.connections = std::min(cfg.transport.connections, carried);
     const auto interval = t.read("heartbeat_interval", cfg.transport.heartbeat_interval, 1, uint32_max);
     const auto timeout = t.read("heartbeat_timeout", cfg.transport.heartbeat_timeout, 1, uint32_max);
     if (interval != field::invalid && timeout != field::invalid &&

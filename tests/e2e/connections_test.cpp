@@ -48,6 +48,17 @@ std::size_t count_of(const std::string& text, const std::string& pattern) {
         std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
 }
 
+// A client with one tcp proxy to `service` over two connections to the
+// server; {client, its remote port (0: the proxy did not come up)}.
+burrow_lab::exposed two_connections(burrow_lab& lab, std::uint16_t service) {
+    const auto config = std::regex_replace(lab.client_config({{"echo", service}}),
+                                           std::regex("pool_count = 4\n"),
+                                           "pool_count = 4\nconnections = 2\n");
+    auto client = lab.start_client(config);
+    const auto port = burrow_lab::proxy_port(*client, "echo");
+    return {std::move(client), port};
+}
+
 struct users {
     std::vector<int> fds;
     ~users() {
@@ -79,8 +90,8 @@ struct users {
 
 TEST(connections, two_hundred_connections_spread_over_both_connections_to_the_server) {
     tcp_service service(echo_handler);
-    burrow_lab lab;  // its clients: pool_count 4, so the default 2 connections
-    auto [client, port] = lab.expose("echo", service.port());
+    burrow_lab lab;
+    auto [client, port] = two_connections(lab, service.port());
     ASSERT_NE(port, 0) << client->log();
     const auto config = lab.dir().file("client1.toml");
 
@@ -100,7 +111,7 @@ TEST(connections, two_hundred_connections_spread_over_both_connections_to_the_se
 TEST(connections, one_connection_cut_resumes_its_own_streams_and_leaves_the_others_untouched) {
     tcp_service service(echo_handler);
     burrow_lab lab;
-    auto [client, port] = lab.expose("echo", service.port());
+    auto [client, port] = two_connections(lab, service.port());
     ASSERT_NE(port, 0) << client->log();
     const auto config = lab.dir().file("client1.toml");
     // The Control stream's connection, from the server's login line.

@@ -218,7 +218,7 @@ TEST(config_parse, pool_count_is_at_most_64) {
 }
 
 TEST(config_parse, connections_are_1_to_8_and_at_most_pool_count) {
-    EXPECT_EQ(parse_client_config(client_base, "t").transport.connections, 2u);
+    EXPECT_EQ(parse_client_config(client_base, "t").transport.connections, 1u);
     EXPECT_EQ(parse_client_config(client_base + "[transport]\nconnections = 4\n", "t").transport.connections,
               4u);
     expect_one(client_problems(client_base + "[transport]\nconnections = 9\n"), 7, 15,
@@ -228,10 +228,11 @@ TEST(config_parse, connections_are_1_to_8_and_at_most_pool_count) {
     // Idle Work streams keep each connection open: no more connections than them.
     expect_one(client_problems(client_base + "[transport]\npool_count = 2\nconnections = 3\n"), 8, 15,
                "transport.connections", "connections (3) must not exceed pool_count (2)");
-    // Left to its default, it follows a small pool down instead.
+    // A pool of none still has its one connection (for the Control stream).
     EXPECT_EQ(parse_client_config(client_base + "[transport]\npool_count = 0\n", "t").transport.connections,
               1u);
-    EXPECT_EQ(parse_client_config(client_base + "[transport]\npool_count = 1\n", "t").transport.connections,
+    EXPECT_EQ(parse_client_config(client_base + "[transport]\npool_count = 0\nconnections = 1\n", "t")
+                  .transport.connections,
               1u);
 }
 
