@@ -5,30 +5,21 @@ trip: a wake-up costs tens of µs here, so their count decides the latency."""
 import json
 
 from ..console import log
-from ..peers import burrow, chain, pingpong, socat, ssh
+from ..peers import pingpong, tcp_paths
 from ..report import fmt, fmt_ratio, median, ratio
 from ..report import verdict_le
 from ..waits import free_ports
 
 RESULT_KEY = "latency"
-TOOLS = ["socat", "ssh", "ssh-keygen", ssh.SSHD]
-
-PATHS = [
-    ("direct", "direct"),
-    ("socat", "socat 2-hop chain"),
-    ("ssh", "ssh -R"),
-    ("burrow_plain", "Burrow tcp, TLS off"),
-    ("burrow_tls", "Burrow tcp, TLS on"),
-]
-BASELINE_PATHS = [("base_plain", "Burrow tcp, TLS off, baseline build"),
-                  ("base_tls", "Burrow tcp, TLS on, baseline build")]
+TOOLS = tcp_paths.TOOLS
+PATHS = tcp_paths.PATHS
+BASELINE_PATHS = tcp_paths.BASELINE_PATHS
 COUNT = 3000    # timed round trips per path and round
 WARMUP = 300
 
 
 def budget(s):
-    paths = len(PATHS) + (len(BASELINE_PATHS) if s.baseline_bin else 0)
-    return s.rounds * paths * 10 + 90
+    return s.rounds * tcp_paths.count(s) * 10 + 90
 
 
 def _path(run, key):
@@ -39,40 +30,19 @@ def run(r):
     s = r.settings
     echo_port = free_ports(1)[0]
     echo = pingpong.start_echo(r, echo_port)
-    socat_chain = socat.start_chain(r, echo_port)
-    fwd = ssh.start(r, "lat", echo_port)
-    plain = burrow.start_tcp(r, "latplain", False, "echo", echo_port)
-    tls = burrow.start_tcp(r, "lattls", True, "echo", echo_port)
-    bases = []
-    if s.baseline_bin:
-        bases = [burrow.start_tcp(r, "latplainbase", False, "echo", echo_port, baseline=True),
-                 burrow.start_tcp(r, "lattlsbase", True, "echo", echo_port, baseline=True)]
     # Each path with the processes that carry it (their wake-ups are counted).
-    paths = [("direct", echo_port, []),
-             ("socat", socat_chain.port, [p.pid for p in socat_chain.procs]),
-             ("ssh", fwd.port, [fwd.proc.pid, fwd.sshd.proc.pid]),
-             ("burrow_plain", plain.remote_port, [plain.client.pid, plain.server.proc.pid]),
-             ("burrow_tls", tls.remote_port, [tls.client.pid, tls.server.proc.pid])]
-    paths += [(key, pair.remote_port, [pair.client.pid, pair.server.proc.pid])
-              for (key, _), pair in zip(BASELINE_PATHS, bases)]
-
-    results = {key: {"rounds": []} for key, _, _ in paths}
+    paths = tcp_paths.Paths(r, echo_port, "lat", "echo")
+    results = {p.key: {"rounds": []} for p in paths.all}
     for rnd in range(1, s.rounds + 1):
-        for key, port, pids in paths:
-            log(f"round {rnd}: ping-pong {key} ({COUNT} round trips) via port {port}")
-            times, wakeups = pingpong.measure(port, COUNT, WARMUP, pids)
-            results[key]["rounds"].append({
+        for p in paths.all:
+            log(f"round {rnd}: ping-pong {p.key} ({COUNT} round trips) via port {p.port}")
+            times, wakeups = pingpong.measure(p.port, COUNT, WARMUP, p.pids)
+            results[p.key]["rounds"].append({
                 "p50_us": pingpong.percentile(times, 50), "p99_us": pingpong.percentile(times, 99),
                 "wakeups_per_rtt": wakeups})
     for key in results:
         _path(r, key).write_text(json.dumps(results[key]))
-
-    for pair in bases:
-        burrow.stop_pair(r, pair)
-    chain.stop(r, socat_chain)
-    ssh.stop(r, fwd)
-    burrow.stop_pair(r, plain, "TLS off")
-    burrow.stop_pair(r, tls, "TLS on")
+    paths.stop()
     r.procs.stop(echo)
 
 

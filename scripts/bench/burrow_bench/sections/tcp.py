@@ -1,27 +1,19 @@
 """tcp: iperf3 (1 and 8 streams) direct, through a two-hop socat chain, `ssh -R`, and Burrow with
 TLS off and on (and the baseline build's, with BURROW_BASELINE_BIN)."""
-from ..peers import burrow, chain, iperf, socat, ssh
+from ..peers import iperf, tcp_paths
 from ..report import fmt, fmt_ratio, ratio, target_ge
 from ..waits import free_ports
 
 RESULT_KEY = "throughput"
-TOOLS = ["iperf3", "socat", "ssh", "ssh-keygen", ssh.SSHD]
+TOOLS = ["iperf3"] + tcp_paths.TOOLS
 
-PATHS = [
-    ("direct", "direct iperf3"),
-    ("socat", "socat 2-hop chain"),
-    ("ssh", "ssh -R"),
-    ("burrow_plain", "Burrow tcp, TLS off"),
-    ("burrow_tls", "Burrow tcp, TLS on"),
-]
-BASELINE_PATHS = [("base_plain", "Burrow tcp, TLS off, baseline build"),
-                  ("base_tls", "Burrow tcp, TLS on, baseline build")]
+PATHS = [("direct", "direct iperf3")] + tcp_paths.PATHS[1:]
+BASELINE_PATHS = tcp_paths.BASELINE_PATHS
 STREAMS = (1, 8)
 
 
 def budget(s):
-    paths = len(PATHS) + (len(BASELINE_PATHS) if s.baseline_bin else 0)
-    return s.rounds * paths * len(STREAMS) * (s.seconds + 2) + 60
+    return s.rounds * tcp_paths.count(s) * len(STREAMS) * (s.seconds + 2) + 60
 
 
 def run(r):
@@ -30,29 +22,12 @@ def run(r):
     server = iperf.start_server(r, iperf_port)
     # All paths stay up while they are measured in interleaved rounds, so that the machine's
     # changing load hits each of them alike.
-    socat_chain = socat.start_chain(r, iperf_port)
-    fwd = ssh.start(r, "tcp", iperf_port)
-    plain = burrow.start_tcp(r, "plain", False, "iperf", iperf_port)
-    tls = burrow.start_tcp(r, "tls", True, "iperf", iperf_port)
-    bases = []
-    if s.baseline_bin:
-        bases = [burrow.start_tcp(r, "plainbase", False, "iperf", iperf_port, baseline=True),
-                 burrow.start_tcp(r, "tlsbase", True, "iperf", iperf_port, baseline=True)]
-    ports = [("direct", iperf_port), ("socat", socat_chain.port), ("ssh", fwd.port),
-             ("burrow_plain", plain.remote_port), ("burrow_tls", tls.remote_port)]
-    ports += [(key, pair.remote_port) for (key, _), pair in zip(BASELINE_PATHS, bases)]
-
+    paths = tcp_paths.Paths(r, iperf_port, "", "iperf")
     for rnd in range(1, s.rounds + 1):
-        for key, port in ports:
+        for p in paths.all:
             for streams in STREAMS:
-                iperf.measure(r, key, port, rnd, streams, s.seconds)
-
-    for pair in bases:
-        burrow.stop_pair(r, pair)
-    chain.stop(r, socat_chain)
-    ssh.stop(r, fwd)
-    burrow.stop_pair(r, plain, "TLS off")
-    burrow.stop_pair(r, tls, "TLS on")
+                iperf.measure(r, p.key, p.port, rnd, streams, s.seconds)
+    paths.stop()
     r.procs.stop(server)
 
 
