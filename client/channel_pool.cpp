@@ -53,9 +53,9 @@ std::vector<std::size_t> channel_pool::loads() const {
 void channel_pool::renew() {
     constexpr std::size_t generations = 16;
     std::lock_guard lock(mutex_);
-    for (auto& s : stubs_) {
-        old_.push_back(s->channel);
-        s = std::make_shared<tracked_stub>(make_(&s - stubs_.data()), calls_);
+    for (std::size_t i = 0; i < stubs_.size(); ++i) {
+        old_.push_back(stubs_[i]->channel);
+        stubs_[i] = std::make_shared<tracked_stub>(make_(i), calls_);
     }
     if (old_.size() > generations * size_)
         old_.erase(old_.begin(), old_.begin() + static_cast<std::ptrdiff_t>(old_.size() - generations * size_));
