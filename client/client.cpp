@@ -33,6 +33,7 @@
 #include "client/status.hpp"
 #include "client/visitor.hpp"
 #include "common/config/client.hpp"
+#include "common/grpc/channel_args.hpp"
 #include "common/io_threads.hpp"
 #include "common/stream/pump.hpp"
 #include "common/stream/registry.hpp"
@@ -232,6 +233,7 @@ struct client::impl {
         // Our streams are never retried by gRPC (a tunnel cannot replay bytes);
         // without the retry filter each call's arena is a fraction of the size.
         args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+        grpc_args::no_compression([&args](const char* name, int value) { args.SetInt(name, value); });
         // Transport liveness: a half-open connection is dropped within ~30 s.
         args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
         args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);

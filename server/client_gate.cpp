@@ -14,6 +14,7 @@
 
 #include "common/log.hpp"
 #include "common/net_util.hpp"
+#include "common/tcp_info.hpp"
 
 namespace burrow {
 namespace {
@@ -118,15 +119,25 @@ void client_gate::expire(clock::time_point now) {
     std::size_t i = 0;
     for (auto it = conns_.begin(); it != conns_.end(); ++i) {
         auto next = std::next(it);
+        auto& c = it->second;
+        const auto received = tcp_bytes_received(c.watch_fd);
         if (watched[i].revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) {
             drop(it);
-        } else if (now >= it->second.deadline) {
+        } else if (now >= c.deadline) {
             note(expiries_,
                  fmt::format("connection from {} closed: no login within {} s",
                              to_string(it->first),
                              std::chrono::duration_cast<std::chrono::seconds>(limits_.login_window)
                                  .count()));
             drop(it);
+        } else if (received && *received > limits_.bytes) {
+            if (std::exchange(c.over_bytes, true)) {
+                note(cuts_, fmt::format("connection from {} closed: {} KiB received before a "
+                                        "login (at most {} KiB)",
+                                        to_string(it->first), *received >> 10,
+                                        limits_.bytes >> 10));
+                drop(it);
+            }
         }
         it = next;
     }

@@ -3,10 +3,14 @@
 // The server accepts client connections itself and counts each one here from
 // accept until its first login: a Control login, or a Work stream presenting a
 // live run id. Until then a connection is bounded per source address, in total,
-// in streams and in time: at the login deadline it is shut down whatever gRPC
-// is doing with it (a TLS handshake, a bare HTTP/2 preface, a stream waiting
-// for its login). A connection that has logged in leaves the table: its peer
-// holds the token, and its streams (one per user connection) are not counted.
+// in streams, in bytes and in time: at the login deadline it is shut down
+// whatever gRPC is doing with it (a TLS handshake, a bare HTTP/2 preface, a
+// stream waiting for its login). The byte bound is the kernel's count of what
+// the connection received: gRPC buffers a whole message before anything sees
+// it (its own size limit applies only then), so without it one message could
+// make the server hold gigabytes for a peer that never logs in. A connection
+// that has logged in leaves the table: its peer holds the token, and its
+// streams (one per user connection) are not counted.
 //
 // Thread-safe: the listener admits on its strand, gRPC threads open and close
 // streams, a timer expires.
@@ -43,6 +47,13 @@ public:
         // flood would otherwise fill the descriptor table with them).
         std::size_t evictions = 2048;
         clock::duration eviction_window = std::chrono::milliseconds(500);
+        // Bytes a connection may receive before its login: a client's TLS
+        // handshake, HTTP/2 preface and Login take a few KiB. A connection
+        // over it at two sweeps in a row is shut down (one sweep's grace:
+        // streams that bring a run id may race ahead of its check).
+        std::uint64_t bytes = 256 << 10;
+        // How often expire() runs: the bytes and the deadline are checked then.
+        clock::duration sweep_every = std::chrono::milliseconds(100);
     };
 
     explicit client_gate(limits l) : limits_(l) {}
@@ -75,7 +86,8 @@ public:
     // The connection logged in: it is no longer bounded.
     void logged_in(std::string_view grpc_peer);
 
-    // Shuts down the connections whose login deadline has passed, and forgets
+    // Shuts down the connections whose login deadline has passed or that
+    // received more than their bytes before it (see limits::bytes), and forgets
     // those that ended by themselves (gRPC, or the peer, closed them: the
     // duplicate sees the hang-up), so that they stop counting.
     void expire(clock::time_point now);
@@ -92,6 +104,7 @@ private:
         int watch_fd;  // our duplicate of gRPC's descriptor
         clock::time_point deadline;
         std::size_t streams;
+        bool over_bytes = false;  // over the byte bound at the last sweep
     };
 
     // A flood of similar events logs a few lines per window, then one that

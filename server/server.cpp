@@ -18,6 +18,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/config/server.hpp"
+#include "common/grpc/channel_args.hpp"
 #include "common/io_threads.hpp"
 #include "common/log.hpp"
 #include "common/net_util.hpp"
@@ -170,7 +171,7 @@ private:
     void sweep() {
         if (stopped_) return;
         gate_.expire(std::chrono::steady_clock::now());
-        sweep_timer_.expires_after(1s);
+        sweep_timer_.expires_after(gate_.limit().sweep_every);
         sweep_timer_.async_wait([this](const boost::system::error_code& e) {
             if (!e) sweep();
         });
@@ -269,6 +270,8 @@ void server::start() {
     // Clients ping for liveness while idle; allow it.
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    grpc_args::no_compression(
+        [&builder](const char* name, int value) { builder.AddChannelArgument(name, value); });
     im.grpc_server = builder.BuildAndStart();
     if (!im.grpc_server)
         throw std::runtime_error("cannot start the gRPC server for clients");

@@ -15,8 +15,10 @@
 #include <cstring>
 #include <regex>
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "burrow.grpc.pb.h"
 #include "harness.hpp"
 
 namespace burrow::e2e {
@@ -343,6 +345,69 @@ TEST(grpc_port, login_less_visit_streams_are_bounded_like_the_others) {
     auto [client, port] = lab.expose("echo", service.port());
     ASSERT_NE(port, 0) << client->log();
     EXPECT_TRUE(echo_works(port));
+}
+
+// One Control message of `size` bytes (a Login whose client id is that long,
+// all zeros), written by a peer on the real gRPC stack that never logs in,
+// compressed with gzip when `gzip`. What the server answered, and how far its
+// memory's high-water mark rose meanwhile.
+struct big_message_outcome {
+    bool written = false;
+    grpc::Status status;
+    milliseconds took{};
+    long peak_growth_kib = 0;
+};
+
+big_message_outcome send_one_big_message(burrow_lab& lab, std::size_t size, bool gzip) {
+    const long peak_before = proc_status(lab.server().pid(), "VmHWM");
+    grpc::ChannelArguments args;
+    args.SetMaxSendMessageSize(-1);
+    auto stub = v1::Tunnel::NewStub(grpc::CreateCustomChannel(
+        "127.0.0.1:" + std::to_string(lab.server_port()), grpc::InsecureChannelCredentials(), args));
+    grpc::ClientContext ctx;
+    if (gzip) ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+    ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+    v1::ClientMessage msg;
+    msg.mutable_login()->set_client_id(std::string(size, '\0'));
+    const auto t0 = std::chrono::steady_clock::now();
+    auto control = stub->Control(&ctx);
+    big_message_outcome out;
+    out.written = control->Write(msg);
+    out.status = control->Finish();
+    out.took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0);
+    out.peak_growth_kib = proc_status(lab.server().pid(), "VmHWM") - peak_before;
+    return out;
+}
+
+// gRPC holds a message whole before its size limit looks at it. A peer that
+// never logs in is cut off by the bytes it sent, long before a 256 MiB Login
+// could arrive, and the server never holds anything near that.
+TEST(grpc_port, a_huge_message_from_a_peer_that_never_logs_in_is_cut_off_early) {
+    burrow_lab lab;
+    const auto out = send_one_big_message(lab, std::size_t(256) << 20, false);
+    EXPECT_FALSE(out.written);
+    EXPECT_LT(out.took, 5s);
+    EXPECT_LT(out.peak_growth_kib, 128 * 1024) << "KiB";
+    EXPECT_TRUE(lab.server().wait_log(
+        R"(connection from 127\.0\.0\.1:\d+ closed: \d+ KiB received before a login \(at most 256 KiB\))",
+        2s))
+        << lab.server().log();
+    tcp_service service(echo_handler);
+    auto [client, port] = lab.expose("echo", service.port());
+    ASSERT_NE(port, 0) << client->log();
+    EXPECT_TRUE(echo_works(port));
+}
+
+// A compressed message is refused when its headers arrive: 64 MiB of zeros
+// in 64 KiB of gzip is never inflated.
+TEST(grpc_port, a_compressed_message_is_refused_before_it_is_inflated) {
+    burrow_lab lab;
+    const auto out = send_one_big_message(lab, std::size_t(64) << 20, true);
+    EXPECT_EQ(out.status.error_code(), grpc::StatusCode::UNIMPLEMENTED)
+        << out.status.error_message();
+    EXPECT_NE(out.status.error_message().find("'gzip' is disabled"), std::string::npos)
+        << out.status.error_message();
+    EXPECT_LT(out.peak_growth_kib, 16 * 1024) << "KiB";
 }
 
 TEST(grpc_port, a_connection_flood_under_a_low_fd_limit_leaves_room_for_users) {

@@ -1,5 +1,7 @@
 #include "server/client_gate.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,6 +29,46 @@ struct fake_connection {
     bool shut_down() const {
         char c;
         return ::recv(fds[1], &c, 1, MSG_DONTWAIT) == 0;
+    }
+};
+
+// The same over loopback TCP, for the byte bound (the kernel counts what a
+// TCP connection received).
+struct tcp_connection {
+    int peer = -1, accepted_fd = -1, reader = -1;
+    tcp_connection() {
+        const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        EXPECT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        EXPECT_EQ(::listen(listener, 1), 0);
+        EXPECT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len), 0);
+        peer = ::socket(AF_INET, SOCK_STREAM, 0);
+        EXPECT_EQ(::connect(peer, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        accepted_fd = ::accept(listener, nullptr, nullptr);
+        reader = ::dup(accepted_fd);  // gRPC's reading, as far as the kernel can tell
+        ::close(listener);
+    }
+    ~tcp_connection() {
+        for (int fd : {peer, accepted_fd, reader}) ::close(fd);
+    }
+    int accepted() const { return accepted_fd; }
+    // The peer sends n bytes, and they are read at the other end.
+    void send(std::size_t n) {
+        std::vector<char> buf(n, 'x');
+        EXPECT_EQ(::send(peer, buf.data(), n, 0), static_cast<ssize_t>(n));
+        std::size_t got = 0;
+        while (got < n) {
+            const auto k = ::recv(reader, buf.data(), n - got, 0);
+            ASSERT_GT(k, 0);
+            got += static_cast<std::size_t>(k);
+        }
+    }
+    bool shut_down() const {
+        char c;
+        return ::recv(peer, &c, 1, MSG_DONTWAIT) == 0;
     }
 };
 
@@ -107,6 +149,39 @@ TEST(client_gate, a_logged_in_connection_is_unbounded_and_not_shut_at_the_deadli
     gate.expire(client_gate::clock::now());
     EXPECT_FALSE(in.shut_down());
     EXPECT_TRUE(out.shut_down()) << "no login within the window";
+}
+
+// What a connection received before its login is bounded: over the bound at
+// two sweeps in a row, it is shut down; one sweep over it is the grace for
+// streams that race ahead of their login. A logged-in one is not counted.
+TEST(client_gate, a_connection_that_receives_too_much_before_its_login_is_shut_down) {
+    client_gate gate({.per_address = 4, .total = 4, .streams = 8, .bytes = 64 << 10});
+    tcp_connection small, big, logged;
+    ASSERT_TRUE(gate.admit(ep("192.0.2.1", 1), small.accepted()));
+    ASSERT_TRUE(gate.admit(ep("192.0.2.1", 2), big.accepted()));
+    ASSERT_TRUE(gate.admit(ep("192.0.2.1", 3), logged.accepted()));
+    gate.logged_in("ipv4:192.0.2.1:3");
+    small.send(16 << 10);
+    big.send(100 << 10);
+    logged.send(1 << 20);
+    gate.expire(client_gate::clock::now());
+    EXPECT_FALSE(big.shut_down()) << "one sweep of grace";
+    gate.expire(client_gate::clock::now());
+    EXPECT_TRUE(big.shut_down());
+    EXPECT_FALSE(small.shut_down());
+    EXPECT_FALSE(logged.shut_down());
+}
+
+// A login that comes within the grace keeps the connection.
+TEST(client_gate, a_login_within_the_grace_keeps_the_connection) {
+    client_gate gate({.per_address = 4, .total = 4, .streams = 8, .bytes = 64 << 10});
+    tcp_connection c;
+    ASSERT_TRUE(gate.admit(ep("192.0.2.1", 1), c.accepted()));
+    c.send(100 << 10);
+    gate.expire(client_gate::clock::now());
+    gate.logged_in("ipv4:192.0.2.1:1");  // its login came in time
+    gate.expire(client_gate::clock::now());
+    EXPECT_FALSE(c.shut_down());
 }
 
 }  // namespace
