@@ -1,6 +1,7 @@
 """`ssh -R` as a comparison: a private sshd on a loopback port (its own host and client keys in
 TMP) and an ssh client that forwards a port on the sshd side to a local service."""
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 
@@ -65,13 +66,27 @@ LogLevel INFO
     return Sshd(proc, port, keys)
 
 
+def _client_argv(sshd, port):
+    """ssh with this machine's defaults (no config file), our key, to root@127.0.0.1:port."""
+    return ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "ConnectTimeout=10", "-i", sshd.keys / "client_key", "-p", port]
+
+
 def _forwarder(run, tag, sshd, forward, ssh_port=None):
     """An ssh client with one forward option (["-R", spec] or ["-L", spec]) and no command."""
-    return run.procs.start(f"{tag}-ssh", [
-        "ssh", "-N", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "ExitOnForwardFailure=yes", "-o", "ConnectTimeout=10",
-        "-i", sshd.keys / "client_key", "-p", ssh_port or sshd.port, *forward, "root@127.0.0.1"])
+    return run.procs.start(f"{tag}-ssh", _client_argv(sshd, ssh_port or sshd.port) + [
+        "-N", "-o", "ExitOnForwardFailure=yes", *forward, "root@127.0.0.1"])
+
+
+def negotiated_cipher(run, sshd):
+    """The cipher ssh and this sshd agree on with the defaults the forwards use (ssh -v of a
+    session that runs `true`), or None when it cannot be told."""
+    out, err = run.tmp / "ssh-cipher.out", run.tmp / "ssh-cipher.err"
+    run.procs.run_bounded(20, _client_argv(sshd, sshd.port) + ["-v", "root@127.0.0.1", "true"],
+                          out, err)
+    m = re.search(r"kex: client->server cipher: (\S+)", err.read_text(errors="replace"))
+    return m.group(1) if m else None
 
 
 def start_forward(run, tag, sshd, target_port, ssh_port=None):

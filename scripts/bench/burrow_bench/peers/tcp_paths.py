@@ -52,6 +52,10 @@ class Paths:
         self.all += [Path(key, pair.remote_port, [pair.client.pid, pair.server.proc.pid])
                      for key, pair in zip(keys, pairs)]
 
+    def ssh_cipher(self):
+        """The cipher `ssh -R` runs with (see ssh.negotiated_cipher)."""
+        return ssh.negotiated_cipher(self._r, self._fwd.sshd)
+
     def stop(self):
         """The baseline's first, then the comparisons, then Burrow's under test (checked)."""
         for pair in self._bases:

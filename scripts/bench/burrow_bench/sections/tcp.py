@@ -1,7 +1,7 @@
 """tcp: iperf3 (1 and 8 streams) direct, through a two-hop socat chain, `ssh -R`, and Burrow with
 TLS off and on (and the baseline build's, with BURROW_BASELINE_BIN)."""
 from ..peers import iperf, tcp_paths
-from ..report import fmt, fmt_ratio, ratio, target_ge
+from ..report import fmt, fmt_ratio, load_json, ratio, target_ge, write_json
 from ..waits import free_ports
 
 RESULT_KEY = "throughput"
@@ -23,6 +23,7 @@ def run(r):
     # All paths stay up while they are measured in interleaved rounds, so that the machine's
     # changing load hits each of them alike.
     paths = tcp_paths.Paths(r, iperf_port, "", "iperf")
+    write_json(r.tmp / "ssh-cipher.json", {"cipher": paths.ssh_cipher()})
     for rnd in range(1, s.rounds + 1):
         for p in paths.all:
             for streams in STREAMS:
@@ -47,6 +48,9 @@ def report(work, meta):
         g1, g8 = tput[key]["P1"]["gbps"], tput[key]["P8"]["gbps"]
         lines.append(f"| {label} | {fmt(g1)} | {fmt(g8)} | {fmt_ratio(ratio(g1, one['ssh']))} | "
                      f"{fmt_ratio(ratio(g1, one['socat']))} |")
+    lines.append("")
+    cipher = (load_json(work / "ssh-cipher.json") or {}).get("cipher")
+    lines.append(f"ssh -R cipher (from ssh -v, this machine's defaults): {cipher or 'not known'}")
     lines.append("")
     lines.append("Single-stream Gbit/s per round: " + "; ".join(
         f"{label}: " + " ".join(fmt(d["gbps"]) for d in tput[key]["P1"]["rounds"])
