@@ -77,7 +77,7 @@ void pump::on_read_done(const carrier* from, bool ok) {
             peer_finished_ = true;
             return finish_if_done();
         }
-        return broken("stream closed by the peer");
+        return broken(write_failed_ ? "stream write failed" : "stream closed by the peer");
     }
     handle_frame();
 }
@@ -114,7 +114,16 @@ void pump::on_write_done(const carrier* from, bool ok) {
         acks_stopped_ = true;
         return;
     }
-    if (!ok) return broken("stream write failed");
+    if (!ok) {
+        // The stream ended under the write. gRPC may say so before the read
+        // brings what the peer sent last: its error frame (the session ends
+        // as it asked, no re-attach) or a failure (a break). The read decides.
+        if (reading_) {
+            write_failed_ = true;
+            return;
+        }
+        return broken("stream write failed");
+    }
     if (fin_written) {
         up_done_ = true;
         return finish_if_done();

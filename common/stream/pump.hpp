@@ -422,6 +422,7 @@ private:
     // local -> carrier
     bool writing_fin_ = false;     // the outstanding carrier write carries fin
     bool writing_ = false;         // a carrier write is outstanding
+    bool write_failed_ = false;    // ... failed; the outstanding read tells why
     bool socket_waiting_ = false;  // a socket wait is outstanding
     bool sent_fin_ = false;        // the local end hit EOF / shut down
     bool up_done_ = false;         // the fin frame was written

@@ -95,6 +95,7 @@ void pump::detach_locked(const std::string& why) {
     if (!resume_) resume_ = std::make_unique<resume_state>();
     old_reader_ = std::exchange(reading_, false) ? c : nullptr;
     writing_fin_ = false;
+    write_failed_ = false;
     if (std::exchange(writing_, false))
         resume_->leaving.push_back(c);
     else

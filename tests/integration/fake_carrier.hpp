@@ -116,6 +116,12 @@ public:
         broken_ = true;
         fail_read_locked();
     }
+    // The outstanding write fails (the stream ended under it); the read is
+    // left as it is.
+    void fail_write() {
+        std::lock_guard lock(mutex_);
+        if (writing_) complete_write_locked(false);
+    }
     void set_auto_complete(bool on) {
         std::lock_guard lock(mutex_);
         auto_complete_ = on;

@@ -230,6 +230,36 @@ TEST_F(resume_lab, an_error_frame_from_the_peer_ends_the_session_without_a_detac
     for (const auto& w : carrier_->writes()) EXPECT_NE(w.type, frame::kind::error);
 }
 
+// The peer reset the session (its service aborted) and ended the stream:
+// our write in flight fails, and gRPC may say so before the read brings the
+// error frame. The session ends as the peer asked; it is not taken for a
+// break (a futile re-attach, refused: "no such session").
+TEST_F(resume_lab, a_write_that_fails_before_the_peers_error_frame_is_read_ends_without_a_detach) {
+    start_resumable("abc", "");
+    carrier_->set_auto_complete(false);
+    ASSERT_EQ(user_write_some("def"), 3u);
+    ASSERT_TRUE(eventually([&] { return carrier_->writing(); }));
+    carrier_->fail_write();
+    carrier_->push_error("session reset");
+    ASSERT_TRUE(eventually([&] { return pump_->ended(); }));
+    EXPECT_FALSE(pump_->detached());
+    EXPECT_EQ(counter_->count, 0);
+}
+
+// A write that fails with the transport still detaches, once the read fails
+// too.
+TEST_F(resume_lab, a_write_that_fails_with_the_transport_detaches_when_the_read_fails) {
+    start_resumable("abc", "");
+    carrier_->set_auto_complete(false);
+    ASSERT_EQ(user_write_some("def"), 3u);
+    ASSERT_TRUE(eventually([&] { return carrier_->writing(); }));
+    carrier_->fail_write();
+    carrier_->break_read();
+    ASSERT_TRUE(eventually([&] { return pump_->detached(); }));
+    EXPECT_FALSE(pump_->ended());
+    EXPECT_EQ(counter_->count, 1);
+}
+
 TEST_F(resume_lab, a_session_that_is_not_resumable_ends_when_its_carrier_breaks) {
     start();
     carrier_->break_read();
