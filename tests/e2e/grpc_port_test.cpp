@@ -354,7 +354,6 @@ TEST(grpc_port, login_less_visit_streams_are_bounded_like_the_others) {
 struct big_message_outcome {
     bool written = false;
     grpc::Status status;
-    milliseconds took{};
     long peak_growth_kib = 0;
 };
 
@@ -369,29 +368,29 @@ big_message_outcome send_one_big_message(burrow_lab& lab, std::size_t size, bool
     ctx.set_deadline(std::chrono::system_clock::now() + 30s);
     v1::ClientMessage msg;
     msg.mutable_login()->set_client_id(std::string(size, '\0'));
-    const auto t0 = std::chrono::steady_clock::now();
     auto control = stub->Control(&ctx);
     big_message_outcome out;
     out.written = control->Write(msg);
     out.status = control->Finish();
-    out.took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0);
     out.peak_growth_kib = proc_status(lab.server().pid(), "VmHWM") - peak_before;
     return out;
 }
 
 // gRPC holds a message whole before its size limit looks at it. A peer that
 // never logs in is cut off by the bytes it sent, long before a 256 MiB Login
-// could arrive, and the server never holds anything near that.
+// could arrive, and the server never holds anything near that. (Not checked:
+// how soon the sender's gRPC notices. Under load it once took 113 s, its 30 s
+// deadline included, to fail the write.)
 TEST(grpc_port, a_huge_message_from_a_peer_that_never_logs_in_is_cut_off_early) {
     burrow_lab lab;
     const auto out = send_one_big_message(lab, std::size_t(256) << 20, false);
     EXPECT_FALSE(out.written);
-    EXPECT_LT(out.took, 5s);
     EXPECT_LT(out.peak_growth_kib, 128 * 1024) << "KiB";
-    EXPECT_TRUE(lab.server().wait_log(
-        R"(connection from 127\.0\.0\.1:\d+ closed: \d+ KiB received before a login \(at most 256 KiB\))",
-        2s))
-        << lab.server().log();
+    const auto received = lab.server().wait_log(
+        R"(connection from 127\.0\.0\.1:\d+ closed: (\d+) KiB received before a login \(at most 256 KiB\))",
+        2s);
+    ASSERT_TRUE(received) << lab.server().log();
+    EXPECT_LT(std::stol(*received), 64 * 1024) << "KiB: cut late";
     tcp_service service(echo_handler);
     auto [client, port] = lab.expose("echo", service.port());
     ASSERT_NE(port, 0) << client->log();
