@@ -378,13 +378,15 @@ void control_session::handle(const v1::ServerMessage& msg) {
             logged_in_ = true;
             run_id_ = r.run_id();
             resume_timeout_ = r.resume_timeout();
-            ctl_log().info("logged in to {}:{} as {}{}", config_->server_addr,
-                           config_->server_port, config_->client_id,
-                           r.resumed() ? " (run resumed: proxies kept)" : "");
             // A port past 65534 has no second port: no rendezvous.
             const auto rendezvous = r.rendezvous_port() < 65535 ? r.rendezvous_port() : 0;
             if (on_login_)
                 on_login_({run_id_, r.resume_timeout(), static_cast<std::uint16_t>(rendezvous)});
+            // Said once the client holds its run id: from this line on, a
+            // visitor's connection is carried.
+            ctl_log().info("logged in to {}:{} as {}{}", config_->server_addr,
+                           config_->server_port, config_->client_id,
+                           r.resumed() ? " (run resumed: proxies kept)" : "");
             // A resumed run keeps its proxies: only a reload meanwhile changes them.
             if (!r.resumed() || !registered_) {
                 registered_ = source_->get();
