@@ -120,7 +120,6 @@ void client_gate::expire(clock::time_point now) {
     for (auto it = conns_.begin(); it != conns_.end(); ++i) {
         auto next = std::next(it);
         auto& c = it->second;
-        const auto received = tcp_bytes_received(c.watch_fd);
         if (watched[i].revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) {
             drop(it);
         } else if (now >= c.deadline) {
@@ -130,7 +129,8 @@ void client_gate::expire(clock::time_point now) {
                              std::chrono::duration_cast<std::chrono::seconds>(limits_.login_window)
                                  .count()));
             drop(it);
-        } else if (received && *received > limits_.bytes) {
+        } else if (const auto received = tcp_bytes_received(c.watch_fd);
+                   received && *received > limits_.bytes) {
             if (std::exchange(c.over_bytes, true)) {
                 note(cuts_, fmt::format("connection from {} closed: {} KiB received before a "
                                         "login (at most {} KiB)",

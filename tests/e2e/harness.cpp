@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -229,7 +230,27 @@ std::uint16_t local_port(int fd) {
     return ntohs(a.sin_port);
 }
 
+// A port nothing listens on, for a program under test to bind. It comes
+// from below the kernel's ephemeral range: a port the kernel hands out (to
+// a bind to 0, or as the source of any outgoing connection, of which the
+// tests beside this one make thousands) can be taken again between this
+// call and the program's bind; one below that range only by another test
+// drawing the same number out of some twenty thousand.
 std::uint16_t free_port() {
+    unsigned ephemeral_low = 32768;
+    if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> ephemeral_low;
+    constexpr unsigned lowest = 10000;
+    if (ephemeral_low > lowest + 1000) {
+        static std::mt19937 draw(std::random_device{}() ^ static_cast<unsigned>(getpid()));
+        std::uniform_int_distribution<unsigned> pick(lowest, std::min(ephemeral_low, 65536u) - 1);
+        for (int attempt = 0; attempt < 64; ++attempt) {
+            const auto candidate = static_cast<std::uint16_t>(pick(draw));
+            if (int fd = listen_tcp(candidate); fd >= 0) {
+                close(fd);
+                return candidate;
+            }
+        }
+    }
     int fd = listen_tcp(0);
     auto p = local_port(fd);
     close(fd);

@@ -37,6 +37,13 @@ protected:
             ASSERT_EQ(user_read(in.size()), in);
         }
     }
+    // The user's next bytes go out in a write that the carrier fails.
+    void fail_a_write() {
+        carrier_->set_auto_complete(false);
+        ASSERT_EQ(user_write_some("def"), 3u);
+        ASSERT_TRUE(eventually([&] { return carrier_->writing(); }));
+        carrier_->fail_write();
+    }
     // The transport breaks: the pump must detach, not end.
     void cut() {
         carrier_->break_read();
@@ -236,10 +243,7 @@ TEST_F(resume_lab, an_error_frame_from_the_peer_ends_the_session_without_a_detac
 // break (a futile re-attach, refused: "no such session").
 TEST_F(resume_lab, a_write_that_fails_before_the_peers_error_frame_is_read_ends_without_a_detach) {
     start_resumable("abc", "");
-    carrier_->set_auto_complete(false);
-    ASSERT_EQ(user_write_some("def"), 3u);
-    ASSERT_TRUE(eventually([&] { return carrier_->writing(); }));
-    carrier_->fail_write();
+    fail_a_write();
     carrier_->push_error("session reset");
     ASSERT_TRUE(eventually([&] { return pump_->ended(); }));
     EXPECT_FALSE(pump_->detached());
@@ -250,10 +254,7 @@ TEST_F(resume_lab, a_write_that_fails_before_the_peers_error_frame_is_read_ends_
 // too.
 TEST_F(resume_lab, a_write_that_fails_with_the_transport_detaches_when_the_read_fails) {
     start_resumable("abc", "");
-    carrier_->set_auto_complete(false);
-    ASSERT_EQ(user_write_some("def"), 3u);
-    ASSERT_TRUE(eventually([&] { return carrier_->writing(); }));
-    carrier_->fail_write();
+    fail_a_write();
     carrier_->break_read();
     ASSERT_TRUE(eventually([&] { return pump_->detached(); }));
     EXPECT_FALSE(pump_->ended());
