@@ -25,7 +25,15 @@ SECTIONS = {"tcp": tcp, "latency": latency, "mem": mem, "http": http, "longpath"
             "visitor": visitor, "resume": resume, "p2p": p2p, "natlab": natlab}
 # What the report searches Burrow's logs (the build under test's) for.
 PROBLEM = re.compile(r"\b(warn|warning|error|critical)\b|^[EWF][0-9]{4} ")
+# A line of Burrow's own log is judged by its level alone ("visit aborted (service ended the
+# session with an error)" is an info line); any other line (gRPC's, a crash's) by its words.
+LOG_LEVEL = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (\S+) ")
 TLS_OFF_WARNING = "TLS is off: client traffic and logins are not encrypted"
+
+
+def _problem(line):
+    m = LOG_LEVEL.match(line)
+    return m.group(1) in ("warning", "error", "critical") if m else PROBLEM.search(line)
 
 
 def _check_tools(s):
@@ -125,7 +133,7 @@ def _problems(tmp):
             if not f.exists():
                 continue
             for line in f.read_text(errors="replace").splitlines():
-                if PROBLEM.search(line) and TLS_OFF_WARNING not in line:
+                if _problem(line) and TLS_OFF_WARNING not in line:
                     found.append(f"{f.name}:{line}")
     return found[:30]
 

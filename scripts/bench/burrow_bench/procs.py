@@ -56,6 +56,46 @@ def children(pid):
     return kids
 
 
+def tree(pid):
+    """pid and every descendant (sshd's and socat's per-connection processes among them), found
+    by their parents in /proc (not every kernel has /proc/PID/task/TID/children)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            parents.setdefault(int(stat[stat.rfind(")") + 2:].split()[1]), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += parents.get(p, [])
+    return found
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds spent so far by pids and their descendants, every thread
+    counted (a process's stat sums its threads), and the children they have reaped (socat's
+    per-connection processes end with their connection)."""
+    total = 0
+    for root in pids:
+        for p in tree(root):
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(")") + 2:].split()  # fields from the 3rd (state) on
+            total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime (14th-17th)
+    return total / _TICK
+
+
 def _signal(pid, sig):
     try:
         os.kill(pid, sig)

@@ -42,6 +42,10 @@ def target_ge(name, value, limit):
     return {"target": name, "value": value, "limit": limit, "verdict": verdict_ge(value, limit)}
 
 
+def target_le(name, value, limit):
+    return {"target": name, "value": value, "limit": limit, "verdict": verdict_le(value, limit)}
+
+
 def load_json(path):
     try:
         with open(path) as f:

@@ -3,7 +3,8 @@ import json
 import time
 
 from ..console import log
-from ..report import median
+from .. import procs
+from ..report import load_json, median, write_json
 from ..waits import wait_listen
 
 
@@ -17,16 +18,21 @@ def result_path(run, key, streams, rnd):
     return run.tmp / f"iperf-{key}-P{streams}-r{rnd}.json"
 
 
-def measure(run, key, port, rnd, streams, seconds, omit=0):
+def measure(run, key, port, rnd, streams, seconds, omit=0, pids=()):
     """One iperf3 run of seconds through 127.0.0.1:port (after omit seconds that do not count),
-    into iperf-KEY-P<streams>-r<rnd>.json; a failure is logged (the report shows it), not fatal."""
+    into iperf-KEY-P<streams>-r<rnd>.json; a failure is logged (the report shows it), not fatal.
+    With pids (the processes that carry the path), the CPU seconds they and their descendants
+    spent during the run go into cpu-KEY-P<streams>-r<rnd>.json."""
     out = result_path(run, key, streams, rnd)
     err = out.with_suffix(".err")
     shown = f"{omit}s omitted + {seconds}s" if omit else f"{seconds}s"
     log(f"round {rnd}: iperf3 {key} -P {streams} ({shown}) via port {port}")
+    cpu_before = procs.cpu_seconds(pids)
     rc = run.procs.run_bounded(seconds + omit + 25, [
         "iperf3", "-c", "127.0.0.1", "-p", port, "-t", seconds, "-P", streams, "-J",
         "--connect-timeout", "5000"] + (["-O", omit] if omit else []), out, err)
+    if pids:
+        write_json(_cpu_path(out), {"cpu_seconds": procs.cpu_seconds(pids) - cpu_before})
     if rc != 0:
         log(f"iperf3 {key} -P {streams} failed (rc {rc}): {err.read_text(errors='replace')[:300]}")
     time.sleep(0.5)
@@ -57,6 +63,7 @@ def parse(path):
         sent = end["sum_sent"]
         return recv / 1e9, {
             "received_bps": recv,
+            "received_bytes": end["sum_received"].get("bytes"),
             "sent_bps": sent.get("bits_per_second"),
             "retransmits": sent.get("retransmits"),
             "seconds": end["sum_received"].get("seconds"),
@@ -74,9 +81,20 @@ def summarize(work, key, streams, rounds):
     shared, noisy machine the median is what counts), with every round's details."""
     runs = []
     for r in range(1, rounds + 1):
-        g, d = parse(work / f"iperf-{key}-P{streams}-r{r}.json")
+        path = work / f"iperf-{key}-P{streams}-r{r}.json"
+        g, d = parse(path)
         d["gbps"] = g
+        cpu = (load_json(_cpu_path(path)) or {}).get("cpu_seconds")
+        if cpu is not None and d.get("received_bytes"):
+            d["cpu_seconds"] = cpu
+            d["cpu_s_per_gib"] = cpu / (d["received_bytes"] / (1 << 30))
         runs.append(d)
     errors = [d["error"] for d in runs if d.get("error")]
+    per_gib = [d["cpu_s_per_gib"] for d in runs if "cpu_s_per_gib" in d]
     return {"gbps": median(d["gbps"] for d in runs), "rounds": runs,
+            "cpu_s_per_gib": median(per_gib) if per_gib else None,
             "error": "; ".join(errors) if errors else None}
+
+
+def _cpu_path(result):
+    return result.with_name(result.name.replace("iperf-", "cpu-", 1))

@@ -5,6 +5,7 @@ import socket
 import sys
 import time
 
+from .. import procs
 from ..errors import PeerFailed
 from ..waits import wait_listen
 
@@ -28,26 +29,11 @@ def start_echo(run, port):
     return proc
 
 
-def _tree(pid):
-    """pid and every descendant (sshd's and socat's per-connection processes among them)."""
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        try:
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-        except OSError:
-            pass
-    return found
-
-
 def switches(pids):
     """Voluntary context switches, summed over every thread of pids and their descendants."""
     total = 0
     for root in pids:
-        for p in _tree(root):
+        for p in procs.tree(root):
             try:
                 tasks = os.listdir(f"/proc/{p}/task")
             except OSError:

@@ -1,7 +1,8 @@
 """tcp: iperf3 (1 and 8 streams) direct, through a two-hop socat chain, `ssh -R`, and Burrow with
-TLS off and on (and the baseline build's, with BURROW_BASELINE_BIN)."""
+TLS off and on (and the baseline build's, with BURROW_BASELINE_BIN), with the CPU seconds each
+tunnel's own processes spend per GiB moved."""
 from ..peers import iperf, tcp_paths
-from ..report import fmt, fmt_ratio, load_json, ratio, target_ge, write_json
+from ..report import fmt, fmt_ratio, load_json, ratio, target_ge, target_le, write_json
 from ..waits import free_ports
 
 RESULT_KEY = "throughput"
@@ -27,7 +28,7 @@ def run(r):
     for rnd in range(1, s.rounds + 1):
         for p in paths.all:
             for streams in STREAMS:
-                iperf.measure(r, p.key, p.port, rnd, streams, s.seconds)
+                iperf.measure(r, p.key, p.port, rnd, streams, s.seconds, pids=p.pids)
     paths.stop()
     r.procs.stop(server)
 
@@ -61,9 +62,14 @@ def report(work, meta):
                 lines.append(f"\n- {label} ({s}): iperf3 failed: {tput[key][s]['error']}")
     lines.append("")
 
+    lines += _cpu_lines(tput, paths)
+
     b = one["burrow_plain"]
     targets = [target_ge("Burrow TLS off, 1 stream >= 1.5x ssh -R", ratio(b, one["ssh"]), 1.5),
-               target_ge("Burrow TLS off, 1 stream >= 0.8x socat chain", ratio(b, one["socat"]), 0.8)]
+               target_ge("Burrow TLS off, 1 stream >= 0.8x socat chain", ratio(b, one["socat"]), 0.8),
+               target_le("Burrow TLS on, CPU per GiB (1 stream) <= 0.7x ssh -R",
+                         ratio(tput["burrow_tls"]["P1"]["cpu_s_per_gib"],
+                               tput["ssh"]["P1"]["cpu_s_per_gib"]), 0.7)]
     if "base_plain" in tput:
         # The build under test against the baseline, for 1 and 8 streams.
         cmp = []
@@ -75,3 +81,25 @@ def report(work, meta):
         lines.append("Burrow / baseline build: " + "; ".join(cmp))
         lines.append("")
     return lines, tput, targets
+
+
+def _cpu_lines(tput, paths):
+    """CPU seconds per GiB moved: user + system time of the path's own processes (and their
+    descendants: sshd's session processes) over each iperf3 run, by the bytes it moved."""
+    def cpu(key, s):
+        return tput[key][s].get("cpu_s_per_gib")
+    carried = [(k, label) for k, label in paths if k != "direct"]
+    lines = ["CPU seconds per GiB moved (the tunnel's own processes, user + system, median of the "
+             "rounds; iperf3 itself not counted):", "",
+             "| path | 1 stream | 8 streams | 1 stream vs ssh -R | 8 streams vs ssh -R |",
+             "|---|---:|---:|---:|---:|"]
+    for key, label in carried:
+        lines.append(f"| {label} | {fmt(cpu(key, 'P1'), 3)} | {fmt(cpu(key, 'P8'), 3)} | "
+                     f"{fmt_ratio(ratio(cpu(key, 'P1'), cpu('ssh', 'P1')))} | "
+                     f"{fmt_ratio(ratio(cpu(key, 'P8'), cpu('ssh', 'P8')))} |")
+    lines.append("")
+    lines.append("CPU s per GiB, 1 stream, per round: " + "; ".join(
+        f"{label}: " + " ".join(fmt(d.get("cpu_s_per_gib"), 3) for d in tput[key]["P1"]["rounds"])
+        for key, label in carried))
+    lines.append("")
+    return lines

@@ -1,5 +1,6 @@
 """visitor: iperf3 single stream through a visitor (the relay path: Visit stream, the server's
-splice, Work stream) next to a tcp proxy of the same home client and `ssh -L`, TLS off and on."""
+splice, Work stream) next to a tcp proxy of the same home client and `ssh -L`, TLS off and on,
+with the CPU seconds each path's own processes spend per GiB moved."""
 from ..peers import burrow, iperf, ssh
 from ..report import fmt, fmt_ratio, ratio, target_ge
 from ..waits import free_ports
@@ -29,11 +30,16 @@ def run(r):
     fwd = ssh.start_local_forward(r, "vis", sshd, iperf_port)
     plain = burrow.start_visit(r, "vplain", False, iperf_port, SECRET)
     tls = burrow.start_visit(r, "vtls", True, iperf_port, SECRET)
-    ports = [("ssh_l", fwd.port), ("tcp_plain", plain.tcp_port), ("visit_plain", plain.visit_port),
-             ("tcp_tls", tls.tcp_port), ("visit_tls", tls.visit_port)]
+    def carriers(v, visit):  # a visit passes the laptop's client too
+        return [v.server.proc.pid, v.home.pid] + ([v.laptop.pid] if visit else [])
+    ports = [("ssh_l", fwd.port, [fwd.proc.pid, sshd.proc.pid]),
+             ("tcp_plain", plain.tcp_port, carriers(plain, False)),
+             ("visit_plain", plain.visit_port, carriers(plain, True)),
+             ("tcp_tls", tls.tcp_port, carriers(tls, False)),
+             ("visit_tls", tls.visit_port, carriers(tls, True))]
     for rnd in range(1, s.rounds + 1):
-        for key, port in ports:
-            iperf.measure(r, key, port, rnd, 1, s.seconds)
+        for key, port, pids in ports:
+            iperf.measure(r, key, port, rnd, 1, s.seconds, pids=pids)
     for label, v in (("TLS off", plain), ("TLS on", tls)):
         burrow.stop_visit(r, v, label)
     ssh.stop(r, fwd)
@@ -46,12 +52,19 @@ def report(work, meta):
     g = {key: tput[key]["gbps"] for key, _ in PATHS}
     lines = [f"### Visitor (relay path), iperf3 single stream, {meta.get('seconds', '?')} s per run, "
              f"loopback, median of {rounds} interleaved rounds", "",
-             "| path | Gbit/s | ratio vs ssh -L | visitor / tcp proxy |", "|---|---:|---:|---:|"]
+             "| path | Gbit/s | ratio vs ssh -L | visitor / tcp proxy | CPU s per GiB | CPU vs tcp proxy |",
+             "|---|---:|---:|---:|---:|---:|"]
     for key, label in PATHS:
-        vs_tcp = ""
+        vs_tcp = cpu_vs_tcp = ""
+        cpu = tput[key].get("cpu_s_per_gib")
         if key.startswith("visit"):
-            vs_tcp = fmt_ratio(ratio(g[key], g[key.replace("visit", "tcp")]))
-        lines.append(f"| {label} | {fmt(g[key])} | {fmt_ratio(ratio(g[key], g['ssh_l']))} | {vs_tcp} |")
+            tcp = key.replace("visit", "tcp")
+            vs_tcp = fmt_ratio(ratio(g[key], g[tcp]))
+            cpu_vs_tcp = fmt_ratio(ratio(cpu, tput[tcp].get("cpu_s_per_gib")))
+        lines.append(f"| {label} | {fmt(g[key])} | {fmt_ratio(ratio(g[key], g['ssh_l']))} | {vs_tcp} | "
+                     f"{fmt(cpu, 3)} | {cpu_vs_tcp} |")
+    lines += ["", "CPU s per GiB: user + system time of the path's own processes (server and home "
+              "client; a visit also the laptop's client; sshd and ssh for ssh -L), iperf3 not counted."]
     lines.append("")
     lines.append("Gbit/s per round: " + "; ".join(
         f"{label}: " + " ".join(fmt(d["gbps"]) for d in tput[key]["rounds"]) for key, label in PATHS))
