@@ -108,7 +108,7 @@ void splice::read_done(side_index i, const carrier* from, bool ok) {
         }
         s.reading = false;
         if (ended_) return;
-        if (!ok) return broke(i, "stream closed");
+        if (!ok) return broke(i, s.write_failed ? "stream write failed" : "stream closed");
         auto& f = s.in;
         if (f.type == frame::kind::malformed)
             return end(false, std::string("protocol error from the ") + name_of(i) + ": " + f.text);
@@ -161,7 +161,17 @@ void splice::write_done(side_index j, const carrier* from, bool ok) {
         }
         d.writing = false;
         if (ended_) return finish_idle_sides();
-        if (!ok) return broke(j, "stream write failed");
+        if (!ok) {
+            // The stream ended under the write. gRPC may say so before the
+            // read brings what the end sent last: its error frame (passed
+            // on: the session ends as it asked) or a failure (a break). The
+            // read decides; frames for this side wait meanwhile.
+            if (d.reading) {
+                d.write_failed = true;
+                return;
+            }
+            return broke(j, "stream write failed");
+        }
         if (d.error_out) {
             // The peer's reason is out; it finishes its side on reading it.
             end(false, std::string(name_of(other(j))) + " ended the session with an error");
@@ -207,7 +217,7 @@ void splice::pass(side_index from) {
         s.in.clear();
         return start_read(from);
     }
-    if (d.writing) {
+    if (d.writing || d.write_failed) {
         s.held = true;
         return;
     }
@@ -315,6 +325,7 @@ void splice::broke(side_index i, const std::string& why) {
         c->finish(false);
     s.head_out.clear();
     s.rewinding = false;
+    s.write_failed = false;
     s.fin_out = false;  // known again when it comes back
     // Frames waiting for it are dropped: their end replays from what it holds.
     auto& o = sides_[other(i)];

@@ -123,6 +123,7 @@ private:
         bool reading = false;   // a read is outstanding into `in`
         bool held = false;      // `in` waits for the other side's write
         bool writing = false;   // a write to this side is outstanding
+        bool write_failed = false;  // a write failed; the outstanding read tells why
         bool fin_in = false;    // this side's fin was read
         bool fin_out = false;   // the other side's fin was written here
         bool fin_acked = false; // this side was told its fin reached the other end's socket

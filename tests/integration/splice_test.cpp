@@ -151,6 +151,52 @@ TEST_F(splice_lab, an_error_frame_reaches_the_other_side_before_it_ends) {
     EXPECT_TRUE(visitor_.finish_ok());
 }
 
+// The service's end reset the session (its service aborted) and ended its
+// stream: our write to it fails, and gRPC may say so before the read brings
+// the error frame. The error goes on to the visitor, whose end resets its
+// user at once; the service's side is not taken for away, which would have
+// the visitor's user wait `keep` for an end that never comes back.
+TEST_F(splice_lab, a_write_that_fails_before_the_error_frame_is_read_passes_the_error_on) {
+    make_resumable();
+    service_.set_auto_complete(false);
+    attach_both();
+    visitor_.push_data(0, "abc", false, 0);
+    ASSERT_TRUE(eventually([&] { return service_.writing(); }));
+    service_.fail_write();
+    // Meanwhile the visitor's next frame waits: the stream it would go to is failing.
+    visitor_.push_data(3, "def", false, 0);
+    ASSERT_TRUE(eventually([&] { return visitor_.unread() == 0; }));
+    std::this_thread::sleep_for(20ms);
+    EXPECT_EQ(service_.writes().size(), 1u);
+    service_.push_error("session reset");
+    ASSERT_TRUE(eventually([&] { return ends() == 1; }));
+    EXPECT_FALSE(ok_);
+    EXPECT_EQ(why_, "service ended the session with an error");
+    const auto w = visitor_.writes();
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_EQ(w[0].type, frame::kind::error);
+    EXPECT_EQ(w[0].bytes, "session reset");
+    ASSERT_TRUE(eventually([&] { return visitor_.finishes() == 1; }));
+    EXPECT_TRUE(visitor_.finish_ok());  // the visitor's end reads the reason first
+}
+
+// A write that fails with the transport: once the read fails too, the side
+// is away as for any break, and may come back.
+TEST_F(splice_lab, a_write_that_fails_with_the_transport_leaves_the_side_away_once_the_read_fails) {
+    make_resumable();
+    service_.set_auto_complete(false);
+    attach_both();
+    visitor_.push_data(0, "abc", false, 0);
+    ASSERT_TRUE(eventually([&] { return service_.writing(); }));
+    service_.fail_write();
+    service_.break_read();
+    ASSERT_TRUE(eventually([&] { return service_.finishes() == 1; }));
+    EXPECT_FALSE(service_.finish_ok());
+    auto& back = another();
+    EXPECT_EQ(splice_->reattach(splice::service, &back, {0, false}), "");
+    EXPECT_EQ(ends(), 0);
+}
+
 TEST_F(splice_lab, heads_and_data_after_fin_are_protocol_errors) {
     attach_both();
     visitor_.push_data(0, "a", true, 0);
