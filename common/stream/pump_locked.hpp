@@ -1,4 +1,4 @@
-// Internals the pump's two source files share (pump.cpp, pump_local.cpp).
+// Internals the pump's source files share (pump.cpp, pump_socket.cpp, pump_local.cpp, ...).
 #pragma once
 
 #include <mutex>
