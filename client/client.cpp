@@ -31,7 +31,7 @@
 #include "client/resumer.hpp"
 #include "client/route_watch.hpp"
 #include "client/status.hpp"
-#include "client/visitor.hpp"
+#include "client/visitor_set.hpp"
 #include "common/config/client.hpp"
 #include "common/grpc/channel_args.hpp"
 #include "common/io_threads.hpp"
@@ -115,12 +115,7 @@ struct client::impl {
     std::string previous_run_id;
     // Visitors, and what their visits need: a stub on a channel and the
     // current run id (guarded: visits start on any thread).
-    std::vector<std::shared_ptr<visitor_listener>> visitors;  // guarded by visitors_mutex
-    std::mutex visitors_mutex;
-    void stop_visitors() {
-        std::lock_guard lock(visitors_mutex);
-        for (auto& l : visitors) l->stop();
-    }
+    visitor_set visitors{io.get_executor(), [this] { return visits(); }};
     std::string reload();
     std::shared_ptr<tracked_stub> current_stub() { return channels->pick(); }
     // The connection went stale: the next attempt goes on a new one, and the
@@ -402,37 +397,7 @@ std::string client::impl::reload() {
     if (plan.level_changed) log::set_level(plan.applied->log.level);
     std::string out = plan.summary(file) + "\n";
     log.info("{}", plan.summary(file));
-    {
-        std::lock_guard lock(visitors_mutex);
-        const auto leaving = [&](const std::string& name) {
-            return std::count(plan.visitors_removed.begin(), plan.visitors_removed.end(), name) ||
-                   std::count(plan.visitors_changed.begin(), plan.visitors_changed.end(), name);
-        };
-        std::map<std::string, std::shared_ptr<visitor_listener>> leaving_now;
-        std::erase_if(visitors, [&](const auto& l) {
-            if (!leaving(l->name())) return false;
-            leaving_now[l->name()] = l;
-            return true;
-        });
-        for (const auto& v : plan.visitors_added) {
-            if (v.bind_port == 0) continue;  // only for `burrow-client connect`
-            auto l = std::make_shared<visitor_listener>(io.get_executor(), visits(), v);
-            const auto start = [l, &log] {
-                try {
-                    l->start();
-                } catch (const std::exception& e) {
-                    log.error("reload: {}", e.what());
-                }
-            };
-            // A changed visitor listens again once its old port is closed.
-            if (auto old = leaving_now.extract(v.name); !old.empty())
-                old.mapped()->stop(start);
-            else
-                start();
-            visitors.push_back(std::move(l));
-        }
-        for (auto& [_, l] : leaving_now) l->stop();
-    }
+    visitors.apply(plan);
     asio::post(strand, [this] {
         if (session) session->sync();
     });
@@ -512,13 +477,7 @@ void client::start() {
                             im.config->proxies.size(), im.config->visitors.size(),
                             im.config->tls.enable ? "on" : "off");
     // A visitor whose port cannot be had is a start-up error, like a bad config.
-    for (const auto& v : im.config->visitors) {
-        if (v.bind_port == 0) continue;  // only for `burrow-client connect`
-        auto l = std::make_shared<visitor_listener>(im.io.get_executor(), im.visits(), v);
-        l->start();
-        std::lock_guard lock(im.visitors_mutex);
-        im.visitors.push_back(std::move(l));
-    }
+    im.visitors.start(im.config->visitors);
     if (!im.config->file.empty()) {
         im.admin = std::make_unique<admin_server>(
             im.io.get_executor(), admin_address_of(*im.config),
@@ -561,7 +520,7 @@ void client::drain() {
     // Nothing open: the logout that follows closes everything at once.
     if (open() == 0) return;
     asio::post(im.strand, [&im] {
-        im.stop_visitors();
+        im.visitors.stop();
         if (im.session) im.session->close_proxies();
     });
     wait_for_drain(open, limit, "connection(s)", log::get("client"));
@@ -576,7 +535,7 @@ void client::stop() {
     asio::post(im.strand, [&im, &done, &logging_out] {
         im.stopping = true;
         im.retry_timer.cancel();
-        im.stop_visitors();
+        im.visitors.stop();
         if (im.punches) im.punches->stop();
         if (im.routes) im.routes->stop();
         if (im.admin) im.admin->stop();
