@@ -2,7 +2,7 @@
 TLS off and on (and the baseline build's, with BURROW_BASELINE_BIN), with the CPU seconds each
 tunnel's own processes spend per GiB moved."""
 from ..peers import iperf, tcp_paths
-from ..report import fmt, fmt_ratio, load_json, ratio, target_ge, target_le, write_json
+from ..report import fmt, fmt_ratio, load_json, median, ratio, target_ge, target_le, write_json
 from ..waits import free_ports
 
 RESULT_KEY = "throughput"
@@ -71,14 +71,22 @@ def report(work, meta):
                          ratio(tput["burrow_tls"]["P1"]["cpu_s_per_gib"],
                                tput["ssh"]["P1"]["cpu_s_per_gib"]), 0.7)]
     if "base_plain" in tput:
-        # The build under test against the baseline, for 1 and 8 streams.
-        cmp = []
+        # The build under test against the baseline, for 1 and 8 streams: the ratio of the
+        # medians, and the median of each round's ratio (the two builds' runs of one round are
+        # closest in time, so a round's load hits both alike), with those rounds' ratios.
+        cmp, paired = [], []
         for mine, base, label in (("burrow_plain", "base_plain", "TLS off"),
                                   ("burrow_tls", "base_tls", "TLS on")):
             for s in ("P1", "P8"):
-                cmp.append(f"{label} {s[1:]} stream{'s' if s == 'P8' else ''}: " + fmt(
-                    ratio(tput[mine][s]["gbps"], tput[base][s]["gbps"])) + "x")
+                name = f"{label} {s[1:]} stream{'s' if s == 'P8' else ''}"
+                cmp.append(f"{name}: " + fmt(ratio(tput[mine][s]["gbps"], tput[base][s]["gbps"])) + "x")
+                rounds = [ratio(a["gbps"], b["gbps"])
+                          for a, b in zip(tput[mine][s]["rounds"], tput[base][s]["rounds"])]
+                paired.append(f"{name}: {fmt(median(rounds))}x ({' '.join(fmt(x) for x in rounds)})")
         lines.append("Burrow / baseline build: " + "; ".join(cmp))
+        lines.append("")
+        lines.append("Burrow / baseline build, median of the rounds' ratios (each round's): " +
+                     "; ".join(paired))
         lines.append("")
     return lines, tput, targets
 
