@@ -57,6 +57,16 @@ protected:
         splice_->attach(splice::visitor, &visitor_);
         splice_->attach(splice::service, &service_);
     }
+    // A resumable splice whose first write to the service (the visitor's
+    // "abc") fails, with the service's read still outstanding.
+    void fail_a_write_to_the_service() {
+        make_resumable();
+        service_.set_auto_complete(false);
+        attach_both();
+        visitor_.push_data(0, "abc", false, 0);
+        ASSERT_TRUE(eventually([&] { return service_.writing(); }));
+        service_.fail_write();
+    }
     int ends() {
         std::lock_guard lock(mutex_);
         return ends_;
@@ -157,12 +167,7 @@ TEST_F(splice_lab, an_error_frame_reaches_the_other_side_before_it_ends) {
 // user at once; the service's side is not taken for away, which would have
 // the visitor's user wait `keep` for an end that never comes back.
 TEST_F(splice_lab, a_write_that_fails_before_the_error_frame_is_read_passes_the_error_on) {
-    make_resumable();
-    service_.set_auto_complete(false);
-    attach_both();
-    visitor_.push_data(0, "abc", false, 0);
-    ASSERT_TRUE(eventually([&] { return service_.writing(); }));
-    service_.fail_write();
+    fail_a_write_to_the_service();
     // Meanwhile the visitor's next frame waits: the stream it would go to is failing.
     visitor_.push_data(3, "def", false, 0);
     ASSERT_TRUE(eventually([&] { return visitor_.unread() == 0; }));
@@ -183,12 +188,7 @@ TEST_F(splice_lab, a_write_that_fails_before_the_error_frame_is_read_passes_the_
 // A write that fails with the transport: once the read fails too, the side
 // is away as for any break, and may come back.
 TEST_F(splice_lab, a_write_that_fails_with_the_transport_leaves_the_side_away_once_the_read_fails) {
-    make_resumable();
-    service_.set_auto_complete(false);
-    attach_both();
-    visitor_.push_data(0, "abc", false, 0);
-    ASSERT_TRUE(eventually([&] { return service_.writing(); }));
-    service_.fail_write();
+    fail_a_write_to_the_service();
     service_.break_read();
     ASSERT_TRUE(eventually([&] { return service_.finishes() == 1; }));
     EXPECT_FALSE(service_.finish_ok());
