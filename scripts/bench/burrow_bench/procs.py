@@ -38,41 +38,40 @@ class Stopped:
     killed: bool          # it ignored SIGTERM for the whole grace period
 
 
-def children(pid):
-    """Direct children of pid, read from /proc."""
-    kids = []
+def _stat(pid):
+    """The fields of /proc/PID/stat from the 3rd (state) on, or None once it is gone. The command
+    name may hold blanks and parentheses: the fields start after the last ')'."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2:].split()
+
+
+def _children_by_parent():
+    """{parent pid: [child pids]} over every process in /proc (not every kernel has
+    /proc/PID/task/TID/children)."""
+    kids = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # The command name may hold blanks and parentheses: the fields start after the last ')'.
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            kids.append(int(entry))
+        if entry.isdigit() and (fields := _stat(entry)) and len(fields) > 1:
+            kids.setdefault(int(fields[1]), []).append(int(entry))
     return kids
 
 
-def tree(pid):
-    """pid and every descendant (sshd's and socat's per-connection processes among them), found
-    by their parents in /proc (not every kernel has /proc/PID/task/TID/children)."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            parents.setdefault(int(stat[stat.rfind(")") + 2:].split()[1]), []).append(int(entry))
-    found, todo = [], [pid]
+def children(pid):
+    """Direct children of pid, read from /proc."""
+    return _children_by_parent().get(pid, [])
+
+
+def tree(pids):
+    """pids and every descendant (sshd's and socat's per-connection processes among them)."""
+    kids = _children_by_parent()
+    found, todo = [], list(pids)
     while todo:
         p = todo.pop()
         found.append(p)
-        todo += parents.get(p, [])
+        todo += kids.get(p, [])
     return found
 
 
@@ -83,17 +82,11 @@ def cpu_seconds(pids):
     """User + system CPU seconds spent so far by pids and their descendants, every thread
     counted (a process's stat sums its threads), and the children they have reaped (socat's
     per-connection processes end with their connection)."""
-    total = 0
-    for root in pids:
-        for p in tree(root):
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            fields = stat[stat.rfind(")") + 2:].split()  # fields from the 3rd (state) on
-            total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime (14th-17th)
-    return total / _TICK
+    ticks = 0
+    for p in tree(pids):
+        if fields := _stat(p):
+            ticks += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime (14th-17th)
+    return ticks / _TICK
 
 
 def _signal(pid, sig):

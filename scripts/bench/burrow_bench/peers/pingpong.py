@@ -32,20 +32,19 @@ def start_echo(run, port):
 def switches(pids):
     """Voluntary context switches, summed over every thread of pids and their descendants."""
     total = 0
-    for root in pids:
-        for p in procs.tree(root):
+    for p in procs.tree(pids):
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for task in tasks:
             try:
-                tasks = os.listdir(f"/proc/{p}/task")
+                with open(f"/proc/{p}/task/{task}/status") as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            total += int(line.split()[1])
             except OSError:
-                continue
-            for task in tasks:
-                try:
-                    with open(f"/proc/{p}/task/{task}/status") as f:
-                        for line in f:
-                            if line.startswith("voluntary_ctxt_switches:"):
-                                total += int(line.split()[1])
-                except OSError:
-                    pass
+                pass
     return total
 
 
