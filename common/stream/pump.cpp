@@ -195,8 +195,7 @@ void pump::fail(std::string reason) {
     end_pending_ = true;
     end_ok_ = true;
     fail_local_ops(asio::error::connection_reset);
-    error_code ignored;
-    socket_.close(ignored);
+    close_socket();
 }
 
 void pump::close(std::string reason) {
@@ -460,8 +459,7 @@ void pump::end(bool ok) {
     }
     fail_local_ops(local_closed_ ? asio::error::operation_aborted
                                  : asio::error::connection_reset);
-    error_code ignored;
-    socket_.close(ignored);
+    close_socket();
     // A resumable peer takes a stream that just stops for a transport break
     // (and waits for a re-attach): one that ends for a reason of its own
     // says so first, after the write in flight, and leaves the stream to the

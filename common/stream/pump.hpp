@@ -323,7 +323,8 @@ private:
     void after_take();
 
     void read_socket();
-    void on_socket_readable(const error_code& ec);
+    void on_socket_readable(const error_code& ec);  // takes the lock itself
+    void close_socket();  // now, or when the read outside the lock returns
     // Takes `n` bytes moved in direction `d` from the rate limit, if any; in
     // debt, that direction waits (throttled_) until a timer says it may go on.
     void charge(rate_limit::direction d, std::size_t n);
@@ -423,7 +424,9 @@ private:
     bool writing_fin_ = false;     // the outstanding carrier write carries fin
     bool writing_ = false;         // a carrier write is outstanding
     bool write_failed_ = false;    // ... failed; the outstanding read tells why
-    bool socket_waiting_ = false;  // a socket wait is outstanding
+    bool socket_waiting_ = false;  // a socket wait (and then read) is outstanding
+    bool socket_reading_ = false;  // ... reading, outside the lock
+    bool close_after_read_ = false;  // ... and the socket closes when it returns
     bool sent_fin_ = false;        // the local end hit EOF / shut down
     bool up_done_ = false;         // the fin frame was written
     bool acks_stopped_ = false;    // the peer finished the stream after our fin

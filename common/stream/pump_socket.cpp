@@ -125,16 +125,25 @@ void pump::read_socket() {
     // A wait, not a read: an idle connection holds no buffer.
     socket_.async_wait(asio::socket_base::wait_read,
                        [self = shared_from_this()](const error_code& ec) {
-                           locked lock(*self);
                            self->on_socket_readable(ec);
                        });
 }
 
+// The read itself runs outside the lock: the carrier's completions, which
+// need the lock, do not wait for a copy of up to max_chunk bytes out of the
+// kernel. Nothing else reads the socket meanwhile (socket_waiting_ stays set),
+// and a close waits for the reader (close_socket), so the descriptor cannot be
+// reused under it.
 void pump::on_socket_readable(const error_code& wait_ec) {
-    socket_waiting_ = false;
-    if (ended_) return;
-    if (wait_ec) return socket_error("socket", wait_ec);
-
+    {
+        locked lock(*this);
+        if (ended_ || wait_ec) {
+            socket_waiting_ = false;
+            if (!ended_) socket_error("socket", wait_ec);
+            return;
+        }
+        socket_reading_ = true;
+    }
     // Read straight into chunks: uninitialised memory, never copied again on
     // our side. A first chunk of first_read bytes takes most reads whole
     // without asking the socket what it holds (FIONREAD); one that fills is
@@ -142,24 +151,40 @@ void pump::on_socket_readable(const error_code& wait_ec) {
     pieces data;
     std::size_t size = 0;
     bool eof = false;
+    error_code ec;
     for (std::size_t want = first_read; want > 0 && !eof;) {
         auto buffer = chunk::allocate(want);
-        error_code ec;
         const std::size_t n = socket_.read_some(asio::buffer(buffer.writable(), want), ec);
-        if (would_block(ec)) break;
-        if (ec && ec != asio::error::eof) return socket_error("socket read", ec);
+        if (would_block(ec)) {
+            ec = {};
+            break;
+        }
+        if (ec && ec != asio::error::eof) break;
         eof = ec == asio::error::eof;
         if (n > 0) data.push_back(n == want ? std::move(buffer) : buffer.sub(0, n));
         size += n;
         if (n < want || data.size() == 2) break;
-        want = std::min(socket_.available(ec), max_chunk - size);
-        if (ec) break;
+        error_code ignored;  // FIONREAD failing only ends this read
+        want = std::min(socket_.available(ignored), max_chunk - size);
     }
+
+    locked lock(*this);
+    socket_waiting_ = socket_reading_ = false;
+    if (close_after_read_) close_socket();
+    if (ended_) return;
+    if (ec && !eof) return socket_error("socket read", ec);
     if (size == 0 && !eof) return read_socket();  // woken for nothing
     if (throttling()) charge(rate_limit::up, size);
     sent_fin_ = eof;
     send_piece(take_piece(std::move(data), size, eof));
     read_socket();  // read ahead while the frame is in flight (stops once one is ready)
+}
+
+void pump::close_socket() {
+    close_after_read_ = socket_reading_;
+    if (close_after_read_) return;
+    error_code ignored;
+    socket_.close(ignored);
 }
 
 }  // namespace burrow::stream
