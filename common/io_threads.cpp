@@ -5,6 +5,7 @@
 namespace burrow {
 
 void io_threads::start() {
+    heap_.start();
     const unsigned n = std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
     for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { io_.run(); });
 }

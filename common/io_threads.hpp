@@ -1,6 +1,7 @@
 // The io_context a program runs and the threads that run it, set up the same
 // way in burrow-server and burrow-client: 2 to 4 threads (one per core), kept
-// busy by a work guard until stop().
+// busy by a work guard until stop(), and the check that hands freed heap back
+// to the system once the process goes quiet (heap_release.hpp).
 #pragma once
 
 #include <thread>
@@ -8,6 +9,8 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+
+#include "common/heap_release.hpp"
 
 namespace burrow {
 
@@ -28,6 +31,7 @@ private:
     boost::asio::io_context io_;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_{
         io_.get_executor()};
+    heap_release heap_{io_};
     std::vector<std::thread> threads_;
 };
 

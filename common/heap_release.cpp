@@ -1,0 +1,65 @@
+#include "common/heap_release.hpp"
+
+#include <malloc.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "common/log.hpp"
+
+namespace burrow {
+namespace {
+
+std::chrono::nanoseconds process_cpu_time() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+std::size_t resident_bytes() {
+    std::FILE* f = std::fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    unsigned long size = 0, resident = 0;
+    const bool ok = std::fscanf(f, "%lu %lu", &size, &resident) == 2;
+    std::fclose(f);
+    return ok ? resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+}  // namespace
+
+std::size_t release_free_heap() {
+    const std::size_t before = resident_bytes();
+    malloc_trim(0);
+    const std::size_t after = resident_bytes();
+    return before > after ? before - after : 0;
+}
+
+std::size_t heap_in_use() {
+    const struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+void heap_release::start() {
+    last_cpu_ = process_cpu_time();
+    arm();
+}
+
+void heap_release::arm() {
+    timer_.expires_after(tick);
+    timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        const auto now = process_cpu_time();
+        const bool release = policy_.tick(now - last_cpu_);
+        if (release) {
+            if (const std::size_t freed = release_free_heap(); freed >= (1u << 20))
+                log::get("main").debug("returned {} MiB of freed heap to the system",
+                                       freed >> 20);
+        }
+        // The trim's own CPU time is not the next tick's traffic.
+        last_cpu_ = release ? process_cpu_time() : now;
+        arm();
+    });
+}
+
+}  // namespace burrow
