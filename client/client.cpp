@@ -34,6 +34,7 @@
 #include "client/visitor_set.hpp"
 #include "common/config/client.hpp"
 #include "common/grpc/channel_args.hpp"
+#include "common/heap_release.hpp"
 #include "common/io_threads.hpp"
 #include "common/stream/pump.hpp"
 #include "common/stream/registry.hpp"
@@ -372,6 +373,7 @@ std::string client::impl::status(bool json) {
     in.sessions = sessions.entries();
     if (punches) in.paths = punches->list();
     in.connections = channels->loads();
+    in.heap_in_use = heap_in_use();
     return render_status(in, json);
 }
 

@@ -40,9 +40,9 @@ std::string render_status(const status_input& in, bool json) {
     std::string out;
     if (json) {
         out = fmt::format("{{\"client_id\":{},\"server\":{},\"connected\":{},"
-                          "\"streams_per_connection\":[{}],\"proxies\":[",
+                          "\"heap_in_use_bytes\":{},\"streams_per_connection\":[{}],\"proxies\":[",
                           json_string(c.client_id), json_string(server), run.empty() ? "false" : "true",
-                          fmt::join(in.connections, ","));
+                          in.heap_in_use, fmt::join(in.connections, ","));
         for (std::size_t i = 0; i < c.proxies.size(); ++i)
             out += fmt::format("{}{{\"name\":{},\"type\":{},\"state\":{}}}", i ? "," : "",
                                json_string(c.proxies[i].name), json_string(c.proxies[i].type),

@@ -28,6 +28,7 @@ struct status_input {
     std::vector<std::pair<std::uint64_t, std::shared_ptr<stream::pump>>> sessions;
     std::vector<punch_manager::entry> paths;       // direct paths
     std::vector<std::size_t> connections;          // streams open on each connection
+    std::size_t heap_in_use = 0;                   // bytes (heap_release.hpp)
 };
 
 std::string render_status(const status_input& in, bool json);

@@ -39,6 +39,7 @@ std::string overview_json(const overview& o) {
         {"login_failures", t.login_failures},
         {"dashboard_login_failures", o.dashboard_login_failures},
         {"resumptions", t.resumptions},
+        {"heap_in_use_bytes", o.heap_in_use},
     });
 }
 
@@ -185,6 +186,9 @@ std::string metrics_text(const overview& o, const std::vector<live::client_view>
              o.dashboard_login_failures);
     w.single("burrow_resumptions_total", "counter", "Sessions re-attached after a break.",
              t.resumptions);
+    w.single("burrow_heap_in_use_bytes", "gauge",
+             "Bytes held from malloc (the resident set also counts freed heap glibc keeps).",
+             o.heap_in_use);
 
     auto per_proxy = [&](std::string_view name, std::string_view type, std::string_view help,
                          auto value) {

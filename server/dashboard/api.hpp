@@ -17,6 +17,7 @@ struct overview {
     live::totals_view totals;
     double uptime_seconds = 0;
     std::uint64_t dashboard_login_failures = 0;
+    std::uint64_t heap_in_use = 0;  // bytes (heap_release.hpp)
 };
 
 std::string overview_json(const overview& o);

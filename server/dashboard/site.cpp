@@ -7,6 +7,7 @@
 #include <boost/beast/http/verb.hpp>
 #include <fmt/format.h>
 
+#include "common/heap_release.hpp"
 #include "common/host_names.hpp"
 #include "common/log.hpp"
 #include "server/client_session.hpp"
@@ -198,6 +199,7 @@ response site::api(const request& req, std::string_view target, const boost::asi
         o.uptime_seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - st_.started).count();
         o.dashboard_login_failures = login_failures_.load(std::memory_order_relaxed);
+        o.heap_in_use = heap_in_use();
         return o;
     };
     if (path == "/api/v1/session") {

@@ -140,13 +140,13 @@ def server_overview(port):
         return None
 
 
-def client_sessions(cli_bin, config):
-    """How many sessions `burrow-client status --json` lists, or None."""
+def client_status(cli_bin, config):
+    """`burrow-client status --json` (its sessions, heap_in_use_bytes, ...), or None."""
     try:
         p = subprocess.run([str(cli_bin), "status", "-c", str(config), "--json"],
                            capture_output=True, text=True, timeout=10)
-        return len(json.loads(p.stdout)["sessions"]) if p.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError, ValueError, KeyError):
+        return json.loads(p.stdout) if p.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
         return None
 
 
@@ -157,6 +157,7 @@ class Idle:
     why: str                      # what was still busy when the bound passed ("" when settled)
     samples: dict                 # label -> procstat.Sample
     kinds: dict                   # label -> Counter of fd kinds
+    heap: dict                    # label -> bytes held from malloc (heap_in_use_bytes) or None
     service: dict | None
     overview: dict | None
 
@@ -194,12 +195,16 @@ def settle(topo, cli_bin, bound, reference, slack):
             if x.fds is None or x.fds > reference[label] + slack:
                 busy.append(f"{label} holds {x.fds} descriptors ({reference[label]} + {slack} "
                             f"expected): {dict(kinds[label])}")
+        heap = {p.label: None for p in topo.burrow}
+        heap[topo.server.label] = over.get("heap_in_use_bytes") if over else None
         if not busy:
             for peer in (topo.home, topo.laptop):
-                n = client_sessions(cli_bin, peer.config)
+                st = client_status(cli_bin, peer.config)
+                n = len(st.get("sessions", [None])) if st else None
+                heap[peer.label] = st.get("heap_in_use_bytes") if st else None
                 if n != 0:
                     busy.append(f"{peer.label} lists {'?' if n is None else n} sessions")
         waited = time.monotonic() - t0
         if not busy or waited > bound:
-            return Idle(not busy, waited, "; ".join(busy), samples, kinds, svc, over)
+            return Idle(not busy, waited, "; ".join(busy), samples, kinds, heap, svc, over)
         time.sleep(0.25)

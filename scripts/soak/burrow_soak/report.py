@@ -44,17 +44,25 @@ def error_lines(phases):
     return lines
 
 
+def heap_mib(b):
+    return "n/a" if b is None else f"{b / 2**20:.1f}"
+
+
 def process_tables(topo, ready, start, end, peaks, s):
-    lines = ["| process | files limit | RSS MiB before load | start | peak | end | end limit | "
+    lines = ["| process | files limit | heap in use MiB start | end | end limit | "
+             "RSS MiB before load | start | peak | end | end limit | "
              "fds before load | start | peak | end | end limit | threads before/start/peak/end |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for peer in topo.burrow:
         r, a, b = ready[peer.label], start.samples[peer.label], end.samples[peer.label]
         pk = peaks.get(peer.label)
         lim = rss_limit_kib(a.rss_kib, s) if a.rss_kib is not None else None
         fd_lim = a.fds + s.fd_slack if a.fds is not None else None
+        ha, hb = start.heap.get(peer.label), end.heap.get(peer.label)
+        h_lim = ha + s.heap_mib * 2**20 if ha is not None else None
         lines.append(
-            f"| {peer.label} | {topo.limits.get(peer.label, '?')} | {mib(r.rss_kib)} | "
+            f"| {peer.label} | {topo.limits.get(peer.label, '?')} | {heap_mib(ha)} | "
+            f"{heap_mib(hb)} | {heap_mib(h_lim)} | {mib(r.rss_kib)} | "
             f"{mib(a.rss_kib)} | {mib(pk.rss_kib if pk else None)} | {mib(b.rss_kib)} | "
             f"{mib(lim)} | {r.fds} | {a.fds} | {pk.fds if pk else 'n/a'} | {b.fds} | {fd_lim} | "
             f"{r.threads}/{a.threads}/{pk.threads if pk else 'n/a'}/{b.threads} |")
@@ -97,6 +105,12 @@ def verdict(topo, phases, start, end, stops, died, s):
             kinds = fd_diff(start.kinds[peer.label], end.kinds[peer.label])
             reasons.append(f"{peer.label}: {b.fds} descriptors at the end, {a.fds} at the start "
                            f"(more than +{s.fd_slack}): {kinds}")
+        ha, hb = start.heap.get(peer.label), end.heap.get(peer.label)
+        if ha is None or hb is None:
+            reasons.append(f"{peer.label}: no heap_in_use_bytes (start {ha}, end {hb})")
+        elif hb > ha + s.heap_mib * 2**20:
+            reasons.append(f"{peer.label}: {hb / 2**20:.1f} MiB of heap in use at the end, "
+                           f"{ha / 2**20:.1f} MiB at the start (more than +{s.heap_mib} MiB)")
         lim = rss_limit_kib(a.rss_kib, s)
         if b.rss_kib > lim:
             reasons.append(f"{peer.label}: RSS {b.rss_kib / 1024:.1f} MiB at the end, "
@@ -162,7 +176,8 @@ def render(s, head, topo, phases, soak_secs, ready, start, end, peaks, reasons):
     out += ["", "### Burrow processes (start: idle after the warm-up; end: idle after the soak; "
                 "peak: under load)", ""]
     out += process_tables(topo, ready, start, end, peaks, s)
-    out += ["", f"Limits: descriptors at the end <= start + {s.fd_slack}; RSS at the end <= start "
+    out += ["", f"Limits: heap in use at the end <= start + {s.heap_mib} MiB (the leak check); "
+                f"descriptors at the end <= start + {s.fd_slack}; RSS at the end <= start "
                 f"+ max({s.rss_pct} %, {s.rss_mib} MiB) (settings.py says why)."]
     for peer in topo.burrow:
         diff = fd_diff(start.kinds[peer.label], end.kinds[peer.label])

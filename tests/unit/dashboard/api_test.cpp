@@ -51,12 +51,16 @@ TEST(dashboard_api, metrics_label_values_are_escaped_and_every_family_is_typed) 
     p.bytes_out = 42;
     overview o;
     o.totals.sessions = 1;
+    o.heap_in_use = 5 << 20;
     auto text = metrics_text(o, {}, {p});
     EXPECT_NE(text.find(R"(burrow_proxy_bytes_out_total{proxy="a\"b\\c",type="tcp",client="home"} 42)"),
               std::string::npos)
         << text;
     EXPECT_NE(text.find("# TYPE burrow_connections gauge\nburrow_connections 1\n"), std::string::npos);
     EXPECT_NE(text.find("burrow_proxies{type=\"secret\"} 0"), std::string::npos);
+    EXPECT_NE(text.find("# TYPE burrow_heap_in_use_bytes gauge\nburrow_heap_in_use_bytes 5242880\n"),
+              std::string::npos);
+    EXPECT_NE(overview_json(o).find(R"("heap_in_use_bytes":5242880)"), std::string::npos);
 }
 
 }  // namespace
