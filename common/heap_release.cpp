@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <mutex>
+#include <vector>
 
 #include "common/log.hpp"
 
@@ -26,7 +28,24 @@ std::size_t resident_bytes() {
     return ok ? resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) : 0;
 }
 
+std::mutex caches_mutex;
+std::vector<void (*)()> caches;  // guarded by caches_mutex
+
+void empty_caches() {
+    std::vector<void (*)()> now;
+    {
+        std::lock_guard lock(caches_mutex);
+        now = caches;
+    }
+    for (auto* empty : now) empty();
+}
+
 }  // namespace
+
+void on_quiet(void (*empty_cache)()) {
+    std::lock_guard lock(caches_mutex);
+    caches.push_back(empty_cache);
+}
 
 std::size_t release_free_heap() {
     const std::size_t before = resident_bytes();
@@ -52,6 +71,7 @@ void heap_release::arm() {
         const auto now = process_cpu_time();
         const bool release = policy_.tick(now - last_cpu_);
         if (release) {
+            empty_caches();
             if (const std::size_t freed = release_free_heap(); freed >= (1u << 20))
                 log::get("main").debug("returned {} MiB of freed heap to the system",
                                        freed >> 20);

@@ -48,6 +48,12 @@ private:
 // many bytes the resident set shrank (0 when it did not).
 std::size_t release_free_heap();
 
+// Caches that keep freed buffers for reuse under load (the vhost's relay
+// buffers) register a function that empties them: it runs on the first quiet
+// tick after a busy one, before the trim. Buffers pooled there would otherwise
+// stay in use and pin the top of their arenas. Thread-safe; never unregistered.
+void on_quiet(void (*empty_cache)());
+
 // Bytes the program holds from malloc (mallinfo2: in use in the arenas plus
 // mmapped blocks): what a leak grows, unlike the resident set, which also
 // holds what glibc keeps. Walks every arena: for status pages, not hot paths.

@@ -3,15 +3,26 @@
 #include <mutex>
 #include <vector>
 
+#include "common/heap_release.hpp"
+
 namespace burrow::vhost {
 
 namespace {
 constexpr std::size_t max_pooled = 256;  // 16 MiB at most
 std::mutex pool_mutex;
 std::vector<std::unique_ptr<char[]>> pool;  // guarded by pool_mutex
+
+// Once the server goes quiet the pool is emptied (heap_release.hpp).
+void empty_pool() {
+    std::vector<std::unique_ptr<char[]>> gone;
+    std::lock_guard lock(pool_mutex);
+    gone.swap(pool);
+}
 }  // namespace
 
 relay_buffer::relay_buffer() {
+    static const bool registered = (on_quiet(&empty_pool), true);
+    (void)registered;
     std::lock_guard lock(pool_mutex);
     if (!pool.empty()) {
         data = std::move(pool.back());

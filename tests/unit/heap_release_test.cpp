@@ -1,10 +1,14 @@
 // Freed heap goes back to the system once the process goes quiet: the decision
 // (once per busy-then-quiet), and that the release really shrinks the resident
 // set under the allocator settings both programs run with.
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
 
 #include <gtest/gtest.h>
 
@@ -48,6 +52,30 @@ TEST(release_free_heap, hands_freed_pages_back) {
     }  // all freed, and still resident
     EXPECT_GE(release_free_heap(), std::size_t{64} << 20);
     EXPECT_LT(release_free_heap(), std::size_t{1} << 20);  // nothing much left to give
+}
+
+std::atomic<int> emptied{0};
+
+// The real check on a real clock: a busy second (this thread spins), then a
+// quiet one, and the registered cache is emptied, once.
+TEST(heap_release, empties_registered_caches_after_a_busy_then_quiet_second) {
+    on_quiet([] { ++emptied; });
+    boost::asio::io_context io;
+    auto guard = boost::asio::make_work_guard(io);
+    heap_release release(io);
+    release.start();
+    std::thread runner([&] { io.run(); });
+    const auto spin_until = std::chrono::steady_clock::now() + 1500ms;
+    for (volatile unsigned x = 0; std::chrono::steady_clock::now() < spin_until;) x = x + 1;
+    EXPECT_EQ(emptied.load(), 0);  // busy: not yet
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (emptied.load() == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(emptied.load(), 1);
+    std::this_thread::sleep_for(2500ms);  // quiet ticks after it
+    EXPECT_EQ(emptied.load(), 1);
+    io.stop();
+    runner.join();
 }
 
 }  // namespace
