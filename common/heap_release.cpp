@@ -8,6 +8,9 @@
 #include <mutex>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include "common/log.hpp"
 
 namespace burrow {
@@ -59,27 +62,38 @@ std::size_t heap_in_use() {
     return m.uordblks + m.hblkhd;
 }
 
-void heap_release::start() {
-    last_cpu_ = process_cpu_time();
-    arm();
-}
+struct heap_release::ticker {
+    explicit ticker(boost::asio::io_context& io) : timer(io) {}
 
-void heap_release::arm() {
-    timer_.expires_after(tick);
-    timer_.async_wait([this](boost::system::error_code ec) {
-        if (ec) return;
-        const auto now = process_cpu_time();
-        const bool release = policy_.tick(now - last_cpu_);
-        if (release) {
-            empty_caches();
-            if (const std::size_t freed = release_free_heap(); freed >= (1u << 20))
-                log::get("main").debug("returned {} MiB of freed heap to the system",
-                                       freed >> 20);
-        }
-        // The trim's own CPU time is not the next tick's traffic.
-        last_cpu_ = release ? process_cpu_time() : now;
-        arm();
-    });
+    void arm() {
+        timer.expires_after(tick);
+        timer.async_wait([this](boost::system::error_code ec) {
+            if (ec) return;
+            const auto now = process_cpu_time();
+            const bool release = policy.tick(now - last_cpu);
+            if (release) {
+                empty_caches();
+                if (const std::size_t freed = release_free_heap(); freed >= (1u << 20))
+                    log::get("main").debug("returned {} MiB of freed heap to the system",
+                                           freed >> 20);
+            }
+            // The trim's own CPU time is not the next tick's traffic.
+            last_cpu = release ? process_cpu_time() : now;
+            arm();
+        });
+    }
+
+    boost::asio::steady_timer timer;
+    quiet_after_busy policy{quiet_below};
+    std::chrono::nanoseconds last_cpu{};
+};
+
+heap_release::heap_release(boost::asio::io_context& io) : ticker_(std::make_unique<ticker>(io)) {}
+heap_release::~heap_release() = default;
+
+void heap_release::start() {
+    ticker_->last_cpu = process_cpu_time();
+    ticker_->arm();
 }
 
 }  // namespace burrow

@@ -16,9 +16,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
+// Included by the vhost and the status pages: no Asio headers here.
+namespace boost::asio {
+class io_context;
+}
 
 namespace burrow {
 
@@ -66,15 +69,15 @@ public:
     static constexpr std::chrono::seconds tick{1};
     static constexpr std::chrono::milliseconds quiet_below{20};  // 2 % of one core
 
-    explicit heap_release(boost::asio::io_context& io) : timer_(io) {}
+    explicit heap_release(boost::asio::io_context& io);
+    ~heap_release();
+    heap_release(const heap_release&) = delete;
+    heap_release& operator=(const heap_release&) = delete;
     void start();
 
 private:
-    void arm();
-
-    boost::asio::steady_timer timer_;
-    quiet_after_busy policy_{quiet_below};
-    std::chrono::nanoseconds last_cpu_{};
+    struct ticker;
+    std::unique_ptr<ticker> ticker_;
 };
 
 }  // namespace burrow
