@@ -8,6 +8,7 @@ from ..errors import BenchError, PeerFailed
 from ..peers import burrow, chain, haproxy, nginx, ssh, wrk
 from ..peers.wrk import MODES
 from ..report import fmt, median, ratio, verdict_ge, verdict_le
+from ..rounds import in_order
 from ..waits import free_ports
 
 RESULT_KEY = "http"
@@ -108,7 +109,7 @@ def run(r):
 
     for rnd in range(1, s.rounds + 1):
         for mode, _ in MODES:
-            for key, port in paths:
+            for key, port in in_order(paths, rnd):
                 wrk.measure(r, key, port, rnd, mode, s.http_seconds, DOMAIN)
 
     ssh.stop(r, fwd)

@@ -8,6 +8,7 @@ from ..console import log
 from ..peers import pingpong, tcp_paths
 from ..report import fmt, fmt_ratio, median, ratio
 from ..report import verdict_le
+from ..rounds import in_order
 from ..waits import free_ports
 
 RESULT_KEY = "latency"
@@ -34,7 +35,7 @@ def run(r):
     paths = tcp_paths.Paths(r, echo_port, "lat", "echo")
     results = {p.key: {"rounds": []} for p in paths.all}
     for rnd in range(1, s.rounds + 1):
-        for p in paths.all:
+        for p in in_order(paths.all, rnd):
             log(f"round {rnd}: ping-pong {p.key} ({COUNT} round trips) via port {p.port}")
             times, wakeups = pingpong.measure(p.port, COUNT, WARMUP, p.pids)
             results[p.key]["rounds"].append({

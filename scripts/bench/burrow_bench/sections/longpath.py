@@ -15,6 +15,7 @@ import re
 
 from ..peers import burrow, delay, iperf, ssh
 from ..report import fmt, fmt_ratio, median, ratio, target_ge
+from ..rounds import in_order
 from ..waits import free_ports
 
 RESULT_KEY = "longpath"
@@ -94,7 +95,7 @@ def run(r):
                     ports.append((key(path, rtt), pair.remote_port))
 
     for rnd in range(1, s.rounds + 1):
-        for k, port in ports:
+        for k, port in in_order(ports, rnd):
             iperf.measure(r, k, port, rnd, 1, s.longpath_seconds, s.longpath_omit)
 
     # iperf3 sends from its client: the sending end is the server's session of a tcp proxy

@@ -3,6 +3,7 @@ TLS off and on (and the baseline build's, with BURROW_BASELINE_BIN), with the CP
 tunnel's own processes spend per GiB moved."""
 from ..peers import iperf, tcp_paths
 from ..report import fmt, fmt_ratio, load_json, median, ratio, target_ge, target_le, write_json
+from ..rounds import in_order
 from ..waits import free_ports
 
 RESULT_KEY = "throughput"
@@ -26,7 +27,7 @@ def run(r):
     paths = tcp_paths.Paths(r, iperf_port, "", "iperf")
     write_json(r.tmp / "ssh-cipher.json", {"cipher": paths.ssh_cipher()})
     for rnd in range(1, s.rounds + 1):
-        for p in paths.all:
+        for p in in_order(paths.all, rnd):
             for streams in STREAMS:
                 iperf.measure(r, p.key, p.port, rnd, streams, s.seconds, pids=p.pids)
     paths.stop()

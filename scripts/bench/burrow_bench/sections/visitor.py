@@ -3,6 +3,7 @@ splice, Work stream) next to a tcp proxy of the same home client and `ssh -L`, T
 with the CPU seconds each path's own processes spend per GiB moved."""
 from ..peers import burrow, iperf, ssh
 from ..report import fmt, fmt_ratio, ratio, target_ge
+from ..rounds import in_order
 from ..waits import free_ports
 
 RESULT_KEY = "visitor"
@@ -38,7 +39,7 @@ def run(r):
              ("tcp_tls", tls.tcp_port, carriers(tls, False)),
              ("visit_tls", tls.visit_port, carriers(tls, True))]
     for rnd in range(1, s.rounds + 1):
-        for key, port, pids in ports:
+        for key, port, pids in in_order(ports, rnd):
             iperf.measure(r, key, port, rnd, 1, s.seconds, pids=pids)
     for label, v in (("TLS off", plain), ("TLS on", tls)):
         burrow.stop_visit(r, v, label)
