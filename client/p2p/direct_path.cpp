@@ -1,4 +1,5 @@
 #include "client/p2p/direct_path.hpp"
+#include "client/p2p/birthday_probe.hpp"
 #include "client/p2p/host_resources.hpp"
 #include "client/p2p/udp_batch.hpp"
 
@@ -83,15 +84,10 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
     std::uint32_t seq = 0;
     int rounds = 0;
     bool awaiting_keepalive = false;
-    // Birthday probing (common/p2p/birthday.hpp), while punching: the hard
-    // side's extra sockets; the easy side's ports of the peer still to probe.
+    // Birthday probing (common/p2p/birthday.hpp), while punching.
     p2p::birthday::role birthday = p2p::birthday::role::none;
     clock::time_point birthday_at{};  // when it starts, unless the path is up by then
-    std::vector<socket_ptr> extra;
-    int extra_reserved = 0;  // of extra_sockets_open
-    std::vector<std::uint16_t> spray;
-    asio::ip::address spray_to;
-    std::size_t spray_per_round = 0;
+    p2p::birthday_probe extra;
     // QUIC: made when the path is up (visitor) or at the punched peer's
     // first Initial (home); read by other threads under snap_mutex.
     quic::fingerprint pinned{};
@@ -237,71 +233,38 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
     }
 
     // Birthday probing, the hard side: more sockets (each a new mapping of
-    // our NAT) probing the peer's first candidate, its mapped address. As
-    // many as the budget and the process's file limit allow.
+    // our NAT) probing the peer's first candidate, its mapped address.
     void open_extra_sockets() {
-        extra_reserved = p2p::reserve_extra_sockets(cfg.birthday_sockets);
-        if (extra_reserved < cfg.birthday_sockets)
-            p2p_log().info("{} birthday probing with {} extra sockets, not {}: other paths use the rest",
-                           cfg.tag, extra_reserved, cfg.birthday_sockets);
-        for (int i = 0; i < extra_reserved; ++i) {
-            auto s = std::make_shared<udp::socket>(strand);
-            boost::system::error_code ec;
-            s->open(cfg.rendezvous.protocol(), ec);
-            if (!ec) s->bind(endpoint(cfg.rendezvous.protocol(), 0), ec);
-            if (!ec) s->non_blocking(true, ec);
-            if (ec) {
-                p2p_log().info("{} birthday probing with {} extra sockets, not {}: {}", cfg.tag, i,
-                               extra_reserved, ec.message());
-                break;
-            }
-            extra.push_back(s);
-            receive(s);
-        }
+        extra.open_sockets(strand, cfg.rendezvous.protocol(), cfg.birthday_sockets, cfg.tag,
+                           [this](const socket_ptr& s) { receive(s); });
         std::lock_guard lock(snap_mutex);
-        snap.birthday_sockets = static_cast<int>(extra.size());
+        snap.birthday_sockets = static_cast<int>(extra.sockets().size());
     }
 
     // The easy side: probe many ports of the peer's mapped address, spread
-    // over cfg.birthday_spread, so that some of the peer's extra sockets'
-    // mappings find our NAT open to them.
+    // over cfg.birthday_spread.
     void plan_spray() {
-        std::uint64_t seed = 0;
-        RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed);
-        spray = p2p::birthday::ports_to_try(static_cast<std::size_t>(std::max(cfg.birthday_ports, 0)), seed);
-        spray_to = peers.front().address();
-        const auto rounds_in_spread = std::max<std::int64_t>(1, cfg.birthday_spread / cfg.probe_every);
-        spray_per_round = (spray.size() + static_cast<std::size_t>(rounds_in_spread) - 1) /
-                          static_cast<std::size_t>(rounds_in_spread);
+        extra.plan_spray(peers.front().address(), cfg.birthday_ports,
+                         cfg.birthday_spread / cfg.probe_every);
         std::lock_guard lock(snap_mutex);
-        snap.birthday_ports = static_cast<int>(spray.size());
-    }
-
-    void close_extra_sockets() {
-        boost::system::error_code ignored;
-        for (auto& s : extra) s->close(ignored);
-        extra.clear();
-        p2p::release_extra_sockets(std::exchange(extra_reserved, 0));
-        spray.clear();
+        snap.birthday_ports = static_cast<int>(extra.ports_planned());
     }
 
     // An authenticated punch packet on one of the extra sockets: its
     // mapping got through, so it becomes the path's socket.
     void adopt(udp::socket* chosen) {
-        auto it = std::find_if(extra.begin(), extra.end(), [&](const auto& s) { return s.get() == chosen; });
-        if (it == extra.end()) return;
-        const auto index = it - extra.begin();
-        auto old = std::exchange(socket, *it);
-        extra.erase(it);
+        std::size_t number = 0;
+        auto taken = extra.take(chosen, number);
+        if (!taken) return;
+        auto old = std::exchange(socket, std::move(taken));
         boost::system::error_code ec;
         old->close(ec);
-        close_extra_sockets();
         const auto port = socket->local_endpoint(ec).port();
         {
             std::lock_guard lock(snap_mutex);
             snap.local_port = port;
         }
-        p2p_log().info("{} through the symmetric NAT from extra socket {} (udp {})", cfg.tag, index + 1, port);
+        p2p_log().info("{} through the symmetric NAT from extra socket {} (udp {})", cfg.tag, number, port);
     }
 
     void send_probe(udp::socket& on, const endpoint& to) {
@@ -321,16 +284,13 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         const bool priming = rounds++ == 0;
         const auto hops = [&](int ttl) {
             socket->set_option(asio::ip::unicast::hops(ttl), ignored);
-            for (auto& s : extra) s->set_option(asio::ip::unicast::hops(ttl), ignored);
+            for (auto& s : extra.sockets()) s->set_option(asio::ip::unicast::hops(ttl), ignored);
         };
         if (priming) hops(priming_ttl);
         for (const auto& p : peers) send_probe(*socket, p);
-        for (auto& s : extra) send_probe(*s, peers.front());
+        for (auto& s : extra.sockets()) send_probe(*s, peers.front());
         if (priming) hops(64);
-        for (std::size_t n = 0; n < spray_per_round && !spray.empty(); ++n) {
-            send_probe(*socket, endpoint(spray_to, spray.back()));
-            spray.pop_back();
-        }
+        extra.spray_round([this](const endpoint& to) { send_probe(*socket, to); });
         timer.expires_after(cfg.probe_every);
         timer.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
             if (!e) self->probe_round();
@@ -373,7 +333,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
             deadline.cancel();
             p2p_log().info("{} direct path up: {} -> {} (punch {}), rtt {:.1f} ms", cfg.tag,
                            snap.local_port, fmt::streamed(from), punch_id, rtt);
-            close_extra_sockets();
+            extra.close();
             set(state::up);
             schedule_keepalive();
             if (cfg.self == punch::role::visitor) start_quic(from);
@@ -413,7 +373,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         q.tag = cfg.tag;
         // The peer reached this socket: the others are not needed. The link
         // keeps the socket until it is done; close() closes it.
-        close_extra_sockets();
+        extra.close();
         auto link = quic::link::make(strand, socket,
                                      std::move(q), cfg.on_stream,
                                      [weak = weak_from_this()](const std::string& why) {
@@ -525,7 +485,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         deadline.cancel();
         awaiting_keepalive = false;
         p2p_log().info("{} direct path failed: {}", cfg.tag, why);
-        close_extra_sockets();
+        extra.close();
         close_quic(why);
         if (auto done = std::move(discovered)) done({});
         set(state::failed, std::move(why));
@@ -538,7 +498,7 @@ struct direct_path::impl : std::enable_shared_from_this<impl> {
         close_quic("the direct path was closed");
         boost::system::error_code ignored;
         socket->close(ignored);
-        close_extra_sockets();
+        extra.close();
         changed = nullptr;
         discovered = nullptr;
         std::lock_guard lock(snap_mutex);
