@@ -1,4 +1,5 @@
 """burrow-server and burrow-client as the benchmark runs them: written configs, started, stopped."""
+import subprocess
 import time
 from dataclasses import dataclass
 
@@ -9,6 +10,17 @@ from ..waits import free_ports, wait_listen, wait_log
 
 LISTENING = r"listening for clients on 127\.0\.0\.1:([0-9]+)"
 FINGERPRINT = r"TLS certificate fingerprint: (sha256:[0-9a-fA-F:]+)"
+
+
+def has_visitors(bin_dir):
+    """Whether the build in bin_dir runs visitors (builds before them, such as be820b6, do not):
+    its burrow-client's help names the `connect` command."""
+    try:
+        out = subprocess.run([str(bin_dir / "burrow-client"), "--help"], capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "burrow-client connect" in out.stdout + out.stderr
 
 
 @dataclass

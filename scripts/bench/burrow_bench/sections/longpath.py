@@ -13,6 +13,7 @@ took it: `replay peak` in its close line)."""
 import json
 import re
 
+from ..console import log
 from ..peers import burrow, delay, iperf, ssh
 from ..report import fmt, fmt_ratio, median, ratio, target_ge
 from ..rounds import in_order
@@ -70,6 +71,10 @@ def run(r):
             return relay_port
         return dial
 
+    # A baseline build from before visitors measures its tcp paths only.
+    base_visits = bool(s.baseline_bin) and burrow.has_visitors(s.baseline_bin)
+    if s.baseline_bin and not base_visits:
+        log(f"longpath: the baseline build in {s.baseline_bin} has no visitors: its tcp paths only")
     # Every path at every round trip stays up while they are measured in interleaved rounds.
     for rtt in s.longpath_rtts:
         ports.append((key("relay", rtt), via(f"lp{rtt}-relay-delay", rtt)(iperf_port)))
@@ -79,6 +84,8 @@ def run(r):
         builds = [("", False)] + ([("base_", True)] if s.baseline_bin else [])
         for prefix, baseline in builds:
             for path, tls in (("plain", False), ("tls", True), ("visit", False), ("visit_tls", True)):
+                if baseline and "visit" in path and not base_visits:
+                    continue
                 path = f"{prefix}{path}"
                 tag = f"lp{rtt}-{path.replace('_', '')}"
                 label = None if baseline else f"long path {rtt} ms, TLS {'on' if tls else 'off'}"
@@ -133,8 +140,9 @@ def report(work, meta):
     rounds = int(meta.get("rounds", 1))
     rtts = meta.get("longpath_rtts", [50, 100])
     paths = list(PATHS)
-    if (work / f"iperf-{key('base_plain', rtts[0])}-P1-r1.json").exists():
-        paths += BASELINE_PATHS
+    # The baseline build's paths that it ran (one from before visitors has tcp paths only).
+    paths += [(p, label) for p, label in BASELINE_PATHS
+              if (work / f"iperf-{key(p, rtts[0])}-P1-r1.json").exists()]
     lp = {str(rtt): {p: iperf.summarize(work, key(p, rtt), 1, rounds) for p, _ in paths} for rtt in rtts}
 
     def g(path, rtt):
@@ -189,6 +197,8 @@ def report(work, meta):
         cmp = []
         for mine, label in (("plain", "tcp, TLS off"), ("tls", "tcp, TLS on"),
                             ("visit", "visitor, TLS off"), ("visit_tls", "visitor, TLS on")):
+            if f"base_{mine}" not in lp[str(rtts[0])]:
+                continue
             for rtt in rtts:
                 v = ratio(g(mine, rtt), g(f"base_{mine}", rtt))
                 cmp.append(f"{label} {rtt} ms: {fmt_ratio(v)}")
