@@ -46,9 +46,8 @@ private:
 };
 
 // Hands free heap back to the system (malloc_trim: the main arena's top and
-// the free chunks inside every arena; glibc keeps the other arenas' tops,
-// which is why tune_process() limits how many there are). Returns by how
-// many bytes the resident set shrank (0 when it did not).
+// the free chunks inside every arena; glibc keeps the other arenas' tops, see
+// above). Returns by how many bytes the resident set shrank (0 when it did not).
 std::size_t release_free_heap();
 
 // Caches that keep freed buffers for reuse under load (the vhost's relay

@@ -200,7 +200,7 @@ def settle(topo, cli_bin, bound, reference, slack):
         if not busy:
             for peer in (topo.home, topo.laptop):
                 st = client_status(cli_bin, peer.config)
-                n = len(st.get("sessions", [None])) if st else None
+                n = len(st["sessions"]) if st and "sessions" in st else None
                 heap[peer.label] = st.get("heap_in_use_bytes") if st else None
                 if n != 0:
                     busy.append(f"{peer.label} lists {'?' if n is None else n} sessions")

@@ -29,9 +29,9 @@
                    end over five runs with that: +10, +27, +28, +53 and +168 MiB (the last in CI,
                    when the vhost's pool of relay buffers still pinned arena tops; it is emptied
                    once idle since), and 177 -> 276 MiB without it (a CI run failed the former
-                   +50 %/+64 MiB bound so). With MALLOC_ARENA_MAX=2 in the environment (glibc's own
-                   variable; Burrow inherits it) idle RSS stays near 50 MiB and a much lower
-                   SOAK_RSS_PCT bounds it finely.
+                   +50 %/+64 MiB bound so). Fewer arenas keep it lower: with MALLOC_ARENA_MAX=2 in
+                   the environment (glibc's own variable; Burrow inherits it) idle RSS stayed at
+                   86 MiB through a 120 s run, and a much lower SOAK_RSS_PCT bounds it finely.
   SOAK_SETTLE      bound in seconds on the wait for an idle state after the connections closed
                    (default: 60; the vhost keeps idle upstreams 30 s and sweeps every 5 s)
   SOAK_TLS=1       TLS between the clients and the server (default: 0, off)
