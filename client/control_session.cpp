@@ -415,7 +415,7 @@ void control_session::handle(const v1::ServerMessage& msg) {
         }
         case M::kHeartbeat: return;
         case M::kNewWork:
-            if (logged_in_) open_work(std::min(msg.new_work().count(), max_extra_work));
+            if (logged_in_) open_work(std::min(msg.new_work().count(), max_extra_work), true);
             return;
         case M::kPunchOffer: {
             const auto& o = msg.punch_offer();
@@ -502,22 +502,23 @@ void control_session::report_direct() {
 
 void control_session::top_up() {
     if (idle_work_ < config_->transport.pool_count)
-        open_work(config_->transport.pool_count - idle_work_);
+        open_work(config_->transport.pool_count - idle_work_, false);
 }
 
-void control_session::open_work(std::uint32_t n) {
+void control_session::open_work(std::uint32_t n, bool asked) {
     if (ended_) return;
     for (std::uint32_t i = 0; i < n; ++i) {
         ++idle_work_;
-        open_work_stream(work_stub_(), io_.get_executor(), source_, run_id_, sessions_,
+        open_work_stream(work_stub_(), io_.get_executor(), source_, run_id_, asked, sessions_,
                          weak_from_this());
     }
 }
 
+// The server asks for a replacement (NewWork) as it takes a stream into use:
+// it knows how many it awaits, so a burst brings no surplus.
 void control_session::on_work_started() {
     asio::post(strand_, [self = shared_from_this()] {
         if (self->idle_work_ > 0) --self->idle_work_;
-        if (!self->ended_) self->top_up();
     });
 }
 

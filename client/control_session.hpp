@@ -134,7 +134,7 @@ private:
     void tick();
     void top_up();
     void report_direct();
-    void open_work(std::uint32_t n);
+    void open_work(std::uint32_t n, bool asked);  // asked: for a NewWork
     void end(std::string reason);
 
     boost::asio::io_context& io_;

@@ -73,13 +73,15 @@ void on_start(const std::shared_ptr<stream::pump>& p, const std::string& seriali
 
 void open_work_stream(std::shared_ptr<tracked_stub> stub, asio::any_io_executor ex,
                       std::shared_ptr<const config_source> config, const std::string& run_id,
-                      stream::registry& sessions, std::weak_ptr<control_session> session) {
+                      bool asked, stream::registry& sessions,
+                      std::weak_ptr<control_session> session) {
     // Until a start arrives the stream is idle; one that ends so is lost.
     auto* call = new stream_call(*stub, work_method, std::move(ex), session);
     auto pump = call->pump();  // `call` may be gone once the hello is on its way
     std::weak_ptr<stream::pump> weak = pump;
     v1::Frame hello;
     hello.mutable_hello()->set_run_id(run_id);
+    hello.mutable_hello()->set_origin(asked ? v1::WORK_ORIGIN_ASKED : v1::WORK_ORIGIN_POOL);
     pump->read_head([config = std::move(config), &sessions, weak, session,
                      call](std::string serialized) {
         auto p = weak.lock();

@@ -17,11 +17,13 @@ namespace stream {
 class registry;
 }
 
-// Opens one Work stream presenting `run_id`. It reports to `session` when it
-// is taken into use or ends unused; it owns itself until the RPC is done. The
-// user connection it gets goes into `sessions` under its conn id.
+// Opens one Work stream presenting `run_id`; `asked`: it answers the
+// server's NewWork (else it keeps the pool full). It reports to `session`
+// when it is taken into use or ends unused; it owns itself until the RPC is
+// done. The user connection it gets goes into `sessions` under its conn id.
 void open_work_stream(std::shared_ptr<tracked_stub> stub, boost::asio::any_io_executor ex,
                       std::shared_ptr<const config_source> config, const std::string& run_id,
-                      stream::registry& sessions, std::weak_ptr<control_session> session);
+                      bool asked, stream::registry& sessions,
+                      std::weak_ptr<control_session> session);
 
 }  // namespace burrow

@@ -364,11 +364,11 @@ void client_session::tick() {
 
 // ---- data plane ----
 
-void client_session::offer_work(std::shared_ptr<stream::pump> work) {
-    asio::post(strand_, [self = shared_from_this(), work = std::move(work)]() mutable {
+void client_session::offer_work(std::shared_ptr<stream::pump> work, bool asked) {
+    asio::post(strand_, [self = shared_from_this(), work = std::move(work), asked]() mutable {
         if (self->phase_ == phase::closed || self->phase_ == phase::login)
             return work->close("session closed");
-        self->pool_.offer(std::move(work));
+        self->pool_.offer(std::move(work), asked);
     });
 }
 

@@ -60,8 +60,9 @@ public:
     void on_write_done(control_reactor* from, bool ok);
     void on_cancel(control_reactor* from);
 
-    // A Work stream that presented this session's run id.
-    void offer_work(std::shared_ptr<stream::pump> work);
+    // A Work stream that presented this session's run id; `asked`: it
+    // answers a NewWork (work_pool::offer).
+    void offer_work(std::shared_ptr<stream::pump> work, bool asked);
     using stream_socket = boost::asio::generic::stream_protocol::socket;
     // A user connection for one of this session's proxies, from `peer` (the
     // user's address): `end` is started on a Work stream once one is paired

@@ -13,7 +13,11 @@ using namespace std::chrono_literals;
 
 namespace {
 constexpr std::size_t max_idle_work = 256;
+constexpr std::uint32_t max_ask = 256;  // a client opens at most this many per NewWork
 constexpr auto surplus_grace = 5s;
+// Connections wait and no stream came for this long: the streams asked for
+// are written off (their client could not open them) and asked for again.
+constexpr auto ask_patience = 2s;
 
 spdlog::logger& proxy_log() {
     static spdlog::logger& l = log::get("proxy");
@@ -48,12 +52,13 @@ void work_pool::add(request r) {
     pair(std::move(r));
 }
 
-bool work_pool::offer(std::shared_ptr<stream::pump> work) {
+bool work_pool::offer(std::shared_ptr<stream::pump> work, bool asked) {
     if (closed_) {
         work->close("session closed");
         return false;
     }
-    if (requested_ > 0) --requested_;
+    last_progress_ = clock::now();
+    if (asked && requested_ > 0) --requested_;
     if (!waiting_.empty()) {
         auto r = std::move(waiting_.front());
         waiting_.pop_front();
@@ -107,16 +112,27 @@ void work_pool::pair(request r) {
                 listing.reset();
                 admission.reset();
             });
+        refill();
         return settled_();
     }
     if (closed_) return drop(r);
     waiting_.push_back(std::move(r));
-    // Ask for streams beyond the client's own refill only as far as needed.
-    if (requested_ < waiting_.size()) {
-        const auto more = static_cast<std::uint32_t>(waiting_.size() - requested_);
-        requested_ += more;
-        ask_(more);
-    }
+    refill();
+}
+
+// pool_count idle streams and one for each waiting connection, counting
+// those asked for and not yet here.
+void work_pool::refill() {
+    std::erase_if(idle_, [](const auto& w) { return w->ended(); });
+    const auto want = target_ + waiting_.size();
+    const auto have = idle_.size() + requested_;
+    if (have < want) ask(static_cast<std::uint32_t>(want - have));
+}
+
+void work_pool::ask(std::uint32_t count) {
+    requested_ += count;
+    last_progress_ = clock::now();
+    for (std::uint32_t n = 0; n < count; n += max_ask) ask_(std::min(count - n, max_ask));
 }
 
 // A connection that gets no stream: its end is told, then it is settled.
@@ -129,6 +145,12 @@ void work_pool::drop(request& r) {
 void work_pool::tick(clock::time_point now, std::chrono::seconds work_timeout,
                      const std::string& who) {
     trim(now, who);
+    if (!away_ && !waiting_.empty() && requested_ > 0 && now - last_progress_ > ask_patience) {
+        ctl_log().info("client {}: {} work streams asked for did not come; asking again", who,
+                       requested_);
+        requested_ = 0;
+        refill();
+    }
     while (!waiting_.empty() && now - waiting_.front().since > work_timeout) {
         auto& r = waiting_.front();
         proxy_log().warn("[{}/{}] no work stream from client {} within {} s; closing", r.proxy,
@@ -166,15 +188,16 @@ void work_pool::trim(clock::time_point now, const std::string& who) {
 }
 
 void work_pool::close_idle(const std::string& reason) {
+    away_ = true;
     for (auto& w : idle_) w->close(reason);
     idle_.clear();
 }
 
+// The client opens pool_count streams of its own on login.
 void work_pool::resumed() {
+    away_ = false;
     requested_ = 0;
-    if (waiting_.empty()) return;
-    requested_ = static_cast<std::uint32_t>(waiting_.size());
-    ask_(requested_);
+    if (!waiting_.empty()) ask(static_cast<std::uint32_t>(waiting_.size()));
 }
 
 void work_pool::close_all(const std::string& reason) {

@@ -1,8 +1,12 @@
 // work_pool: one client session's idle Work streams, and the user
 // connections waiting for one. A connection is paired with the stream the
-// client opened first; with none idle, it waits (up to work_timeout) and the
-// client is asked for more streams, only as many as are missing. After a
-// burst, streams beyond the client's pool_count are closed again.
+// client opened first; with none idle, it waits (up to work_timeout). The
+// server asks for every stream beyond the client's first pool_count
+// (NewWork): one for each stream taken into use, and one for each
+// connection waiting, minus those asked for and still on their way. So a
+// burst of connections gets as many streams as it needs and no more. After
+// a burst, streams beyond pool_count (the client's own replacements of lost
+// ones can add some) are closed again.
 //
 // Not thread-safe: the session uses it on its strand.
 #pragma once
@@ -70,21 +74,24 @@ public:
 
     // A new user connection.
     void add(request r);
-    // A stream that presented the session's run id; false: there are too
-    // many idle ones, and it was closed.
-    bool offer(std::shared_ptr<stream::pump> work);
+    // A stream that presented the session's run id; `asked`: it answers an
+    // ask (or its client does not say). false: there are too many idle
+    // ones, and it was closed.
+    bool offer(std::shared_ptr<stream::pump> work, bool asked);
     // Drops requests that waited beyond `work_timeout`, closes the surplus
     // of idle streams; `who` names the client in log lines.
     void tick(clock::time_point now, std::chrono::seconds work_timeout, const std::string& who);
     void set_target(std::size_t pool_count) { target_ = pool_count; }
     std::size_t target() const { return target_; }
+    std::size_t idle() const { return idle_.size(); }
     // Sessions paired from now on are resumable for `keep` (0: not), by the
     // run `owner` only (pump::set_resumable).
     void set_resume(const void* owner, std::chrono::seconds keep) {
         owner_ = owner;
         keep_ = keep;
     }
-    // The client's connection broke: its idle streams went with it.
+    // The client's connection broke: its idle streams went with it, and
+    // nothing asked for is awaited until it is back.
     void close_idle(const std::string& reason);
     // The client is back: streams asked for on the lost connection will not
     // come, so the waiting connections ask again.
@@ -94,6 +101,8 @@ public:
 
 private:
     void pair(request r);
+    void refill();
+    void ask(std::uint32_t count);
     void drop(request& r);
     void trim(clock::time_point now, const std::string& who);
 
@@ -101,9 +110,11 @@ private:
     std::function<void()> settled_;
     stream::registry& sessions_;
     bool closed_ = false;
+    bool away_ = false;  // between close_idle() and resumed()
     std::deque<std::shared_ptr<stream::pump>> idle_;
     std::deque<request> waiting_;
     std::uint32_t requested_ = 0;  // NewWork asked for and not yet arrived
+    clock::time_point last_progress_{};  // a stream arrived or was asked for
     std::size_t target_ = 1;       // the client's pool_count
     const void* owner_ = nullptr;
     std::chrono::seconds keep_{0};

@@ -89,7 +89,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* make_work_reactor(
                 return resume_session(st, std::move(p), head.resume(),
                                       source ? to_string(*source) : std::string("?"));
             }
-            session->offer_work(std::move(p));
+            session->offer_work(std::move(p), head.hello().origin() != v1::WORK_ORIGIN_POOL);
         });
 }
 
