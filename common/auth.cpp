@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <stdexcept>
 #include <utility>
@@ -78,18 +79,27 @@ bool nonce_window::in_window(std::int64_t timestamp, std::int64_t now) {
 }
 
 verdict nonce_window::admit(std::int64_t timestamp, std::string_view nonce, std::int64_t now) {
+    if (nonce.size() != nonce_size) return verdict::malformed;
     if (!in_window(timestamp, now)) return verdict::clock_skew;
     const std::int64_t skew = max_clock_skew.count();
     std::lock_guard lock(mutex_);
-    // Forget nonces whose timestamp can no longer pass the window check.
+    // Forget nonces whose timestamp can no longer pass the window check. (In
+    // arrival order: one with a later timestamp ahead holds the rest a while.)
     while (!by_age_.empty() &&
-           (by_age_.front().first < now - 2 * skew || by_age_.size() >= max_nonces_)) {
+           (by_age_.front().first < now - skew || by_age_.size() >= max_nonces_)) {
         seen_.erase(by_age_.front().second);
         by_age_.pop_front();
     }
-    if (!seen_.emplace(nonce).second) return verdict::replayed;
-    by_age_.emplace_back(timestamp, std::string(nonce));
+    key k;
+    std::copy(nonce.begin(), nonce.end(), k.begin());
+    if (!seen_.insert(k).second) return verdict::replayed;
+    by_age_.emplace_back(timestamp, k);
     return verdict::ok;
+}
+
+std::size_t nonce_window::remembered() {
+    std::lock_guard lock(mutex_);
+    return seen_.size();
 }
 
 verifier::verifier(tokens t, std::size_t max_nonces)

@@ -5,6 +5,7 @@
 // nonce, so a captured login cannot be replayed. Pure code: no I/O.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -41,21 +42,30 @@ enum class verdict { ok, bad_proof, clock_skew, replayed, malformed };
 const char* to_string(verdict v);
 
 // The replay half of a check: a timestamp inside the +-max_clock_skew window,
-// and a nonce never seen before. Nonces are remembered for twice the window
-// (one that old fails the timestamp check anyway), at most `max_nonces` of
-// them. Thread-safe.
+// and a nonce never seen before. A nonce is remembered until its timestamp
+// has left the window (a replay then fails the timestamp check), at most
+// `max_nonces` of them, in about 72 bytes each: a server taking 200 visits a
+// second holds 60 000, 4 MiB. Thread-safe.
 class nonce_window {
 public:
     explicit nonce_window(std::size_t max_nonces = 1 << 20) : max_nonces_(max_nonces) {}
     static bool in_window(std::int64_t timestamp, std::int64_t now);
-    // ok, clock_skew or replayed; an ok nonce is remembered.
+    // ok, malformed (not nonce_size bytes), clock_skew or replayed; an ok
+    // nonce is remembered.
     verdict admit(std::int64_t timestamp, std::string_view nonce, std::int64_t now);
+    std::size_t remembered();
 
 private:
+    using key = std::array<char, nonce_size>;
+    struct key_hash {
+        std::size_t operator()(const key& k) const noexcept {
+            return std::hash<std::string_view>{}(std::string_view(k.data(), k.size()));
+        }
+    };
     std::size_t max_nonces_;
     std::mutex mutex_;
-    std::unordered_set<std::string> seen_;
-    std::deque<std::pair<std::int64_t, std::string>> by_age_;  // (timestamp, nonce), arrival order
+    std::unordered_set<key, key_hash> seen_;
+    std::deque<std::pair<std::int64_t, key>> by_age_;  // (timestamp, nonce), arrival order
 };
 
 // The tokens a server accepts: a client id listed in `per_client` logs in
