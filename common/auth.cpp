@@ -81,12 +81,13 @@ bool nonce_window::in_window(std::int64_t timestamp, std::int64_t now) {
 verdict nonce_window::admit(std::int64_t timestamp, std::string_view nonce, std::int64_t now) {
     if (nonce.size() != nonce_size) return verdict::malformed;
     if (!in_window(timestamp, now)) return verdict::clock_skew;
-    const std::int64_t skew = max_clock_skew.count();
+    constexpr std::int64_t clock_step = 60;  // seconds the wall clock may step back
+    const std::int64_t forget_before = now - max_clock_skew.count() - clock_step;
     std::lock_guard lock(mutex_);
     // Forget nonces whose timestamp can no longer pass the window check. (In
     // arrival order: one with a later timestamp ahead holds the rest a while.)
     while (!by_age_.empty() &&
-           (by_age_.front().first < now - skew || by_age_.size() >= max_nonces_)) {
+           (by_age_.front().first < forget_before || by_age_.size() >= max_nonces_)) {
         seen_.erase(by_age_.front().second);
         by_age_.pop_front();
     }

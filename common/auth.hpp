@@ -43,9 +43,10 @@ const char* to_string(verdict v);
 
 // The replay half of a check: a timestamp inside the +-max_clock_skew window,
 // and a nonce never seen before. A nonce is remembered until its timestamp
-// has left the window (a replay then fails the timestamp check), at most
-// `max_nonces` of them, in about 72 bytes each: a server taking 200 visits a
-// second holds 60 000, 4 MiB. Thread-safe.
+// has been out of the window for a minute (a replay then fails the timestamp
+// check, even after the wall clock stepped back by up to that minute), at
+// most `max_nonces` of them, in about 72 bytes each: a server taking 200
+// visits a second holds 72 000, 5 MiB. Thread-safe.
 class nonce_window {
 public:
     explicit nonce_window(std::size_t max_nonces = 1 << 20) : max_nonces_(max_nonces) {}
