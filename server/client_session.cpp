@@ -452,6 +452,9 @@ void client_session::retire(std::string reason, std::function<void()> done) {
 // The Control stream broke (or went silent): the run waits for its client
 // for resume_timeout, with its proxies and sessions, unless resumption is off.
 void client_session::stream_lost(const std::string& reason, bool graceful) {
+    // The stream is lost already; the rest of its end (the read that fails,
+    // the cancel a stuck write needed) arrives after, and changes nothing.
+    if (phase_ == phase::away) return;
     if (phase_ != phase::active || st_.config.resume_timeout == 0)
         return shutdown(reason, graceful);
     phase_ = phase::away;

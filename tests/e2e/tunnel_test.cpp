@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
+#include "link_relay.hpp"
 
 namespace burrow::e2e {
 namespace {
@@ -201,6 +202,64 @@ TEST(tunnel, a_silent_client_is_away_and_resumes_its_run_with_the_same_port) {
     ::close(user);
     EXPECT_TRUE(client->wait_log(R"(run resumed: proxies kept)", 5s)) << client->log();
     EXPECT_EQ(client->count_log(R"(\[echo\] proxy up)"), 1);  // registered once
+    EXPECT_EQ(lab.server().count_log(R"(\[echo\] proxy down)"), 0);
+    EXPECT_TRUE(echo_works(remote));
+}
+
+// Sends on `fd` without blocking until its path has taken nothing for
+// `still`: every buffer between here and a stopped peer is full.
+std::size_t fill(int fd, milliseconds still) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    const std::string chunk(256u << 10, 'u');
+    std::size_t sent = 0;
+    auto last = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - last < still) {
+        const auto n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += std::size_t(n);
+            last = std::chrono::steady_clock::now();
+        } else {
+            std::this_thread::sleep_for(20ms);
+        }
+    }
+    ::fcntl(fd, F_SETFL, flags);
+    return sent;
+}
+
+TEST(tunnel, a_silent_client_behind_a_full_connection_is_away_not_gone) {
+    // The client stops while a user uploads: its connection fills, so the
+    // server's next message on the Control stream (the ask for a Work stream
+    // that a new user's connection causes) cannot be written. The heartbeat
+    // timeout then cancels the stream, and the cancel's own reports (OnCancel,
+    // the read ending) came after the run was already away: once, in a CI
+    // run, one of them ended the run instead of keeping it for its client.
+    tcp_service service(echo_handler);
+    burrow_lab lab;  // heartbeat_timeout = 6 s
+    const auto remote = free_port();
+    auto client = lab.start_client(lab.client_config({{"echo", service.port(), remote}}));
+    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), remote);
+    const int upload = connect_tcp(remote);
+    ASSERT_GE(upload, 0);
+    fd_deadline upload_guard(upload, 60s);
+    ASSERT_EQ(echo_once(upload, "ping"), "ping");
+
+    client->kill(SIGSTOP);
+    const auto stuck = fill(upload, 1s);
+    std::printf("[ figure   ] %zu KiB in flight towards the stopped client\n", stuck >> 10);
+    const int user = connect_tcp(remote);  // takes an idle stream: the server asks for one
+    ASSERT_GE(user, 0);
+    fd_deadline user_guard(user, 60s);
+    ASSERT_TRUE(lab.server().wait_log(R"(client .* away: no heartbeat for 6 s)", 20s))
+        << lab.server().log();
+    EXPECT_FALSE(lab.server().wait_log("client logout", 2s)) << lab.server().log();
+
+    client->kill(SIGCONT);
+    ASSERT_TRUE(lab.server().wait_log(R"(client .* back after \d+ ms: run resumed)", 20s))
+        << lab.server().log();
+    EXPECT_EQ(echo_once(user, "pong"), "pong");
+    ::close(user);
+    ::close(upload);
     EXPECT_EQ(lab.server().count_log(R"(\[echo\] proxy down)"), 0);
     EXPECT_TRUE(echo_works(remote));
 }
