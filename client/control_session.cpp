@@ -15,8 +15,9 @@
 #include "client/work_stream.hpp"
 #include "common/auth.hpp"
 #include "common/config/client.hpp"
-#include "common/log.hpp"
 #include "common/host_names.hpp"
+#include "common/log.hpp"
+#include "common/protocol_limits.hpp"
 
 #ifndef BURROW_VERSION
 #define BURROW_VERSION "dev"
@@ -49,7 +50,6 @@ void fill_spec(const proxy_config& p, v1::ProxySpec& spec) {
         for (const auto& id : p.allow_clients) spec.add_allow_clients(id);
     }
 }
-constexpr std::uint32_t max_extra_work = 256;  // bound on one NewWork request
 
 spdlog::logger& ctl_log() {
     static spdlog::logger& l = log::get("control");
@@ -415,7 +415,7 @@ void control_session::handle(const v1::ServerMessage& msg) {
         }
         case M::kHeartbeat: return;
         case M::kNewWork:
-            if (logged_in_) open_work(std::min(msg.new_work().count(), max_extra_work), true);
+            if (logged_in_) open_work(std::min(msg.new_work().count(), protocol::max_new_work), true);
             return;
         case M::kPunchOffer: {
             const auto& o = msg.punch_offer();
@@ -480,8 +480,7 @@ void control_session::tick() {
 // carries) from these reports: every second while there are any, and once
 // empty after the last.
 void control_session::report_direct() {
-    constexpr std::size_t max_listed = 256;  // as DirectReport says
-    auto rows = home_direct_sessions(max_listed);
+    auto rows = home_direct_sessions(protocol::max_direct_report);
     if (rows.empty() && !std::exchange(reported_direct_, false)) return;
     reported_direct_ = !rows.empty();
     v1::ClientMessage msg;

@@ -9,6 +9,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "common/protocol_limits.hpp"
+
 namespace burrow::live {
 
 double unix_now() {
@@ -57,7 +59,6 @@ struct direct_listing {
     listing l;
 };
 
-constexpr std::size_t max_direct_per_client = 256;
 constexpr std::size_t max_moved_remembered = 4096;
 
 struct client_row {
@@ -236,7 +237,7 @@ void book::proxy_down(const std::string& name) {
 
 void book::direct_report(std::uint64_t run, const std::string& client, std::vector<direct_info> rows,
                          std::function<void(std::uint64_t, const std::string&)> close) {
-    if (rows.size() > max_direct_per_client) rows.resize(max_direct_per_client);
+    if (rows.size() > protocol::max_direct_report) rows.resize(protocol::max_direct_report);
     std::lock_guard lock(core_->mutex);
     auto& c = *core_;
     std::set<std::uint64_t> now;

@@ -3,6 +3,7 @@
 #include "burrow.pb.h"
 #include "common/auth.hpp"
 #include "common/log.hpp"
+#include "common/protocol_limits.hpp"
 #include "common/stream/pump.hpp"
 #include "common/stream/registry.hpp"
 #include "server/live.hpp"
@@ -13,7 +14,6 @@ using namespace std::chrono_literals;
 
 namespace {
 constexpr std::size_t max_idle_work = 256;
-constexpr std::uint32_t max_ask = 256;  // a client opens at most this many per NewWork
 constexpr auto surplus_grace = 5s;
 // Connections wait and no stream came for this long: the streams asked for
 // are written off (their client could not open them) and asked for again.
@@ -66,7 +66,7 @@ bool work_pool::offer(std::shared_ptr<stream::pump> work, bool asked) {
         pair(std::move(r));
         return true;
     }
-    std::erase_if(idle_, [](const auto& w) { return w->ended(); });
+    drop_ended();
     if (idle_.size() >= max_idle_work) {
         work->close("too many idle work streams");
         return false;
@@ -123,7 +123,7 @@ void work_pool::pair(request r) {
 // pool_count idle streams and one for each waiting connection, counting
 // those asked for and not yet here.
 void work_pool::refill() {
-    std::erase_if(idle_, [](const auto& w) { return w->ended(); });
+    drop_ended();
     const auto want = target_ + waiting_.size();
     const auto have = idle_.size() + requested_;
     if (have < want) ask(static_cast<std::uint32_t>(want - have));
@@ -132,7 +132,12 @@ void work_pool::refill() {
 void work_pool::ask(std::uint32_t count) {
     requested_ += count;
     last_progress_ = clock::now();
-    for (std::uint32_t n = 0; n < count; n += max_ask) ask_(std::min(count - n, max_ask));
+    for (std::uint32_t n = 0; n < count; n += protocol::max_new_work)
+        ask_(std::min(count - n, protocol::max_new_work));
+}
+
+void work_pool::drop_ended() {
+    std::erase_if(idle_, [](const auto& w) { return w->ended(); });
 }
 
 // A connection that gets no stream: its end is told, then it is settled.
@@ -168,7 +173,7 @@ void work_pool::tick(clock::time_point now, std::chrono::seconds work_timeout,
 // once the burst is over for a while, the surplus is closed (the client counts
 // them as lost and keeps its pool_count).
 void work_pool::trim(clock::time_point now, const std::string& who) {
-    std::erase_if(idle_, [](const auto& w) { return w->ended(); });
+    drop_ended();
     if (!waiting_.empty() || idle_.size() <= target_) {
         surplus_since_ = {};
         return;

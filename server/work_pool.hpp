@@ -104,6 +104,7 @@ private:
     void refill();
     void ask(std::uint32_t count);
     void drop(request& r);
+    void drop_ended();  // idle streams that ended meanwhile
     void trim(clock::time_point now, const std::string& who);
 
     std::function<void(std::uint32_t)> ask_;
