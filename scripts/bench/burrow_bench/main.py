@@ -19,10 +19,11 @@ from .context import Run
 from .errors import BenchError
 from .signals import Interrupted
 from .peers import netns
-from .sections import http, latency, longpath, mem, natlab, p2p, resume, tcp, visitor
+from .sections import grpcapi, http, latency, longpath, mem, natlab, p2p, resume, tcp, visitor
 
 SECTIONS = {"tcp": tcp, "latency": latency, "mem": mem, "http": http, "longpath": longpath,
-            "visitor": visitor, "resume": resume, "p2p": p2p, "natlab": natlab}
+            "visitor": visitor, "resume": resume, "p2p": p2p, "natlab": natlab,
+            "grpcapi": grpcapi}
 # What the report searches Burrow's logs (the build under test's) for.
 PROBLEM = re.compile(r"\b(warn|warning|error|critical)\b|^[EWF][0-9]{4} ")
 # A line of Burrow's own log is judged by its level alone ("visit aborted (service ended the

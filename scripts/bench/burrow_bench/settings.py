@@ -14,7 +14,9 @@
                  ping-pong p50/p99 and thread wake-ups per round trip), mem, http, longpath,
                  visitor, resume, p2p (direct path on loopback: time to ready, QUIC vs relay
                  throughput), natlab (the same between two NATs of network namespaces; root, ip
-                 and nft, else it skips itself) (default: all of them)
+                 and nft, else it skips itself) (default: all of them); and, only when named,
+                 grpcapi (gRPC alone: its callback API against a completion queue of the
+                 program's own threads, per 1-byte round trip)
   BENCH_HTTP=0   skip the HTTP section
   BENCH_HTTP_SECONDS  seconds per wrk run (default: 10)
   BENCH_LONGPATH_RTTS  round trips (ms) the long path's delay line adds (default: 50,100)
@@ -36,12 +38,14 @@ from .errors import BenchError
 
 # Section names in run order, with the spellings BENCH_ONLY accepts for each.
 SECTIONS = ("tcp", "latency", "mem", "http", "longpath", "visitor", "resume", "p2p", "natlab")
+# Sections that run only when BENCH_ONLY names them (research, not Burrow's figures).
+OPT_IN = ("grpcapi",)
 _ALIASES = {"tcp": "tcp", "throughput": "tcp", "latency": "latency", "rtt": "latency",
             "mem": "mem", "memory": "mem", "http": "http",
             "longpath": "longpath", "long-path": "longpath", "long_path": "longpath",
             "visitor": "visitor", "visitors": "visitor", "resume": "resume",
             "resumption": "resume", "p2p": "p2p", "direct": "p2p", "natlab": "natlab",
-            "nat": "natlab", "nat-lab": "natlab", "nat_lab": "natlab"}
+            "nat": "natlab", "nat-lab": "natlab", "nat_lab": "natlab", "grpcapi": "grpcapi"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,8 @@ def _sections(env):
             continue
         sec = _ALIASES.get(name)
         if sec is None:
-            raise BenchError(f"BENCH_ONLY: unknown section '{name}' ({', '.join(SECTIONS)})")
+            raise BenchError(f"BENCH_ONLY: unknown section '{name}' "
+                             f"({', '.join(SECTIONS + OPT_IN)})")
         if sec not in chosen:
             chosen.append(sec)
     if env.get("BENCH_HTTP", "1") == "0":
