@@ -415,7 +415,8 @@ void control_session::handle(const v1::ServerMessage& msg) {
         }
         case M::kHeartbeat: return;
         case M::kNewWork:
-            if (logged_in_) open_work(std::min(msg.new_work().count(), protocol::max_new_work), true);
+            if (logged_in_)
+                open_work(std::min(msg.new_work().count(), protocol::max_new_work), true);
             return;
         case M::kPunchOffer: {
             const auto& o = msg.punch_offer();
