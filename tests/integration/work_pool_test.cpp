@@ -1,7 +1,9 @@
 // The server's work_pool counts the Work streams it awaits: a burst of user
 // connections gets one stream asked for each stream it takes and no more,
-// the client's own pool streams settle no ask, and asks that never come are
-// made again. Streams are pumps on fake carriers (tests/integration).
+// the client's own pool streams settle no ask, asks that never come are made
+// again, and a client that lies about its streams' origin harms only its own
+// users, within bounds. Streams are pumps on fake carriers (tests/integration).
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <numeric>
@@ -170,6 +172,50 @@ TEST_F(work_pool_test, a_client_away_is_not_asked_again_and_back_is_asked_for_th
     EXPECT_EQ(owed(), 2u);
     answer_asks();
     EXPECT_EQ(paired_, 2);
+}
+
+// Hostile clients: the origin in a stream's hello is the client's word, and
+// a lie harms only that client's own users, within bounds.
+
+// Every stream it opens unasked claims to be asked for: none settles an ask
+// that was not made, the server keeps at most 256 idle and closes the rest,
+// asks for nothing in return, and trims back to pool_count after a while.
+TEST_F(work_pool_test, a_client_that_calls_its_own_streams_asked_for_fills_nothing_beyond_the_cap) {
+    for (int i = 0; i < 1000; ++i) stream_arrives(true);
+    EXPECT_TRUE(asks_.empty()) << "streams nobody asked for made the pool ask";
+    EXPECT_EQ(pool_.idle(), 256u);
+    const auto closed = std::count_if(pumps_.begin(), pumps_.end(),
+                                      [](const auto& p) { return p->ended(); });
+    EXPECT_EQ(closed, 1000 - 256);
+    const auto now = work_pool::clock::now();
+    pool_.tick(now, 10s, "test");
+    pool_.tick(now + 6s, 10s, "test");
+    EXPECT_EQ(pool_.idle(), pool_count) << "the surplus is closed after the grace";
+    user_arrives();
+    EXPECT_EQ(paired_, 1);
+    EXPECT_EQ(owed(), 1u) << "the stream taken is asked for, once";
+}
+
+// Every stream it was asked for claims to be one of its own: the asks stay
+// owed, so a later user waits, until the 2 s patience writes them off and
+// asks again; the users are served, and no more is asked than they need.
+TEST_F(work_pool_test, a_client_that_calls_asked_streams_its_own_delays_only_its_users) {
+    for (int i = 0; i < 10; ++i) user_arrives();  // nothing idle: all wait
+    const auto first = owed();
+    ASSERT_EQ(first, pool_count + 10);
+    for (std::uint32_t i = 0; i < first; ++i) stream_arrives(false);  // the lie
+    answered_ = first;
+    EXPECT_EQ(paired_, 10);
+    EXPECT_EQ(pool_.idle(), pool_count);
+    for (std::size_t i = 0; i < pool_count; ++i) user_arrives();  // takes the idle ones
+    user_arrives();  // waits: the server counts pool_count + 10 streams as still coming
+    EXPECT_EQ(paired_, 10 + int(pool_count));
+    EXPECT_EQ(owed(), 0u) << "asked for more while as many were counted as coming";
+    pool_.tick(work_pool::clock::now() + 3s, 10s, "test");
+    EXPECT_EQ(owed(), pool_count + 1) << "after the patience: the pool and the waiting user";
+    answer_asks();
+    EXPECT_EQ(paired_, 11 + int(pool_count));
+    EXPECT_EQ(dropped_, 0);
 }
 
 }  // namespace
