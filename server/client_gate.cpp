@@ -110,7 +110,7 @@ void client_gate::logged_in(std::string_view grpc_peer) {
     }
 }
 
-void client_gate::expire(clock::time_point now) {
+bool client_gate::expire(clock::time_point now) {
     absl::MutexLock lock(&mutex_);
     std::vector<pollfd> watched;
     watched.reserve(conns_.size());
@@ -141,6 +141,7 @@ void client_gate::expire(clock::time_point now) {
         }
         it = next;
     }
+    return !conns_.empty();
 }
 
 void client_gate::close_all() {

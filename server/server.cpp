@@ -104,10 +104,7 @@ public:
     // `handoff` must outlive the listener's strand work (it is the server's).
     void start(grpc::experimental::ExternalConnectionAcceptor* handoff) {
         handoff_ = handoff;
-        asio::post(acceptor_.get_executor(), [this] {
-            accept_next();
-            sweep();
-        });
+        asio::post(acceptor_.get_executor(), [this] { accept_next(); });
     }
 
     void stop() {
@@ -166,14 +163,20 @@ private:
         p.listener_fd = acceptor_.native_handle();
         p.fd = fd;
         handoff_->HandleNewConnection(&p);  // gRPC owns fd now
+        if (!sweeping_) sweep_later();
     }
 
-    void sweep() {
-        if (stopped_) return;
-        gate_.expire(std::chrono::steady_clock::now());
+    // The gate is swept while a connection waits for its login, and not at
+    // all otherwise: an idle server does not wake up for it.
+    void sweep_later() {
+        sweeping_ = true;
         sweep_timer_.expires_after(gate_.limit().sweep_every);
         sweep_timer_.async_wait([this](const boost::system::error_code& e) {
-            if (!e) sweep();
+            if (e || stopped_) return;
+            if (gate_.expire(std::chrono::steady_clock::now()))
+                sweep_later();
+            else
+                sweeping_ = false;
         });
     }
 
@@ -183,6 +186,7 @@ private:
     client_gate& gate_;
     grpc::experimental::ExternalConnectionAcceptor* handoff_ = nullptr;
     bool stopped_ = false;
+    bool sweeping_ = false;
     std::chrono::steady_clock::time_point last_error_log_{};
 };
 

@@ -12,6 +12,7 @@
 
 #include <openssl/hmac.h>
 
+#include <cstdio>
 #include <cstring>
 #include <regex>
 
@@ -390,6 +391,8 @@ TEST(grpc_port, a_huge_message_from_a_peer_that_never_logs_in_is_cut_off_early) 
         R"(connection from 127\.0\.0\.1:\d+ closed: (\d+) KiB received before a login \(at most 256 KiB\))",
         2s);
     ASSERT_TRUE(received) << lab.server().log();
+    std::printf("[ figure   ] %s KiB of a 256 MiB Login received before the cut, server peak "
+                "+%ld KiB\n", received->c_str(), out.peak_growth_kib);
     EXPECT_LT(std::stol(*received), 64 * 1024) << "KiB: cut late";
     tcp_service service(echo_handler);
     auto [client, port] = lab.expose("echo", service.port());
