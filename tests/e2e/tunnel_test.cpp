@@ -132,78 +132,83 @@ TEST(tunnel, keeps_half_close_end_to_end) {
     EXPECT_EQ(request_seen, request);
 }
 
+// An echo service behind a tcp proxy on a remote port chosen up front, so
+// that a client started again asks for the same one.
+struct echo_tunnel {
+    explicit echo_tunnel(std::string server_extra = "") : lab(false, std::move(server_extra)) {}
+    std::unique_ptr<process> start() { return lab.start_client(config); }
+
+    tcp_service service{echo_handler};
+    burrow_lab lab;
+    const std::uint16_t remote = free_port();
+    const std::string config = lab.client_config({{"echo", service.port(), remote}});
+};
+
 TEST(tunnel, client_killed_and_restarted_serves_again_on_the_same_port) {
     // Without resumption the server frees the port as soon as it notices; with
     // it, the new process takes the port over (resume_test.cpp).
-    tcp_service service(echo_handler);
-    burrow_lab lab(false, "resume_timeout = 0");
-    const auto remote = free_port();
-    const auto config = lab.client_config({{"echo", service.port(), remote}});
-    auto client = lab.start_client(config);
-    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), remote) << client->log();
-    ASSERT_TRUE(echo_works(remote));
+    echo_tunnel t("resume_timeout = 0");
+    auto client = t.start();
+    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), t.remote) << client->log();
+    ASSERT_TRUE(echo_works(t.remote));
 
     client->kill(SIGKILL);
     client->wait_exit();
     // The server notices the dead client and frees its port.
-    ASSERT_TRUE(lab.server().wait_log(R"(\[echo\] proxy down)"));
-    EXPECT_EQ(connect_tcp(remote), -1);
+    ASSERT_TRUE(t.lab.server().wait_log(R"(\[echo\] proxy down)"));
+    EXPECT_EQ(connect_tcp(t.remote), -1);
 
-    auto again = lab.start_client(config);
-    ASSERT_EQ(burrow_lab::proxy_port(*again, "echo"), remote) << again->log();
-    EXPECT_TRUE(echo_works(remote, 1u << 20));
+    auto again = t.start();
+    ASSERT_EQ(burrow_lab::proxy_port(*again, "echo"), t.remote) << again->log();
+    EXPECT_TRUE(echo_works(t.remote, 1u << 20));
 }
 
 TEST(tunnel, a_silent_client_is_dropped_after_the_heartbeat_timeout) {
     // SIGSTOP keeps the client's TCP connection open but silent, like a home
     // router that lost power: only heartbeats can tell.
     // Without resumption (resume_timeout = 0) the run ends at once.
-    tcp_service service(echo_handler);
-    burrow_lab lab(false, "resume_timeout = 0");  // heartbeat_timeout = 6 s
-    const auto remote = free_port();
-    auto client = lab.start_client(lab.client_config({{"echo", service.port(), remote}}));
-    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), remote);
+    echo_tunnel t("resume_timeout = 0");  // heartbeat_timeout = 6 s
+    auto client = t.start();
+    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), t.remote);
 
     client->kill(SIGSTOP);
-    ASSERT_TRUE(lab.server().wait_log(R"(client logout: .*: no heartbeat for 6 s)", 20s))
-        << lab.server().log();
-    EXPECT_TRUE(lab.server().wait_log(R"(\[echo\] proxy down)"));
-    EXPECT_EQ(connect_tcp(remote), -1);
+    ASSERT_TRUE(t.lab.server().wait_log(R"(client logout: .*: no heartbeat for 6 s)", 20s))
+        << t.lab.server().log();
+    EXPECT_TRUE(t.lab.server().wait_log(R"(\[echo\] proxy down)"));
+    EXPECT_EQ(connect_tcp(t.remote), -1);
 
     // Woken up, the client finds its session gone, reconnects and serves again.
     client->kill(SIGCONT);
-    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo", 2, 30s), remote) << client->log();
-    EXPECT_TRUE(echo_works(remote));
+    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo", 2, 30s), t.remote) << client->log();
+    EXPECT_TRUE(echo_works(t.remote));
 }
 
 TEST(tunnel, a_silent_client_is_away_and_resumes_its_run_with_the_same_port) {
     // With resumption (resume_timeout 60 s by default) the run waits for its
     // client: the port stays open, a user connecting meanwhile waits (up to
     // work_timeout) and is served once the client is back.
-    tcp_service service(echo_handler);
-    burrow_lab lab;  // heartbeat_timeout = 6 s
-    const auto remote = free_port();
-    auto client = lab.start_client(lab.client_config({{"echo", service.port(), remote}}));
-    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), remote);
+    echo_tunnel t;  // heartbeat_timeout = 6 s
+    auto client = t.start();
+    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), t.remote);
 
     client->kill(SIGSTOP);
-    ASSERT_TRUE(lab.server().wait_log(R"(client .* away: no heartbeat for 6 s)", 20s))
-        << lab.server().log();
-    const int user = connect_tcp(remote);
+    ASSERT_TRUE(t.lab.server().wait_log(R"(client .* away: no heartbeat for 6 s)", 20s))
+        << t.lab.server().log();
+    const int user = connect_tcp(t.remote);
     ASSERT_GE(user, 0) << "the port was freed";
     fd_deadline guard(user, 30s);
     ASSERT_TRUE(send_all(user, "ping", 4));
     ::shutdown(user, SHUT_WR);
 
     client->kill(SIGCONT);
-    ASSERT_TRUE(lab.server().wait_log(R"(client .* back after \d+ ms: run resumed)", 20s))
-        << lab.server().log();
+    ASSERT_TRUE(t.lab.server().wait_log(R"(client .* back after \d+ ms: run resumed)", 20s))
+        << t.lab.server().log();
     EXPECT_EQ(recv_all(user, 20s), "ping");
     ::close(user);
     EXPECT_TRUE(client->wait_log(R"(run resumed: proxies kept)", 5s)) << client->log();
     EXPECT_EQ(client->count_log(R"(\[echo\] proxy up)"), 1);  // registered once
-    EXPECT_EQ(lab.server().count_log(R"(\[echo\] proxy down)"), 0);
-    EXPECT_TRUE(echo_works(remote));
+    EXPECT_EQ(t.lab.server().count_log(R"(\[echo\] proxy down)"), 0);
+    EXPECT_TRUE(echo_works(t.remote));
 }
 
 // Sends on `fd` without blocking until its path has taken nothing for
@@ -234,12 +239,10 @@ TEST(tunnel, a_silent_client_behind_a_full_connection_is_away_not_gone) {
     // timeout then cancels the stream, and the cancel's own reports (OnCancel,
     // the read ending) came after the run was already away: once, in a CI
     // run, one of them ended the run instead of keeping it for its client.
-    tcp_service service(echo_handler);
-    burrow_lab lab;  // heartbeat_timeout = 6 s
-    const auto remote = free_port();
-    auto client = lab.start_client(lab.client_config({{"echo", service.port(), remote}}));
-    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), remote);
-    const int upload = connect_tcp(remote);
+    echo_tunnel t;  // heartbeat_timeout = 6 s
+    auto client = t.start();
+    ASSERT_EQ(burrow_lab::proxy_port(*client, "echo"), t.remote);
+    const int upload = connect_tcp(t.remote);
     ASSERT_GE(upload, 0);
     fd_deadline upload_guard(upload, 60s);
     ASSERT_EQ(echo_once(upload, "ping"), "ping");
@@ -247,21 +250,21 @@ TEST(tunnel, a_silent_client_behind_a_full_connection_is_away_not_gone) {
     client->kill(SIGSTOP);
     const auto stuck = fill(upload, 1s);
     std::printf("[ figure   ] %zu KiB in flight towards the stopped client\n", stuck >> 10);
-    const int user = connect_tcp(remote);  // takes an idle stream: the server asks for one
+    const int user = connect_tcp(t.remote);  // takes an idle stream: the server asks for one
     ASSERT_GE(user, 0);
     fd_deadline user_guard(user, 60s);
-    ASSERT_TRUE(lab.server().wait_log(R"(client .* away: no heartbeat for 6 s)", 20s))
-        << lab.server().log();
-    EXPECT_FALSE(lab.server().wait_log("client logout", 2s)) << lab.server().log();
+    ASSERT_TRUE(t.lab.server().wait_log(R"(client .* away: no heartbeat for 6 s)", 20s))
+        << t.lab.server().log();
+    EXPECT_FALSE(t.lab.server().wait_log("client logout", 2s)) << t.lab.server().log();
 
     client->kill(SIGCONT);
-    ASSERT_TRUE(lab.server().wait_log(R"(client .* back after \d+ ms: run resumed)", 20s))
-        << lab.server().log();
+    ASSERT_TRUE(t.lab.server().wait_log(R"(client .* back after \d+ ms: run resumed)", 20s))
+        << t.lab.server().log();
     EXPECT_EQ(echo_once(user, "pong"), "pong");
     ::close(user);
     ::close(upload);
-    EXPECT_EQ(lab.server().count_log(R"(\[echo\] proxy down)"), 0);
-    EXPECT_TRUE(echo_works(remote));
+    EXPECT_EQ(t.lab.server().count_log(R"(\[echo\] proxy down)"), 0);
+    EXPECT_TRUE(echo_works(t.remote));
 }
 
 TEST(tunnel, client_reconnects_after_the_server_restarts) {
