@@ -122,6 +122,7 @@ struct path_seen {
     std::string state, punch_id, peer_addr, mapped;
     double quiet_s = -1;  // since the peer last answered
     std::string quic;     // "up" once new sessions go direct
+    int birthday_sockets = -1;  // extra sockets this side probed from
 };
 path_seen first_path(const std::string& status_json) {
     static const std::regex path(
@@ -135,7 +136,9 @@ path_seen first_path(const std::string& status_json) {
     static const std::regex quic(R"re("punch_id":\d+,"quic":"([a-z]+)")re");
     const std::string tail = status_json.substr(static_cast<std::size_t>(m.position(0)));
     const auto quic_state = std::regex_search(tail, q, quic) ? q[1].str() : std::string();
-    return {m[1].str(), m[4].str(), m[2].str(), m[3].str(), quiet_s, quic_state};
+    static const std::regex sockets(R"re("birthday_sockets":(\d+))re");
+    const int birthday_sockets = std::regex_search(tail, q, sockets) ? std::stoi(q[1].str()) : -1;
+    return {m[1].str(), m[4].str(), m[2].str(), m[3].str(), quiet_s, quic_state, birthday_sockets};
 }
 
 // A home client (an echo service behind a secret proxy with p2p = true) on
@@ -297,8 +300,14 @@ TEST_P(punch_matrix, visitor_and_home_punch_where_the_nats_allow_and_data_flows_
         // before birthday probing starts, but either may.
         const auto& hard = c.visitor == nat_kind::symmetric ? *visitor_ : *home_;
         const auto extra = hard.count_log("through the symmetric NAT from extra socket");
-        if (c.birthday) EXPECT_EQ(extra, 1) << hard.log();
-        else EXPECT_LE(extra, 1) << hard.log();
+        EXPECT_LE(extra, 1) << hard.log();
+        // Birthday probing got through: as a rule from one of the symmetric
+        // side's extra sockets; about once in (sockets + 1) the other side's
+        // spray finds the mapping of its own socket first (a CI run saw it).
+        if (c.birthday) {
+            EXPECT_GT((c.visitor == nat_kind::symmetric ? v : h).birthday_sockets, 0)
+                << hard.log();
+        }
         const auto q = wait_visitor([](const path_seen& p) { return p.quic == "up"; }, 10s);
         EXPECT_EQ(q.quic, "up") << visitor_->log() << home_->log();
     }
